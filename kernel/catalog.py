@@ -1,0 +1,72 @@
+"""Where plugins come from: the in-code catalog of built-ins and the ``batchkernel.plugins`` entry points.
+
+Built-ins resolve from this table, so the kernel works even when package metadata is stale;
+third-party plugins resolve through ``importlib.metadata``. The entry-point name, the settings
+value, the block-list key and the ``batchkernel plugins`` key are one and the same.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+ENTRY_POINT_GROUP = "batchkernel.plugins"
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    """A built-in plugin: import target, role, and the plugins it cannot work without."""
+
+    name: str
+    target: str
+    role: str
+    description: str
+    requires: tuple[str, ...] = ()
+
+
+BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
+    entry.name: entry
+    for entry in (
+        CatalogEntry(
+            "original",
+            "plugins.original:OriginalProcessor",
+            "processor",
+            "per-company processing, the original system's query pattern (baseline)",
+        ),
+        CatalogEntry(
+            "openai",
+            "plugins.openai_provider:OpenAIProvider",
+            "provider",
+            "OpenAI Batch API through the official openai SDK",
+        ),
+        CatalogEntry(
+            "emulator",
+            "plugins.emulator.plugin:EmulatorPlugin",
+            "extension",
+            "OpenAI-compatible Batch API server on loopback, with fault injection",
+        ),
+    )
+}
+
+
+def import_target(target: str) -> Any:
+    """Import ``module:attribute`` and return the attribute."""
+    module_name, _, attribute = target.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attribute) if attribute else module
+
+
+def third_party_entry_points() -> dict[str, EntryPoint]:
+    """Installed third-party plugins by canonical name (built-in names cannot be shadowed)."""
+    found: dict[str, EntryPoint] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in BUILTIN_PLUGINS:
+            found.setdefault(ep.name, ep)
+    return found
+
+
+def instantiate(obj: Any) -> Any:
+    """A loaded plugin target: classes are instantiated, modules and objects are used as they are."""
+    return obj() if isinstance(obj, type) else obj

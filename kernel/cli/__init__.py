@@ -1,0 +1,1 @@
+"""The ``batchkernel`` command line."""

@@ -1,0 +1,192 @@
+"""The ``batchkernel`` command: one sub-command per job in DESIGN.md, each with ``--help``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from kernel.types import KernelError
+
+app = typer.Typer(
+    name="batchkernel",
+    help="Run LLM work through the OpenAI Batch API over your own database.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Schema management.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console(stderr=True)
+
+SettingsOption = Annotated[
+    Path | None,
+    typer.Option("--settings", help="A settings.toml to load over the shipped defaults."),
+]
+DatabaseOption = Annotated[
+    str | None, typer.Option("--database", help="Database URL (overrides database.url).")
+]
+
+
+def _overrides(database: str | None) -> dict[str, object]:
+    """CLI flags that override settings, as dotted keys."""
+    return {"database.url": database} if database else {}
+
+
+def _kernel(settings_file: Path | None, database: str | None, **extra: object):
+    """Load settings and build a kernel, turning configuration errors into a clean exit."""
+    from kernel.manager import Kernel
+    from kernel.settings import load_settings
+
+    overrides = _overrides(database) | extra
+    settings = load_settings(overrides, settings_file=settings_file)
+    return Kernel.create(settings)
+
+
+def not_built(command: str, issue: int) -> None:
+    """Say plainly that a command does not exist yet, and fail."""
+    console.print(f"[red]batchkernel {command} is not built yet (tracked in issue {issue}).[/red]")
+    raise typer.Exit(code=2)
+
+
+@db_app.command("upgrade")
+def db_upgrade(settings: SettingsOption = None, database: DatabaseOption = None) -> None:
+    """Create or migrate the schema to the newest revision."""
+    from kernel.db.migrate import current_revision, upgrade
+
+    kernel = _kernel(settings, database)
+    upgrade(kernel.db)
+    console.print(f"schema at revision {current_revision(kernel.db)} ({kernel.db.dialect})")
+
+
+@app.command("import")
+def import_sessions(
+    file: Annotated[Path, typer.Argument(help="JSONL file, one session a line.", exists=True)],
+    settings: SettingsOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Load sessions from JSONL and enqueue one request per session; bad lines are reported."""
+    from kernel.db.migrate import upgrade
+    from kernel.importer import import_file
+
+    kernel = _kernel(settings, database)
+    upgrade(kernel.db)
+    report = import_file(kernel, file)
+    for problem in report.problems[:50]:
+        console.print(f"[yellow]line {problem.line}: {problem.reason}[/yellow]")
+    if len(report.problems) > 50:
+        console.print(f"[yellow]... and {len(report.problems) - 50} more bad lines[/yellow]")
+    console.print(
+        f"{report.lines} lines: {report.sessions_created} sessions created, "
+        f"{report.sessions_existing} already present, {report.requests_created} requests "
+        f"enqueued, {report.companies_created} companies created, {len(report.problems)} bad lines"
+    )
+    if report.problems and report.sessions_created + report.sessions_existing == 0:
+        raise typer.Exit(code=1)
+
+
+@app.command("plugins")
+def plugins(settings: SettingsOption = None, database: DatabaseOption = None) -> None:
+    """List every plugin: name, source and version, status, hooks."""
+    from rich.table import Table
+
+    from kernel.manager import describe_plugins
+
+    kernel = _kernel(settings, database)
+    table = Table("name", "source", "version", "role", "status", "hooks")
+    for info in describe_plugins(kernel):
+        status = info.status if not info.reason else f"{info.status}: {info.reason}"
+        table.add_row(
+            info.name, info.source, info.version or "-", info.role, status, ", ".join(info.hooks)
+        )
+    Console().print(table)
+
+
+@app.command("run")
+def run(
+    once: Annotated[bool, typer.Option("--once", help="Run each task once, then exit.")] = False,
+    until_idle: Annotated[
+        bool, typer.Option("--until-idle", help="Run back to back until nothing is left.")
+    ] = False,
+    settings: SettingsOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """The scheduler: create batches, poll, apply results, retry, reconcile; stops on SIGTERM."""
+    from kernel.scheduler import Scheduler
+
+    kernel = _kernel(settings, database)
+    scheduler = Scheduler(kernel)
+    if once:
+        scheduler.run_once()
+    elif until_idle:
+        outcome = scheduler.run_until_idle()
+        if not outcome.idle:
+            console.print(f"[red]not idle: {outcome.reason}[/red]")
+            raise typer.Exit(code=1)
+    else:
+        scheduler.run_forever()
+
+
+@app.command("demo")
+def demo(
+    companies: Annotated[int, typer.Option(help="Synthetic companies.")] = 20,
+    sessions: Annotated[int, typer.Option(help="Synthetic sessions in all.")] = 2000,
+    database: Annotated[
+        str | None, typer.Option(help="Database URL (default: a fresh SQLite file).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the synthetic data.")] = 7,
+) -> None:
+    """The main job on embedded defaults: synthetic data, the emulator, the pipeline until idle."""
+    from kernel.demo import run_demo
+
+    code = run_demo(companies=companies, sessions=sessions, database=database, seed=seed)
+    raise typer.Exit(code=code)
+
+
+@app.command("emulator")
+def emulator(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 8100,
+    settings: SettingsOption = None,
+) -> None:
+    """Run the OpenAI-compatible Batch API emulator alone (faults from settings [emulator])."""
+    kernel = _kernel(settings, None, **{"emulator.port": port})
+    handle = kernel.start_emulator()
+    console.print(f"emulator listening at {handle.base_url} (Ctrl-C to stop)")
+    try:
+        handle.wait()
+    except KeyboardInterrupt:
+        handle.stop()
+
+
+@app.command("status")
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    company: Annotated[str | None, typer.Option("--company", help="One company id.")] = None,
+) -> None:
+    """The monitoring snapshot: requests and batches by state, cache, fallback, breakers."""
+    not_built("status", 5)
+
+
+@app.command("serve")
+def serve() -> None:
+    """HTTP: health, the monitoring snapshot as JSON and CSV, Prometheus metrics, a dashboard."""
+    not_built("serve", 5)
+
+
+@app.command("bench")
+def bench() -> None:
+    """Original against optimized, side by side, on the same data."""
+    not_built("bench", 6)
+
+
+def main() -> None:
+    """Console-script entry point: run the app and turn kernel errors into a one-line message."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except KernelError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise SystemExit(2) from exc

@@ -1,0 +1,1 @@
+"""The data model, the engine set-up per database and the migrations."""

@@ -1,0 +1,148 @@
+"""Engines set up for each database: SQLite write locking and PostgreSQL timeouts, plus a query counter.
+
+SQLite has no row locks, so every transaction starts with ``BEGIN IMMEDIATE`` (one writer at a
+time, waiting up to the busy timeout instead of failing); PostgreSQL sessions get statement and
+idle-in-transaction timeouts so no instance can pin locks or the MVCC horizon for long.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from kernel.types import ConfigError
+
+
+class QueryCounter:
+    """Counts SQL statements sent to the database (thread-safe), for tests, status and bench."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.total = 0
+
+    def increment(self) -> None:
+        """Count one statement."""
+        with self._lock:
+            self.total += 1
+
+    @contextmanager
+    def measure(self) -> Iterator[dict[str, int]]:
+        """Yield a dict whose ``queries`` key holds the statements issued inside the block."""
+        start = self.total
+        result = {"queries": 0}
+        try:
+            yield result
+        finally:
+            result["queries"] = self.total - start
+
+
+def _sqlite_setup(engine: Engine, busy_timeout_ms: int) -> None:
+    """Make pysqlite leave transactions to us, then begin each one IMMEDIATE with WAL on."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """One database: engine, session factory and query counter, built from ``database.*`` settings."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 5,
+        statement_timeout_ms: int = 30_000,
+        idle_in_transaction_timeout_ms: int = 30_000,
+        sqlite_busy_timeout_ms: int = 30_000,
+        echo: bool = False,
+    ) -> None:
+        try:
+            parsed = make_url(url)
+        except Exception as exc:
+            raise ConfigError(f"database.url is not a valid database URL: {exc}") from exc
+        self.url = parsed
+        self.dialect = parsed.get_backend_name()
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise ConfigError(
+                f"database.url uses {self.dialect!r}; valid databases: sqlite, postgresql"
+            )
+        if self.dialect == "postgresql" and parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        if self.dialect == "sqlite":
+            database = parsed.database or ""
+            if database and database != ":memory:":
+                Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        else:
+            kwargs["pool_size"] = pool_size
+            kwargs["max_overflow"] = pool_size
+            kwargs["pool_pre_ping"] = True
+            options = (
+                f"-c statement_timeout={int(statement_timeout_ms)} "
+                f"-c idle_in_transaction_session_timeout={int(idle_in_transaction_timeout_ms)}"
+            )
+            kwargs["connect_args"] = {
+                "options": options,
+                "keepalives": 1,
+                "keepalives_idle": 30,
+                "keepalives_interval": 10,
+                "keepalives_count": 3,
+                "connect_timeout": 10,
+            }
+        self.engine = create_engine(parsed, **kwargs)
+        if self.dialect == "sqlite":
+            _sqlite_setup(self.engine, sqlite_busy_timeout_ms)
+        self.queries = QueryCounter()
+
+        @event.listens_for(self.engine, "before_cursor_execute")
+        def _count(*_args: Any) -> None:
+            self.queries.increment()
+
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_postgres(self) -> bool:
+        """True when the database is PostgreSQL (row locks, COPY, SKIP LOCKED available)."""
+        return self.dialect == "postgresql"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session inside one short transaction, committed on success and rolled back on error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Database:
+        """Build from the ``database`` section of the settings."""
+        db = settings.database
+        return cls(
+            str(db.url),
+            pool_size=int(db.pool_size),
+            statement_timeout_ms=int(db.statement_timeout_ms),
+            idle_in_transaction_timeout_ms=int(db.idle_in_transaction_timeout_ms),
+            sqlite_busy_timeout_ms=int(db.sqlite_busy_timeout_ms),
+            echo=bool(db.get("echo", False)),
+        )

@@ -1,0 +1,240 @@
+"""The hook specifications: the whole contract between the kernel and its plugins.
+
+Provider hooks are ``firstresult=True``: exactly one plugin answers and ``None`` means "not mine,
+ask the next one". Broadcast hooks (``record_metric``) reach every implementation and return
+nothing. Every hook takes ``kernel`` (the :class:`kernel.manager.Kernel` facade) so plugins stay
+stateless about configuration: settings, database and metrics come through it.
+
+Processors (``original``, ``optimized``) answer the database hooks; the ``openai`` provider
+answers the provider hooks; cache plugins answer ``get_companies`` first; exporters listen to
+``record_metric``. The scheduler (``kernel.scheduler``) is the only caller, through ``Kernel``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from kernel import PROJECT
+
+if TYPE_CHECKING:
+    from kernel.manager import Kernel
+    from kernel.types import (
+        ApplySummary,
+        BatchPlan,
+        Company,
+        LocalBatch,
+        Metric,
+        ProviderBatch,
+        ResultFiles,
+        RetrySummary,
+        SubmittedBatch,
+    )
+
+_hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+class ProcessorSpec:
+    """Database work of the pipeline, answered by a processor plugin (and a cache in front)."""
+
+    @_hookspec(firstresult=True)
+    def get_companies(self, kernel: Kernel) -> list[Company] | None:
+        """Return the ACTIVE companies to process, in a stable order.
+
+        First result wins. Cache plugins answer first (``tryfirst``) with a cached list, or
+        ``None`` on a miss so the processor queries the database. Called by every scheduler task
+        at the start of its step.
+
+        .. versionadded:: 0.1
+
+        Example::
+
+            @hookimpl
+            def get_companies(self, kernel):
+                return [Company(id="c1", name="Acme")]
+        """
+
+    @_hookspec(firstresult=True)
+    def fetch_pending(self, kernel: Kernel, companies: Sequence[Company]) -> list[BatchPlan] | None:
+        """Claim pending requests of ``companies`` into new local batches and write their input files.
+
+        Each returned plan is committed (batch row in PLANNED with its submission key, members in
+        BATCHING_IN_PROGRESS) before this returns, and its JSONL file is complete on disk, within
+        the limits in ``kernel.settings.batch``. Returns ``[]`` when there is nothing to submit,
+        ``None`` if this plugin does not handle it. Called by the create task.
+
+        .. versionadded:: 0.1
+        """
+
+    @_hookspec(firstresult=True)
+    def record_submitted(
+        self, kernel: Kernel, plan: BatchPlan, submitted: SubmittedBatch
+    ) -> bool | None:
+        """Record that the provider accepted ``plan`` (PLANNED -> provider status).
+
+        Returns True if the row moved, False if it was no longer PLANNED (another instance adopted
+        or abandoned it). Called by the create task after ``submit_batch`` and by the reconcile
+        task when it adopts a batch found by its submission key.
+
+        .. versionadded:: 0.1
+        """
+
+    @_hookspec(firstresult=True)
+    def abandon_plan(self, kernel: Kernel, plan: BatchPlan, reason: str) -> bool | None:
+        """Give up a plan the provider never accepted: members back to the queue, no attempt spent.
+
+        Returns True if the plan was still PLANNED and is now ABANDONED. Called by the create task
+        when the provider refused the batch for sure, and by the reconcile task for stale plans.
+
+        .. versionadded:: 0.1
+        """
+
+    @_hookspec(firstresult=True)
+    def fetch_stale_plans(
+        self, kernel: Kernel, older_than_seconds: float
+    ) -> list[BatchPlan] | None:
+        """Return plans left in PLANNED for longer than ``older_than_seconds`` (a crash mid-submit).
+
+        Called by the reconcile task, which then adopts or abandons each one.
+
+        .. versionadded:: 0.1
+        """
+
+    @_hookspec(firstresult=True)
+    def fetch_inflight(
+        self, kernel: Kernel, companies: Sequence[Company]
+    ) -> list[LocalBatch] | None:
+        """Return the local batches submitted and not yet ended at the provider. Poll task.
+
+        .. versionadded:: 0.1
+        """
+
+    @_hookspec(firstresult=True)
+    def record_batch_statuses(
+        self, kernel: Kernel, updates: Sequence[tuple[LocalBatch, ProviderBatch]]
+    ) -> int | None:
+        """Store polled provider statuses; each update is conditional on the expected old status.
+
+        A late or repeated poll never moves a batch backwards. Returns how many rows changed.
+        Called by the poll task with every status it fetched in one step.
+
+        .. versionadded:: 0.1
+        """
+
+    @_hookspec(firstresult=True)
+    def fetch_finished(
+        self, kernel: Kernel, companies: Sequence[Company]
+    ) -> list[LocalBatch] | None:
+        """Return batches that ended at the provider and whose results are not applied yet.
+
+        Called by the apply task.
+
+        .. versionadded:: 0.1
+        """
+
+    @_hookspec(firstresult=True)
+    def apply_results(
+        self, kernel: Kernel, batch: LocalBatch, files: ResultFiles
+    ) -> ApplySummary | None:
+        """Apply a finished batch's output and error files to its member requests and sessions.
+
+        Matches lines by ``custom_id``, validates content, writes results, tokens and cost; fails,
+        re-queues or completes every member so none stays in flight; marks the batch APPLIED.
+        Idempotent: applying the same batch twice changes nothing the second time.
+
+        .. versionadded:: 0.1
+        """
+
+    @_hookspec(firstresult=True)
+    def retry_failed(self, kernel: Kernel, companies: Sequence[Company]) -> RetrySummary | None:
+        """Close requests that used up their attempts and re-queue members stranded by ended batches.
+
+        Called by the retry task.
+
+        .. versionadded:: 0.1
+        """
+
+
+class ProviderSpec:
+    """Calls to the batch provider, answered by a provider plugin (``openai``)."""
+
+    @_hookspec(firstresult=True)
+    def submit_batch(self, kernel: Kernel, plan: BatchPlan) -> SubmittedBatch | None:
+        """Upload ``plan``'s input file and create the provider batch, tagged with its submission key.
+
+        Raises :class:`kernel.types.ProviderError` (``retryable`` says whether the plan may be
+        tried again) or returns the accepted batch. A lost answer is found later through
+        ``find_batch``; the provider never blindly repeats a create. Called by the create task.
+
+        .. versionadded:: 0.1
+        """
+
+    @_hookspec(firstresult=True)
+    def poll_batch(self, kernel: Kernel, batch: LocalBatch) -> ProviderBatch | None:
+        """Fetch one batch's current status from the provider. Called by the poll task.
+
+        .. versionadded:: 0.1
+        """
+
+    @_hookspec(firstresult=True)
+    def find_batch(self, kernel: Kernel, plan: BatchPlan) -> ProviderBatch | None:
+        """Look for a provider batch created for ``plan`` (by its submission key in metadata).
+
+        Returns ``None`` when the provider has no such batch. Called by the reconcile task.
+
+        .. versionadded:: 0.1
+        """
+
+    @_hookspec(firstresult=True)
+    def download_results(
+        self, kernel: Kernel, batch: LocalBatch, directory: Path
+    ) -> ResultFiles | None:
+        """Stream the batch's output and error files into ``directory``. Called by the apply task.
+
+        .. versionadded:: 0.1
+        """
+
+    @_hookspec(firstresult=True)
+    def cancel_batch(self, kernel: Kernel, batch: LocalBatch) -> ProviderBatch | None:
+        """Ask the provider to cancel a running batch. Called by the reconcile task.
+
+        .. versionadded:: 0.1
+        """
+
+    @_hookspec
+    def cleanup_batch(self, kernel: Kernel, batch: LocalBatch) -> None:
+        """Delete the provider-side files of an applied batch, per the retention setting.
+
+        Broadcast; implementations must not raise. Called by the apply task after results land.
+
+        .. versionadded:: 0.1
+        """
+
+    @_hookspec(firstresult=True)
+    def start_emulator(self, kernel: Kernel) -> Any | None:
+        """Start a local provider emulator and return a handle with ``base_url`` and ``stop()``.
+
+        Called by ``batchkernel demo`` and ``batchkernel emulator``; ``None`` if none is installed.
+
+        .. versionadded:: 0.1
+        """
+
+
+class TelemetrySpec:
+    """Observability: every exporter sees every measurement."""
+
+    @_hookspec
+    def record_metric(self, kernel: Kernel, metric: Metric) -> None:
+        """Receive one measurement. Broadcast (1:N), no return value, must never raise.
+
+        Names follow OpenTelemetry conventions in base units (``batchkernel.requests``,
+        ``batchkernel.task.duration`` in ``s``). Called through ``Kernel.metric``.
+
+        .. versionadded:: 0.1
+        """
+
+
+HOOKSPEC_CLASSES = (ProcessorSpec, ProviderSpec, TelemetrySpec)

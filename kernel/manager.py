@@ -1,0 +1,408 @@
+"""The plugin manager, built per instance from settings, and the typed ``Kernel`` facade over its hooks.
+
+Registration sequence (rule R7): specs; blocked names; the original processor as the ``trylast``
+default; the selected processor; fallback; provider; cache; exporters; enabled extras and
+autoloaded third-party plugins; ``check_pending()``. Which plugin answers never depends on
+registration order, only on the tiers (``tryfirst`` cache, plain selected processor, ``trylast``
+original).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pluggy
+from dynaconf import Dynaconf
+
+from kernel import PROJECT
+from kernel.catalog import BUILTIN_PLUGINS, import_target, instantiate, third_party_entry_points
+from kernel.hookspecs import HOOKSPEC_CLASSES
+from kernel.settings import load_settings
+from kernel.types import (
+    ApplySummary,
+    BatchPlan,
+    Company,
+    ConfigError,
+    LocalBatch,
+    Metric,
+    MetricKind,
+    NoProviderError,
+    PluginLoadError,
+    ProviderBatch,
+    ResultFiles,
+    RetrySummary,
+    SubmittedBatch,
+)
+
+log = logging.getLogger("batchkernel.plugins")
+
+ESSENTIAL = ("original",)
+
+
+@dataclass(slots=True)
+class PluginInfo:
+    """What ``batchkernel plugins`` shows about one plugin."""
+
+    name: str
+    source: str
+    version: str
+    role: str
+    status: str
+    reason: str = ""
+    hooks: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Candidate:
+    """A plugin that may be registered: where it comes from and who asked for it."""
+
+    name: str
+    target: Any
+    source: str
+    version: str
+    role: str
+    requires: tuple[str, ...]
+    selected: bool
+
+
+def _selection(settings: Dynaconf) -> tuple[list[str], list[str]]:
+    """Names settings ask for, in registration order, and names they explicitly select."""
+    plugins = settings.plugins
+    processing = settings.processing
+    processor = str(plugins.processor)
+    if not processing.enable_batch_optimization:
+        processor = "original"
+    wanted = ["original"]
+    selected = [processor, str(plugins.provider)]
+    if processor != "original":
+        wanted.append(processor)
+        if processing.fallback_on_errors and "fallback" in BUILTIN_PLUGINS:
+            wanted.append("fallback")
+    wanted.append(str(plugins.provider))
+    if str(plugins.cache) != "none":
+        wanted.append(str(plugins.cache))
+        selected.append(str(plugins.cache))
+    exporters = [str(name) for name in plugins.get("exporters", [])]
+    selected += exporters
+    wanted += exporters
+    wanted += [str(name) for name in plugins.get("enabled", [])]
+    wanted.append("emulator")
+    return list(dict.fromkeys(wanted)), selected
+
+
+class PluginRegistry:
+    """Our own record of every plugin (not pluggy's private dist info): source, version, status."""
+
+    def __init__(self) -> None:
+        self.infos: dict[str, PluginInfo] = {}
+
+    def record(self, info: PluginInfo) -> None:
+        """Remember one plugin's outcome."""
+        self.infos[info.name] = info
+
+    def __iter__(self) -> Any:
+        return iter(self.infos.values())
+
+
+def _blocked_names(disabled: Iterable[str], candidates: dict[str, _Candidate]) -> dict[str, str]:
+    """Disabled names plus, transitively, every candidate that requires one of them."""
+    blocked = {name: "disabled in plugins.disabled" for name in disabled}
+    changed = True
+    while changed:
+        changed = False
+        for cand in candidates.values():
+            if cand.name in blocked:
+                continue
+            missing = [req for req in cand.requires if req in blocked]
+            if missing:
+                blocked[cand.name] = f"requires disabled plugin {missing[0]}"
+                changed = True
+    return blocked
+
+
+def build_plugin_manager(
+    settings: Dynaconf, *, autoload: bool | None = None, extra: Sequence[tuple[str, Any]] = ()
+) -> tuple[pluggy.PluginManager, PluginRegistry]:
+    """Build a fresh plugin manager from settings; ``extra`` registers test plugins by name."""
+    pm = pluggy.PluginManager(PROJECT)
+    for spec in HOOKSPEC_CLASSES:
+        pm.add_hookspecs(spec)
+    registry = PluginRegistry()
+    strict = bool(settings.plugins.strict)
+    autoload = bool(settings.plugins.autoload) if autoload is None else autoload
+    disabled = [str(name) for name in settings.plugins.get("disabled", [])]
+    for name in disabled:
+        if name in ESSENTIAL:
+            raise ConfigError(
+                f"plugins.disabled names {name!r}, which is essential and cannot be disabled"
+            )
+    wanted, selected = _selection(settings)
+    third_party = third_party_entry_points()
+    valid = sorted({*BUILTIN_PLUGINS, *third_party})
+    for name in wanted:
+        if name not in BUILTIN_PLUGINS and name not in third_party:
+            raise ConfigError(
+                f"unknown plugin {name!r} in settings (plugins.*); valid names: {', '.join(valid)}"
+            )
+    names = list(wanted)
+    if autoload:
+        names += [name for name in third_party if name not in names]
+
+    candidates: dict[str, _Candidate] = {}
+    for name in names:
+        if name in BUILTIN_PLUGINS:
+            entry = BUILTIN_PLUGINS[name]
+            candidates[name] = _Candidate(
+                name, entry.target, "built-in", "", entry.role, entry.requires, name in selected
+            )
+        else:
+            ep = third_party[name]
+            dist = ep.dist
+            candidates[name] = _Candidate(
+                name,
+                ep,
+                dist.name if dist else "unknown",
+                dist.version if dist else "",
+                "third-party",
+                (),
+                name in selected,
+            )
+    blocked = _blocked_names(disabled, candidates)
+    for name in disabled:
+        pm.set_blocked(name)
+    for name, reason in blocked.items():
+        if name in ESSENTIAL:
+            raise ConfigError(f"cannot disable {name!r}: it is essential ({reason})")
+        if name in selected and name in candidates:
+            raise ConfigError(f"plugin {name!r} is selected in settings but {reason}")
+        cand = candidates.get(name)
+        pm.set_blocked(name)
+        registry.record(
+            PluginInfo(
+                name,
+                cand.source if cand else "unknown",
+                cand.version if cand else "",
+                cand.role if cand else "",
+                "disabled",
+                reason,
+            )
+        )
+
+    for name, cand in candidates.items():
+        if name in blocked:
+            continue
+        try:
+            loaded = cand.target.load() if cand.source != "built-in" else import_target(cand.target)
+            plugin = instantiate(loaded)
+            requires = tuple(getattr(plugin, "batchkernel_requires", ()))
+            missing = [req for req in requires if req not in candidates or req in blocked]
+            if missing:
+                raise PluginLoadError(f"requires plugin {missing[0]!r}, which is not enabled")
+            pm.register(plugin, name=name)
+        except Exception as exc:
+            message = (
+                f"plugin {name} from {cand.source} {cand.version or '(no version)'} "
+                f"failed to load: {type(exc).__name__}: {exc}"
+            )
+            if cand.selected or cand.source == "built-in" or strict:
+                raise PluginLoadError(message) from exc
+            log.warning(message)
+            log.debug("%s", traceback.format_exc())
+            registry.record(
+                PluginInfo(name, cand.source, cand.version, cand.role, "failed", message)
+            )
+            continue
+        registry.record(PluginInfo(name, cand.source, cand.version, cand.role, "enabled"))
+    for name, plugin in extra:
+        pm.register(plugin, name=name)
+        registry.record(PluginInfo(name, "test", "", "test", "enabled"))
+    pm.check_pending()
+    for info in registry:
+        plugin = pm.get_plugin(info.name)
+        if plugin is not None:
+            info.hooks = sorted({caller.name for caller in pm.get_hookcallers(plugin) or []})
+            log.debug(
+                "registered %s from %s %s: %s", info.name, info.source, info.version, info.hooks
+            )
+    if settings.plugins.get("trace"):
+        pm.trace.root.setwriter(log.debug)
+        pm.enable_tracing()
+    return pm, registry
+
+
+class Kernel:
+    """Typed facade over the hooks: settings, database and metrics for plugins; checked results."""
+
+    def __init__(
+        self,
+        settings: Dynaconf,
+        pm: pluggy.PluginManager,
+        registry: PluginRegistry,
+        database: Any = None,
+    ) -> None:
+        self.settings = settings
+        self.pm = pm
+        self.registry = registry
+        self._database = database
+        self.log = logging.getLogger("batchkernel")
+
+    @classmethod
+    def create(
+        cls,
+        settings: Dynaconf | None = None,
+        *,
+        overrides: dict[str, Any] | None = None,
+        autoload: bool | None = None,
+        extra: Sequence[tuple[str, Any]] = (),
+    ) -> Kernel:
+        """Load settings (unless given), build the plugin manager and return a kernel."""
+        settings = settings if settings is not None else load_settings(overrides)
+        pm, registry = build_plugin_manager(settings, autoload=autoload, extra=extra)
+        return cls(settings, pm, registry)
+
+    @cached_property
+    def db(self) -> Any:
+        """The database, opened on first use from ``database.*`` settings."""
+        if self._database is None:
+            from kernel.db.engine import Database
+
+            self._database = Database.from_settings(self.settings)
+        return self._database
+
+    @cached_property
+    def workdir(self) -> Path:
+        """Directory for batch input and result files (``batch.workdir``)."""
+        path = Path(str(self.settings.batch.workdir)).expanduser()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def close(self) -> None:
+        """Release the database connections."""
+        if self._database is not None:
+            self._database.dispose()
+
+    def metric(
+        self,
+        name: str,
+        value: float,
+        *,
+        kind: MetricKind = "counter",
+        unit: str = "1",
+        **attrs: Any,
+    ) -> None:
+        """Broadcast one measurement; an exporter that raises is logged, never propagated (R15)."""
+        try:
+            self.pm.hook.record_metric(
+                kernel=self, metric=Metric(name, kind, float(value), unit, attrs)
+            )
+        except Exception:
+            self.log.debug("an exporter failed on metric %s", name, exc_info=True)
+
+    def _first(self, hook: str, expected: type | tuple[type, ...], **kwargs: Any) -> Any:
+        """Call a first-result hook and check its answer's type (R11)."""
+        result = getattr(self.pm.hook, hook)(kernel=self, **kwargs)
+        if result is None:
+            raise NoProviderError(
+                f"no enabled plugin answered {hook!r}; enabled: "
+                f"{', '.join(p for p, _ in self.pm.list_name_plugin())}"
+            )
+        if not isinstance(result, expected):
+            raise TypeError(f"{hook!r} must return {expected}, got {type(result).__name__}")
+        return result
+
+    def get_companies(self) -> list[Company]:
+        """The active companies, from the cache when one is enabled."""
+        return self._first("get_companies", list)
+
+    def fetch_pending(self, companies: Sequence[Company]) -> list[BatchPlan]:
+        """Claim pending work into planned batches with their input files written."""
+        return self._first("fetch_pending", list, companies=companies)
+
+    def submit_batch(self, plan: BatchPlan) -> SubmittedBatch:
+        """Send one planned batch to the provider."""
+        return self._first("submit_batch", SubmittedBatch, plan=plan)
+
+    def record_submitted(self, plan: BatchPlan, submitted: SubmittedBatch) -> bool:
+        """Record the provider's acceptance of a plan."""
+        return self._first("record_submitted", bool, plan=plan, submitted=submitted)
+
+    def abandon_plan(self, plan: BatchPlan, reason: str) -> bool:
+        """Return a never-submitted plan's members to the queue."""
+        return self._first("abandon_plan", bool, plan=plan, reason=reason)
+
+    def fetch_stale_plans(self, older_than_seconds: float) -> list[BatchPlan]:
+        """Plans stuck in PLANNED, for the reconcile task."""
+        return self._first("fetch_stale_plans", list, older_than_seconds=older_than_seconds)
+
+    def fetch_inflight(self, companies: Sequence[Company]) -> list[LocalBatch]:
+        """Batches to poll."""
+        return self._first("fetch_inflight", list, companies=companies)
+
+    def poll_batch(self, batch: LocalBatch) -> ProviderBatch:
+        """One batch's status at the provider."""
+        return self._first("poll_batch", ProviderBatch, batch=batch)
+
+    def find_batch(self, plan: BatchPlan) -> ProviderBatch | None:
+        """The provider batch created for a plan, if any (``None`` is a valid answer here)."""
+        return self.pm.hook.find_batch(kernel=self, plan=plan)
+
+    def record_batch_statuses(self, updates: Sequence[tuple[LocalBatch, ProviderBatch]]) -> int:
+        """Store polled statuses; returns the rows changed."""
+        return self._first("record_batch_statuses", int, updates=updates)
+
+    def fetch_finished(self, companies: Sequence[Company]) -> list[LocalBatch]:
+        """Ended batches whose results are not applied yet."""
+        return self._first("fetch_finished", list, companies=companies)
+
+    def download_results(self, batch: LocalBatch, directory: Path) -> ResultFiles:
+        """Stream a batch's result files to disk."""
+        return self._first("download_results", ResultFiles, batch=batch, directory=directory)
+
+    def apply_results(self, batch: LocalBatch, files: ResultFiles) -> ApplySummary:
+        """Apply one batch's results."""
+        return self._first("apply_results", ApplySummary, batch=batch, files=files)
+
+    def cleanup_batch(self, batch: LocalBatch) -> None:
+        """Delete provider files of an applied batch (per retention)."""
+        self.pm.hook.cleanup_batch(kernel=self, batch=batch)
+
+    def cancel_batch(self, batch: LocalBatch) -> ProviderBatch:
+        """Ask the provider to cancel a batch."""
+        return self._first("cancel_batch", ProviderBatch, batch=batch)
+
+    def retry_failed(self, companies: Sequence[Company]) -> RetrySummary:
+        """Close exhausted requests and re-queue stranded ones."""
+        return self._first("retry_failed", RetrySummary, companies=companies)
+
+    def start_emulator(self) -> Any:
+        """Start the provider emulator plugin's server."""
+        return self._first("start_emulator", object)
+
+
+def describe_plugins(kernel: Kernel) -> list[PluginInfo]:
+    """Every plugin the kernel knows: registered ones, then built-ins and installed ones not loaded."""
+    infos = {info.name: info for info in kernel.registry}
+    for name, entry in BUILTIN_PLUGINS.items():
+        infos.setdefault(
+            name, PluginInfo(name, "built-in", "", entry.role, "available", "not selected")
+        )
+    for name, ep in third_party_entry_points().items():
+        dist = ep.dist
+        infos.setdefault(
+            name,
+            PluginInfo(
+                name,
+                dist.name if dist else "unknown",
+                dist.version if dist else "",
+                "third-party",
+                "available",
+                "not enabled",
+            ),
+        )
+    return sorted(infos.values(), key=lambda info: (info.status != "enabled", info.name))

@@ -1,0 +1,306 @@
+"""The scheduler: drives the hooks through five tasks, each on its own interval.
+
+create (plan, claim, submit), poll (provider statuses), apply (results), retry (close exhausted,
+re-queue stranded) and reconcile (stale plans, overdue batches). A task never overlaps itself:
+one thread runs them in turn; several instances coordinate through the database.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from kernel.db.queries import work_left
+from kernel.types import (
+    BatchPlan,
+    BatchStatus,
+    KernelError,
+    LocalBatch,
+    ProviderError,
+    SubmittedBatch,
+)
+
+TASKS = ("create", "poll", "apply", "retry", "reconcile")
+_INTERVAL_KEYS = {
+    "create": "create_interval_seconds",
+    "poll": "poll_interval_seconds",
+    "apply": "apply_interval_seconds",
+    "retry": "retry_interval_seconds",
+    "reconcile": "reconcile_interval_seconds",
+}
+COMPLETION_WINDOW = timedelta(hours=24)
+
+
+@dataclass(slots=True)
+class StepReport:
+    """What one run of one task did (counts are task-specific) and how long it took."""
+
+    task: str
+    seconds: float = 0.0
+    queries: int = 0
+    counts: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class IdleOutcome:
+    """Result of ``run_until_idle``: whether it got there, why not, and what it did."""
+
+    idle: bool
+    reason: str = ""
+    passes: int = 0
+    seconds: float = 0.0
+
+
+class Scheduler:
+    """Runs the pipeline's tasks against one kernel."""
+
+    def __init__(self, kernel: Any, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.kernel = kernel
+        self.clock = clock
+        self.stop_event = threading.Event()
+        self.last_reports: dict[str, StepReport] = {}
+
+    @property
+    def settings(self) -> Any:
+        """The kernel's settings."""
+        return self.kernel.settings
+
+    def interval(self, task: str) -> float:
+        """Seconds between two runs of ``task`` (``scheduler.<task>_interval_seconds``)."""
+        return float(self.settings.scheduler[_INTERVAL_KEYS[task]])
+
+    def run_task(self, task: str) -> StepReport:
+        """Run one task once, timing it and counting its queries; errors are reported, not raised."""
+        report = StepReport(task)
+        step = getattr(self, f"{task}_step")
+        start = time.perf_counter()
+        with self.kernel.db.queries.measure() as measured:
+            try:
+                report.counts = step()
+            except KernelError as exc:
+                report.error = f"{type(exc).__name__}: {exc}"
+                self.kernel.log.error("task %s failed: %s", task, report.error)
+        report.seconds = time.perf_counter() - start
+        report.queries = measured["queries"]
+        self.last_reports[task] = report
+        self.kernel.metric(
+            "batchkernel.task.duration", report.seconds, kind="histogram", unit="s", task=task
+        )
+        self.kernel.metric(
+            "batchkernel.task.queries", report.queries, kind="histogram", unit="{query}", task=task
+        )
+        for name, value in report.counts.items():
+            if value:
+                self.kernel.metric(f"batchkernel.{task}.{name}", value, task=task)
+        return report
+
+    def create_step(self) -> dict[str, float]:
+        """Plan and claim batches from pending requests, then submit each plan."""
+        kernel = self.kernel
+        plans = kernel.fetch_pending(kernel.get_companies())
+        counts = {"plans": len(plans), "submitted": 0, "abandoned": 0, "deferred": 0}
+        for plan in plans:
+            if self.stop_event.is_set():
+                counts["deferred"] += 1
+                continue
+            counts[self._submit(plan)] += 1
+        counts["requests"] = sum(plan.request_count for plan in plans)
+        return counts
+
+    def _submit(self, plan: BatchPlan) -> str:
+        """Submit one plan; returns which count it adds to."""
+        kernel = self.kernel
+        try:
+            submitted = kernel.submit_batch(plan)
+        except ProviderError as exc:
+            if exc.retryable:
+                kernel.log.warning(
+                    "batch %s: submission not confirmed (%s); the reconcile task will adopt or "
+                    "abandon it",
+                    plan.batch_id,
+                    exc,
+                )
+                return "deferred"
+            kernel.abandon_plan(plan, f"provider refused the batch: {exc}")
+            return "abandoned"
+        if not kernel.record_submitted(plan, submitted):
+            self._cancel_orphan(plan, submitted)
+            return "abandoned"
+        plan.input_path.unlink(missing_ok=True)
+        return "submitted"
+
+    def _cancel_orphan(self, plan: BatchPlan, submitted: SubmittedBatch) -> None:
+        """A batch the provider accepted for a plan that was already settled: cancel it."""
+        kernel = self.kernel
+        kernel.log.warning(
+            "batch %s: provider batch %s arrived after the plan was settled; cancelling it",
+            plan.batch_id,
+            submitted.provider_batch_id,
+        )
+        orphan = LocalBatch(
+            batch_id=plan.batch_id,
+            company_id=plan.company_id,
+            status=BatchStatus.VALIDATING,
+            submission_key=plan.submission_key,
+            provider_batch_id=submitted.provider_batch_id,
+            input_file_id=submitted.input_file_id,
+        )
+        try:
+            kernel.cancel_batch(orphan)
+        except KernelError as exc:
+            kernel.log.error(
+                "could not cancel orphan batch %s: %s", submitted.provider_batch_id, exc
+            )
+        kernel.metric("batchkernel.orphan_batches", 1, action="cancelled")
+
+    def poll_step(self) -> dict[str, float]:
+        """Fetch the provider status of every in-flight batch and store them in one call."""
+        kernel = self.kernel
+        batches = kernel.fetch_inflight(kernel.get_companies())
+        updates = []
+        failures = 0
+        for batch in batches:
+            try:
+                updates.append((batch, kernel.poll_batch(batch)))
+            except ProviderError as exc:
+                failures += 1
+                kernel.log.warning("poll of batch %s failed: %s", batch.batch_id, exc)
+        changed = kernel.record_batch_statuses(updates) if updates else 0
+        return {"batches": len(batches), "changed": changed, "poll_failures": failures}
+
+    def apply_step(self) -> dict[str, float]:
+        """Download and apply the results of every ended batch, then clean up provider files."""
+        kernel = self.kernel
+        batches = kernel.fetch_finished(kernel.get_companies())
+        counts: dict[str, float] = {"batches": len(batches)}
+        directory = kernel.workdir / "results"
+        directory.mkdir(parents=True, exist_ok=True)
+        for batch in batches:
+            if self.stop_event.is_set():
+                break
+            try:
+                files = kernel.download_results(batch, directory)
+            except ProviderError as exc:
+                kernel.log.warning("download for batch %s failed: %s", batch.batch_id, exc)
+                counts["download_failures"] = counts.get("download_failures", 0) + 1
+                continue
+            summary = kernel.apply_results(batch, files)
+            for name in ("completed", "failed", "requeued", "ignored_lines"):
+                counts[name] = counts.get(name, 0) + getattr(summary, name)
+            counts["input_tokens"] = counts.get("input_tokens", 0) + summary.input_tokens
+            counts["output_tokens"] = counts.get("output_tokens", 0) + summary.output_tokens
+            counts["cost_usd"] = counts.get("cost_usd", 0) + summary.cost_usd
+            kernel.cleanup_batch(batch)
+            for path in (files.output_path, files.error_path):
+                if path is not None:
+                    path.unlink(missing_ok=True)
+        return counts
+
+    def retry_step(self) -> dict[str, float]:
+        """Close requests out of attempts and re-queue members of settled batches."""
+        kernel = self.kernel
+        summary = kernel.retry_failed(kernel.get_companies())
+        return {"requeued": summary.requeued, "failed": summary.failed}
+
+    def reconcile_step(self) -> dict[str, float]:
+        """Adopt or abandon stale plans; reconcile batches running past their window."""
+        kernel = self.kernel
+        counts = {"adopted": 0, "abandoned": 0, "cancelled": 0}
+        stale_after = float(self.settings.batch.stale_plan_seconds)
+        for plan in kernel.fetch_stale_plans(stale_after):
+            try:
+                found = kernel.find_batch(plan)
+            except ProviderError as exc:
+                kernel.log.warning("reconcile of plan %s deferred: %s", plan.batch_id, exc)
+                continue
+            if found is not None:
+                submitted = SubmittedBatch(
+                    found.provider_batch_id, found.input_file_id or "", found.status
+                )
+                counts["adopted"] += int(kernel.record_submitted(plan, submitted))
+            else:
+                counts["abandoned"] += int(
+                    kernel.abandon_plan(plan, "never confirmed by the provider; re-queued")
+                )
+        margin = timedelta(hours=float(self.settings.batch.inflight_margin_hours))
+        deadline = datetime.now(UTC) - COMPLETION_WINDOW - margin
+        for batch in kernel.fetch_inflight(kernel.get_companies()):
+            if batch.submitted_at is None or batch.submitted_at > deadline:
+                continue
+            if batch.status == BatchStatus.CANCELLING:
+                continue
+            try:
+                status = kernel.cancel_batch(batch)
+                kernel.record_batch_statuses([(batch, status)])
+                counts["cancelled"] += 1
+            except ProviderError as exc:
+                kernel.log.warning("cancel of overdue batch %s failed: %s", batch.batch_id, exc)
+        return counts
+
+    def run_once(self) -> list[StepReport]:
+        """Run every task once, in pipeline order."""
+        return [self.run_task(task) for task in TASKS]
+
+    def run_until_idle(
+        self,
+        *,
+        on_pass: Callable[[int, dict[str, int]], None] | None = None,
+        timeout: float | None = None,
+    ) -> IdleOutcome:
+        """Run the tasks back to back, flushing small batches, until nothing is pending or in flight."""
+        self.settings.set("scheduler.flush_small_batches", True)
+        pause = float(self.settings.scheduler.idle_pause_seconds)
+        limit = (
+            timeout if timeout is not None else float(self.settings.scheduler.idle_timeout_seconds)
+        )
+        start = self.clock()
+        passes = 0
+        while not self.stop_event.is_set():
+            passes += 1
+            reports = self.run_once()
+            left = work_left(self.kernel.db)
+            if on_pass is not None:
+                on_pass(passes, left)
+            if not any(left.values()):
+                return IdleOutcome(True, passes=passes, seconds=self.clock() - start)
+            if self.clock() - start > limit:
+                errors = "; ".join(r.error for r in reports if r.error)
+                return IdleOutcome(
+                    False,
+                    f"still {left} after {limit:.0f}s"
+                    + (f"; last errors: {errors}" if errors else ""),
+                    passes,
+                    self.clock() - start,
+                )
+            self.stop_event.wait(pause)
+        return IdleOutcome(False, "stopped by a signal", passes, self.clock() - start)
+
+    def install_signal_handlers(self) -> None:
+        """Stop cleanly on SIGTERM and SIGINT: the step in progress finishes, no new one starts."""
+
+        def _stop(signum: int, _frame: Any) -> None:
+            self.kernel.log.warning("signal %d received; stopping after the current step", signum)
+            self.stop_event.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+
+    def run_forever(self) -> None:
+        """Run each task on its interval until a signal arrives."""
+        self.install_signal_handlers()
+        due = dict.fromkeys(TASKS, self.clock())
+        while not self.stop_event.is_set():
+            now = self.clock()
+            for task in TASKS:
+                if self.stop_event.is_set():
+                    break
+                if due[task] <= now:
+                    self.run_task(task)
+                    due[task] = self.clock() + self.interval(task)
+            self.stop_event.wait(max(0.0, min(due.values()) - self.clock()))

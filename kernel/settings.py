@@ -1,0 +1,147 @@
+"""Settings: dynaconf over ``settings.toml``, ``BATCHKERNEL_*`` variables and the seed's flags.
+
+Validation runs at load time and raises :class:`kernel.types.ConfigError` naming the bad setting
+and the valid values, so a typo stops the program before it touches the database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dynaconf import Dynaconf, ValidationError, Validator
+
+from kernel.types import ConfigError
+
+ENV_PREFIX = "BATCHKERNEL"
+SEED_FLAGS = {
+    "ENABLE_BATCH_OPTIMIZATION": "processing.enable_batch_optimization",
+    "ENABLE_BATCH_OPERATIONS": "processing.enable_batch_operations",
+    "ENABLE_PARALLEL_PROCESSING": "processing.enable_parallel_processing",
+    "FALLBACK_ON_ERRORS": "processing.fallback_on_errors",
+}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def default_settings_file() -> Path:
+    """The shipped defaults: ``settings.toml`` beside the package, or at the repository root."""
+    packaged = Path(__file__).with_name("settings.toml")
+    return (
+        packaged if packaged.exists() else Path(__file__).resolve().parent.parent / "settings.toml"
+    )
+
+
+def _validators() -> list[Validator]:
+    """The rules every loaded configuration must satisfy."""
+
+    def positive(key: str, *, lte: int | None = None) -> Validator:
+        bounds: dict[str, int] = {"gte": 1} if lte is None else {"gte": 1, "lte": lte}
+        return Validator(key, must_exist=True, is_type_of=(int, float), **bounds)
+
+    return [
+        Validator("database.url", must_exist=True, is_type_of=str, len_min=1),
+        Validator("plugins.processor", must_exist=True, is_type_of=str),
+        Validator("plugins.provider", must_exist=True, is_type_of=str),
+        Validator("plugins.cache", must_exist=True, is_type_of=str),
+        Validator("plugins.exporters", "plugins.enabled", "plugins.disabled", is_type_of=list),
+        Validator("plugins.strict", "plugins.autoload", "plugins.trace", is_type_of=bool),
+        Validator(*SEED_FLAGS.values(), must_exist=True, is_type_of=bool),
+        positive("processing.max_concurrent_companies", lte=64),
+        positive("batch.max_requests_per_batch", lte=50_000),
+        positive("batch.max_file_bytes", lte=200_000_000),
+        positive("batch.max_input_tokens_per_batch"),
+        positive("batch.min_batch_size"),
+        positive("batch.max_attempts", lte=100),
+        Validator("batch.max_wait_minutes", must_exist=True, is_type_of=(int, float), gte=0),
+        Validator("model.name", must_exist=True, is_type_of=str, len_min=1),
+        Validator("model.temperature", is_type_of=(int, float), gte=0, lte=2),
+        positive("model.max_tokens"),
+        Validator("openai.base_url", must_exist=True, is_type_of=str, startswith="http"),
+        Validator("openai.max_retries", is_type_of=int, gte=0, lte=20),
+        Validator(
+            "openai.file_retention",
+            is_in=["delete", "keep"],
+            messages={
+                "operations": "openai.file_retention must be one of: delete, keep (got {value})"
+            },
+        ),
+        Validator(
+            "telemetry.exporter",
+            is_in=["otlp", "console", "none"],
+            messages={
+                "operations": "telemetry.exporter must be one of: otlp, console, none (got {value})"
+            },
+        ),
+        Validator(
+            "scheduler.create_interval_seconds",
+            "scheduler.poll_interval_seconds",
+            "scheduler.apply_interval_seconds",
+            "scheduler.retry_interval_seconds",
+            "scheduler.reconcile_interval_seconds",
+            must_exist=True,
+            is_type_of=(int, float),
+            gt=0,
+        ),
+    ]
+
+
+def _parse_flag(name: str, raw: str) -> bool:
+    """Read one of the seed's boolean environment flags, refusing anything ambiguous."""
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"environment variable {name}={raw!r} is not a boolean; use true or false")
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    settings_file: str | os.PathLike[str] | None = None,
+    environment: str | None = None,
+) -> Dynaconf:
+    """Load, merge and validate settings.
+
+    Precedence, lowest first: shipped defaults, the user's file (``settings_file``, else
+    ``BATCHKERNEL_SETTINGS_FILE``, else ``./settings.toml`` when it is not the shipped one),
+    ``BATCHKERNEL_*`` variables, the seed's flags, then ``overrides`` (dotted keys, for the CLI
+    and tests).
+    """
+    files = [str(default_settings_file())]
+    user_file = settings_file or os.environ.get(f"{ENV_PREFIX}_SETTINGS_FILE")
+    if user_file is None and Path("settings.toml").exists():
+        local = Path("settings.toml").resolve()
+        if local != default_settings_file().resolve():
+            user_file = str(local)
+    if user_file is not None:
+        if not Path(user_file).exists():
+            raise ConfigError(f"settings file {user_file} does not exist")
+        files.append(str(user_file))
+    settings = Dynaconf(
+        envvar_prefix=ENV_PREFIX,
+        settings_files=files,
+        environments=True,
+        env_switcher=f"{ENV_PREFIX}_ENV",
+        env=environment or os.environ.get(f"{ENV_PREFIX}_ENV", "development"),
+        merge_enabled=True,
+        load_dotenv=False,
+    )
+    for variable, key in SEED_FLAGS.items():
+        if variable in os.environ:
+            settings.set(key, _parse_flag(variable, os.environ[variable]))
+    if not settings.get("openai.api_key") and os.environ.get("OPENAI_API_KEY"):
+        settings.set("openai.api_key", os.environ["OPENAI_API_KEY"])
+    if os.environ.get(f"{ENV_PREFIX}_TRACE_PLUGINS", "").lower() in _TRUE:
+        settings.set("plugins.trace", True)
+    for key, value in (overrides or {}).items():
+        settings.set(key, value)
+    settings.validators.register(*_validators())
+    try:
+        settings.validators.validate_all()
+    except ValidationError as exc:
+        raise ConfigError(f"invalid settings: {exc}") from exc
+    return settings

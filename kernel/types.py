@@ -1,0 +1,257 @@
+"""Plain data passed through the hooks, the domain's enumerations, and the kernel's exceptions.
+
+Hooks exchange these frozen dataclasses instead of ORM objects so that processors, providers and
+exporters never share database sessions and stay independent of each other.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+
+class CompanyStatus(enum.StrEnum):
+    """Tenant status; only ACTIVE companies are processed."""
+
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
+    TRIAL = "TRIAL"
+    ARCHIVED = "ARCHIVED"
+
+
+class RequestStatus(enum.StrEnum):
+    """State of one AI processing request (one session, one processing type)."""
+
+    PENDING_BATCHING = "PENDING_BATCHING"
+    BATCHING_IN_PROGRESS = "BATCHING_IN_PROGRESS"
+    PROCESSING_COMPLETE = "PROCESSING_COMPLETE"
+    PROCESSING_FAILED = "PROCESSING_FAILED"
+
+
+class BatchStatus(enum.StrEnum):
+    """State of one local batch: local states around the provider's own statuses.
+
+    PLANNED: the row and its submission key are committed and the members claimed, but the
+    provider has not (knowingly) accepted it yet. APPLIED: results applied, members released.
+    ABANDONED: never reached the provider; members went back to the queue.
+    """
+
+    PLANNED = "PLANNED"
+    VALIDATING = "VALIDATING"
+    IN_PROGRESS = "IN_PROGRESS"
+    FINALIZING = "FINALIZING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    EXPIRED = "EXPIRED"
+    CANCELLING = "CANCELLING"
+    CANCELLED = "CANCELLED"
+    APPLIED = "APPLIED"
+    ABANDONED = "ABANDONED"
+
+
+IN_FLIGHT_BATCH_STATUSES = frozenset(
+    {
+        BatchStatus.VALIDATING,
+        BatchStatus.IN_PROGRESS,
+        BatchStatus.FINALIZING,
+        BatchStatus.CANCELLING,
+    }
+)
+ENDED_BATCH_STATUSES = frozenset(
+    {BatchStatus.COMPLETED, BatchStatus.FAILED, BatchStatus.EXPIRED, BatchStatus.CANCELLED}
+)
+TERMINAL_REQUEST_STATUSES = frozenset(
+    {RequestStatus.PROCESSING_COMPLETE, RequestStatus.PROCESSING_FAILED}
+)
+
+
+class Sentiment(enum.StrEnum):
+    """Allowed values of ``chat_sessions.sentiment``."""
+
+    POSITIVE = "POSITIVE"
+    NEUTRAL = "NEUTRAL"
+    NEGATIVE = "NEGATIVE"
+
+
+class SessionCategory(enum.StrEnum):
+    """The fixed category list a session analysis must choose from."""
+
+    SCHEDULE_HOURS = "SCHEDULE_HOURS"
+    LEAVE_VACATION = "LEAVE_VACATION"
+    SICK_LEAVE_RECOVERY = "SICK_LEAVE_RECOVERY"
+    SALARY_COMPENSATION = "SALARY_COMPENSATION"
+    CONTRACT_HOURS = "CONTRACT_HOURS"
+    ONBOARDING = "ONBOARDING"
+    OFFBOARDING = "OFFBOARDING"
+    WORKWEAR_STAFF_PASS = "WORKWEAR_STAFF_PASS"
+    TEAM_CONTACTS = "TEAM_CONTACTS"
+    PERSONAL_QUESTIONS = "PERSONAL_QUESTIONS"
+    ACCESS_LOGIN = "ACCESS_LOGIN"
+    SOCIAL_QUESTIONS = "SOCIAL_QUESTIONS"
+    UNRECOGNIZED_OTHER = "UNRECOGNIZED_OTHER"
+
+
+@dataclass(frozen=True, slots=True)
+class Company:
+    """An active tenant as the processors see it."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPlan:
+    """A claimed, committed local batch whose JSONL input file is written and ready to upload."""
+
+    batch_id: str
+    company_id: str
+    model: str
+    processing_type: str
+    submission_key: str
+    input_path: Path
+    request_count: int
+    input_bytes: int
+    estimated_input_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedBatch:
+    """What the provider answered when it accepted a batch."""
+
+    provider_batch_id: str
+    input_file_id: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchError:
+    """One job-level error the provider reported (validation, capacity)."""
+
+    code: str | None
+    message: str
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderBatch:
+    """A snapshot of one batch as the provider reports it."""
+
+    provider_batch_id: str
+    status: str
+    input_file_id: str | None = None
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    total: int = 0
+    completed: int = 0
+    failed: int = 0
+    errors: tuple[BatchError, ...] = ()
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    created_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LocalBatch:
+    """A local batch row that is in flight or ended at the provider, as the scheduler needs it."""
+
+    batch_id: str
+    company_id: str
+    status: BatchStatus
+    submission_key: str
+    provider_batch_id: str | None
+    input_file_id: str | None = None
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    errors: tuple[BatchError, ...] = ()
+    model: str = ""
+    submitted_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResultFiles:
+    """Where a batch's downloaded output and error files are on local disk (None: no such file)."""
+
+    output_path: Path | None
+    error_path: Path | None
+    missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ApplySummary:
+    """What applying one batch's results did to its member requests."""
+
+    completed: int = 0
+    failed: int = 0
+    requeued: int = 0
+    ignored_lines: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    already_applied: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RetrySummary:
+    """What one retry pass did: requests re-queued and requests closed for good."""
+
+    requeued: int = 0
+    failed: int = 0
+
+
+MetricKind = Literal["counter", "gauge", "histogram"]
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """One measurement broadcast through ``record_metric`` (OpenTelemetry-style name, base unit)."""
+
+    name: str
+    kind: MetricKind
+    value: float
+    unit: str = "1"
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+
+class KernelError(Exception):
+    """Base class of every error batchkernel raises on purpose."""
+
+
+class ConfigError(KernelError):
+    """A setting is missing or invalid; the message names the setting and the valid values."""
+
+
+class PluginLoadError(KernelError):
+    """A plugin could not be found, imported or registered."""
+
+
+class NoProviderError(KernelError):
+    """No registered plugin answered a hook that needs an answer."""
+
+
+class OptimizedPathError(KernelError):
+    """The optimized processor failed in a way the original processor may rescue."""
+
+
+class ProviderError(KernelError):
+    """A provider call failed; ``retryable`` tells whether trying again later can succeed."""
+
+    def __init__(self, message: str, *, retryable: bool, operation: str = "") -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.operation = operation
+
+
+class CircuitOpenError(ProviderError):
+    """Calls to one provider operation are paused after repeated failures."""
+
+    def __init__(self, operation: str, retry_in_seconds: float) -> None:
+        super().__init__(
+            f"circuit for provider operation {operation!r} is open; next try in "
+            f"{retry_in_seconds:.0f}s",
+            retryable=True,
+            operation=operation,
+        )
+        self.retry_in_seconds = retry_in_seconds

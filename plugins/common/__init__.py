@@ -1,0 +1,1 @@
+"""Library code shared by the processors (not a plugin): prompts, request lines, result parsing, prices."""

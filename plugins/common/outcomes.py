@@ -1,0 +1,75 @@
+"""The column values each result outcome writes, shared so both processors change rows identically."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from kernel.types import RequestStatus
+from plugins.common.lifecycle import retry_at
+from plugins.common.pricing import PriceBook
+from plugins.common.results import LineOutcome
+
+
+def request_values(
+    outcome: LineOutcome,
+    *,
+    attempts: int,
+    model: str,
+    prices: PriceBook,
+    settings: Any,
+    now: datetime,
+) -> dict[str, Any]:
+    """New values for a request row given its outcome, the attempts it had used and the clock.
+
+    Token and cost columns are absolute values for the totals after this outcome is added, so
+    callers add them to the row's current totals.
+    """
+    values: dict[str, Any] = {}
+    price = prices.for_model(model)
+    prompt_cost, completion_cost = (
+        price.cost(outcome.prompt_tokens, outcome.completion_tokens, outcome.cached_tokens)
+        if price
+        else (0.0, 0.0)
+    )
+    values["add_prompt_tokens"] = outcome.prompt_tokens
+    values["add_completion_tokens"] = outcome.completion_tokens
+    values["add_cached_tokens"] = outcome.cached_tokens
+    values["add_prompt_cost"] = prompt_cost
+    values["add_completion_cost"] = completion_cost
+    values["provider_request_id"] = outcome.provider_request_id
+    max_attempts = int(settings.batch.max_attempts)
+    if outcome.kind == "success":
+        values.update(status=RequestStatus.PROCESSING_COMPLETE.value, completed_at=now, error=None)
+    elif outcome.kind == "fail":
+        values.update(
+            status=RequestStatus.PROCESSING_FAILED.value,
+            completed_at=now,
+            error=outcome.error,
+            attempts=attempts + 1,
+        )
+    elif outcome.kind == "retry":
+        used = attempts + 1
+        if used >= max_attempts:
+            values.update(
+                status=RequestStatus.PROCESSING_FAILED.value,
+                completed_at=now,
+                attempts=used,
+                error=f"gave up after {used} attempts: {outcome.error}",
+            )
+        else:
+            values.update(
+                status=RequestStatus.PENDING_BATCHING.value,
+                batch_id=None,
+                attempts=used,
+                available_at=retry_at(now, used, settings),
+                error=outcome.error,
+            )
+    else:
+        values.update(
+            status=RequestStatus.PENDING_BATCHING.value,
+            batch_id=None,
+            available_at=now,
+            error=outcome.error,
+        )
+    return values

@@ -1,0 +1,365 @@
+"""The ``openai`` provider plugin: the ProviderSpec hooks over the official SDK."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import openai
+
+from kernel import hookimpl
+from kernel.types import (
+    BatchPlan,
+    LocalBatch,
+    ProviderBatch,
+    ProviderError,
+    ResultFiles,
+    SubmittedBatch,
+)
+from plugins.openai_provider.breaker import OPEN, STATE_GAUGE, BreakerBoard
+from plugins.openai_provider.calls import Caller, OutcomeUnknownError, ProviderCallError
+from plugins.openai_provider.client import ClientHolder
+from plugins.openai_provider.config import ProviderConfig
+from plugins.openai_provider.files import download_file, upload_file, upload_filename
+from plugins.openai_provider.lookup import PAGE_SIZE, find_by_submission_key
+from plugins.openai_provider.mapping import batch_metadata, to_provider_batch, to_submitted
+from plugins.openai_provider.retry import Failure
+
+ENDPOINT = "/v1/chat/completions"
+COMPLETION_WINDOW = "24h"
+CREATE_LOOKUP_MARGIN_SECONDS = 300
+"""A batch created for our upload cannot be older than the upload minus this (server clock)."""
+PLAN_LOOKUP_MARGIN_SECONDS = 3600
+"""Same, measured from the input file's local mtime: allows for clock skew with the server."""
+TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
+CIRCUIT_STATE = "batchkernel.provider.circuit.state"
+BYTES = "batchkernel.provider.bytes"
+
+
+class OpenAIProvider:
+    """Submits, polls, downloads and cleans up batches at an OpenAI-compatible Batch API.
+
+    All retrying is ours (SDK ``max_retries=0``): exponential full-jitter backoff, honouring
+    ``retry-after`` on 429/503, and one circuit breaker per operation. A create is never blindly
+    repeated: after an ambiguous failure the batch is first looked up by its submission key.
+    ``clock`` and ``sleep`` are plain attributes so tests can replace them.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.clock = clock
+        self.sleep = sleep
+        self._kernel: Any = None
+        self._clients = ClientHolder()
+        self._built = False
+        self._lock = threading.Lock()
+        self._unknown_creates: set[str] = set()
+        self.breakers = BreakerBoard(clock=lambda: self.clock(), on_transition=self._on_transition)
+        self.caller = Caller(
+            self.breakers,
+            clock=lambda: self.clock(),
+            sleep=lambda seconds: self.sleep(seconds),
+            rng=rng,
+        )
+
+    def breaker_states(self) -> dict[str, dict[str, Any]]:
+        """Every operation's breaker: ``state`` (closed/open/half_open), ``failures``, ``opened_at``."""
+        return self.breakers.states()
+
+    def _setup(self, kernel: Any) -> tuple[ProviderConfig, openai.OpenAI]:
+        """Current settings and client; a changed endpoint or key gets a new client and breakers."""
+        self._kernel = kernel
+        config = ProviderConfig.from_settings(kernel.settings)
+        client, rebuilt = self._clients.get(config)
+        if rebuilt:
+            if self._built:
+                self.breakers.reset()
+            self._built = True
+        return config, client
+
+    def _on_transition(self, operation: str, state: str) -> None:
+        """Report a breaker transition as a gauge and a log line."""
+        kernel = self._kernel
+        if kernel is None:
+            return
+        log = kernel.log.warning if state == OPEN else kernel.log.info
+        log("provider circuit %s is now %s", operation, state)
+        kernel.metric(CIRCUIT_STATE, STATE_GAUGE[state], kind="gauge", operation=operation)
+
+    @hookimpl
+    def submit_batch(self, kernel: Any, plan: BatchPlan) -> SubmittedBatch:
+        """Upload the plan's file and create its batch; adopt, never duplicate, a lost create."""
+        config, client = self._setup(kernel)
+        key = plan.submission_key
+        with self._lock:
+            unresolved = key in self._unknown_creates
+        if unresolved:
+            found = self._find(kernel, config, client, key, not_before=self._plan_cutoff(plan))
+            if found is not None:
+                self._resolved(key)
+                return to_submitted(found, found.input_file_id or "")
+        self.breakers["upload"].check()
+        self.breakers["create"].check()
+        uploaded = self._upload(kernel, config, client, plan)
+        file_id = str(uploaded.id)
+        created_at = getattr(uploaded, "created_at", None)
+        not_before = (
+            int(created_at) - CREATE_LOOKUP_MARGIN_SECONDS
+            if isinstance(created_at, int | float)
+            else self._plan_cutoff(plan)
+        )
+
+        def create() -> ProviderBatch:
+            """One create attempt, SDK retries off (it sends no idempotency key)."""
+            return to_provider_batch(
+                client.with_options(max_retries=0).batches.create(
+                    input_file_id=file_id,
+                    endpoint=ENDPOINT,
+                    completion_window=COMPLETION_WINDOW,
+                    metadata=batch_metadata(key, plan.batch_id, plan.company_id, plan.model),
+                )
+            )
+
+        def recover(failure: Failure) -> ProviderBatch | None:
+            """After an ambiguous create failure: did the server create it anyway?"""
+            found = self._find(kernel, config, client, key, not_before=not_before)
+            if found is not None:
+                kernel.log.warning(
+                    "provider create for %s failed (%s) but the batch exists: adopting %s",
+                    key,
+                    failure.kind,
+                    found.provider_batch_id,
+                )
+            return found
+
+        try:
+            batch = self.caller.run(kernel, config, "create", create, recover=recover)
+        except OutcomeUnknownError:
+            with self._lock:
+                self._unknown_creates.add(key)
+            kernel.log.warning(
+                "provider create for %s: outcome unknown; input file %s kept", key, file_id
+            )
+            raise
+        except ProviderError:
+            self._resolved(key)
+            self._delete_quietly(kernel, config, client, file_id)
+            raise
+        self._resolved(key)
+        if batch.input_file_id and batch.input_file_id != file_id:
+            self._delete_quietly(kernel, config, client, file_id)
+        return to_submitted(batch, file_id)
+
+    def _resolved(self, key: str) -> None:
+        """Forget that a submission key's create outcome was unknown."""
+        with self._lock:
+            self._unknown_creates.discard(key)
+
+    @staticmethod
+    def _plan_cutoff(plan: BatchPlan) -> int | None:
+        """Oldest creation time a batch of ``plan`` can have: its input file's mtime less a margin."""
+        try:
+            return int(Path(plan.input_path).stat().st_mtime) - PLAN_LOOKUP_MARGIN_SECONDS
+        except OSError:
+            return None
+
+    def _upload(
+        self, kernel: Any, config: ProviderConfig, client: openai.OpenAI, plan: BatchPlan
+    ) -> Any:
+        """Upload the input file under ``bk-<key>.jsonl``; delete duplicates a lost answer left."""
+        path = Path(plan.input_path)
+        filename = upload_filename(plan.submission_key)
+        ambiguous: list[Failure] = []
+
+        def note(failure: Failure) -> None:
+            """Remember that an attempt may have stored a file we never heard about."""
+            ambiguous.append(failure)
+
+        try:
+            size = path.stat().st_size
+            uploaded = self.caller.run(
+                kernel, config, "upload", lambda: upload_file(client, path, filename), recover=note
+            )
+        except OSError as exc:
+            raise ProviderError(
+                f"cannot read batch input file {path}: {exc}", retryable=False, operation="upload"
+            ) from exc
+        except ProviderCallError:
+            if ambiguous:
+                self._delete_orphans(kernel, config, client, filename, keep=None)
+            raise
+        kernel.metric(BYTES, size, kind="counter", unit="By", direction="upload")
+        if ambiguous:
+            self._delete_orphans(kernel, config, client, filename, keep=str(uploaded.id))
+        return uploaded
+
+    def _delete_orphans(
+        self,
+        kernel: Any,
+        config: ProviderConfig,
+        client: openai.OpenAI,
+        filename: str,
+        keep: str | None,
+    ) -> None:
+        """Best effort: delete recent uploads named ``filename`` other than ``keep``."""
+        try:
+            page = self.caller.run(
+                kernel,
+                config,
+                "list",
+                lambda: client.files.list(purpose="batch", limit=PAGE_SIZE, order="desc"),
+            )
+        except ProviderError as exc:
+            kernel.log.info("could not list files to remove orphan uploads: %s", exc)
+            return
+        for item in getattr(page, "data", None) or []:
+            if getattr(item, "filename", None) == filename and item.id != keep:
+                kernel.log.info("deleting orphan upload %s (%s)", item.id, filename)
+                self._delete_quietly(kernel, config, client, str(item.id))
+
+    def _find(
+        self,
+        kernel: Any,
+        config: ProviderConfig,
+        client: openai.OpenAI,
+        key: str,
+        *,
+        not_before: int | None,
+    ) -> ProviderBatch | None:
+        """Look a batch up by submission key; each page is one retried ``list`` call."""
+
+        def list_page(after: str | None) -> Any:
+            """One page of batches, newest first."""
+            return self.caller.run(
+                kernel,
+                config,
+                "list",
+                lambda: client.batches.list(
+                    limit=PAGE_SIZE, after=after if after is not None else openai.omit
+                ),
+            )
+
+        return find_by_submission_key(list_page, key, not_before=not_before)
+
+    @hookimpl
+    def find_batch(self, kernel: Any, plan: BatchPlan) -> ProviderBatch | None:
+        """The provider batch stamped with ``plan``'s submission key, or ``None``."""
+        config, client = self._setup(kernel)
+        found = self._find(
+            kernel, config, client, plan.submission_key, not_before=self._plan_cutoff(plan)
+        )
+        if found is not None:
+            self._resolved(plan.submission_key)
+        return found
+
+    @hookimpl
+    def poll_batch(self, kernel: Any, batch: LocalBatch) -> ProviderBatch:
+        """Retrieve one batch's current status."""
+        config, client = self._setup(kernel)
+        batch_id = _provider_id(batch, "retrieve")
+        return self.caller.run(
+            kernel, config, "retrieve", lambda: to_provider_batch(client.batches.retrieve(batch_id))
+        )
+
+    @hookimpl
+    def cancel_batch(self, kernel: Any, batch: LocalBatch) -> ProviderBatch:
+        """Ask for cancellation; a batch that already ended is returned as it is."""
+        config, client = self._setup(kernel)
+        batch_id = _provider_id(batch, "cancel")
+        try:
+            return self.caller.run(
+                kernel, config, "cancel", lambda: to_provider_batch(client.batches.cancel(batch_id))
+            )
+        except ProviderCallError as exc:
+            if exc.failure.retryable or exc.failure.status not in (400, 409):
+                raise
+            current = self.poll_batch(kernel, batch)
+            if current.status in TERMINAL_STATUSES:
+                return current
+            raise
+
+    @hookimpl
+    def download_results(self, kernel: Any, batch: LocalBatch, directory: Path) -> ResultFiles:
+        """Stream the output and error files to ``directory/<batch_id>.{output,error}.jsonl``."""
+        config, client = self._setup(kernel)
+        output_id, error_id = batch.output_file_id, batch.error_file_id
+        if not output_id and not error_id and batch.provider_batch_id:
+            current = self.poll_batch(kernel, batch)
+            output_id, error_id = current.output_file_id, current.error_file_id
+        directory = Path(directory)
+        missing: list[str] = []
+        paths: list[Path | None] = []
+        for file_id, suffix in ((output_id, "output"), (error_id, "error")):
+            if not file_id:
+                paths.append(None)
+                continue
+            target = directory / f"{batch.batch_id}.{suffix}.jsonl"
+            try:
+                size = self.caller.run(
+                    kernel,
+                    config,
+                    "download",
+                    lambda fid=file_id, dest=target: download_file(client, fid, dest),
+                )
+            except ProviderCallError as exc:
+                if exc.failure.kind != "not_found":
+                    raise
+                kernel.log.warning(
+                    "batch %s: %s file %s is gone at the provider (expired?)",
+                    batch.batch_id,
+                    suffix,
+                    file_id,
+                )
+                missing.append(file_id)
+                paths.append(None)
+                continue
+            kernel.metric(BYTES, size, kind="counter", unit="By", direction="download")
+            paths.append(target)
+        return ResultFiles(output_path=paths[0], error_path=paths[1], missing=tuple(missing))
+
+    @hookimpl
+    def cleanup_batch(self, kernel: Any, batch: LocalBatch) -> None:
+        """Delete the batch's provider files when ``openai.file_retention`` is ``delete``; never raises."""
+        try:
+            config, client = self._setup(kernel)
+            if config.file_retention != "delete":
+                return
+            for file_id in (batch.input_file_id, batch.output_file_id, batch.error_file_id):
+                if file_id:
+                    self._delete_quietly(kernel, config, client, file_id)
+        except Exception:
+            kernel.log.warning("cleanup of batch %s failed", batch.batch_id, exc_info=True)
+
+    def _delete_quietly(
+        self, kernel: Any, config: ProviderConfig, client: openai.OpenAI, file_id: str
+    ) -> bool:
+        """Delete one provider file; a 404 counts as deleted; other failures are logged."""
+        try:
+            self.caller.run(kernel, config, "delete", lambda: client.files.delete(file_id))
+        except ProviderCallError as exc:
+            if exc.failure.kind == "not_found":
+                return True
+            kernel.log.info("could not delete provider file %s: %s", file_id, exc)
+            return False
+        except ProviderError as exc:
+            kernel.log.info("could not delete provider file %s: %s", file_id, exc)
+            return False
+        return True
+
+
+def _provider_id(batch: LocalBatch, operation: str) -> str:
+    """The batch's provider id, or a non-retryable error when it never reached the provider."""
+    if not batch.provider_batch_id:
+        raise ProviderError(
+            f"batch {batch.batch_id} has no provider batch id", retryable=False, operation=operation
+        )
+    return batch.provider_batch_id

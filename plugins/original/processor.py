@@ -1,0 +1,588 @@
+"""Per-company processing as the original system did it: one query per company per step, full
+sessions with all messages loaded through ORM relationships, one transaction per result line.
+
+Correctness is not the original's: every state change is conditional on the expected current
+state, batches are planned before the provider is called, and no member is left in flight.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from kernel import hookimpl
+from kernel.db.models import AIBatchRequest, AIProcessingRequest, ChatSession
+from kernel.db.models import Company as CompanyRow
+from kernel.types import (
+    ENDED_BATCH_STATUSES,
+    IN_FLIGHT_BATCH_STATUSES,
+    ApplySummary,
+    BatchError,
+    BatchPlan,
+    BatchStatus,
+    Company,
+    CompanyStatus,
+    LocalBatch,
+    ProviderBatch,
+    RequestStatus,
+    ResultFiles,
+    RetrySummary,
+    SubmittedBatch,
+)
+from plugins.common.lifecycle import (
+    CAPACITY_ERROR_CODES,
+    map_provider_status,
+    moves_forward,
+    new_submission_key,
+    retry_at,
+    should_flush,
+)
+from plugins.common.lines import BatchLimits, RequestLine, build_line, split_lines, write_lines
+from plugins.common.outcomes import request_values
+from plugins.common.pricing import PriceBook
+from plugins.common.results import BadLine, LineOutcome, interpret_line, read_result_file
+from plugins.common.timeutil import as_utc, utcnow
+
+PENDING = RequestStatus.PENDING_BATCHING.value
+IN_PROGRESS = RequestStatus.BATCHING_IN_PROGRESS.value
+FAILED = RequestStatus.PROCESSING_FAILED.value
+SESSION_FIELDS = (
+    "sentiment",
+    "category",
+    "summary",
+    "language",
+    "escalated",
+    "forwarded_hr",
+    "questions",
+)
+
+
+def to_local(row: AIBatchRequest) -> LocalBatch:
+    """A batch row as the hooks pass it around."""
+    return LocalBatch(
+        batch_id=row.id,
+        company_id=row.company_id,
+        status=BatchStatus(row.status),
+        submission_key=row.submission_key,
+        provider_batch_id=row.provider_batch_id,
+        input_file_id=row.input_file_id,
+        output_file_id=row.output_file_id,
+        error_file_id=row.error_file_id,
+        errors=tuple(
+            BatchError(e.get("code"), str(e.get("message", "")), e.get("line"))
+            for e in row.errors or []
+        ),
+        model=row.model,
+        submitted_at=as_utc(row.submitted_at),
+    )
+
+
+def to_plan(row: AIBatchRequest, kernel: Any) -> BatchPlan:
+    """A PLANNED batch row as a plan (for reconciliation)."""
+    return BatchPlan(
+        batch_id=row.id,
+        company_id=row.company_id,
+        model=row.model,
+        processing_type=row.processing_type,
+        submission_key=row.submission_key,
+        input_path=kernel.workdir / f"{row.id}.input.jsonl",
+        request_count=row.request_count,
+        input_bytes=row.input_bytes,
+        estimated_input_tokens=row.estimated_input_tokens,
+    )
+
+
+def fail_requests(session: Session, ids: Sequence[str], reason: str) -> int:
+    """Close pending requests for good with a reason (they can never succeed)."""
+    if not ids:
+        return 0
+    result = session.execute(
+        update(AIProcessingRequest)
+        .where(AIProcessingRequest.id.in_(ids), AIProcessingRequest.status == PENDING)
+        .values(status=FAILED, error=reason, completed_at=utcnow())
+    )
+    return result.rowcount or 0
+
+
+class OriginalProcessor:
+    """Processor plugin ``original``: registered always, answers last (``trylast``)."""
+
+    @hookimpl(trylast=True)
+    def get_companies(self, kernel: Any) -> list[Company]:
+        """All ACTIVE companies, straight from the database every time."""
+        with kernel.db.transaction() as session:
+            rows = session.execute(
+                select(CompanyRow.id, CompanyRow.name)
+                .where(CompanyRow.status == CompanyStatus.ACTIVE.value)
+                .order_by(CompanyRow.id)
+            ).all()
+        return [Company(id=row.id, name=row.name) for row in rows]
+
+    @hookimpl(trylast=True)
+    def fetch_pending(self, kernel: Any, companies: Sequence[Company]) -> list[BatchPlan]:
+        """One query per company loading full sessions and messages, then plan and claim batches."""
+        plans: list[BatchPlan] = []
+        for company in companies:
+            plans += self._plan_company(kernel, company)
+        return plans
+
+    def _plan_company(self, kernel: Any, company: Company) -> list[BatchPlan]:
+        """Plan this company's next batches (at most ``batch.max_requests_per_batch`` requests)."""
+        settings = kernel.settings
+        limits = BatchLimits.from_settings(settings)
+        now = utcnow()
+        with kernel.db.transaction() as session:
+            requests = session.scalars(
+                select(AIProcessingRequest)
+                .where(
+                    AIProcessingRequest.company_id == company.id,
+                    AIProcessingRequest.status == PENDING,
+                    AIProcessingRequest.batch_id.is_(None),
+                    AIProcessingRequest.available_at <= now,
+                )
+                .order_by(AIProcessingRequest.requested_at, AIProcessingRequest.id)
+                .limit(limits.max_requests)
+                .options(
+                    selectinload(AIProcessingRequest.session).selectinload(ChatSession.messages)
+                )
+            ).all()
+            if not requests:
+                return []
+            if len(requests) < int(settings.batch.min_batch_size) and not should_flush(kernel):
+                oldest = as_utc(min(r.requested_at for r in requests))
+                if oldest and now - oldest < timedelta(
+                    minutes=float(settings.batch.max_wait_minutes)
+                ):
+                    return []
+            empty = [r.id for r in requests if not r.session.messages]
+            groups: dict[tuple[str, str], list[RequestLine]] = defaultdict(list)
+            too_large: list[str] = []
+            for request in requests:
+                if not request.session.messages:
+                    continue
+                line = build_line(
+                    request.id,
+                    request.model,
+                    request.processing_type,
+                    [(m.role, m.content) for m in request.session.messages],
+                    temperature=float(settings.model.temperature),
+                    max_tokens=int(settings.model.max_tokens),
+                )
+                if limits.fits_alone(line):
+                    groups[(request.model, request.processing_type)].append(line)
+                else:
+                    too_large.append(request.id)
+            fail_requests(session, empty, "session has no messages; nothing to analyse")
+            fail_requests(
+                session,
+                too_large,
+                f"session too large for one batch: over {limits.max_tokens} estimated input "
+                f"tokens or {limits.max_bytes} bytes (batch.max_input_tokens_per_batch, "
+                "batch.max_file_bytes)",
+            )
+        plans = []
+        for (model, processing_type), lines in groups.items():
+            for group in split_lines(lines, limits):
+                plan = self._claim(kernel, company, model, processing_type, group)
+                if plan is not None:
+                    plans.append(plan)
+        return plans
+
+    def _claim(
+        self,
+        kernel: Any,
+        company: Company,
+        model: str,
+        processing_type: str,
+        lines: list[RequestLine],
+    ) -> BatchPlan | None:
+        """Commit a PLANNED batch row and claim its members, then write the input file."""
+        batch = AIBatchRequest(
+            company_id=company.id,
+            model=model,
+            processing_type=processing_type,
+            status=BatchStatus.PLANNED.value,
+            submission_key=new_submission_key(),
+        )
+        with kernel.db.transaction() as session:
+            session.add(batch)
+            session.flush()
+            claimed = set(
+                session.scalars(
+                    update(AIProcessingRequest)
+                    .where(
+                        AIProcessingRequest.id.in_([line.request_id for line in lines]),
+                        AIProcessingRequest.status == PENDING,
+                        AIProcessingRequest.batch_id.is_(None),
+                    )
+                    .values(status=IN_PROGRESS, batch_id=batch.id)
+                    .returning(AIProcessingRequest.id)
+                )
+            )
+            if not claimed:
+                session.execute(delete(AIBatchRequest).where(AIBatchRequest.id == batch.id))
+                return None
+            mine = [line for line in lines if line.request_id in claimed]
+            batch.request_count = len(mine)
+            batch.input_bytes = sum(len(line.data) for line in mine)
+            batch.estimated_input_tokens = sum(line.tokens for line in mine)
+        plan = to_plan(batch, kernel)
+        try:
+            write_lines(plan.input_path, mine)
+        except OSError as exc:
+            self.abandon_plan(kernel, plan, f"could not write the input file: {exc}")
+            raise
+        return plan
+
+    @hookimpl(trylast=True)
+    def record_submitted(self, kernel: Any, plan: BatchPlan, submitted: SubmittedBatch) -> bool:
+        """PLANNED -> the provider's status, with the provider's ids; only if still PLANNED."""
+        status = map_provider_status(submitted.status) or BatchStatus.VALIDATING
+        with kernel.db.transaction() as session:
+            result = session.execute(
+                update(AIBatchRequest)
+                .where(
+                    AIBatchRequest.id == plan.batch_id,
+                    AIBatchRequest.status == BatchStatus.PLANNED.value,
+                )
+                .values(
+                    status=status.value,
+                    provider_batch_id=submitted.provider_batch_id,
+                    input_file_id=submitted.input_file_id,
+                    submitted_at=utcnow(),
+                )
+            )
+        return result.rowcount == 1
+
+    @hookimpl(trylast=True)
+    def abandon_plan(self, kernel: Any, plan: BatchPlan, reason: str) -> bool:
+        """PLANNED -> ABANDONED and its members back to the queue, no attempt spent."""
+        with kernel.db.transaction() as session:
+            result = session.execute(
+                update(AIBatchRequest)
+                .where(
+                    AIBatchRequest.id == plan.batch_id,
+                    AIBatchRequest.status == BatchStatus.PLANNED.value,
+                )
+                .values(status=BatchStatus.ABANDONED.value, note=reason, ended_at=utcnow())
+            )
+            if result.rowcount != 1:
+                return False
+            session.execute(
+                update(AIProcessingRequest)
+                .where(
+                    AIProcessingRequest.batch_id == plan.batch_id,
+                    AIProcessingRequest.status == IN_PROGRESS,
+                )
+                .values(status=PENDING, batch_id=None, available_at=utcnow())
+            )
+        plan.input_path.unlink(missing_ok=True)
+        return True
+
+    @hookimpl(trylast=True)
+    def fetch_stale_plans(self, kernel: Any, older_than_seconds: float) -> list[BatchPlan]:
+        """PLANNED batches older than the grace period."""
+        cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+        with kernel.db.transaction() as session:
+            rows = session.scalars(
+                select(AIBatchRequest).where(
+                    AIBatchRequest.status == BatchStatus.PLANNED.value,
+                    AIBatchRequest.created_at <= cutoff,
+                )
+            ).all()
+            return [to_plan(row, kernel) for row in rows]
+
+    @hookimpl(trylast=True)
+    def fetch_inflight(self, kernel: Any, companies: Sequence[Company]) -> list[LocalBatch]:
+        """One query per company for its batches still running at the provider."""
+        batches: list[LocalBatch] = []
+        for company in companies:
+            with kernel.db.transaction() as session:
+                rows = session.scalars(
+                    select(AIBatchRequest).where(
+                        AIBatchRequest.company_id == company.id,
+                        AIBatchRequest.status.in_([s.value for s in IN_FLIGHT_BATCH_STATUSES]),
+                    )
+                ).all()
+                batches += [to_local(row) for row in rows]
+        return batches
+
+    @hookimpl(trylast=True)
+    def record_batch_statuses(
+        self, kernel: Any, updates: Sequence[tuple[LocalBatch, ProviderBatch]]
+    ) -> int:
+        """One conditional update per batch; a status that would go backwards is ignored."""
+        changed = 0
+        for local, remote in updates:
+            new = map_provider_status(remote.status)
+            values: dict[str, Any] = {
+                "last_polled_at": utcnow(),
+                "counts_total": remote.total,
+                "counts_completed": remote.completed,
+                "counts_failed": remote.failed,
+            }
+            if new is None:
+                kernel.log.warning(
+                    "batch %s: provider reported unknown status %r; kept %s",
+                    local.batch_id,
+                    remote.status,
+                    local.status,
+                )
+                values["note"] = f"unknown provider status {remote.status!r}"
+            elif moves_forward(local.status, new):
+                values.update(
+                    status=new.value,
+                    output_file_id=remote.output_file_id,
+                    error_file_id=remote.error_file_id,
+                    errors=[
+                        {"code": e.code, "message": e.message, "line": e.line}
+                        for e in remote.errors
+                    ]
+                    or None,
+                )
+                if new in ENDED_BATCH_STATUSES:
+                    values["ended_at"] = utcnow()
+            with kernel.db.transaction() as session:
+                result = session.execute(
+                    update(AIBatchRequest)
+                    .where(
+                        AIBatchRequest.id == local.batch_id,
+                        AIBatchRequest.status == local.status.value,
+                    )
+                    .values(**values)
+                )
+                changed += int(result.rowcount == 1 and "status" in values)
+        return changed
+
+    @hookimpl(trylast=True)
+    def fetch_finished(self, kernel: Any, companies: Sequence[Company]) -> list[LocalBatch]:
+        """One query per company for ended batches whose results are not applied."""
+        batches: list[LocalBatch] = []
+        for company in companies:
+            with kernel.db.transaction() as session:
+                rows = session.scalars(
+                    select(AIBatchRequest).where(
+                        AIBatchRequest.company_id == company.id,
+                        AIBatchRequest.status.in_([s.value for s in ENDED_BATCH_STATUSES]),
+                        AIBatchRequest.applied_at.is_(None),
+                    )
+                ).all()
+                batches += [to_local(row) for row in rows]
+        return batches
+
+    @hookimpl(trylast=True)
+    def apply_results(self, kernel: Any, batch: LocalBatch, files: ResultFiles) -> ApplySummary:
+        """Apply line by line, one transaction per line, then settle every member left over."""
+        with kernel.db.transaction() as session:
+            members = {
+                r.id: (r.attempts, r.model, r.processing_type)
+                for r in session.scalars(
+                    select(AIProcessingRequest)
+                    .where(
+                        AIProcessingRequest.batch_id == batch.batch_id,
+                        AIProcessingRequest.status == IN_PROGRESS,
+                    )
+                    .options(selectinload(AIProcessingRequest.session))
+                )
+            }
+        prices = PriceBook.from_settings(kernel.settings)
+        tally: dict[str, float] = defaultdict(float)
+        if batch.status == BatchStatus.FAILED:
+            codes = {e.code for e in batch.errors}
+            reason = "; ".join(f"{e.code}: {e.message}" for e in batch.errors) or "batch failed"
+            capacity = bool(codes & CAPACITY_ERROR_CODES)
+            later = retry_at(utcnow(), 1, kernel.settings)
+            for request_id in members:
+                self._write_requeue(
+                    kernel, batch, request_id, f"batch failed at provider: {reason}", later
+                )
+                tally["requeued"] += 1
+            kernel.log.warning(
+                "batch %s failed at the provider (%s); %d requests re-queued without spending "
+                "an attempt%s",
+                batch.batch_id,
+                reason,
+                len(members),
+                " (capacity)" if capacity else "",
+            )
+        else:
+            bad: list[BadLine] = []
+            seen: set[str] = set()
+            for path in (files.output_path, files.error_path):
+                if path is None:
+                    continue
+                for record in read_result_file(path, bad):
+                    request_id = str(record.get("custom_id"))
+                    if request_id not in members or request_id in seen:
+                        tally["ignored_lines"] += 1
+                        continue
+                    seen.add(request_id)
+                    attempts, model, processing_type = members[request_id]
+                    outcome = interpret_line(record, processing_type)
+                    self._write_outcome(kernel, batch, outcome, attempts, model, prices, tally)
+            for line in bad:
+                kernel.log.warning(
+                    "batch %s: %s line %d: %s",
+                    batch.batch_id,
+                    line.path.name,
+                    line.number,
+                    line.reason,
+                )
+            tally["ignored_lines"] += len(bad)
+            charged = batch.status == BatchStatus.COMPLETED and not files.missing
+            for request_id in members.keys() - seen:
+                attempts, model, _ = members[request_id]
+                reason = "no result line from the provider"
+                if files.missing:
+                    reason = f"result file no longer available at the provider ({', '.join(files.missing)})"
+                elif batch.status != BatchStatus.COMPLETED:
+                    reason = f"not run: batch {batch.status.value.lower()}"
+                outcome = LineOutcome(request_id, "retry" if charged else "requeue", error=reason)
+                self._write_outcome(kernel, batch, outcome, attempts, model, prices, tally)
+        with kernel.db.transaction() as session:
+            result = session.execute(
+                update(AIBatchRequest)
+                .where(
+                    AIBatchRequest.id == batch.batch_id,
+                    AIBatchRequest.status == batch.status.value,
+                    AIBatchRequest.applied_at.is_(None),
+                )
+                .values(status=BatchStatus.APPLIED.value, applied_at=utcnow())
+            )
+        return ApplySummary(
+            completed=int(tally["completed"]),
+            failed=int(tally["failed"]),
+            requeued=int(tally["requeued"]),
+            ignored_lines=int(tally["ignored_lines"]),
+            input_tokens=int(tally["input_tokens"]),
+            output_tokens=int(tally["output_tokens"]),
+            cost_usd=tally["cost_usd"],
+            already_applied=result.rowcount != 1,
+        )
+
+    def _write_requeue(
+        self, kernel: Any, batch: LocalBatch, request_id: str, reason: str, when: Any
+    ) -> None:
+        """Put one member back in the queue without spending an attempt."""
+        with kernel.db.transaction() as session:
+            session.execute(
+                update(AIProcessingRequest)
+                .where(
+                    AIProcessingRequest.id == request_id,
+                    AIProcessingRequest.batch_id == batch.batch_id,
+                    AIProcessingRequest.status == IN_PROGRESS,
+                )
+                .values(status=PENDING, batch_id=None, available_at=when, error=reason)
+            )
+
+    def _write_outcome(
+        self,
+        kernel: Any,
+        batch: LocalBatch,
+        outcome: LineOutcome,
+        attempts: int,
+        model: str,
+        prices: PriceBook,
+        tally: dict[str, float],
+    ) -> None:
+        """One line, one transaction: the request row, then its session when it succeeded."""
+        values = request_values(
+            outcome,
+            attempts=attempts,
+            model=model,
+            prices=prices,
+            settings=kernel.settings,
+            now=utcnow(),
+        )
+        adds = {key: values.pop(key) for key in list(values) if key.startswith("add_")}
+        row = AIProcessingRequest
+        with kernel.db.transaction() as session:
+            result = session.execute(
+                update(row)
+                .where(
+                    row.id == outcome.request_id,
+                    row.batch_id == batch.batch_id,
+                    row.status == IN_PROGRESS,
+                )
+                .values(
+                    **values,
+                    prompt_tokens=row.prompt_tokens + adds["add_prompt_tokens"],
+                    completion_tokens=row.completion_tokens + adds["add_completion_tokens"],
+                    total_tokens=row.total_tokens
+                    + adds["add_prompt_tokens"]
+                    + adds["add_completion_tokens"],
+                    cached_tokens=row.cached_tokens + adds["add_cached_tokens"],
+                    prompt_cost_usd=row.prompt_cost_usd + adds["add_prompt_cost"],
+                    completion_cost_usd=row.completion_cost_usd + adds["add_completion_cost"],
+                    total_cost_usd=row.total_cost_usd
+                    + adds["add_prompt_cost"]
+                    + adds["add_completion_cost"],
+                )
+            )
+            if result.rowcount != 1:
+                tally["ignored_lines"] += 1
+                return
+            if outcome.kind == "success":
+                request = session.get(AIProcessingRequest, outcome.request_id)
+                assert request is not None
+                session.execute(
+                    update(ChatSession)
+                    .where(ChatSession.id == request.session_id)
+                    .values(
+                        **{k: outcome.fields[k] for k in SESSION_FIELDS if k in outcome.fields},
+                        analyzed_at=utcnow(),
+                    )
+                )
+        tally["input_tokens"] += outcome.prompt_tokens
+        tally["output_tokens"] += outcome.completion_tokens
+        tally["cost_usd"] += adds["add_prompt_cost"] + adds["add_completion_cost"]
+        status = values["status"]
+        if status == RequestStatus.PROCESSING_COMPLETE.value:
+            tally["completed"] += 1
+        elif status == FAILED:
+            tally["failed"] += 1
+        else:
+            tally["requeued"] += 1
+
+    @hookimpl(trylast=True)
+    def retry_failed(self, kernel: Any, companies: Sequence[Company]) -> RetrySummary:
+        """Per company: close requests out of attempts, re-queue members of batches that ended."""
+        max_attempts = int(kernel.settings.batch.max_attempts)
+        requeued = failed = 0
+        settled = [BatchStatus.APPLIED.value, BatchStatus.ABANDONED.value]
+        for company in companies:
+            with kernel.db.transaction() as session:
+                result = session.execute(
+                    update(AIProcessingRequest)
+                    .where(
+                        AIProcessingRequest.company_id == company.id,
+                        AIProcessingRequest.status == PENDING,
+                        AIProcessingRequest.attempts >= max_attempts,
+                    )
+                    .values(
+                        status=FAILED,
+                        completed_at=utcnow(),
+                        error=func.coalesce(AIProcessingRequest.error, "attempts used up"),
+                    )
+                )
+                failed += result.rowcount or 0
+                stranded = select(AIBatchRequest.id).where(AIBatchRequest.status.in_(settled))
+                result = session.execute(
+                    update(AIProcessingRequest)
+                    .where(
+                        AIProcessingRequest.company_id == company.id,
+                        AIProcessingRequest.status == IN_PROGRESS,
+                        or_(
+                            AIProcessingRequest.batch_id.is_(None),
+                            and_(AIProcessingRequest.batch_id.in_(stranded)),
+                        ),
+                    )
+                    .values(status=PENDING, batch_id=None, available_at=utcnow())
+                )
+                requeued += result.rowcount or 0
+        return RetrySummary(requeued=requeued, failed=failed)

@@ -1,0 +1,45 @@
+"""Shared fixtures: real databases (tests.support.databases) and kernels built on them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kernel.db.migrate import upgrade
+from kernel.manager import Kernel
+
+pytest_plugins = ["tests.support.databases"]
+
+KernelFactory = Callable[..., Kernel]
+
+
+@pytest.fixture
+def make_kernel(tmp_path: Path) -> Iterator[KernelFactory]:
+    """Build kernels on a given database URL with test-friendly settings; migrated and closed."""
+    made: list[Kernel] = []
+
+    def factory(db_url: str, *, migrate: bool = True, extra: Any = (), **overrides: Any) -> Kernel:
+        settings = {
+            "database.url": db_url,
+            "batch.workdir": str(tmp_path / "files"),
+            "plugins.autoload": False,
+            "openai.api_key": "test-key",
+            "openai.backoff_base_seconds": 0.01,
+            "openai.backoff_max_seconds": 0.05,
+            "batch.retry_base_seconds": 0.0,
+            "batch.stale_plan_seconds": 0.0,
+            "scheduler.idle_pause_seconds": 0.0,
+        }
+        settings.update({key.replace("__", "."): value for key, value in overrides.items()})
+        kernel = Kernel.create(overrides=settings, extra=extra)
+        if migrate:
+            upgrade(kernel.db)
+        made.append(kernel)
+        return kernel
+
+    yield factory
+    for kernel in made:
+        kernel.close()

@@ -1,0 +1,1 @@
+"""Fake third-party plugins, installed for tests through a checked-in dist-info."""

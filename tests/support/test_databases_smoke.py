@@ -1,0 +1,55 @@
+"""Smoke tests for the database fixtures in tests.support.databases."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+# Harmless if tests/conftest.py registers the plugin too (pytest loads it once).
+pytest_plugins = ["tests.support.databases"]
+
+
+def test_db_url_roundtrip(db_url: str) -> None:
+    """A fresh database accepts a table, an insert and a read back."""
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            assert sa.inspect(conn).get_table_names() == []
+            conn.exec_driver_sql("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+            conn.exec_driver_sql("INSERT INTO item (id, name) VALUES (1, 'one'), (2, 'two')")
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql("SELECT id, name FROM item ORDER BY id").all()
+        assert [tuple(row) for row in rows] == [(1, "one"), (2, "two")]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_url_is_fresh_database(postgres_server_url: str, postgres_url: str) -> None:
+    """postgres_url names a new bk_* database on the server, which it drops afterwards."""
+    name = make_url(postgres_url).database
+    assert name is not None and name.startswith("bk_")
+    assert make_url(postgres_url).drivername == "postgresql+psycopg"
+    engine = sa.create_engine(postgres_server_url)
+    try:
+        with engine.connect() as conn:
+            found = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_database WHERE datname = %(n)s", {"n": name}
+            ).scalar_one()
+        assert found == 1
+    finally:
+        engine.dispose()
+
+
+def test_redis_ping(redis_url: str) -> None:
+    """The Redis test database answers PING and keeps a value."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert client.ping()
+        client.set("batchkernel:smoke", "1", ex=60)
+        assert client.get("batchkernel:smoke") == b"1"
+    finally:
+        client.close()

@@ -1,0 +1,182 @@
+"""The plugin manager: selection by name, tiers, first result, blocking, dependents, loading errors."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pluggy
+import pytest
+
+from kernel import hookimpl
+from kernel.manager import Kernel, build_plugin_manager, describe_plugins
+from kernel.settings import load_settings
+from kernel.types import Company, ConfigError, NoProviderError, PluginLoadError
+
+BASE = {"database.url": "sqlite:///unused.db", "plugins.autoload": False}
+
+
+def settings(**overrides: Any) -> Any:
+    """Settings with test overrides (dotted keys given with __)."""
+    return load_settings(BASE | {k.replace("__", "."): v for k, v in overrides.items()})
+
+
+class FixedCompanies:
+    """A processor-tier answer for get_companies."""
+
+    @hookimpl
+    def get_companies(self, kernel: Any) -> list[Company]:
+        return [Company("c9", "Fixed")]
+
+
+class Declines:
+    """Answers None: not mine."""
+
+    @hookimpl
+    def get_companies(self, kernel: Any) -> None:
+        return None
+
+
+class CacheTier:
+    """A tryfirst answer, like a cache hit."""
+
+    @hookimpl(tryfirst=True)
+    def get_companies(self, kernel: Any) -> list[Company]:
+        return [Company("cached", "Cached")]
+
+
+class WrongType:
+    """Breaks the contract."""
+
+    @hookimpl
+    def get_companies(self, kernel: Any) -> str:
+        return "not a list"
+
+
+class ExplodingExporter:
+    """An exporter that raises on every metric."""
+
+    @hookimpl
+    def record_metric(self, kernel: Any, metric: Any) -> None:
+        raise RuntimeError("collector down")
+
+
+class UnknownHook:
+    """Implements a hook no spec declares."""
+
+    @hookimpl
+    def get_compnies(self, kernel: Any) -> list[Any]:
+        return []
+
+
+def test_builtins_registered_and_original_answers_last() -> None:
+    pm, registry = build_plugin_manager(settings())
+    names = {info.name: info for info in registry}
+    assert {"original", "openai", "emulator"} <= set(names)
+    impls = pm.hook.get_companies.get_hookimpls()
+    assert [impl.plugin_name for impl in impls if impl.trylast] == ["original"]
+
+
+@pytest.mark.parametrize("order", ["fixed-first", "fixed-last"])
+def test_first_result_does_not_depend_on_registration_order(order: str, sqlite_url: str) -> None:
+    plugins = [("fixed", FixedCompanies()), ("declines", Declines())]
+    if order == "fixed-last":
+        plugins.reverse()
+    kernel = Kernel.create(load_settings(BASE | {"database.url": sqlite_url}), extra=plugins)
+    assert kernel.get_companies() == [Company("c9", "Fixed")]
+    kernel_with_cache = Kernel.create(
+        load_settings(BASE | {"database.url": sqlite_url}),
+        extra=[*plugins, ("cache", CacheTier())],
+    )
+    assert kernel_with_cache.get_companies() == [Company("cached", "Cached")]
+
+
+def test_none_falls_through_to_the_original(make_kernel: Any, sqlite_url: str) -> None:
+    kernel = make_kernel(sqlite_url, extra=[("declines", Declines())])
+    assert kernel.get_companies() == []
+
+
+def test_facade_checks_result_types(sqlite_url: str) -> None:
+    kernel = Kernel.create(
+        load_settings(BASE | {"database.url": sqlite_url}), extra=[("wrong", WrongType())]
+    )
+    with pytest.raises(TypeError, match="get_companies"):
+        kernel.get_companies()
+
+
+def test_no_provider_is_a_clear_error(sqlite_url: str) -> None:
+    kernel = Kernel.create(load_settings(BASE | {"database.url": sqlite_url}))
+    kernel.pm.unregister(name="emulator")
+    with pytest.raises(NoProviderError, match="start_emulator"):
+        kernel.start_emulator()
+
+
+def test_unknown_plugin_name_lists_valid_names() -> None:
+    with pytest.raises(ConfigError) as info:
+        build_plugin_manager(settings(plugins__processor="optimised"))
+    message = str(info.value)
+    assert "'optimised'" in message and "original" in message and "fake-ok" in message
+
+
+def test_unknown_hook_fails_check_pending() -> None:
+    with pytest.raises(pluggy.PluginValidationError):
+        build_plugin_manager(settings(), extra=[("typo", UnknownHook())])
+
+
+def test_broken_third_party_is_reported_and_the_rest_load(caplog: Any) -> None:
+    caplog.set_level(logging.WARNING, "batchkernel.plugins")
+    pm, registry = build_plugin_manager(settings(plugins__autoload=True))
+    infos = {info.name: info for info in registry}
+    broken = infos["fake-broken"]
+    assert broken.status == "failed"
+    assert "batchkernel-fake" in broken.reason and "1.2.3" in broken.reason
+    assert "ImportError" in broken.reason
+    assert infos["fake-ok"].status == "enabled" and pm.get_plugin("fake-ok") is not None
+    assert infos["fake-dependent"].status == "enabled"
+    assert any("fake-broken" in record.message for record in caplog.records)
+
+
+def test_strict_loading_stops_on_a_broken_plugin() -> None:
+    with pytest.raises(PluginLoadError, match="fake-broken"):
+        build_plugin_manager(settings(plugins__autoload=True, plugins__strict=True))
+
+
+def test_disabling_a_plugin_disables_its_dependents() -> None:
+    pm, registry = build_plugin_manager(
+        settings(plugins__autoload=True, plugins__disabled=["fake-ok", "fake-broken"])
+    )
+    infos = {info.name: info for info in registry}
+    assert infos["fake-ok"].status == "disabled"
+    assert infos["fake-dependent"].status == "disabled"
+    assert "requires disabled plugin fake-ok" in infos["fake-dependent"].reason
+    assert pm.get_plugin("fake-dependent") is None and pm.is_blocked("fake-dependent")
+
+
+def test_essential_plugin_cannot_be_disabled() -> None:
+    with pytest.raises(ConfigError, match="essential"):
+        build_plugin_manager(settings(plugins__disabled=["original"]))
+
+
+def test_selected_third_party_plugin_loads_without_autoload() -> None:
+    pm, _ = build_plugin_manager(settings(plugins__exporters=["fake-ok"]))
+    assert pm.get_plugin("fake-ok") is not None
+    assert pm.get_plugin("fake-broken") is None
+
+
+def test_metrics_reach_every_exporter_and_a_failing_one_is_contained(sqlite_url: str) -> None:
+    kernel = Kernel.create(
+        load_settings(BASE | {"database.url": sqlite_url, "plugins.exporters": ["fake-ok"]}),
+        extra=[("exploding", ExplodingExporter())],
+    )
+    kernel.metric("batchkernel.test", 3, unit="{request}", company="c1")
+    recorder = kernel.pm.get_plugin("fake-ok")
+    assert [(m.name, m.value, dict(m.attributes)) for m in recorder.metrics] == [
+        ("batchkernel.test", 3.0, {"company": "c1"})
+    ]
+
+
+def test_describe_plugins_lists_loaded_and_available(sqlite_url: str) -> None:
+    kernel = Kernel.create(load_settings(BASE | {"database.url": sqlite_url}))
+    infos = {info.name: info for info in describe_plugins(kernel)}
+    assert infos["original"].status == "enabled" and "fetch_pending" in infos["original"].hooks
+    assert infos["fake-ok"].status == "available" and infos["fake-ok"].version == "1.2.3"

@@ -92,6 +92,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     timeout = 120
+    disable_nagle_algorithm = True
     server: EmulatorHTTPServer
 
     def do_GET(self) -> None:

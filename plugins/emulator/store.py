@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 import random
+import shutil
 import threading
 import time
 from array import array
@@ -294,11 +296,11 @@ class Store:
                 [batch_error("invalid_file", "Injected fault: the input file failed validation.")],
             )
             return
-        source = self.files.get(record.input_file_id)
-        path = source.path if source else self.files.directory / record.input_file_id
+        path = self._snapshot_input(record)
         scan = scan_input(path, record.endpoint, cfg.max_requests_per_batch)
         record.model = scan.model
         if scan.errors:
+            path.unlink(missing_ok=True)
             self._fail(record, when, scan.errors)
             return
         limit = cfg.enqueued_token_limits.get(scan.model or "", cfg.enqueued_token_limits.get("*"))
@@ -314,6 +316,7 @@ class Store:
                     f"Limit: {limit:,} enqueued tokens. Please try again once some in_progress "
                     "batches have been completed."
                 )
+                path.unlink(missing_ok=True)
                 self._fail(record, when, [batch_error("token_limit_exceeded", message)])
                 return
         count = len(scan.offsets)
@@ -336,6 +339,17 @@ class Store:
         record.total = count
         record.status = "in_progress"
         record.times["in_progress_at"] = when
+
+    def _snapshot_input(self, record: BatchRecord) -> Path:
+        """A private hard link (or copy) of the input, so deleting the file cannot break a run."""
+        snapshot = self.files.scratch_path(f"{record.id}-input")
+        source = self.files.get(record.input_file_id)
+        if source is not None:
+            try:
+                os.link(source.path, snapshot)
+            except OSError:
+                shutil.copyfile(source.path, snapshot)
+        return snapshot
 
     def _fail(self, record: BatchRecord, when: float, errors: list[dict[str, Any]]) -> None:
         """End the batch in `failed` with validation errors and no files."""
@@ -394,6 +408,8 @@ class Store:
             self.files.scratch_path(f"{record.id}-errors"),
             int(when),
         )
+        record.plan.input_path.unlink(missing_ok=True)
+        record.plan = None
         record.pending = outcome
         record.completed = outcome.completed
         record.failed = outcome.failed

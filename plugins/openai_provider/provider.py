@@ -280,7 +280,7 @@ class OpenAIProvider:
                 kernel, config, "cancel", lambda: to_provider_batch(client.batches.cancel(batch_id))
             )
         except ProviderCallError as exc:
-            if exc.failure.retryable or exc.failure.status not in (400, 409):
+            if exc.failure.retryable or exc.failure.status != 400:
                 raise
             current = self.poll_batch(kernel, batch)
             if current.status in TERMINAL_STATUSES:

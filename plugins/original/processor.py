@@ -379,6 +379,10 @@ class OriginalProcessor:
     def apply_results(self, kernel: Any, batch: LocalBatch, files: ResultFiles) -> ApplySummary:
         """Apply line by line, one transaction per line, then settle every member left over."""
         with kernel.db.transaction() as session:
+            if session.scalar(
+                select(AIBatchRequest.applied_at).where(AIBatchRequest.id == batch.batch_id)
+            ):
+                return ApplySummary(already_applied=True)
             members = {
                 r.id: (r.attempts, r.model, r.processing_type)
                 for r in session.scalars(

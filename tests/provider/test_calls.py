@@ -11,6 +11,7 @@ from kernel.types import CircuitOpenError, ProviderError
 from plugins.openai_provider.breaker import BreakerBoard
 from plugins.openai_provider.calls import Caller, OutcomeUnknownError, ProviderCallError
 from plugins.openai_provider.config import ProviderConfig
+from plugins.openai_provider.retry import Failure
 from tests.provider.support import (
     FakeClock,
     StandInKernel,
@@ -25,6 +26,7 @@ def _scripted(outcomes: list[object]) -> tuple[Callable[[], str], list[int]]:
     calls: list[int] = []
 
     def call() -> str:
+        """Play the next scripted outcome."""
         calls.append(1)
         outcome = outcomes[min(len(calls), len(outcomes)) - 1]
         if isinstance(outcome, BaseException):
@@ -34,8 +36,11 @@ def _scripted(outcomes: list[object]) -> tuple[Callable[[], str], list[int]]:
     return call, calls
 
 
+Setup = tuple[Caller, StandInKernel, ProviderConfig, FakeClock]
+
+
 @pytest.fixture
-def setup() -> tuple[Caller, StandInKernel, ProviderConfig, FakeClock]:
+def setup() -> Setup:
     """A caller on a fake clock with 3 retries, backoff 1..8 s, breaker threshold 2 / 30 s."""
     clock = FakeClock()
     kernel = stand_in_kernel(
@@ -51,7 +56,7 @@ def setup() -> tuple[Caller, StandInKernel, ProviderConfig, FakeClock]:
     return caller, kernel, ProviderConfig.from_settings(kernel.settings), clock
 
 
-def test_retries_server_errors_then_succeeds(setup) -> None:  # type: ignore[no-untyped-def]
+def test_retries_server_errors_then_succeeds(setup: Setup) -> None:
     """500, 500, then success: three attempts, two jittered pauses within the backoff ceilings."""
     caller, kernel, config, clock = setup
     call, calls = _scripted([status_error(500), status_error(500), "ok"])
@@ -65,7 +70,7 @@ def test_retries_server_errors_then_succeeds(setup) -> None:  # type: ignore[no-
     assert len(kernel.values("batchkernel.provider.call.duration", operation="retrieve")) == 3
 
 
-def test_gives_up_after_max_retries_with_a_retryable_error(setup) -> None:  # type: ignore[no-untyped-def]
+def test_gives_up_after_max_retries_with_a_retryable_error(setup: Setup) -> None:
     """max_retries + 1 attempts, then a retryable ProviderError naming the operation."""
     caller, kernel, config, _ = setup
     call, calls = _scripted([connection_error()])
@@ -76,7 +81,7 @@ def test_gives_up_after_max_retries_with_a_retryable_error(setup) -> None:  # ty
     assert info.value.operation == "retrieve"
 
 
-def test_client_errors_are_not_retried(setup) -> None:  # type: ignore[no-untyped-def]
+def test_client_errors_are_not_retried(setup: Setup) -> None:
     """A 400 fails at once, not retryable, and does not count toward the breaker."""
     caller, kernel, config, clock = setup
     call, calls = _scripted([status_error(400)])
@@ -89,7 +94,7 @@ def test_client_errors_are_not_retried(setup) -> None:  # type: ignore[no-untype
     assert caller.board.states()["create"]["state"] == "closed"
 
 
-def test_rate_limit_waits_what_the_server_asks(setup) -> None:  # type: ignore[no-untyped-def]
+def test_rate_limit_waits_what_the_server_asks(setup: Setup) -> None:
     """A 429 with retry-after 2 s within the cap is waited exactly."""
     caller, kernel, config, clock = setup
     call, _ = _scripted([status_error(429, {"retry-after": "2"}), "ok"])
@@ -97,7 +102,7 @@ def test_rate_limit_waits_what_the_server_asks(setup) -> None:  # type: ignore[n
     assert clock.sleeps == [2.0]
 
 
-def test_rate_limit_longer_than_the_cap_raises_without_sleeping(setup) -> None:  # type: ignore[no-untyped-def]
+def test_rate_limit_longer_than_the_cap_raises_without_sleeping(setup: Setup) -> None:
     """A server wait beyond backoff_max: no sleep, a retryable error at once."""
     caller, kernel, config, clock = setup
     call, calls = _scripted([status_error(429, {"retry-after": "120"}), "ok"])
@@ -108,7 +113,7 @@ def test_rate_limit_longer_than_the_cap_raises_without_sleeping(setup) -> None: 
     assert clock.sleeps == []
 
 
-def test_breaker_counts_logical_calls_and_refuses_when_open(setup) -> None:  # type: ignore[no-untyped-def]
+def test_breaker_counts_logical_calls_and_refuses_when_open(setup: Setup) -> None:
     """Two exhausted calls open the breaker (threshold 2); the third is refused without a call."""
     caller, kernel, config, clock = setup
     call, calls = _scripted([status_error(503)])
@@ -131,13 +136,14 @@ def test_breaker_counts_logical_calls_and_refuses_when_open(setup) -> None:  # t
     assert caller.board.states()["retrieve"]["state"] == "closed"
 
 
-def test_recover_adopts_after_an_ambiguous_failure(setup) -> None:  # type: ignore[no-untyped-def]
+def test_recover_adopts_after_an_ambiguous_failure(setup: Setup) -> None:
     """After a lost answer the lookup runs before any repeat; a hit ends the call."""
     caller, kernel, config, _ = setup
     call, calls = _scripted([connection_error(), "second"])
     seen: list[str] = []
 
-    def recover(failure):  # type: ignore[no-untyped-def]
+    def recover(failure: Failure) -> str:
+        """Pretend the lookup found the created object."""
         seen.append(failure.kind)
         return "found"
 
@@ -146,7 +152,7 @@ def test_recover_adopts_after_an_ambiguous_failure(setup) -> None:  # type: igno
     assert seen == ["connection"]
 
 
-def test_recover_is_not_called_for_rate_limits(setup) -> None:  # type: ignore[no-untyped-def]
+def test_recover_is_not_called_for_rate_limits(setup: Setup) -> None:
     """A 429 means the server did not act: no lookup, plain retry."""
     caller, kernel, config, _ = setup
     call, calls = _scripted([status_error(429), "created"])
@@ -157,12 +163,13 @@ def test_recover_is_not_called_for_rate_limits(setup) -> None:  # type: ignore[n
     assert len(calls) == 2
 
 
-def test_failed_lookup_makes_the_outcome_unknown(setup) -> None:  # type: ignore[no-untyped-def]
+def test_failed_lookup_makes_the_outcome_unknown(setup: Setup) -> None:
     """If the lookup itself fails, the create is not repeated and the error says so."""
     caller, kernel, config, _ = setup
     call, calls = _scripted([status_error(500), "created"])
 
-    def recover(failure):  # type: ignore[no-untyped-def]
+    def recover(failure: Failure) -> str | None:
+        """Pretend the lookup itself failed."""
         raise ProviderError("list down", retryable=True, operation="list")
 
     with pytest.raises(OutcomeUnknownError) as info:
@@ -172,7 +179,7 @@ def test_failed_lookup_makes_the_outcome_unknown(setup) -> None:  # type: ignore
     assert "outcome unknown" in str(info.value)
 
 
-def test_foreign_exceptions_propagate_and_free_the_probe(setup) -> None:  # type: ignore[no-untyped-def]
+def test_foreign_exceptions_propagate_and_free_the_probe(setup: Setup) -> None:
     """A bug in the callable is not retried and does not leave a half-open probe stuck."""
     caller, kernel, config, clock = setup
     failing, _ = _scripted([status_error(500)])

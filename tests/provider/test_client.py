@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import openai
 import pytest
 
 from kernel.types import ConfigError
@@ -33,8 +34,8 @@ def test_client_uses_settings_and_no_sdk_retries() -> None:
     client = build_client(ProviderConfig.from_settings(kernel.settings))
     assert str(client.base_url).rstrip("/") == "http://127.0.0.1:9/v1"
     assert client.max_retries == 0
-    assert client.timeout.read == 42  # type: ignore[union-attr]
-    assert client.timeout.connect == 3  # type: ignore[union-attr]
+    assert isinstance(client.timeout, openai.Timeout)
+    assert (client.timeout.read, client.timeout.connect) == (42, 3)
 
 
 def test_holder_rebuilds_only_when_settings_change() -> None:
@@ -62,7 +63,7 @@ def test_breakers_reset_when_the_endpoint_changes() -> None:
     kernel = stand_in_kernel(**{"openai.base_url": "http://127.0.0.1:1/v1"})
     provider._setup(kernel)
     breaker = provider.breakers["create"]
-    for _ in range(10):
+    for _ in range(breaker.threshold):
         breaker.record_failure(breaker.acquire())
     assert provider.breaker_states()["create"]["state"] == "open"
     kernel.settings.set("openai.base_url", "http://127.0.0.1:2/v1")

@@ -100,9 +100,16 @@ def test_classify_status_errors(status: int, kind: str, retryable: bool, ambiguo
 
 def test_classify_reads_retry_after_on_429_and_503_only() -> None:
     """retry-after is honoured on 429 and 503, ignored elsewhere."""
-    assert classify(status_error(429, {"retry-after": "2"})).retry_after == 2.0  # type: ignore[union-attr]
-    assert classify(status_error(503, {"retry-after-ms": "10"})).retry_after == 0.01  # type: ignore[union-attr]
-    assert classify(status_error(500, {"retry-after": "2"})).retry_after is None  # type: ignore[union-attr]
+
+    def waited(status: int, headers: dict[str, str]) -> float | None:
+        """The retry-after the classifier read for this answer."""
+        failure = classify(status_error(status, headers))
+        assert failure is not None
+        return failure.retry_after
+
+    assert waited(429, {"retry-after": "2"}) == 2.0
+    assert waited(503, {"retry-after-ms": "10"}) == 0.01
+    assert waited(500, {"retry-after": "2"}) is None
 
 
 def test_classify_transport_errors() -> None:

@@ -1,0 +1,38 @@
+"""A zero-latency 50,000-line batch finishes within a few seconds."""
+
+from __future__ import annotations
+
+import time
+
+import openai
+import orjson
+from emulator_helpers import TERMINAL, wait_for
+
+
+def test_fifty_thousand_lines(client: openai.OpenAI, submit) -> None:
+    lines = b"".join(
+        orjson.dumps(
+            {
+                "custom_id": f"p{i}",
+                "method": "POST",
+                "url": "/v1/chat/completions",
+                "body": {
+                    "model": "gpt-4o-mini",
+                    "messages": [
+                        {"role": "system", "content": "Analyse the chat."},
+                        {"role": "user", "content": f"user: Where is my payslip {i}? Thanks"},
+                    ],
+                },
+            }
+        )
+        + b"\n"
+        for i in range(50_000)
+    )
+    started = time.monotonic()
+    batch = wait_for(client, submit(lines).id, TERMINAL, timeout=60)
+    elapsed = time.monotonic() - started
+    assert batch.status == "completed" and batch.request_counts.completed == 50_000
+    with client.files.with_streaming_response.content(batch.output_file_id) as response:
+        count = sum(1 for _ in response.iter_lines())
+    assert count == 50_000
+    assert elapsed < 8, f"50k-line batch took {elapsed:.1f}s"

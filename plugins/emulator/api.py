@@ -156,6 +156,12 @@ class EmulatorApp:
                 "The server had an error while processing your request. Sorry about that!",
                 type="server_error",
             )
+        if fault == "404" and operation == "batches.create":
+            raise ApiError(
+                404,
+                "Cannot find the input file, or the project does not have access to it.",
+                param="input_file_id",
+            )
         if fault == "404":
             kind = "File" if operation.startswith("files.") else "Batch"
             raise not_found(kind, args[0] if args else "", f"{kind.lower()}_id")

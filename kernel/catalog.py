@@ -30,6 +30,12 @@ BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
     entry.name: entry
     for entry in (
         CatalogEntry(
+            "core",
+            "kernel.core:CorePlugin",
+            "kernel",
+            "the kernel's own default answers (runs scheduler steps)",
+        ),
+        CatalogEntry(
             "original",
             "plugins.original:OriginalProcessor",
             "processor",

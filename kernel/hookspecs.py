@@ -12,7 +12,7 @@ answers the provider hooks; cache plugins answer ``get_companies`` first; export
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -232,6 +232,29 @@ class TelemetrySpec:
 
         Names follow OpenTelemetry conventions in base units (``batchkernel.requests``,
         ``batchkernel.task.duration`` in ``s``). Called through ``Kernel.metric``.
+
+        .. versionadded:: 0.1
+        """
+
+    @_hookspec(firstresult=True)
+    def run_task(
+        self, kernel: Kernel, task: str, step: Callable[[], dict[str, float]]
+    ) -> dict[str, float] | None:
+        """Run one scheduler task's ``step`` and return its counts.
+
+        The kernel's ``core`` plugin answers last by calling ``step()``; telemetry plugins wrap this
+        hook (``wrapper=True, tryfirst=True``) to put a span or a timer around every task. Called
+        by the scheduler for each task run.
+
+        .. versionadded:: 0.1
+        """
+
+    @_hookspec
+    def collect_status(self, kernel: Kernel) -> dict[str, Any] | None:
+        """Return this plugin's part of the monitoring snapshot, as ``{section: data}``.
+
+        Broadcast: every plugin may contribute (cache hits and misses, circuit breakers, the
+        fallback tracker's choice); results are merged by the status command. Must not raise.
 
         .. versionadded:: 0.1
         """

@@ -42,7 +42,7 @@ from kernel.types import (
 
 log = logging.getLogger("batchkernel.plugins")
 
-ESSENTIAL = ("original",)
+ESSENTIAL = ("core", "original")
 
 
 @dataclass(slots=True)
@@ -78,7 +78,7 @@ def _selection(settings: Dynaconf) -> tuple[list[str], list[str]]:
     processor = str(plugins.processor)
     if not processing.enable_batch_optimization:
         processor = "original"
-    wanted = ["original"]
+    wanted = ["core", "original"]
     selected = [processor, str(plugins.provider)]
     if processor != "original":
         wanted.append(processor)
@@ -201,7 +201,16 @@ def build_plugin_manager(
             loaded = cand.target.load() if cand.source != "built-in" else import_target(cand.target)
             plugin = instantiate(loaded)
             requires = tuple(getattr(plugin, "batchkernel_requires", ()))
-            missing = [req for req in requires if req not in candidates or req in blocked]
+            disabled_req = [req for req in requires if req in blocked]
+            if disabled_req:
+                reason = f"requires disabled plugin {disabled_req[0]}"
+                blocked[name] = reason
+                pm.set_blocked(name)
+                registry.record(
+                    PluginInfo(name, cand.source, cand.version, cand.role, "disabled", reason)
+                )
+                continue
+            missing = [req for req in requires if req not in candidates]
             if missing:
                 raise PluginLoadError(f"requires plugin {missing[0]!r}, which is not enabled")
             pm.register(plugin, name=name)
@@ -296,13 +305,16 @@ class Kernel:
         unit: str = "1",
         **attrs: Any,
     ) -> None:
-        """Broadcast one measurement; an exporter that raises is logged, never propagated (R15)."""
-        try:
-            self.pm.hook.record_metric(
-                kernel=self, metric=Metric(name, kind, float(value), unit, attrs)
-            )
-        except Exception:
-            self.log.debug("an exporter failed on metric %s", name, exc_info=True)
+        """Broadcast one measurement to each exporter separately: one that raises is logged at
+        debug level and the others still see the metric (R15)."""
+        args = {"kernel": self, "metric": Metric(name, kind, float(value), unit, attrs)}
+        for impl in reversed(self.pm.hook.record_metric.get_hookimpls()):
+            if impl.wrapper or impl.hookwrapper:
+                continue
+            try:
+                impl.function(*(args[arg] for arg in impl.argnames))
+            except Exception:
+                self.log.debug("exporter %s failed on %s", impl.plugin_name, name, exc_info=True)
 
     def _first(self, hook: str, expected: type | tuple[type, ...], **kwargs: Any) -> Any:
         """Call a first-result hook and check its answer's type (R11)."""
@@ -379,6 +391,18 @@ class Kernel:
     def retry_failed(self, companies: Sequence[Company]) -> RetrySummary:
         """Close exhausted requests and re-queue stranded ones."""
         return self._first("retry_failed", RetrySummary, companies=companies)
+
+    def run_task(self, task: str, step: Any) -> dict[str, float]:
+        """Run a scheduler step through the hook, so telemetry can wrap it."""
+        return self._first("run_task", dict, task=task, step=step)
+
+    def collect_status(self) -> dict[str, Any]:
+        """Merge every plugin's status sections (later plugins never overwrite earlier keys)."""
+        merged: dict[str, Any] = {}
+        for part in self.pm.hook.collect_status(kernel=self):
+            for key, value in (part or {}).items():
+                merged.setdefault(key, value)
+        return merged
 
     def start_emulator(self) -> Any:
         """Start the provider emulator plugin's server."""

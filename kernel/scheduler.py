@@ -82,7 +82,7 @@ class Scheduler:
         start = time.perf_counter()
         with self.kernel.db.queries.measure() as measured:
             try:
-                report.counts = step()
+                report.counts = self.kernel.run_task(task, step)
             except KernelError as exc:
                 report.error = f"{type(exc).__name__}: {exc}"
                 self.kernel.log.error("task %s failed: %s", task, report.error)

@@ -1,0 +1,19 @@
+"""The kernel's own plugin: the default (``trylast``) answers that belong to no other plugin."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kernel import hookimpl
+
+
+class CorePlugin:
+    """Essential plugin ``core``."""
+
+    @hookimpl(trylast=True)
+    def run_task(
+        self, kernel: Any, task: str, step: Callable[[], dict[str, float]]
+    ) -> dict[str, float]:
+        """Run the step itself; wrappers around this hook add spans and timers."""
+        return step()

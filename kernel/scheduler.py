@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kernel.db.queries import work_left
+from kernel.instances import InstanceRecorder
 from kernel.types import (
     BatchPlan,
     BatchStatus,
@@ -60,11 +61,14 @@ class IdleOutcome:
 class Scheduler:
     """Runs the pipeline's tasks against one kernel."""
 
-    def __init__(self, kernel: Any, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, kernel: Any, *, clock: Callable[[], float] = time.monotonic, record: bool = True
+    ) -> None:
         self.kernel = kernel
         self.clock = clock
         self.stop_event = threading.Event()
         self.last_reports: dict[str, StepReport] = {}
+        self.instance = InstanceRecorder(kernel) if record else None
 
     @property
     def settings(self) -> Any:
@@ -98,6 +102,17 @@ class Scheduler:
         for name, value in report.counts.items():
             if value:
                 self.kernel.metric(f"batchkernel.{task}.{name}", value, task=task)
+        if self.instance is not None:
+            self.instance.record_task(
+                task,
+                {
+                    "seconds": report.seconds,
+                    "queries": report.queries,
+                    "counts": report.counts,
+                    "error": report.error,
+                    "finished_at": datetime.now(UTC).isoformat(),
+                },
+            )
         return report
 
     def create_step(self) -> dict[str, float]:
@@ -295,12 +310,16 @@ class Scheduler:
         """Run each task on its interval until a signal arrives."""
         self.install_signal_handlers()
         due = dict.fromkeys(TASKS, self.clock())
-        while not self.stop_event.is_set():
-            now = self.clock()
-            for task in TASKS:
-                if self.stop_event.is_set():
-                    break
-                if due[task] <= now:
-                    self.run_task(task)
-                    due[task] = self.clock() + self.interval(task)
-            self.stop_event.wait(max(0.0, min(due.values()) - self.clock()))
+        try:
+            while not self.stop_event.is_set():
+                now = self.clock()
+                for task in TASKS:
+                    if self.stop_event.is_set():
+                        break
+                    if due[task] <= now:
+                        self.run_task(task)
+                        due[task] = self.clock() + self.interval(task)
+                self.stop_event.wait(max(0.0, min(due.values()) - self.clock()))
+        finally:
+            if self.instance is not None:
+                self.instance.stop()

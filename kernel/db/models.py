@@ -178,6 +178,7 @@ class AIBatchRequest(Base):
     applied_at: Mapped[datetime | None]
     files_deleted_at: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(64))
 
     requests: Mapped[list[AIProcessingRequest]] = relationship(back_populates="batch")
 
@@ -258,3 +259,32 @@ class AIModelPrice(Base):
     effective_until: Mapped[datetime | None]
 
     model: Mapped[AIModel] = relationship(back_populates="prices")
+
+
+class SchedulerInstance(Base):
+    """One running ``batchkernel run`` process: heartbeat, last task runs and plugin status.
+
+    Written by the scheduler so that ``batchkernel status`` and ``serve`` (other processes) see
+    measured figures instead of in-process singletons.
+    """
+
+    __tablename__ = "scheduler_instances"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    stopped_at: Mapped[datetime | None]
+    tasks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    plugin_status: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class TaskLease(Base):
+    """Which instance may run a periodic task right now, until when (compare-and-set leases)."""
+
+    __tablename__ = "task_leases"
+
+    task: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[datetime | None]

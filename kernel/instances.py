@@ -1,0 +1,69 @@
+"""Scheduler instances in the database: who runs, their heartbeat, last task runs, plugin status.
+
+``batchkernel status`` and ``serve`` run in other processes; they read these rows instead of
+in-process singletons (the original monitoring route's defect B-22).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from typing import Any
+
+from sqlalchemy import update
+
+from kernel.db.models import SchedulerInstance, utcnow
+
+
+def new_instance_id() -> str:
+    """host-pid-random: unique per process, readable in status output."""
+    return f"{socket.gethostname()[:40]}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+class InstanceRecorder:
+    """Writes this process's row: registered at start, updated after every task run."""
+
+    def __init__(self, kernel: Any, instance_id: str | None = None) -> None:
+        self.kernel = kernel
+        self.id = instance_id or new_instance_id()
+        self.tasks: dict[str, Any] = {}
+        self._registered = False
+
+    def register(self) -> None:
+        """Insert this instance's row."""
+        with self.kernel.db.transaction() as session:
+            session.add(
+                SchedulerInstance(
+                    id=self.id,
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    tasks={},
+                    plugin_status={},
+                )
+            )
+        self._registered = True
+
+    def record_task(self, task: str, report: dict[str, Any]) -> None:
+        """Store the last run of ``task`` and the plugins' status, and beat the heart."""
+        if not self._registered:
+            self.register()
+        self.tasks[task] = report
+        status = self.kernel.collect_status()
+        with self.kernel.db.transaction() as session:
+            session.execute(
+                update(SchedulerInstance)
+                .where(SchedulerInstance.id == self.id)
+                .values(heartbeat_at=utcnow(), tasks=dict(self.tasks), plugin_status=status)
+            )
+
+    def stop(self) -> None:
+        """Mark the instance stopped (a clean exit)."""
+        if not self._registered:
+            return
+        with self.kernel.db.transaction() as session:
+            session.execute(
+                update(SchedulerInstance)
+                .where(SchedulerInstance.id == self.id)
+                .values(stopped_at=utcnow(), heartbeat_at=utcnow())
+            )

@@ -17,3 +17,8 @@ class CorePlugin:
     ) -> dict[str, float]:
         """Run the step itself; wrappers around this hook add spans and timers."""
         return step()
+
+    @hookimpl(trylast=True)
+    def run_cycle(self, kernel: Any, step: Callable[[], dict[str, float]]) -> dict[str, float]:
+        """Run the cycle itself; wrappers around this hook add a cycle span."""
+        return step()

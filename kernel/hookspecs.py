@@ -71,13 +71,14 @@ class ProcessorSpec:
 
     @_hookspec(firstresult=True)
     def record_submitted(
-        self, kernel: Kernel, plan: BatchPlan, submitted: SubmittedBatch
-    ) -> bool | None:
-        """Record that the provider accepted ``plan`` (PLANNED -> provider status).
+        self, kernel: Kernel, submissions: Sequence[tuple[BatchPlan, SubmittedBatch]]
+    ) -> list[str] | None:
+        """Record that the provider accepted these plans (PLANNED -> provider status), in one go.
 
-        Returns True if the row moved, False if it was no longer PLANNED (another instance adopted
-        or abandoned it). Called by the create task after ``submit_batch`` and by the reconcile
-        task when it adopts a batch found by its submission key.
+        Returns the ids of the batches that moved; a plan missing from the answer was no longer
+        PLANNED (another instance adopted or abandoned it) and its provider batch is an orphan.
+        Called by the create task after its ``submit_batch`` calls, and by the reconcile task
+        when it adopts batches found by their submission keys.
 
         .. versionadded:: 0.1
         """
@@ -137,13 +138,25 @@ class ProcessorSpec:
 
     @_hookspec(firstresult=True)
     def apply_results(
-        self, kernel: Kernel, batch: LocalBatch, files: ResultFiles
+        self, kernel: Kernel, results: Sequence[tuple[LocalBatch, ResultFiles]]
     ) -> ApplySummary | None:
-        """Apply a finished batch's output and error files to its member requests and sessions.
+        """Apply finished batches' output and error files to their member requests and sessions.
 
         Matches lines by ``custom_id``, validates content, writes results, tokens and cost; fails,
-        re-queues or completes every member so none stays in flight; marks the batch APPLIED.
-        Idempotent: applying the same batch twice changes nothing the second time.
+        re-queues or completes every member so none stays in flight; marks each batch APPLIED.
+        Idempotent: applying the same batch twice changes nothing the second time. Called by the
+        apply task once per step with every batch it downloaded, so a processor can work set-based.
+
+        .. versionadded:: 0.1
+        """
+
+    @_hookspec(firstresult=True)
+    def company_concurrency(self, kernel: Kernel) -> int | None:
+        """How many companies' provider work (submissions, downloads) may run at once.
+
+        The processor decides: the original answers 1 (one company at a time, as the original
+        system did); the optimized one answers ``processing.max_concurrent_companies`` unless
+        ``processing.enable_parallel_processing`` is false. Called by the scheduler each step.
 
         .. versionadded:: 0.1
         """
@@ -247,6 +260,28 @@ class TelemetrySpec:
         by the scheduler for each task run.
 
         .. versionadded:: 0.1
+        """
+
+    @_hookspec(firstresult=True)
+    def run_cycle(
+        self, kernel: Kernel, step: Callable[[], dict[str, float]]
+    ) -> dict[str, float] | None:
+        """Run one scheduler cycle (one pass over the due tasks) and return its totals.
+
+        The kernel's ``core`` plugin answers last by calling ``step()``, which runs the tasks
+        through ``run_task``; telemetry plugins wrap this hook (``wrapper=True, tryfirst=True``)
+        so a cycle span is the parent of the task spans. Called by the scheduler once per pass.
+
+        .. versionadded:: 0.2
+        """
+
+    @_hookspec(firstresult=True)
+    def start_server(self, kernel: Kernel, host: str, port: int) -> Any | None:
+        """Start the monitoring HTTP server and return a handle with ``url``, ``wait()``, ``stop()``.
+
+        Called by ``batchkernel serve``; ``None`` if no server plugin is installed.
+
+        .. versionadded:: 0.2
         """
 
     @_hookspec

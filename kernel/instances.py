@@ -22,7 +22,7 @@ def new_instance_id() -> str:
 
 
 class InstanceRecorder:
-    """Writes this process's row: registered at start, updated after every task run."""
+    """Writes this process's row: registered at start, updated after every task run and cycle."""
 
     def __init__(self, kernel: Any, instance_id: str | None = None) -> None:
         self.kernel = kernel
@@ -55,6 +55,18 @@ class InstanceRecorder:
                 update(SchedulerInstance)
                 .where(SchedulerInstance.id == self.id)
                 .values(heartbeat_at=utcnow(), tasks=dict(self.tasks), plugin_status=status)
+            )
+
+    def record_cycle(self, report: dict[str, Any]) -> None:
+        """Store the last cycle's totals (under ``tasks["cycle"]``) without re-collecting status."""
+        if not self._registered:
+            self.register()
+        self.tasks["cycle"] = report
+        with self.kernel.db.transaction() as session:
+            session.execute(
+                update(SchedulerInstance)
+                .where(SchedulerInstance.id == self.id)
+                .values(heartbeat_at=utcnow(), tasks=dict(self.tasks))
             )
 
     def stop(self) -> None:

@@ -91,8 +91,12 @@ def _selection(settings: Dynaconf) -> tuple[list[str], list[str]]:
     exporters = [str(name) for name in plugins.get("exporters", [])]
     selected += exporters
     wanted += exporters
+    telemetry = settings.get("telemetry") or {}
+    exporting = str(telemetry.get("exporter", "none")) != "none" or telemetry.get("prometheus_port")
+    if exporting and "otel" in BUILTIN_PLUGINS:
+        wanted.append("otel")
     wanted += [str(name) for name in plugins.get("enabled", [])]
-    wanted.append("emulator")
+    wanted += [name for name in ("emulator", "serve") if name in BUILTIN_PLUGINS]
     return list(dict.fromkeys(wanted)), selected
 
 
@@ -340,9 +344,11 @@ class Kernel:
         """Send one planned batch to the provider."""
         return self._first("submit_batch", SubmittedBatch, plan=plan)
 
-    def record_submitted(self, plan: BatchPlan, submitted: SubmittedBatch) -> bool:
-        """Record the provider's acceptance of a plan."""
-        return self._first("record_submitted", bool, plan=plan, submitted=submitted)
+    def record_submitted(
+        self, submissions: Sequence[tuple[BatchPlan, SubmittedBatch]]
+    ) -> list[str]:
+        """Record the provider's acceptance of plans; returns the batch ids that moved."""
+        return self._first("record_submitted", list, submissions=submissions)
 
     def abandon_plan(self, plan: BatchPlan, reason: str) -> bool:
         """Return a never-submitted plan's members to the queue."""
@@ -376,9 +382,13 @@ class Kernel:
         """Stream a batch's result files to disk."""
         return self._first("download_results", ResultFiles, batch=batch, directory=directory)
 
-    def apply_results(self, batch: LocalBatch, files: ResultFiles) -> ApplySummary:
-        """Apply one batch's results."""
-        return self._first("apply_results", ApplySummary, batch=batch, files=files)
+    def apply_results(self, results: Sequence[tuple[LocalBatch, ResultFiles]]) -> ApplySummary:
+        """Apply finished batches' results."""
+        return self._first("apply_results", ApplySummary, results=results)
+
+    def company_concurrency(self) -> int:
+        """How many companies' provider work may run at once (at least 1)."""
+        return max(1, self._first("company_concurrency", int))
 
     def cleanup_batch(self, batch: LocalBatch) -> None:
         """Delete provider files of an applied batch (per retention)."""
@@ -395,6 +405,14 @@ class Kernel:
     def run_task(self, task: str, step: Any) -> dict[str, float]:
         """Run a scheduler step through the hook, so telemetry can wrap it."""
         return self._first("run_task", dict, task=task, step=step)
+
+    def run_cycle(self, step: Any) -> dict[str, float]:
+        """Run one scheduler cycle through the hook, so telemetry can wrap it."""
+        return self._first("run_cycle", dict, step=step)
+
+    def start_server(self, host: str, port: int) -> Any:
+        """Start the monitoring HTTP server plugin."""
+        return self._first("start_server", object, host=host, port=port)
 
     def collect_status(self) -> dict[str, Any]:
         """Merge every plugin's status sections (later plugins never overwrite earlier keys)."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from kernel.types import (
     KernelError,
     LocalBatch,
     ProviderError,
+    ResultFiles,
     SubmittedBatch,
 )
 
@@ -115,24 +117,62 @@ class Scheduler:
             )
         return report
 
+    def for_each_company(self, items: Sequence[Any], work: Callable[[Any], Any]) -> list[Any]:
+        """Run ``work`` on each item, items of different companies concurrently (bounded).
+
+        The bound is the processor's ``company_concurrency``; items of one company run one after
+        another, in order. Results come back in the order of ``items``.
+        """
+        limit = self.kernel.company_concurrency()
+        groups: dict[str, list[int]] = {}
+        for index, item in enumerate(items):
+            groups.setdefault(item.company_id, []).append(index)
+        results: list[Any] = [None] * len(items)
+
+        def run_group(indexes: list[int]) -> None:
+            for index in indexes:
+                results[index] = work(items[index])
+
+        if limit == 1 or len(groups) == 1:
+            for indexes in groups.values():
+                run_group(indexes)
+            return results
+        with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="company") as pool:
+            for future in [pool.submit(run_group, indexes) for indexes in groups.values()]:
+                future.result()
+        return results
+
     def create_step(self) -> dict[str, float]:
-        """Plan and claim batches from pending requests, then submit each plan."""
+        """Plan and claim batches from pending requests, submit them, record them in one call."""
         kernel = self.kernel
         plans = kernel.fetch_pending(kernel.get_companies())
         counts = {"plans": len(plans), "submitted": 0, "abandoned": 0, "deferred": 0}
-        for plan in plans:
-            if self.stop_event.is_set():
-                counts["deferred"] += 1
-                continue
-            counts[self._submit(plan)] += 1
+        outcomes = self.for_each_company(plans, self._submit)
+        accepted = [
+            (p, s) for p, s in zip(plans, outcomes, strict=True) if isinstance(s, SubmittedBatch)
+        ]
+        for outcome in outcomes:
+            if isinstance(outcome, str):
+                counts[outcome] += 1
+        if accepted:
+            moved = set(kernel.record_submitted(accepted))
+            for plan, submitted in accepted:
+                if plan.batch_id in moved:
+                    counts["submitted"] += 1
+                    plan.input_path.unlink(missing_ok=True)
+                else:
+                    counts["abandoned"] += 1
+                    self._cancel_orphan(plan, submitted)
         counts["requests"] = sum(plan.request_count for plan in plans)
         return counts
 
-    def _submit(self, plan: BatchPlan) -> str:
-        """Submit one plan; returns which count it adds to."""
+    def _submit(self, plan: BatchPlan) -> SubmittedBatch | str:
+        """Submit one plan: the provider's answer, or which count the plan adds to."""
         kernel = self.kernel
+        if self.stop_event.is_set():
+            return "deferred"
         try:
-            submitted = kernel.submit_batch(plan)
+            return kernel.submit_batch(plan)
         except ProviderError as exc:
             if exc.retryable:
                 kernel.log.warning(
@@ -144,11 +184,6 @@ class Scheduler:
                 return "deferred"
             kernel.abandon_plan(plan, f"provider refused the batch: {exc}")
             return "abandoned"
-        if not kernel.record_submitted(plan, submitted):
-            self._cancel_orphan(plan, submitted)
-            return "abandoned"
-        plan.input_path.unlink(missing_ok=True)
-        return "submitted"
 
     def _cancel_orphan(self, plan: BatchPlan, submitted: SubmittedBatch) -> None:
         """A batch the provider accepted for a plan that was already settled: cancel it."""
@@ -190,28 +225,43 @@ class Scheduler:
         return {"batches": len(batches), "changed": changed, "poll_failures": failures}
 
     def apply_step(self) -> dict[str, float]:
-        """Download and apply the results of every ended batch, then clean up provider files."""
+        """Download every ended batch's results, apply them all in one call, clean up files."""
         kernel = self.kernel
         batches = kernel.fetch_finished(kernel.get_companies())
-        counts: dict[str, float] = {"batches": len(batches)}
         directory = kernel.workdir / "results"
         directory.mkdir(parents=True, exist_ok=True)
-        for batch in batches:
+
+        def download(batch: LocalBatch) -> ResultFiles | None:
             if self.stop_event.is_set():
-                break
+                return None
             try:
-                files = kernel.download_results(batch, directory)
+                return kernel.download_results(batch, directory)
             except ProviderError as exc:
                 kernel.log.warning("download for batch %s failed: %s", batch.batch_id, exc)
-                counts["download_failures"] = counts.get("download_failures", 0) + 1
-                continue
-            summary = kernel.apply_results(batch, files)
-            for name in ("completed", "failed", "requeued", "ignored_lines"):
-                counts[name] = counts.get(name, 0) + getattr(summary, name)
-            counts["input_tokens"] = counts.get("input_tokens", 0) + summary.input_tokens
-            counts["output_tokens"] = counts.get("output_tokens", 0) + summary.output_tokens
-            counts["cost_usd"] = counts.get("cost_usd", 0) + summary.cost_usd
-            kernel.cleanup_batch(batch)
+                return None
+
+        downloads = self.for_each_company(batches, download)
+        ready = [(b, f) for b, f in zip(batches, downloads, strict=True) if f is not None]
+        counts: dict[str, float] = {
+            "batches": len(batches),
+            "download_failures": len(batches) - len(ready),
+        }
+        if not ready:
+            return counts
+        summary = kernel.apply_results(ready)
+        for name in (
+            "completed",
+            "failed",
+            "requeued",
+            "ignored_lines",
+            "input_tokens",
+            "output_tokens",
+            "cost_usd",
+            "already_applied",
+        ):
+            counts[name] = getattr(summary, name)
+        self.for_each_company([b for b, _ in ready], kernel.cleanup_batch)
+        for _, files in ready:
             for path in (files.output_path, files.error_path):
                 if path is not None:
                     path.unlink(missing_ok=True)
@@ -238,7 +288,7 @@ class Scheduler:
                 submitted = SubmittedBatch(
                     found.provider_batch_id, found.input_file_id or "", found.status
                 )
-                counts["adopted"] += int(kernel.record_submitted(plan, submitted))
+                counts["adopted"] += len(kernel.record_submitted([(plan, submitted)]))
             else:
                 counts["abandoned"] += int(
                     kernel.abandon_plan(plan, "never confirmed by the provider; re-queued")
@@ -258,9 +308,41 @@ class Scheduler:
                 kernel.log.warning("cancel of overdue batch %s failed: %s", batch.batch_id, exc)
         return counts
 
+    def run_cycle(self, tasks: Sequence[str]) -> list[StepReport]:
+        """Run ``tasks`` in order as one cycle (through the ``run_cycle`` hook), timed and counted."""
+        reports: list[StepReport] = []
+
+        def step() -> dict[str, float]:
+            """The cycle's body: each task in turn; totals for wrappers to read."""
+            for task in tasks:
+                if self.stop_event.is_set():
+                    break
+                reports.append(self.run_task(task))
+            return {"tasks": len(reports), "errors": sum(1 for r in reports if r.error)}
+
+        start = time.perf_counter()
+        with self.kernel.db.queries.measure() as measured:
+            self.kernel.run_cycle(step)
+        seconds = time.perf_counter() - start
+        self.kernel.metric("batchkernel.cycle.duration", seconds, kind="histogram", unit="s")
+        self.kernel.metric(
+            "batchkernel.cycle.queries", measured["queries"], kind="histogram", unit="{query}"
+        )
+        if self.instance is not None:
+            self.instance.record_cycle(
+                {
+                    "seconds": seconds,
+                    "queries": measured["queries"],
+                    "tasks": [r.task for r in reports],
+                    "errors": sum(1 for r in reports if r.error),
+                    "finished_at": datetime.now(UTC).isoformat(),
+                }
+            )
+        return reports
+
     def run_once(self) -> list[StepReport]:
-        """Run every task once, in pipeline order."""
-        return [self.run_task(task) for task in TASKS]
+        """Run every task once, in pipeline order, as one cycle."""
+        return self.run_cycle(TASKS)
 
     def run_until_idle(
         self,
@@ -313,12 +395,10 @@ class Scheduler:
         try:
             while not self.stop_event.is_set():
                 now = self.clock()
-                for task in TASKS:
-                    if self.stop_event.is_set():
-                        break
-                    if due[task] <= now:
-                        self.run_task(task)
-                        due[task] = self.clock() + self.interval(task)
+                ready = [task for task in TASKS if due[task] <= now]
+                if ready:
+                    for report in self.run_cycle(ready):
+                        due[report.task] = self.clock() + self.interval(report.task)
                 self.stop_event.wait(max(0.0, min(due.values()) - self.clock()))
         finally:
             if self.instance is not None:

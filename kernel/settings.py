@@ -76,6 +76,27 @@ def _validators() -> list[Validator]:
             },
         ),
         Validator(
+            "telemetry.protocol",
+            is_in=["", "http/protobuf", "grpc"],
+            messages={
+                "operations": "telemetry.protocol must be one of: http/protobuf, grpc, or empty "
+                "for OTEL_EXPORTER_OTLP_PROTOCOL (got {value})"
+            },
+        ),
+        Validator("telemetry.endpoint", "telemetry.service_name", is_type_of=str),
+        Validator("telemetry.headers", is_type_of=dict),
+        Validator(
+            "telemetry.timeout_seconds",
+            "telemetry.export_interval_seconds",
+            is_type_of=(int, float),
+            gte=0,
+        ),
+        Validator("telemetry.max_queue_size", is_type_of=int, gte=1),
+        Validator("telemetry.prometheus_port", "serve.port", is_type_of=int, gte=0, lte=65535),
+        Validator("telemetry.prometheus_host", "serve.host", is_type_of=str, len_min=1),
+        Validator("serve.tokens", is_type_of=list),
+        Validator("serve.refresh_seconds", is_type_of=(int, float), gt=0),
+        Validator(
             "scheduler.create_interval_seconds",
             "scheduler.poll_interval_seconds",
             "scheduler.apply_interval_seconds",

@@ -181,7 +181,7 @@ class ResultFiles:
 
 @dataclass(frozen=True, slots=True)
 class ApplySummary:
-    """What applying one batch's results did to its member requests."""
+    """What applying results did: member requests by outcome, tokens, cost, batches settled."""
 
     completed: int = 0
     failed: int = 0
@@ -190,7 +190,14 @@ class ApplySummary:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
-    already_applied: bool = False
+    batches: int = 0
+    already_applied: int = 0
+
+    def __add__(self, other: ApplySummary) -> ApplySummary:
+        """Field-wise sum, to total several batches."""
+        return ApplySummary(
+            *(getattr(self, name) + getattr(other, name) for name in self.__slots__)  # type: ignore[attr-defined]
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,11 @@ from kernel.types import ConfigError
 
 
 class QueryCounter:
-    """Counts SQL statements sent to the database (thread-safe), for tests, status and bench."""
+    """Counts statements sent to the database (thread-safe), for tests, status and bench.
+
+    An ``executemany`` counts once (one round trip of the driver); SQLite's ``BEGIN IMMEDIATE``
+    is not counted, so both databases count the same statements.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -114,8 +118,9 @@ class Database:
         self.queries = QueryCounter()
 
         @event.listens_for(self.engine, "before_cursor_execute")
-        def _count(*_args: Any) -> None:
-            self.queries.increment()
+        def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if not statement.startswith("BEGIN"):
+                self.queries.increment()
 
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 

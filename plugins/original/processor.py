@@ -240,24 +240,35 @@ class OriginalProcessor:
         return plan
 
     @hookimpl(trylast=True)
-    def record_submitted(self, kernel: Any, plan: BatchPlan, submitted: SubmittedBatch) -> bool:
-        """PLANNED -> the provider's status, with the provider's ids; only if still PLANNED."""
-        status = map_provider_status(submitted.status) or BatchStatus.VALIDATING
-        with kernel.db.transaction() as session:
-            result = session.execute(
-                update(AIBatchRequest)
-                .where(
-                    AIBatchRequest.id == plan.batch_id,
-                    AIBatchRequest.status == BatchStatus.PLANNED.value,
+    def record_submitted(
+        self, kernel: Any, submissions: Sequence[tuple[BatchPlan, SubmittedBatch]]
+    ) -> list[str]:
+        """One conditional update per plan: PLANNED -> the provider's status, with its ids."""
+        moved = []
+        for plan, submitted in submissions:
+            status = map_provider_status(submitted.status) or BatchStatus.VALIDATING
+            with kernel.db.transaction() as session:
+                result = session.execute(
+                    update(AIBatchRequest)
+                    .where(
+                        AIBatchRequest.id == plan.batch_id,
+                        AIBatchRequest.status == BatchStatus.PLANNED.value,
+                    )
+                    .values(
+                        status=status.value,
+                        provider_batch_id=submitted.provider_batch_id,
+                        input_file_id=submitted.input_file_id,
+                        submitted_at=utcnow(),
+                    )
                 )
-                .values(
-                    status=status.value,
-                    provider_batch_id=submitted.provider_batch_id,
-                    input_file_id=submitted.input_file_id,
-                    submitted_at=utcnow(),
-                )
-            )
-        return result.rowcount == 1
+            if result.rowcount == 1:
+                moved.append(plan.batch_id)
+        return moved
+
+    @hookimpl(trylast=True)
+    def company_concurrency(self, kernel: Any) -> int:
+        """One company at a time, as the original system did."""
+        return 1
 
     @hookimpl(trylast=True)
     def abandon_plan(self, kernel: Any, plan: BatchPlan, reason: str) -> bool:
@@ -376,13 +387,22 @@ class OriginalProcessor:
         return batches
 
     @hookimpl(trylast=True)
-    def apply_results(self, kernel: Any, batch: LocalBatch, files: ResultFiles) -> ApplySummary:
+    def apply_results(
+        self, kernel: Any, results: Sequence[tuple[LocalBatch, ResultFiles]]
+    ) -> ApplySummary:
+        """Apply batch after batch."""
+        total = ApplySummary()
+        for batch, files in results:
+            total += self._apply_batch(kernel, batch, files)
+        return total
+
+    def _apply_batch(self, kernel: Any, batch: LocalBatch, files: ResultFiles) -> ApplySummary:
         """Apply line by line, one transaction per line, then settle every member left over."""
         with kernel.db.transaction() as session:
             if session.scalar(
                 select(AIBatchRequest.applied_at).where(AIBatchRequest.id == batch.batch_id)
             ):
-                return ApplySummary(already_applied=True)
+                return ApplySummary(already_applied=1)
             members = {
                 r.id: (r.attempts, r.model, r.processing_type)
                 for r in session.scalars(
@@ -466,7 +486,8 @@ class OriginalProcessor:
             input_tokens=int(tally["input_tokens"]),
             output_tokens=int(tally["output_tokens"]),
             cost_usd=tally["cost_usd"],
-            already_applied=result.rowcount != 1,
+            batches=int(result.rowcount == 1),
+            already_applied=int(result.rowcount != 1),
         )
 
     def _write_requeue(

@@ -59,7 +59,9 @@ def test_a_batch_accepted_after_its_plan_was_settled_is_cancelled(
     plan.input_path.write_bytes(
         b'{"custom_id":"x","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini","messages":[]}}\n'
     )
-    assert pipeline.scheduler._submit(plan) == "abandoned"
+    submitted = pipeline.scheduler._submit(plan)
+    assert kernel.record_submitted([(plan, submitted)]) == []
+    pipeline.scheduler._cancel_orphan(plan, submitted)
     (entry,) = pipeline.provider_batches()
     assert entry["status"] in ("cancelling", "cancelled")
 

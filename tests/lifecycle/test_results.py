@@ -78,11 +78,11 @@ def test_applying_the_same_batch_twice_changes_nothing_the_second_time(
     output = tmp_path / "out.jsonl"
     output.write_bytes(b"".join(line(m, GOOD) for m in members))
     files = ResultFiles(output, None)
-    first = pipeline.kernel.apply_results(batch, files)
-    assert (first.completed, first.already_applied) == (5, False)
+    first = pipeline.kernel.apply_results([(batch, files)])
+    assert (first.completed, first.batches, first.already_applied) == (5, 1, 0)
     before = snapshot(pipeline)
-    second = pipeline.kernel.apply_results(batch, files)
-    assert second.already_applied and second.completed == 0 and second.ignored_lines == 0
+    second = pipeline.kernel.apply_results([(batch, files)])
+    assert second.already_applied == 1 and second.completed == 0 and second.batches == 0
     assert snapshot(pipeline) == before
 
 
@@ -103,7 +103,7 @@ def test_hostile_output_lines_fail_only_their_own_request(
         + line(fenced, "```json\n" + orjson.dumps(GOOD).decode() + "\n```")
         + b'{"custom_id": "\xff\xfe broken utf8"\n'
     )
-    summary = pipeline.kernel.apply_results(batch, ResultFiles(output, None))
+    summary = pipeline.kernel.apply_results([(batch, ResultFiles(output, None))])
     rows = {r.id: r for r in pipeline.requests()}
     assert rows[good].status == COMPLETE and rows[fenced].status == COMPLETE
     assert rows[duplicated].status == COMPLETE

@@ -22,7 +22,7 @@ import urllib.request
 from datetime import UTC, datetime
 
 DEFAULT_MAX_AGE_SECONDS = 900.0
-DEFAULT_SERVE_PORT = 8000
+DEFAULT_SERVE_PORT = 8080
 
 
 def _settings():
@@ -93,8 +93,8 @@ def check_serve(path: str, port: int | None, timeout: float) -> tuple[bool, str]
         return False, f"{url} failed: {exc}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse the probe to run, run it, print the outcome, return the exit status."""
+def build_parser() -> argparse.ArgumentParser:
+    """The probes and their options."""
     parser = argparse.ArgumentParser(prog="probe.py", description=__doc__.splitlines()[0])
     probes = parser.add_subparsers(dest="probe", required=True)
     beat = probes.add_parser("heartbeat", help="a running scheduler on this host beat recently")
@@ -106,7 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--path", default="/healthz")
     serve.add_argument("--port", type=int, default=None, help="default: settings serve.port")
     serve.add_argument("--timeout", type=float, default=3.0)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the probe to run, run it, print the outcome, return the exit status."""
+    args = build_parser().parse_args(argv)
 
     deadline = time.monotonic() + (args.wait if args.probe == "schema" else 0.0)
     while True:

@@ -42,10 +42,28 @@ BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
             "per-company processing, the original system's query pattern (baseline)",
         ),
         CatalogEntry(
+            "optimized",
+            "plugins.optimized:OptimizedProcessor",
+            "processor",
+            "set-based processing: constant queries per cycle, streamed files, staged results",
+        ),
+        CatalogEntry(
             "openai",
             "plugins.openai_provider:OpenAIProvider",
             "provider",
             "OpenAI Batch API through the official openai SDK",
+        ),
+        CatalogEntry(
+            "otel",
+            "plugins.otel:OtelPlugin",
+            "exporter",
+            "OpenTelemetry traces and metrics (OTLP HTTP/gRPC, console, Prometheus)",
+        ),
+        CatalogEntry(
+            "serve",
+            "plugins.serve:ServePlugin",
+            "extension",
+            "monitoring HTTP server: health, snapshot JSON/CSV, Prometheus metrics, dashboard",
         ),
         CatalogEntry(
             "emulator",

@@ -23,6 +23,7 @@ import orjson
 from sqlalchemy import insert, select, tuple_
 
 from kernel.db.models import AIProcessingRequest, ChatSession, Company, Message, new_id, utcnow
+from kernel.text import transcript_size
 from kernel.types import CompanyStatus
 
 CHUNK_LINES = 2000
@@ -190,6 +191,10 @@ def import_records(kernel: Any, records: Iterable[SessionRecord], report: Import
         if not fresh:
             return
         ids = {(r.company, r.session_id): new_id() for r in fresh}
+        sizes = {
+            (r.company, r.session_id): transcript_size((m[0], m[1]) for m in r.messages)
+            for r in fresh
+        }
         session.execute(
             insert(ChatSession),
             [
@@ -199,6 +204,8 @@ def import_records(kernel: Any, records: Iterable[SessionRecord], report: Import
                     "external_id": r.session_id,
                     "start_time": r.start_time,
                     "message_count": len(r.messages),
+                    "transcript_chars": sizes[(r.company, r.session_id)][0],
+                    "transcript_bytes": sizes[(r.company, r.session_id)][1],
                     "created_at": now,
                 }
                 for r in fresh

@@ -7,6 +7,7 @@ one thread runs them in turn; several instances coordinate through the database.
 
 from __future__ import annotations
 
+import contextvars
 import signal
 import threading
 import time
@@ -138,7 +139,13 @@ class Scheduler:
                 run_group(indexes)
             return results
         with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="company") as pool:
-            for future in [pool.submit(run_group, indexes) for indexes in groups.values()]:
+            # Each group runs in a copy of the caller's context, so hook wrappers that keep
+            # state in context variables (a telemetry span) see their parent in the workers.
+            futures = [
+                pool.submit(contextvars.copy_context().run, run_group, indexes)
+                for indexes in groups.values()
+            ]
+            for future in futures:
                 future.result()
         return results
 

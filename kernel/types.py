@@ -168,6 +168,7 @@ class LocalBatch:
     errors: tuple[BatchError, ...] = ()
     model: str = ""
     submitted_at: datetime | None = None
+    processing_type: str = ""
 
 
 @dataclass(frozen=True, slots=True)

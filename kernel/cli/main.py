@@ -165,15 +165,55 @@ def emulator(
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     company: Annotated[str | None, typer.Option("--company", help="One company id.")] = None,
+    settings: SettingsOption = None,
+    database: DatabaseOption = None,
 ) -> None:
     """The monitoring snapshot: requests and batches by state, cache, fallback, breakers."""
-    not_built("status", 5)
+    import orjson
+
+    from kernel.db.monitoring import MonitorReader
+    from kernel.status import build_snapshot
+
+    kernel = _kernel(settings, database)
+    reader = MonitorReader.for_database(kernel.db)
+    try:
+        snapshot = build_snapshot(reader, kernel.settings, company=company)
+    finally:
+        reader.dispose()
+    if company is not None and not snapshot["companies"]:
+        console.print(f"[red]no company with id {company!r}[/red]")
+        raise typer.Exit(code=1)
+    if as_json:
+        typer.echo(orjson.dumps(snapshot, option=orjson.OPT_INDENT_2).decode())
+        return
+    from kernel.cli.status_view import print_status
+
+    print_status(Console(), snapshot)
 
 
 @app.command("serve")
-def serve() -> None:
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (serve.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port, 0 for any free one (serve.port).")] = None,
+    settings: SettingsOption = None,
+    database: DatabaseOption = None,
+) -> None:
     """HTTP: health, the monitoring snapshot as JSON and CSV, Prometheus metrics, a dashboard."""
-    not_built("serve", 5)
+    import signal
+
+    kernel = _kernel(settings, database)
+    section = kernel.settings.serve
+    handle = kernel.start_server(
+        host or str(section.host), int(section.port) if port is None else port
+    )
+    console.print(
+        f"serving {handle.url}/ (dashboard), /api/batch-monitoring, /metrics, /healthz, /readyz"
+    )
+    signal.signal(signal.SIGTERM, lambda *_: handle.stop())
+    try:
+        handle.wait()
+    except KeyboardInterrupt:
+        handle.stop()
 
 
 @app.command("bench")

@@ -62,7 +62,10 @@ def _sqlite_setup(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if conn.get_execution_options().get("read_only"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -123,6 +126,9 @@ class Database:
                 self.queries.increment()
 
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = sessionmaker(
+            self.engine.execution_options(read_only=True), expire_on_commit=False
+        )
 
     @property
     def is_postgres(self) -> bool:
@@ -133,6 +139,13 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """A session inside one short transaction, committed on success and rolled back on error."""
         with self.sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read_transaction(self) -> Iterator[Session]:
+        """A transaction that only reads: on SQLite it does not take the write lock, so a long
+        stream (messages into batch files) never blocks writers in other processes."""
+        with self.read_sessions() as session, session.begin():
             yield session
 
     def dispose(self) -> None:

@@ -109,6 +109,8 @@ class ChatSession(Base):
     start_time: Mapped[datetime | None]
     end_time: Mapped[datetime | None]
     message_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    transcript_chars: Mapped[int | None] = mapped_column(Integer)
+    transcript_bytes: Mapped[int | None] = mapped_column(Integer)
     sentiment: Mapped[str | None] = mapped_column(String(16))
     category: Mapped[str | None] = mapped_column(String(32))
     summary: Mapped[str | None] = mapped_column(Text)

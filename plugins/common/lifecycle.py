@@ -7,7 +7,8 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from kernel.types import BatchStatus
+from kernel.types import ENDED_BATCH_STATUSES, BatchStatus, LocalBatch, ProviderBatch
+from plugins.common.timeutil import utcnow
 
 PROVIDER_STATUS = {
     "validating": BatchStatus.VALIDATING,
@@ -61,3 +62,55 @@ def retry_at(now: datetime, attempts: int, settings: Any) -> datetime:
 def should_flush(kernel: Any) -> bool:
     """True when small batches go out at once (``--until-idle``) instead of waiting to fill."""
     return bool(kernel.settings.get("scheduler.flush_small_batches", False))
+
+
+STATUS_COLUMNS = (
+    "status",
+    "output_file_id",
+    "error_file_id",
+    "errors",
+    "counts_total",
+    "counts_completed",
+    "counts_failed",
+    "ended_at",
+    "last_polled_at",
+    "note",
+)
+
+
+def status_values(local: LocalBatch, remote: ProviderBatch, log: Any) -> dict[str, Any]:
+    """Every column a polled status writes; a status that would move backwards keeps the row's."""
+    now = utcnow()
+    new = map_provider_status(remote.status)
+    values: dict[str, Any] = {
+        "status": local.status.value,
+        "output_file_id": local.output_file_id,
+        "error_file_id": local.error_file_id,
+        "errors": [{"code": e.code, "message": e.message, "line": e.line} for e in local.errors]
+        or None,
+        "counts_total": remote.total,
+        "counts_completed": remote.completed,
+        "counts_failed": remote.failed,
+        "ended_at": None,
+        "last_polled_at": now,
+        "note": None,
+    }
+    if new is None:
+        log.warning(
+            "batch %s: provider reported unknown status %r; kept %s",
+            local.batch_id,
+            remote.status,
+            local.status,
+        )
+        values["note"] = f"unknown provider status {remote.status!r}"
+    elif moves_forward(local.status, new):
+        values.update(
+            status=new.value,
+            output_file_id=remote.output_file_id,
+            error_file_id=remote.error_file_id,
+            errors=[{"code": e.code, "message": e.message, "line": e.line} for e in remote.errors]
+            or None,
+        )
+        if new in ENDED_BATCH_STATUSES:
+            values["ended_at"] = now
+    return values

@@ -8,17 +8,12 @@ from dataclasses import dataclass
 
 import orjson
 
+from kernel.text import transcript
 from plugins.common.prompts import system_prompt
 
 ENDPOINT = "/v1/chat/completions"
 PROVIDER_MAX_LINES = 50_000
 PROVIDER_MAX_BYTES = 200_000_000
-_CONTROL = {i: " " for i in range(32) if i not in (9, 10)}
-
-
-def transcript(messages: Iterable[tuple[str, str]]) -> str:
-    """The user prompt: one "role: content" line per message, in order, control characters blanked."""
-    return "\n".join(f"{role}: {content.translate(_CONTROL)}" for role, content in messages)
 
 
 def estimate_tokens(text_chars: int, message_count: int = 2) -> int:

@@ -75,6 +75,11 @@ class OpenAIProvider:
         """Every operation's breaker: ``state`` (closed/open/half_open), ``failures``, ``opened_at``."""
         return self.breakers.states()
 
+    @hookimpl
+    def collect_status(self, kernel: Any) -> dict[str, Any]:
+        """The ``breakers`` section of the monitoring snapshot: every operation's breaker."""
+        return {"breakers": self.breaker_states()}
+
     def _setup(self, kernel: Any) -> tuple[ProviderConfig, openai.OpenAI]:
         """Current settings and client; a changed endpoint or key gets a new client and breakers."""
         self._kernel = kernel

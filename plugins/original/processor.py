@@ -37,10 +37,10 @@ from kernel.types import (
 from plugins.common.lifecycle import (
     CAPACITY_ERROR_CODES,
     map_provider_status,
-    moves_forward,
     new_submission_key,
     retry_at,
     should_flush,
+    status_values,
 )
 from plugins.common.lines import BatchLimits, RequestLine, build_line, split_lines, write_lines
 from plugins.common.outcomes import request_values
@@ -79,6 +79,7 @@ def to_local(row: AIBatchRequest) -> LocalBatch:
         ),
         model=row.model,
         submitted_at=as_utc(row.submitted_at),
+        processing_type=row.processing_type,
     )
 
 
@@ -330,34 +331,7 @@ class OriginalProcessor:
         """One conditional update per batch; a status that would go backwards is ignored."""
         changed = 0
         for local, remote in updates:
-            new = map_provider_status(remote.status)
-            values: dict[str, Any] = {
-                "last_polled_at": utcnow(),
-                "counts_total": remote.total,
-                "counts_completed": remote.completed,
-                "counts_failed": remote.failed,
-            }
-            if new is None:
-                kernel.log.warning(
-                    "batch %s: provider reported unknown status %r; kept %s",
-                    local.batch_id,
-                    remote.status,
-                    local.status,
-                )
-                values["note"] = f"unknown provider status {remote.status!r}"
-            elif moves_forward(local.status, new):
-                values.update(
-                    status=new.value,
-                    output_file_id=remote.output_file_id,
-                    error_file_id=remote.error_file_id,
-                    errors=[
-                        {"code": e.code, "message": e.message, "line": e.line}
-                        for e in remote.errors
-                    ]
-                    or None,
-                )
-                if new in ENDED_BATCH_STATUSES:
-                    values["ended_at"] = utcnow()
+            values = status_values(local, remote, kernel.log)
             with kernel.db.transaction() as session:
                 result = session.execute(
                     update(AIBatchRequest)
@@ -367,7 +341,7 @@ class OriginalProcessor:
                     )
                     .values(**values)
                 )
-                changed += int(result.rowcount == 1 and "status" in values)
+                changed += int(result.rowcount == 1 and values["status"] != local.status.value)
         return changed
 
     @hookimpl(trylast=True)
@@ -463,7 +437,7 @@ class OriginalProcessor:
                 attempts, model, _ = members[request_id]
                 reason = "no result line from the provider"
                 if files.missing:
-                    reason = f"result file no longer available at the provider ({', '.join(files.missing)})"
+                    reason = "result file no longer available at the provider"
                 elif batch.status != BatchStatus.COMPLETED:
                     reason = f"not run: batch {batch.status.value.lower()}"
                 outcome = LineOutcome(request_id, "retry" if charged else "requeue", error=reason)

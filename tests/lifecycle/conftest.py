@@ -65,8 +65,14 @@ class Pipeline:
         return self.server.ledger()["batches"]
 
 
+@pytest.fixture(params=["original", "optimized"])
+def processor(request: pytest.FixtureRequest) -> str:
+    """Every lifecycle test runs with both processors: the contract they share."""
+    return str(request.param)
+
+
 @pytest.fixture
-def make_pipeline(make_kernel: Any, tmp_path: Path) -> Iterator[Any]:
+def make_pipeline(make_kernel: Any, tmp_path: Path, processor: str) -> Iterator[Any]:
     """Build a pipeline: ``make_pipeline(db_url, sessions=60, companies=3, config=..., **settings)``."""
     servers: list[EmulatorServer] = []
 
@@ -85,6 +91,7 @@ def make_pipeline(make_kernel: Any, tmp_path: Path) -> Iterator[Any]:
             "batch__max_requests_per_batch": 25,
             "batch__min_batch_size": 1,
             "openai__max_retries": 3,
+            "plugins__processor": processor,
         } | settings
         kernel = make_kernel(db_url, **options)
         source = write_jsonl(tmp_path / "sessions.jsonl", companies, sessions, seed=3)

@@ -1,0 +1,134 @@
+"""``batchkernel status`` as text: rich tables over the snapshot; "no data" where nothing reported."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+NO_DATA = "[dim]no data[/dim]"
+
+
+def _age(seconds: float | None) -> str:
+    """A duration in the most readable unit."""
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _totals(snapshot: dict[str, Any]) -> Table:
+    """Requests and batches by state, usage and the oldest pending request."""
+    table = Table(title="totals", show_header=False)
+    for state, count in snapshot["requests"]["by_state"].items():
+        table.add_row(f"requests {state}", f"{count:,}")
+    for state, count in snapshot["batches"]["by_state"].items():
+        if count:
+            table.add_row(f"batches {state}", f"{count:,}")
+    usage = snapshot["usage"]
+    table.add_row(
+        "input / output tokens", f"{usage['input_tokens']:,} / {usage['output_tokens']:,}"
+    )
+    table.add_row("cost so far (USD)", f"{usage['cost_usd']:.4f}")
+    oldest = snapshot["oldest_pending"]
+    table.add_row(
+        "oldest pending",
+        f"{_age(oldest['age_seconds'])} ({oldest['company_id']})" if oldest else "none pending",
+    )
+    return table
+
+
+def _companies(snapshot: dict[str, Any]) -> Table:
+    """One row per company."""
+    table = Table(
+        "company", "pending", "in flight", "complete", "failed", "batches", "oldest", "cost"
+    )
+    for row in snapshot["companies"]:
+        r = row["requests"]
+        table.add_row(
+            row["id"],
+            f"{r['PENDING_BATCHING']:,}",
+            f"{r['BATCHING_IN_PROGRESS']:,}",
+            f"{r['PROCESSING_COMPLETE']:,}",
+            f"{r['PROCESSING_FAILED']:,}",
+            f"{sum(row['batches'].values()):,}",
+            _age(row["oldest_pending_age_seconds"]),
+            f"{row['cost_usd']:.4f}",
+        )
+    return table
+
+
+def _scheduler(snapshot: dict[str, Any]) -> Table:
+    """Instances, last cycle and each task's last run."""
+    sched = snapshot["scheduler"]
+    table = Table(title="scheduler", show_header=False)
+    table.add_row("instances live", f"{sched['live']} of {len(sched['instances'])} recorded")
+    for inst in sched["instances"][:5]:
+        state = "live" if inst["live"] else ("stopped" if inst["stopped_at"] else "silent")
+        table.add_row(
+            f"  {inst['id']}", f"{state}, last beat {_age(inst['heartbeat_age_seconds'])} ago"
+        )
+    cycle = snapshot.get("last_cycle")
+    table.add_row(
+        "last cycle",
+        f"{cycle['seconds']:.3f} s, {cycle['queries']} queries ({cycle['finished_at']})"
+        if cycle
+        else NO_DATA,
+    )
+    for task, report in (snapshot.get("tasks") or {}).items():
+        error = f" [red]{report['error']}[/red]" if report.get("error") else ""
+        table.add_row(
+            f"  task {task}", f"{report['seconds']:.3f} s, {report['queries']} queries{error}"
+        )
+    return table
+
+
+def _plugins(snapshot: dict[str, Any]) -> Table:
+    """Cache, fallback, breakers and any other plugin sections, exactly as reported."""
+    table = Table(title="plugins", show_header=False)
+    cache = snapshot.get("cache")
+    if cache:
+        rate = cache.get("hit_rate")
+        table.add_row(
+            "cache",
+            f"{cache.get('hits', '?')} hits, {cache.get('misses', '?')} misses, hit rate "
+            + (f"{rate:.1%}" if isinstance(rate, int | float) else "n/a")
+            + (f" ({cache['backend']})" if cache.get("backend") else ""),
+        )
+    else:
+        table.add_row("cache", NO_DATA)
+    fallback = snapshot.get("fallback")
+    table.add_row(
+        "fallback",
+        ", ".join(f"{k}: {v}" for k, v in fallback.items()) if fallback else NO_DATA,
+    )
+    breakers = snapshot.get("breakers")
+    if breakers:
+        for operation, info in breakers.items():
+            colour = {"open": "red", "half_open": "yellow"}.get(str(info.get("state")), "green")
+            table.add_row(
+                f"breaker {operation}",
+                f"[{colour}]{info.get('state')}[/{colour}] ({info.get('failures', 0)} failures)",
+            )
+    else:
+        table.add_row("breakers", NO_DATA)
+    for name, value in (snapshot.get("plugins") or {}).items():
+        table.add_row(name, str(value))
+    return table
+
+
+def print_status(console: Console, snapshot: dict[str, Any]) -> None:
+    """Print the snapshot as tables."""
+    scope = snapshot["scope"]["company"]
+    console.print(
+        f"[bold]batchkernel status[/bold] at {snapshot['generated_at']}"
+        + (f" for company {scope}" if scope else "")
+    )
+    console.print(_totals(snapshot))
+    console.print(_companies(snapshot))
+    console.print(_scheduler(snapshot))
+    console.print(_plugins(snapshot))

@@ -1,0 +1,215 @@
+"""Set-based read queries for monitoring (``status``, ``serve``, telemetry gauges), on their own engine.
+
+A :class:`MonitorReader` opens a separate, small connection pool so monitoring reads never count
+towards the pipeline's measured queries and, on SQLite, never take the write lock (the pipeline's
+engine begins every transaction ``IMMEDIATE``; plain reads in WAL mode need no lock).
+Each query is one statement whose cost does not grow with the number of companies' queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, func, select, text
+from sqlalchemy.engine import URL
+
+from kernel.db.models import AIBatchRequest, AIProcessingRequest, Company, SchedulerInstance
+from kernel.types import RequestStatus
+
+PENDING = RequestStatus.PENDING_BATCHING.value
+TERMINAL = (RequestStatus.PROCESSING_COMPLETE.value, RequestStatus.PROCESSING_FAILED.value)
+READ_TIMEOUT_MS = 5000
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Timestamps read back from SQLite are naive UTC; make every one aware."""
+    if value is None:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestGroup:
+    """Requests of one company in one state, with their tokens and cost."""
+
+    company_id: str
+    status: str
+    count: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+
+class MonitorReader:
+    """A read-only view of the database for monitoring, with its own small pool."""
+
+    def __init__(self, url: URL) -> None:
+        self.dialect = url.get_backend_name()
+        if self.dialect == "sqlite":
+            self.engine: Engine = create_engine(
+                url, connect_args={"check_same_thread": False, "timeout": READ_TIMEOUT_MS / 1000}
+            )
+        else:
+            if url.drivername == "postgresql":
+                url = url.set(drivername="postgresql+psycopg")
+            self.engine = create_engine(
+                url,
+                pool_size=1,
+                max_overflow=2,
+                pool_pre_ping=True,
+                connect_args={
+                    "options": f"-c statement_timeout={READ_TIMEOUT_MS} "
+                    "-c default_transaction_read_only=on",
+                    "connect_timeout": 5,
+                },
+            )
+
+    @classmethod
+    def for_database(cls, database: Any) -> MonitorReader:
+        """A reader on the same database as a :class:`kernel.db.engine.Database`."""
+        return cls(database.url)
+
+    def connect(self) -> Connection:
+        """A connection to read with (use as a context manager)."""
+        return self.engine.connect()
+
+    def ping(self) -> None:
+        """Raise if the database cannot be reached (readiness check)."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        """Close the pool."""
+        self.engine.dispose()
+
+
+def _scoped(stmt: Any, column: Any, company: str | None) -> Any:
+    """Restrict ``stmt`` to one company when asked."""
+    return stmt.where(column == company) if company is not None else stmt
+
+
+def request_groups(conn: Connection, company: str | None = None) -> list[RequestGroup]:
+    """One GROUP BY over requests: count, tokens and cost per company and state."""
+    r = AIProcessingRequest
+    stmt = select(
+        r.company_id,
+        r.status,
+        func.count(),
+        func.coalesce(func.sum(r.prompt_tokens), 0),
+        func.coalesce(func.sum(r.completion_tokens), 0),
+        func.coalesce(func.sum(r.total_cost_usd), 0.0),
+    ).group_by(r.company_id, r.status)
+    rows = conn.execute(_scoped(stmt, r.company_id, company)).all()
+    return [RequestGroup(c, s, int(n), int(i), int(o), float(cost)) for c, s, n, i, o, cost in rows]
+
+
+def batch_groups(conn: Connection, company: str | None = None) -> list[tuple[str, str, int]]:
+    """One GROUP BY over batches: (company, state, count)."""
+    b = AIBatchRequest
+    stmt = select(b.company_id, b.status, func.count()).group_by(b.company_id, b.status)
+    return [(c, s, int(n)) for c, s, n in conn.execute(_scoped(stmt, b.company_id, company))]
+
+
+def oldest_pending(conn: Connection, company: str | None = None) -> dict[str, datetime]:
+    """The oldest pending request's ``requested_at`` per company, in one query."""
+    r = AIProcessingRequest
+    stmt = (
+        select(r.company_id, func.min(r.requested_at))
+        .where(r.status == PENDING)
+        .group_by(r.company_id)
+    )
+    rows = conn.execute(_scoped(stmt, r.company_id, company)).all()
+    return {c: as_utc(t) for c, t in rows if t is not None}
+
+
+def company_names(conn: Connection, company: str | None = None) -> dict[str, tuple[str, str]]:
+    """Company id to (name, status)."""
+    stmt = select(Company.id, Company.name, Company.status)
+    return {i: (n, s) for i, n, s in conn.execute(_scoped(stmt, Company.id, company))}
+
+
+def instances(conn: Connection, limit: int = 20) -> list[dict[str, Any]]:
+    """The most recently active scheduler instances, newest heartbeat first, as plain dicts."""
+    i = SchedulerInstance
+    rows = conn.execute(
+        select(
+            i.id,
+            i.host,
+            i.pid,
+            i.started_at,
+            i.heartbeat_at,
+            i.stopped_at,
+            i.tasks,
+            i.plugin_status,
+        )
+        .order_by(i.heartbeat_at.desc())
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "id": row.id,
+            "host": row.host,
+            "pid": row.pid,
+            "started_at": as_utc(row.started_at),
+            "heartbeat_at": as_utc(row.heartbeat_at),
+            "stopped_at": as_utc(row.stopped_at),
+            "tasks": dict(row.tasks or {}),
+            "plugin_status": dict(row.plugin_status or {}),
+        }
+        for row in rows
+    ]
+
+
+def _minute(dialect: str, column: Any) -> Any:
+    """SQL that truncates a timestamp to its minute, per dialect."""
+    if dialect == "postgresql":
+        return func.date_trunc("minute", column)
+    return func.strftime("%Y-%m-%d %H:%M:00", column)
+
+
+def throughput(
+    conn: Connection,
+    dialect: str,
+    *,
+    minutes: int = 60,
+    company: str | None = None,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Requests finished per minute over the last ``minutes``: completed, failed, tokens, cost."""
+    r = AIProcessingRequest
+    cutoff = (now or datetime.now(UTC)) - timedelta(minutes=minutes)
+    bucket = _minute(dialect, r.completed_at).label("minute")
+    stmt = (
+        select(
+            bucket,
+            r.status,
+            func.count(),
+            func.coalesce(func.sum(r.prompt_tokens + r.completion_tokens), 0),
+            func.coalesce(func.sum(r.total_cost_usd), 0.0),
+        )
+        .where(r.status.in_(TERMINAL), r.completed_at.is_not(None), r.completed_at >= cutoff)
+        .group_by(bucket, r.status)
+        .order_by(bucket)
+    )
+    out: dict[str, dict[str, Any]] = {}
+    for minute, status, count, tokens, cost in conn.execute(_scoped(stmt, r.company_id, company)):
+        key = _minute_key(minute)
+        row = out.setdefault(
+            key, {"minute": key, "completed": 0, "failed": 0, "tokens": 0, "cost_usd": 0.0}
+        )
+        row["completed" if status == TERMINAL[0] else "failed"] += int(count)
+        row["tokens"] += int(tokens)
+        row["cost_usd"] += float(cost)
+    return list(out.values())
+
+
+def _minute_key(value: Any) -> str:
+    """A minute bucket as an ISO-8601 UTC string, from a datetime (PostgreSQL) or text (SQLite)."""
+    if isinstance(value, datetime):
+        moment = as_utc(value)
+    else:
+        moment = datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+    assert moment is not None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:00Z")

@@ -1,0 +1,311 @@
+"""``apply_results`` set-based: result lines of every batch of the step are staged in chunks and
+applied with two conditional ``UPDATE ... FROM`` statements per chunk (sessions, then requests);
+members without a line are settled with one statement per kind of ending."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    String,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
+
+from kernel.db.models import AIBatchRequest, AIProcessingRequest, ChatSession
+from kernel.types import (
+    ENDED_BATCH_STATUSES,
+    ApplySummary,
+    BatchStatus,
+    LocalBatch,
+    RequestStatus,
+    ResultFiles,
+)
+from plugins.common.lifecycle import retry_at
+from plugins.common.pricing import PriceBook
+from plugins.common.results import BadLine, LineOutcome, interpret_line, read_result_file
+from plugins.common.timeutil import utcnow
+from plugins.optimized.staging import clear, load, staging, temp_table
+
+IN_PROGRESS = RequestStatus.BATCHING_IN_PROGRESS.value
+PENDING = RequestStatus.PENDING_BATCHING.value
+COMPLETE = RequestStatus.PROCESSING_COMPLETE.value
+FAILED = RequestStatus.PROCESSING_FAILED.value
+CHUNK = 5000
+SESSION_FIELDS = ("sentiment", "category", "summary", "language", "escalated", "forwarded_hr")
+RESULT_STAGE = temp_table(
+    "bk_result_stage",
+    Column("request_id", String(36)),
+    Column("batch_id", String(36)),
+    Column("kind", String(8)),
+    Column("sentiment", String(16)),
+    Column("category", String(32)),
+    Column("summary", Text),
+    Column("language", String(10)),
+    Column("escalated", Boolean),
+    Column("forwarded_hr", Boolean),
+    Column("questions", Text),
+    Column("prompt_tokens", Integer),
+    Column("completion_tokens", Integer),
+    Column("cached_tokens", Integer),
+    Column("prompt_cost", Float),
+    Column("completion_cost", Float),
+    Column("error", Text),
+    Column("provider_request_id", String(255)),
+)
+
+COL = {column.name: index for index, column in enumerate(RESULT_STAGE.columns)}
+
+
+def stage_row(outcome: LineOutcome, batch: LocalBatch, prices: PriceBook) -> tuple[Any, ...]:
+    """One staged row: the outcome, its session fields, tokens and cost at the batch's price."""
+    price = prices.for_model(batch.model)
+    prompt_cost, completion_cost = (
+        price.cost(outcome.prompt_tokens, outcome.completion_tokens, outcome.cached_tokens)
+        if price
+        else (0.0, 0.0)
+    )
+    fields = outcome.fields
+    questions = fields.get("questions")
+    return (
+        outcome.request_id,
+        batch.batch_id,
+        outcome.kind,
+        *(fields.get(name) for name in SESSION_FIELDS),
+        orjson.dumps(questions).decode() if questions is not None else None,
+        outcome.prompt_tokens,
+        outcome.completion_tokens,
+        outcome.cached_tokens,
+        prompt_cost,
+        completion_cost,
+        outcome.error,
+        outcome.provider_request_id,
+    )
+
+
+def backoff(attempt: Any, now: datetime, settings: Any) -> Any:
+    """SQL for when a request that has now failed ``attempt`` times may go again."""
+    top = int(settings.batch.max_attempts)
+    whens = [(attempt == n, retry_at(now, n, settings)) for n in range(1, top + 1)]
+    return case(*whens, else_=retry_at(now, top, settings))
+
+
+def request_changes(
+    kind: Any, error: Any, tokens: dict[str, Any], now: datetime, settings: Any
+) -> dict[str, Any]:
+    """Column values of the requests UPDATE for an outcome ``kind`` (the rules of
+    ``plugins.common.outcomes.request_values``, as SQL)."""
+    r = AIProcessingRequest
+    max_attempts = int(settings.batch.max_attempts)
+    used = r.attempts + 1
+    retry = kind == "retry"
+    exhausted = and_(retry, used >= max_attempts)
+    again = and_(retry, used < max_attempts)
+    closed = or_(kind == "success", kind == "fail", exhausted)
+    gave_up = literal("gave up after ") + cast(used, String) + literal(" attempts: ") + error
+    return {
+        "status": case(
+            (kind == "success", COMPLETE),
+            (or_(kind == "fail", exhausted), FAILED),
+            else_=PENDING,
+        ),
+        "attempts": case((or_(kind == "fail", retry), used), else_=r.attempts),
+        "batch_id": case((or_(kind == "requeue", again), null()), else_=r.batch_id),
+        "completed_at": case((closed, now), else_=r.completed_at),
+        "available_at": case(
+            (kind == "requeue", now), (again, backoff(used, now, settings)), else_=r.available_at
+        ),
+        "error": case((kind == "success", null()), (exhausted, gave_up), else_=error),
+        "prompt_tokens": r.prompt_tokens + tokens["prompt"],
+        "completion_tokens": r.completion_tokens + tokens["completion"],
+        "total_tokens": r.total_tokens + tokens["prompt"] + tokens["completion"],
+        "cached_tokens": r.cached_tokens + tokens["cached"],
+        "prompt_cost_usd": r.prompt_cost_usd + tokens["prompt_cost"],
+        "completion_cost_usd": r.completion_cost_usd + tokens["completion_cost"],
+        "total_cost_usd": r.total_cost_usd + tokens["prompt_cost"] + tokens["completion_cost"],
+    }
+
+
+class ResultApplier:
+    """Applies the results of one apply step, chunk by chunk, inside short transactions."""
+
+    def __init__(self, kernel: Any) -> None:
+        self.kernel = kernel
+        self.settings = kernel.settings
+        self.prices = PriceBook.from_settings(kernel.settings)
+        self.summary = ApplySummary()
+
+    def apply(self, results: Sequence[tuple[LocalBatch, ResultFiles]]) -> ApplySummary:
+        """Apply every batch not applied yet; settle leftovers; mark the batches APPLIED."""
+        db = self.kernel.db
+        ids = [batch.batch_id for batch, _ in results]
+        with db.transaction() as session:
+            open_ids = set(
+                session.scalars(
+                    select(AIBatchRequest.id).where(
+                        AIBatchRequest.id.in_(ids), AIBatchRequest.applied_at.is_(None)
+                    )
+                )
+            )
+        todo = [(b, f) for b, f in results if b.batch_id in open_ids]
+        already = len(results) - len(todo)
+        with_lines = [(b, f) for b, f in todo if b.status != BatchStatus.FAILED]
+        chunk: list[tuple[Any, ...]] = []
+        for row in self._rows(with_lines):
+            chunk.append(row)
+            if len(chunk) >= CHUNK:
+                self._write_chunk(chunk)
+                chunk = []
+        if chunk:
+            self._write_chunk(chunk)
+        self._settle_leftovers(todo)
+        with db.transaction() as session:
+            applied = session.execute(
+                update(AIBatchRequest)
+                .where(
+                    AIBatchRequest.id.in_([b.batch_id for b, _ in todo]),
+                    AIBatchRequest.applied_at.is_(None),
+                    AIBatchRequest.status.in_([s.value for s in ENDED_BATCH_STATUSES]),
+                )
+                .values(status=BatchStatus.APPLIED.value, applied_at=utcnow())
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        return self.summary + ApplySummary(batches=applied, already_applied=already)
+
+    def _rows(self, results: Sequence[tuple[LocalBatch, ResultFiles]]) -> Iterator[tuple[Any, ...]]:
+        """Staged rows for every line of every file, the first line of a request winning."""
+        for batch, files in results:
+            bad: list[BadLine] = []
+            seen: set[str] = set()
+            for path in (files.output_path, files.error_path):
+                if path is None:
+                    continue
+                for record in read_result_file(path, bad):
+                    request_id = str(record.get("custom_id"))
+                    if request_id in seen:
+                        self.summary += ApplySummary(ignored_lines=1)
+                        continue
+                    seen.add(request_id)
+                    outcome = interpret_line(record, batch.processing_type)
+                    yield stage_row(outcome, batch, self.prices)
+            for line in bad:
+                self.kernel.log.warning(
+                    "batch %s: %s line %d: %s",
+                    batch.batch_id,
+                    line.path.name,
+                    line.number,
+                    line.reason,
+                )
+            self.summary += ApplySummary(ignored_lines=len(bad))
+
+    def _write_chunk(self, rows: list[tuple[Any, ...]]) -> None:
+        """Stage a chunk, update sessions of successful lines, then their requests."""
+        db = self.kernel.db
+        r = AIProcessingRequest
+        now = utcnow()
+        with db.transaction() as session, staging(session, RESULT_STAGE) as s:
+            load(session, s, rows, db.queries)
+            matches = and_(
+                r.id == s.c.request_id, r.batch_id == s.c.batch_id, r.status == IN_PROGRESS
+            )
+            questions = cast(s.c.questions, JSON) if db.is_postgres else s.c.questions
+            session_values: dict[str, Any] = {
+                name: func.coalesce(getattr(s.c, name), getattr(ChatSession, name))
+                for name in SESSION_FIELDS
+            }
+            session_values["questions"] = func.coalesce(questions, ChatSession.questions)
+            session_values["analyzed_at"] = now
+            session.execute(
+                update(ChatSession)
+                .where(ChatSession.id == r.session_id, matches, s.c.kind == "success")
+                .values(**session_values)
+                .execution_options(synchronize_session=False)
+            )
+            tokens = {
+                "prompt": s.c.prompt_tokens,
+                "completion": s.c.completion_tokens,
+                "cached": s.c.cached_tokens,
+                "prompt_cost": s.c.prompt_cost,
+                "completion_cost": s.c.completion_cost,
+            }
+            changes = request_changes(s.c.kind, s.c.error, tokens, now, self.settings)
+            changes["provider_request_id"] = s.c.provider_request_id
+            returned = session.execute(
+                update(r)
+                .where(matches)
+                .values(**changes)
+                .returning(r.id, r.status)
+                .execution_options(synchronize_session=False)
+            ).all()
+            clear(session, s)
+        applied = {request_id for request_id, _ in returned}
+        statuses = [status for _, status in returned]
+        in_rows = [row for row in rows if row[0] in applied]
+        self.summary += ApplySummary(
+            completed=statuses.count(COMPLETE),
+            failed=statuses.count(FAILED),
+            requeued=statuses.count(PENDING),
+            ignored_lines=len(rows) - len(applied),
+            input_tokens=sum(row[COL["prompt_tokens"]] for row in in_rows),
+            output_tokens=sum(row[COL["completion_tokens"]] for row in in_rows),
+            cost_usd=sum(row[COL["prompt_cost"]] + row[COL["completion_cost"]] for row in in_rows),
+        )
+
+    def _settle_leftovers(self, results: Sequence[tuple[LocalBatch, ResultFiles]]) -> None:
+        """Members with no line: re-queued free, or charged an attempt when the batch completed."""
+        groups: dict[tuple[str, str, bool], list[str]] = {}
+        for batch, files in results:
+            if batch.status == BatchStatus.FAILED:
+                reason = "; ".join(f"{e.code}: {e.message}" for e in batch.errors) or "batch failed"
+                key = (f"batch failed at provider: {reason}", "failed", False)
+            elif files.missing:
+                key = ("result file no longer available at the provider", "requeue", False)
+            elif batch.status != BatchStatus.COMPLETED:
+                key = (f"not run: batch {batch.status.value.lower()}", "requeue", False)
+            else:
+                key = ("no result line from the provider", "retry", True)
+            groups.setdefault(key, []).append(batch.batch_id)
+        r = AIProcessingRequest
+        now = utcnow()
+        zero = {
+            name: 0 for name in ("prompt", "completion", "cached", "prompt_cost", "completion_cost")
+        }
+        for (reason, kind, _charged), batch_ids in groups.items():
+            where = and_(r.batch_id.in_(batch_ids), r.status == IN_PROGRESS)
+            if kind == "failed":
+                values: dict[str, Any] = {
+                    "status": PENDING,
+                    "batch_id": None,
+                    "available_at": retry_at(now, 1, self.settings),
+                    "error": reason,
+                }
+            else:
+                values = request_changes(literal(kind), literal(reason), zero, now, self.settings)
+            with self.kernel.db.transaction() as session:
+                statuses = session.scalars(
+                    update(r)
+                    .where(where)
+                    .values(**values)
+                    .returning(r.status)
+                    .execution_options(synchronize_session=False)
+                ).all()
+            self.summary += ApplySummary(
+                failed=statuses.count(FAILED),
+                requeued=statuses.count(PENDING),
+            )

@@ -1,0 +1,210 @@
+"""``fetch_pending`` set-based: each page is locked, planned and claimed in one short transaction,
+then every batch file of the page is written from one streamed query over the messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Column, String, insert, select, update
+
+from kernel.db.models import AIBatchRequest, AIProcessingRequest, Message, new_id
+from kernel.types import BatchPlan, BatchStatus, RequestStatus
+from plugins.common.lifecycle import new_submission_key, should_flush
+from plugins.common.lines import BatchLimits, build_line
+from plugins.common.timeutil import utcnow
+from plugins.optimized.planning import (
+    Draft,
+    candidates_of,
+    eligible_companies,
+    measure_missing,
+    page_query,
+    plan_page,
+)
+from plugins.optimized.staging import load, staging, temp_table
+
+PENDING = RequestStatus.PENDING_BATCHING.value
+IN_PROGRESS = RequestStatus.BATCHING_IN_PROGRESS.value
+FAILED = RequestStatus.PROCESSING_FAILED.value
+CLAIM_STAGE = temp_table(
+    "bk_claim_stage", Column("request_id", String(36)), Column("batch_id", String(36))
+)
+
+
+def fetch_pending(kernel: Any, company_ids: Sequence[str]) -> list[BatchPlan]:
+    """Claim every eligible pending request of these companies, page by page."""
+    settings = kernel.settings
+    limits = BatchLimits.from_settings(settings)
+    page_size = int(settings.processing.get("page_size", 10_000))
+    now = utcnow()
+    with kernel.db.transaction() as session:
+        eligible = eligible_companies(session, company_ids, now, settings, should_flush(kernel))
+    plans: list[BatchPlan] = []
+    while eligible:
+        named = claim_page(kernel, eligible, limits, page_size, now)
+        if named is None:
+            break
+        for plan in write_files(kernel, named):
+            if plan.input_bytes > limits.max_bytes:
+                kernel.abandon_plan(
+                    plan, f"input file of {plan.input_bytes} bytes is over batch.max_file_bytes"
+                )
+            else:
+                plans.append(plan)
+    return plans
+
+
+Named = list[tuple[str, str, Draft]]
+
+
+def claim_page(
+    kernel: Any, company_ids: Sequence[str], limits: BatchLimits, page_size: int, now: Any
+) -> Named | None:
+    """Lock one page of candidates, plan it and claim it; None when nothing was left."""
+    db = kernel.db
+    with db.transaction() as session:
+        rows = session.execute(
+            page_query(company_ids, now, limits.max_requests, page_size, lock=db.is_postgres)
+        ).all()
+        if not rows:
+            return None
+        candidates = list(candidates_of(rows))
+        measure_missing(session, candidates)
+        drafts, empty, too_large = plan_page(candidates, limits)
+        if empty:
+            fail(session, empty, "session has no messages; nothing to analyse")
+        if too_large:
+            fail(
+                session,
+                too_large,
+                f"session too large for one batch: over {limits.max_tokens} estimated input "
+                f"tokens or {limits.max_bytes} bytes (batch.max_input_tokens_per_batch, "
+                "batch.max_file_bytes)",
+            )
+        if not drafts:
+            return []
+        named = [(new_id(), new_submission_key(), draft) for draft in drafts]
+        session.execute(
+            insert(AIBatchRequest),
+            [
+                {
+                    "id": batch_id,
+                    "company_id": d.company_id,
+                    "model": d.model,
+                    "processing_type": d.processing_type,
+                    "status": BatchStatus.PLANNED.value,
+                    "submission_key": key,
+                    "request_count": len(d.request_ids),
+                    "input_bytes": d.nbytes,
+                    "estimated_input_tokens": d.tokens,
+                    "created_at": now,
+                    "counts_total": 0,
+                    "counts_completed": 0,
+                    "counts_failed": 0,
+                }
+                for batch_id, key, d in named
+            ],
+        )
+        members = [(rid, batch_id) for batch_id, _, d in named for rid in d.request_ids]
+        with staging(session, CLAIM_STAGE) as stage:
+            load(session, stage, members, db.queries)
+            request = AIProcessingRequest
+            claimed = session.execute(
+                update(request)
+                .where(
+                    request.id == stage.c.request_id,
+                    request.status == PENDING,
+                    request.batch_id.is_(None),
+                )
+                .values(status=IN_PROGRESS, batch_id=stage.c.batch_id)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        if claimed != len(members):
+            raise RuntimeError(
+                f"claimed {claimed} of {len(members)} locked requests; rolled back (another "
+                "writer changed them)"
+            )
+    return named
+
+
+def fail(session: Any, ids: Sequence[str], reason: str) -> None:
+    """Close pending requests that can never succeed, with the reason."""
+    request = AIProcessingRequest
+    session.execute(
+        update(request)
+        .where(request.id.in_(ids), request.status == PENDING)
+        .values(status=FAILED, error=reason, completed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def write_files(kernel: Any, named: Named) -> list[BatchPlan]:
+    """Stream the page's messages in batch order and write each batch's JSONL file."""
+    if not named:
+        return []
+    settings = kernel.settings
+    temperature = float(settings.model.temperature)
+    max_tokens = int(settings.model.max_tokens)
+    drafts = {batch_id: draft for batch_id, _, draft in named}
+    request = AIProcessingRequest
+    query = (
+        select(request.batch_id, request.id, Message.role, Message.content)
+        .join(Message, Message.session_id == request.session_id)
+        .where(request.batch_id.in_(list(drafts)), request.status == IN_PROGRESS)
+        .order_by(request.batch_id, request.requested_at, request.id, Message.position)
+        .execution_options(yield_per=5000)
+    )
+    sizes: dict[str, int] = {}
+    handle = None
+    current_batch: str | None = None
+    current_request: str | None = None
+    messages: list[tuple[str, str]] = []
+
+    def flush_request() -> None:
+        if current_request is None or handle is None:
+            return
+        draft = drafts[current_batch]  # type: ignore[index]
+        line = build_line(
+            current_request,
+            draft.model,
+            draft.processing_type,
+            messages,
+            temperature=temperature,
+            max_tokens=max_tokens,
+        )
+        handle.write(line.data)
+
+    try:
+        with kernel.db.read_transaction() as session:
+            for batch_id, request_id, role, content in session.execute(query):
+                if request_id != current_request:
+                    flush_request()
+                    messages = []
+                    current_request = request_id
+                if batch_id != current_batch:
+                    if handle is not None:
+                        sizes[current_batch] = handle.tell()  # type: ignore[index]
+                        handle.close()
+                    current_batch = batch_id
+                    handle = (kernel.workdir / f"{batch_id}.input.jsonl").open("wb")
+                messages.append((role, content))
+            flush_request()
+            if handle is not None:
+                sizes[current_batch] = handle.tell()  # type: ignore[index]
+    finally:
+        if handle is not None:
+            handle.close()
+    return [
+        BatchPlan(
+            batch_id=batch_id,
+            company_id=d.company_id,
+            model=d.model,
+            processing_type=d.processing_type,
+            submission_key=key,
+            input_path=kernel.workdir / f"{batch_id}.input.jsonl",
+            request_count=len(d.request_ids),
+            input_bytes=sizes.get(batch_id, 0),
+            estimated_input_tokens=d.tokens,
+        )
+        for batch_id, key, d in named
+    ]

@@ -1,0 +1,52 @@
+"""Temporary staging tables, loaded in one statement (COPY on PostgreSQL, executemany on SQLite),
+so that thousands of row changes become one ``UPDATE ... FROM`` instead of thousands of updates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Column, MetaData, Table, delete
+from sqlalchemy.orm import Session
+
+
+def temp_table(name: str, *columns: Column[Any]) -> Table:
+    """A TEMPORARY table definition (dropped at commit on PostgreSQL, at the end on SQLite)."""
+    return Table(name, MetaData(), *columns, prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+
+
+@contextmanager
+def staging(session: Session, table: Table) -> Iterator[Table]:
+    """Create ``table`` for the current transaction and drop it afterwards."""
+    conn = session.connection()
+    table.create(conn, checkfirst=False)
+    try:
+        yield table
+    finally:
+        if conn.dialect.name != "postgresql":
+            table.drop(conn, checkfirst=False)
+
+
+def load(session: Session, table: Table, rows: Sequence[tuple[Any, ...]], counter: Any) -> None:
+    """Fill ``table`` with ``rows`` (tuples in column order) in one statement."""
+    if not rows:
+        return
+    conn = session.connection()
+    names = [column.name for column in table.columns]
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        counter.increment()
+    else:
+        conn.execute(table.insert(), [dict(zip(names, row, strict=True)) for row in rows])
+
+
+def clear(session: Session, table: Table) -> None:
+    """Empty ``table`` for the next chunk."""
+    session.execute(delete(table))

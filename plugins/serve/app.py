@@ -1,0 +1,212 @@
+"""The monitoring routes, independent of the HTTP server: request in, :class:`Response` out.
+
+Health checks are open; everything else needs a bearer token (a company-scoped token sees only
+its company). GET and HEAD only, and they never change state. Unknown query parameters are a 400
+that lists the valid ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+
+from kernel.db.monitoring import MonitorReader
+from kernel.status import build_snapshot
+from plugins.serve.auth import Grant, TokenTable
+from plugins.serve.formats import snapshot_csv, snapshot_prometheus
+
+log = logging.getLogger("batchkernel.serve")
+STATIC = Path(__file__).with_name("static")
+STATIC_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+}
+PARAMETERS: dict[str, tuple[str, ...]] = {
+    "/healthz": (),
+    "/readyz": (),
+    "/api/batch-monitoring": ("company", "format", "minutes"),
+    "/metrics": ("company",),
+    "/": (),
+    "/dashboard": (),
+}
+FORMATS = ("json", "csv")
+MAX_MINUTES = 1440
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+
+
+@dataclass
+class Response:
+    """Status, headers and body of one answer."""
+
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _json(status: int, data: Any) -> Response:
+    """A JSON response."""
+    return Response(status, orjson.dumps(data, option=orjson.OPT_INDENT_2))
+
+
+class RequestError(Exception):
+    """A request the app refuses, with its status and message."""
+
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.extra = extra
+
+
+class MonitoringApp:
+    """Routes for health, the snapshot (JSON/CSV), Prometheus metrics and the dashboard."""
+
+    def __init__(self, kernel: Any, tokens: TokenTable) -> None:
+        self.kernel = kernel
+        self.tokens = tokens
+        self.reader = MonitorReader.for_database(kernel.db)
+        self.refresh_seconds = float(
+            (kernel.settings.get("serve") or {}).get("refresh_seconds", 10)
+        )
+
+    def close(self) -> None:
+        """Release the database pool."""
+        self.reader.dispose()
+
+    def handle(self, method: str, target: str, headers: Mapping[str, str]) -> Response:
+        """Answer one request; never raises."""
+        try:
+            return self._route(method, target, headers)
+        except RequestError as exc:
+            response = _json(exc.status, {"error": str(exc), **exc.extra})
+            if exc.status == 401:
+                response.headers["WWW-Authenticate"] = (
+                    'Bearer realm="batchkernel", Basic realm="batchkernel", charset="UTF-8"'
+                )
+            if exc.status == 405:
+                response.headers["Allow"] = "GET, HEAD"
+            return response
+        except Exception:
+            log.exception("monitoring request %s failed", target.split("?", 1)[0])
+            return _json(500, {"error": "internal error; see the server log"})
+
+    def _route(self, method: str, target: str, headers: Mapping[str, str]) -> Response:
+        """Check method, path, parameters and token, then dispatch."""
+        path, _, query = target.partition("?")
+        if method not in ("GET", "HEAD"):
+            raise RequestError(405, f"method {method} not allowed; use GET")
+        static = path.startswith("/static/")
+        if path not in PARAMETERS and not static:
+            raise RequestError(404, f"no such path: {path}", paths=sorted(PARAMETERS))
+        params = self._params(path, query, () if static else PARAMETERS[path])
+        if path == "/healthz":
+            return _json(200, {"status": "ok"})
+        if path == "/readyz":
+            return self._ready()
+        grant = self.tokens.check(headers.get("authorization"))
+        if grant is None:
+            raise RequestError(401, "a valid bearer token is required")
+        company = self._company(grant, params.get("company"))
+        if static:
+            return self._static(path.removeprefix("/static/"))
+        if path in ("/", "/dashboard"):
+            return self._dashboard()
+        if path == "/metrics":
+            snapshot = self._snapshot(grant, company, 60)
+            return Response(
+                200,
+                snapshot_prometheus(snapshot),
+                "text/plain; version=0.0.4; charset=utf-8",
+            )
+        return self._monitoring(grant, company, params)
+
+    @staticmethod
+    def _params(path: str, query: str, valid: tuple[str, ...]) -> dict[str, str]:
+        """Query parameters, each at most once and all known; else a 400 listing the valid ones."""
+        parsed = parse_qs(query, keep_blank_values=True)
+        unknown = sorted(set(parsed) - set(valid))
+        if unknown:
+            raise RequestError(
+                400,
+                f"unknown query parameter(s) for {path}: {', '.join(unknown)}",
+                valid_parameters=list(valid),
+            )
+        repeated = sorted(name for name, values in parsed.items() if len(values) > 1)
+        if repeated:
+            raise RequestError(400, f"parameter(s) given more than once: {', '.join(repeated)}")
+        return {name: values[0] for name, values in parsed.items()}
+
+    @staticmethod
+    def _company(grant: Grant, asked: str | None) -> str | None:
+        """The company to show: the token's own one, or the one asked for by a global token."""
+        if asked is not None and not asked:
+            raise RequestError(400, "company must not be empty")
+        if grant.company is None:
+            return asked
+        if asked is not None and asked != grant.company:
+            raise RequestError(403, "this token may only read its own company")
+        return grant.company
+
+    def _ready(self) -> Response:
+        """200 when the database answers, else 503 with the error's type (no connection details)."""
+        try:
+            self.reader.ping()
+        except Exception as exc:
+            log.warning("readiness check: database unreachable: %s", type(exc).__name__)
+            return _json(503, {"status": "unavailable", "database": type(exc).__name__})
+        return _json(200, {"status": "ready", "database": "reachable"})
+
+    def _snapshot(self, grant: Grant, company: str | None, minutes: int) -> dict[str, Any]:
+        """The snapshot for this token: global sections only for unscoped tokens."""
+        return build_snapshot(
+            self.reader,
+            self.kernel.settings,
+            company=company,
+            include_global=grant.company is None,
+            throughput_minutes=minutes,
+        )
+
+    def _monitoring(self, grant: Grant, company: str | None, params: dict[str, str]) -> Response:
+        """``/api/batch-monitoring``: the snapshot as JSON, or per-company rows as CSV."""
+        fmt = params.get("format", "json")
+        if fmt not in FORMATS:
+            raise RequestError(400, f"format must be one of: {', '.join(FORMATS)}")
+        try:
+            minutes = int(params.get("minutes", "60"))
+        except ValueError:
+            minutes = -1
+        if not 1 <= minutes <= MAX_MINUTES:
+            raise RequestError(400, f"minutes must be a whole number from 1 to {MAX_MINUTES}")
+        snapshot = self._snapshot(grant, company, minutes)
+        if fmt == "csv":
+            response = Response(200, snapshot_csv(snapshot), "text/csv; charset=utf-8")
+            response.headers["Content-Disposition"] = 'attachment; filename="batch-monitoring.csv"'
+            return response
+        return _json(200, snapshot)
+
+    def _dashboard(self) -> Response:
+        """The dashboard page, with the refresh interval filled in."""
+        html = (STATIC / "index.html").read_text(encoding="utf-8")
+        html = html.replace("{{REFRESH_SECONDS}}", f"{self.refresh_seconds:g}")
+        response = Response(200, html.encode(), STATIC_TYPES[".html"])
+        response.headers["Content-Security-Policy"] = CSP
+        return response
+
+    def _static(self, name: str) -> Response:
+        """One shipped asset by plain file name (no directories, no traversal)."""
+        path = STATIC / name
+        if "/" in name or name.startswith(".") or path.suffix not in STATIC_TYPES:
+            raise RequestError(404, f"no such file: {name}")
+        if not path.is_file():
+            raise RequestError(404, f"no such file: {name}")
+        return Response(200, path.read_bytes(), STATIC_TYPES[path.suffix])

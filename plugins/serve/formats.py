@@ -1,0 +1,153 @@
+"""The snapshot as CSV (one row per company) and as Prometheus exposition text."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from kernel.status import BATCH_STATES, REQUEST_STATES
+
+BREAKER_VALUE = {"closed": 0.0, "half_open": 0.5, "open": 1.0}
+
+
+def snapshot_csv(snapshot: dict[str, Any]) -> bytes:
+    """One row per company: requests and batches by state, oldest pending age, tokens, cost."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(
+        [
+            "company_id",
+            "company_name",
+            "company_status",
+            *(f"requests_{s.lower()}" for s in REQUEST_STATES),
+            *(f"batches_{s.lower()}" for s in BATCH_STATES),
+            "oldest_pending_age_seconds",
+            "input_tokens",
+            "output_tokens",
+            "cost_usd",
+        ]
+    )
+    for row in snapshot["companies"]:
+        age = row["oldest_pending_age_seconds"]
+        writer.writerow(
+            [
+                row["id"],
+                row["name"],
+                row["status"],
+                *(row["requests"][s] for s in REQUEST_STATES),
+                *(row["batches"][s] for s in BATCH_STATES),
+                "" if age is None else f"{age:.3f}",
+                row["input_tokens"],
+                row["output_tokens"],
+                f"{row['cost_usd']:.6f}",
+            ]
+        )
+    return out.getvalue().encode()
+
+
+class _SnapshotCollector:
+    """A prometheus_client collector over one snapshot."""
+
+    def __init__(self, snapshot: dict[str, Any]) -> None:
+        self.snapshot = snapshot
+
+    def collect(self) -> Iterator[Metric]:
+        """Every family the snapshot has data for."""
+        snap = self.snapshot
+        requests = GaugeMetricFamily(
+            "batchkernel_requests", "Requests by company and state", labels=["company", "state"]
+        )
+        batches = GaugeMetricFamily(
+            "batchkernel_batches", "Batches by company and state", labels=["company", "state"]
+        )
+        oldest = GaugeMetricFamily(
+            "batchkernel_requests_pending_oldest_age_seconds",
+            "Age of the oldest pending request",
+            labels=["company"],
+        )
+        tokens = CounterMetricFamily(
+            "batchkernel_tokens", "Tokens of finished requests", labels=["company", "type"]
+        )
+        cost = CounterMetricFamily(
+            "batchkernel_cost_usd", "Cost of finished requests (batch prices)", labels=["company"]
+        )
+        for row in snap["companies"]:
+            cid = row["id"]
+            for state, count in row["requests"].items():
+                requests.add_metric([cid, state], count)
+            for state, count in row["batches"].items():
+                batches.add_metric([cid, state], count)
+            if row["oldest_pending_age_seconds"] is not None:
+                oldest.add_metric([cid], row["oldest_pending_age_seconds"])
+            tokens.add_metric([cid, "input"], row["input_tokens"])
+            tokens.add_metric([cid, "output"], row["output_tokens"])
+            cost.add_metric([cid], row["cost_usd"])
+        yield from (requests, batches, oldest, tokens, cost)
+        if snap["scope"]["global_sections"]:
+            yield from self._global(snap)
+
+    @staticmethod
+    def _global(snap: dict[str, Any]) -> Iterator[Metric]:
+        """Scheduler, task, cache, fallback and breaker families (unscoped tokens only)."""
+        live = GaugeMetricFamily("batchkernel_scheduler_instances_live", "Live scheduler instances")
+        live.add_metric([], snap["scheduler"]["live"])
+        yield live
+        if snap.get("last_cycle"):
+            cycle = snap["last_cycle"]
+            yield GaugeMetricFamily(
+                "batchkernel_cycle_duration_seconds",
+                "Last cycle's duration",
+                value=cycle["seconds"],
+            )
+            yield GaugeMetricFamily(
+                "batchkernel_cycle_queries", "Last cycle's database queries", value=cycle["queries"]
+            )
+        if snap.get("tasks"):
+            seconds = GaugeMetricFamily(
+                "batchkernel_task_duration_seconds", "Last run's duration", labels=["task"]
+            )
+            queries = GaugeMetricFamily(
+                "batchkernel_task_queries", "Last run's database queries", labels=["task"]
+            )
+            for task, report in snap["tasks"].items():
+                seconds.add_metric([task], float(report.get("seconds", 0)))
+                queries.add_metric([task], float(report.get("queries", 0)))
+            yield from (seconds, queries)
+        cache = snap.get("cache") or {}
+        if isinstance(cache.get("hits"), int | float) and isinstance(
+            cache.get("misses"), int | float
+        ):
+            lookups = CounterMetricFamily(
+                "batchkernel_cache_lookups", "Cache lookups by result", labels=["result"]
+            )
+            lookups.add_metric(["hit"], cache["hits"])
+            lookups.add_metric(["miss"], cache["misses"])
+            yield lookups
+        events = (snap.get("fallback") or {}).get("events")
+        if isinstance(events, int | float):
+            yield CounterMetricFamily(
+                "batchkernel_fallback_events", "Fallback events", value=events
+            )
+        breakers = snap.get("breakers") or {}
+        if breakers:
+            state = GaugeMetricFamily(
+                "batchkernel_provider_circuit_state",
+                "Circuit breaker per operation: 0 closed, 0.5 half-open, 1 open",
+                labels=["operation"],
+            )
+            for operation, info in breakers.items():
+                if isinstance(info, dict) and info.get("state") in BREAKER_VALUE:
+                    state.add_metric([operation], BREAKER_VALUE[info["state"]])
+            yield state
+
+
+def snapshot_prometheus(snapshot: dict[str, Any]) -> bytes:
+    """The snapshot in the Prometheus text format (prometheus_client does the encoding)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_SnapshotCollector(snapshot))
+    return generate_latest(registry)

@@ -50,6 +50,7 @@ def _validators() -> list[Validator]:
         Validator("plugins.strict", "plugins.autoload", "plugins.trace", is_type_of=bool),
         Validator(*SEED_FLAGS.values(), must_exist=True, is_type_of=bool),
         positive("processing.max_concurrent_companies", lte=64),
+        positive("processing.chunk_size", lte=50_000),
         positive("batch.max_requests_per_batch", lte=50_000),
         positive("batch.max_file_bytes", lte=200_000_000),
         positive("batch.max_input_tokens_per_batch"),

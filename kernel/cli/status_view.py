@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 NO_DATA = "[dim]no data[/dim]"
 
@@ -45,7 +45,9 @@ def _totals(snapshot: dict[str, Any]) -> Table:
 def _companies(snapshot: dict[str, Any]) -> Table:
     """One row per company."""
     table = Table(
-        "company", "pending", "in flight", "complete", "failed", "batches", "oldest", "cost"
+        Column("company", no_wrap=True),
+        *(Column(name, justify="right") for name in ("pending", "in flight", "complete")),
+        *(Column(name, justify="right") for name in ("failed", "batches", "oldest", "cost")),
     )
     for row in snapshot["companies"]:
         r = row["requests"]

@@ -47,7 +47,6 @@ IN_PROGRESS = RequestStatus.BATCHING_IN_PROGRESS.value
 PENDING = RequestStatus.PENDING_BATCHING.value
 COMPLETE = RequestStatus.PROCESSING_COMPLETE.value
 FAILED = RequestStatus.PROCESSING_FAILED.value
-CHUNK = 5000
 SESSION_FIELDS = ("sentiment", "category", "summary", "language", "escalated", "forwarded_hr")
 RESULT_STAGE = temp_table(
     "bk_result_stage",
@@ -150,6 +149,7 @@ class ResultApplier:
         self.settings = kernel.settings
         self.prices = PriceBook.from_settings(kernel.settings)
         self.summary = ApplySummary()
+        self.chunk_size = int(kernel.settings.processing.chunk_size)
 
     def apply(self, results: Sequence[tuple[LocalBatch, ResultFiles]]) -> ApplySummary:
         """Apply every batch not applied yet; settle leftovers; mark the batches APPLIED."""
@@ -169,7 +169,7 @@ class ResultApplier:
         chunk: list[tuple[Any, ...]] = []
         for row in self._rows(with_lines):
             chunk.append(row)
-            if len(chunk) >= CHUNK:
+            if len(chunk) >= self.chunk_size:
                 self._write_chunk(chunk)
                 chunk = []
         if chunk:

@@ -35,7 +35,7 @@ def fetch_pending(kernel: Any, company_ids: Sequence[str]) -> list[BatchPlan]:
     """Claim every eligible pending request of these companies, page by page."""
     settings = kernel.settings
     limits = BatchLimits.from_settings(settings)
-    page_size = int(settings.processing.get("page_size", 10_000))
+    page_size = int(settings.processing.chunk_size)
     now = utcnow()
     with kernel.db.transaction() as session:
         eligible = eligible_companies(session, company_ids, now, settings, should_flush(kernel))
@@ -63,12 +63,15 @@ def claim_page(
     """Lock one page of candidates, plan it and claim it; None when nothing was left."""
     db = kernel.db
     with db.transaction() as session:
-        rows = session.execute(
-            page_query(company_ids, now, limits.max_requests, page_size, lock=db.is_postgres)
-        ).all()
-        if not rows:
+        candidates = list(
+            candidates_of(
+                session.connection().execute(
+                    page_query(company_ids, now, limits.max_requests, page_size, db.is_postgres)
+                )
+            )
+        )
+        if not candidates:
             return None
-        candidates = list(candidates_of(rows))
         measure_missing(session, candidates)
         drafts, empty, too_large = plan_page(candidates, limits)
         if empty:
@@ -152,7 +155,7 @@ def write_files(kernel: Any, named: Named) -> list[BatchPlan]:
         .join(Message, Message.session_id == request.session_id)
         .where(request.batch_id.in_(list(drafts)), request.status == IN_PROGRESS)
         .order_by(request.batch_id, request.requested_at, request.id, Message.position)
-        .execution_options(yield_per=5000)
+        .execution_options(stream_results=True, yield_per=2000)
     )
     sizes: dict[str, int] = {}
     handle = None
@@ -176,7 +179,7 @@ def write_files(kernel: Any, named: Named) -> list[BatchPlan]:
 
     try:
         with kernel.db.read_transaction() as session:
-            for batch_id, request_id, role, content in session.execute(query):
+            for batch_id, request_id, role, content in session.connection().execute(query):
                 if request_id != current_request:
                     flush_request()
                     messages = []

@@ -7,6 +7,7 @@ import) are measured in one extra query for the page.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,11 +28,13 @@ PENDING = RequestStatus.PENDING_BATCHING.value
 
 @dataclass(slots=True)
 class Candidate:
-    """One pending request with what planning needs: where it goes and how big its line is."""
+    """One pending request with what planning needs: where it goes and how big its line is.
+
+    Kept small on purpose (a page holds thousands): repeated strings are interned.
+    """
 
     id: str
     company_id: str
-    session_id: str
     model: str
     processing_type: str
     message_count: int
@@ -89,11 +92,13 @@ def eligible_companies(
 def page_query(
     company_ids: Sequence[str], now: datetime, slot_size: int, page_size: int, lock: bool
 ) -> Select[Any]:
-    """Pending requests ranked per company, interleaved by batch-sized slots, one page of them."""
+    """Pending requests ranked per company, in batch-sized slots: every company's first batch
+    comes before anyone's second, so one big tenant never holds back the others' first batch."""
     request = AIProcessingRequest
     ranked = (
         select(
             request.id,
+            request.company_id,
             func.row_number()
             .over(partition_by=request.company_id, order_by=(request.requested_at, request.id))
             .label("rn"),
@@ -107,14 +112,18 @@ def page_query(
         .cte("ranked")
     )
     slot = ((ranked.c.rn - 1) // slot_size).label("slot")
-    page = select(ranked.c.id, slot).order_by(slot, ranked.c.rn).limit(page_size).cte("page")
+    page = (
+        select(ranked.c.id, slot)
+        .order_by(slot, ranked.c.company_id, ranked.c.rn)
+        .limit(page_size)
+        .cte("page")
+    )
     r = aliased(AIProcessingRequest, name="r")
     s = aliased(ChatSession, name="s")
     query = (
         select(
             r.id,
             r.company_id,
-            r.session_id,
             r.model,
             r.processing_type,
             s.message_count,
@@ -134,22 +143,23 @@ def page_query(
 
 def measure_missing(session: Session, candidates: Sequence[Candidate]) -> None:
     """Fill in sizes for sessions stored without them, reading their messages in one query."""
-    missing = {c.session_id for c in candidates if c.chars is None}
+    missing = {c.id: c for c in candidates if c.chars is None}
     if not missing:
         return
-    messages: dict[str, list[tuple[str, str]]] = {sid: [] for sid in missing}
+    messages: dict[str, list[tuple[str, str]]] = {rid: [] for rid in missing}
+    request = AIProcessingRequest
     rows = session.execute(
-        select(Message.session_id, Message.role, Message.content)
-        .where(Message.session_id.in_(missing))
-        .order_by(Message.session_id, Message.position)
+        select(request.id, Message.role, Message.content)
+        .join(Message, Message.session_id == request.session_id)
+        .where(request.id.in_(list(missing)))
+        .order_by(request.id, Message.position)
     )
-    for session_id, role, content in rows:
-        messages[session_id].append((role, content))
-    for candidate in candidates:
-        if candidate.chars is None:
-            found = messages[candidate.session_id]
-            candidate.message_count = len(found)
-            candidate.chars, candidate.nbytes = transcript_size(found)
+    for request_id, role, content in rows:
+        messages[request_id].append((role, content))
+    for request_id, candidate in missing.items():
+        found = messages[request_id]
+        candidate.message_count = len(found)
+        candidate.chars, candidate.nbytes = transcript_size(found)
 
 
 def line_size(candidate: Candidate) -> tuple[int, int]:
@@ -195,6 +205,9 @@ def plan_page(
 
 
 def candidates_of(rows: Iterable[Any]) -> Iterator[Candidate]:
-    """Rows of ``page_query`` as candidates."""
-    for row in rows:
-        yield Candidate(*row)
+    """Rows of ``page_query`` as candidates, sharing one copy of each repeated string."""
+    intern = sys.intern
+    for rid, company, model, ptype, count, chars, nbytes, slot in rows:
+        yield Candidate(
+            rid, intern(company), intern(model), intern(ptype), count, chars, nbytes, slot
+        )

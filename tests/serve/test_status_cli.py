@@ -1,0 +1,43 @@
+"""``batchkernel status``: the same measured snapshot as serve, as JSON and as tables."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from typer.testing import CliRunner
+
+from kernel.cli.main import app
+from tests.serve.conftest import Served
+
+runner = CliRunner()
+
+
+def test_status_json_matches_the_database(served: Served) -> None:
+    url = served.pipeline.kernel.db.url.render_as_string(hide_password=False)
+    result = runner.invoke(app, ["status", "--json", "--database", url])
+    assert result.exit_code == 0, result.output
+    snapshot = json.loads(result.stdout)
+    requests = served.pipeline.requests()
+    assert {k: v for k, v in snapshot["requests"]["by_state"].items() if v} == Counter(
+        r.status for r in requests
+    )
+    assert snapshot["scheduler"]["instances"] and snapshot["last_cycle"]["seconds"] > 0
+    assert snapshot["cache"] is None and snapshot["breakers"]["create"]["state"] == "closed"
+
+    scoped = runner.invoke(
+        app, ["status", "--json", "--company", served.company, "--database", url]
+    )
+    assert scoped.exit_code == 0, scoped.output
+    assert [c["id"] for c in json.loads(scoped.stdout)["companies"]] == [served.company]
+    missing = runner.invoke(app, ["status", "--company", "no-such-company", "--database", url])
+    assert missing.exit_code == 1
+
+
+def test_status_text_says_no_data_for_missing_sections(served: Served) -> None:
+    url = served.pipeline.kernel.db.url.render_as_string(hide_password=False)
+    result = runner.invoke(app, ["status", "--database", url], env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "PROCESSING_COMPLETE" in text and "last cycle" in text
+    assert "no data" in text and "breaker create" in text

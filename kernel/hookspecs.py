@@ -57,6 +57,16 @@ class ProcessorSpec:
                 return [Company(id="c1", name="Acme")]
         """
 
+    @_hookspec
+    def companies_changed(self, kernel: Kernel, company_ids: Sequence[str]) -> None:
+        """Companies were added or changed status through batchkernel; drop what depends on them.
+
+        Broadcast; cache plugins invalidate so the change is seen at once. Called by the importer
+        after it creates companies and by ``batchkernel companies set-status``. Must not raise.
+
+        .. versionadded:: 0.1
+        """
+
     @_hookspec(firstresult=True)
     def fetch_pending(self, kernel: Kernel, companies: Sequence[Company]) -> list[BatchPlan] | None:
         """Claim pending requests of ``companies`` into new local batches and write their input files.

@@ -252,8 +252,11 @@ def import_file(kernel: Any, path: Path) -> ImportReport:
     """Import a JSONL file; returns counts and every problem line."""
     report = ImportReport()
     seen: dict[tuple[str, str], int] = {}
+    created_before = report.companies_created
     for chunk in _chunks(path, report):
         _import_chunk(kernel, chunk, report, seen)
+    if report.companies_created > created_before:
+        kernel.companies_changed(sorted({company for company, _ in seen}))
     report.problems.sort(key=lambda p: p.line)
     return report
 

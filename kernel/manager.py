@@ -336,6 +336,11 @@ class Kernel:
         """The active companies, from the cache when one is enabled."""
         return self._first("get_companies", list)
 
+    def companies_changed(self, company_ids: Sequence[str]) -> None:
+        """Tell every plugin that these companies were added or changed status."""
+        if company_ids:
+            self.pm.hook.companies_changed(kernel=self, company_ids=list(company_ids))
+
     def fetch_pending(self, companies: Sequence[Company]) -> list[BatchPlan]:
         """Claim pending work into planned batches with their input files written."""
         return self._first("fetch_pending", list, companies=companies)

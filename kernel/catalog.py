@@ -48,6 +48,13 @@ BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
             "set-based processing: constant queries per cycle, streamed files, staged results",
         ),
         CatalogEntry(
+            "fallback",
+            "plugins.fallback:FallbackPlugin",
+            "processor",
+            "rescues the optimized processor with the original; routes by measured performance",
+            requires=("optimized",),
+        ),
+        CatalogEntry(
             "openai",
             "plugins.openai_provider:OpenAIProvider",
             "provider",

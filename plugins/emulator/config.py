@@ -66,6 +66,7 @@ class EmulatorConfig:
     rate_unknown_id_lines: float = 0.0
     rate_duplicate_lines: float = 0.0
     rate_missing_lines: float = 0.0
+    line_faults_by_request: bool = False
 
     def __post_init__(self) -> None:
         """Coerce loosely typed values (JSON, CLI) and reject out-of-range ones."""

@@ -67,7 +67,7 @@ def execute(
             source.seek(plan.offsets[index])
             request = orjson.loads(source.readline())
             _run_one(
-                plan, plan.outcomes[position], request, custom_id, rng, created, out, err, outcome
+                plan, plan.outcomes[index], request, custom_id, rng, created, out, err, outcome
             )
     return outcome
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,6 +142,41 @@ class FaultInjector:
         """A copy of the injected-fault log."""
         with self._lock:
             return list(self.injected)
+
+
+def _line_rates(cfg: EmulatorConfig) -> list[tuple[int, float]]:
+    """The line-level fault codes with a non-zero rate, in precedence order."""
+    rates = (
+        (LINE_ERROR, cfg.rate_line_error),
+        (LINE_MISSING, cfg.rate_missing_lines),
+        (LINE_GARBAGE, cfg.rate_garbage_lines),
+        (LINE_UNKNOWN_ID, cfg.rate_unknown_id_lines),
+        (LINE_DUPLICATE, cfg.rate_duplicate_lines),
+    )
+    return [(code, rate) for code, rate in rates if rate > 0]
+
+
+def line_outcomes_by_request(
+    custom_ids: Sequence[str], seen: dict[str, int], cfg: EmulatorConfig
+) -> bytearray:
+    """Per-request outcome codes that depend only on the request and how often it was sent.
+
+    With ``line_faults_by_request`` the same request meets the same fault whatever batch carries
+    it, so two clients that group requests differently see the same emulator behaviour.
+    """
+    outcomes = bytearray(len(custom_ids))
+    active = _line_rates(cfg)
+    for index, custom_id in enumerate(custom_ids):
+        attempt = seen.get(custom_id, 0)
+        seen[custom_id] = attempt + 1
+        if not active:
+            continue
+        draw = random.Random(f"{cfg.seed}:{custom_id}:{attempt}").random
+        for code, rate in active:
+            if draw() < rate:
+                outcomes[index] = code
+                break
+    return outcomes
 
 
 def line_outcomes(rng: random.Random, count: int, cfg: EmulatorConfig) -> bytearray:

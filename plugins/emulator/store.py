@@ -18,7 +18,7 @@ from . import ids
 from .config import EmulatorConfig
 from .errors import ApiError, not_found
 from .execution import Outcome, Plan, execute, progress
-from .faults import BatchFaults, FaultInjector, line_outcomes
+from .faults import BatchFaults, FaultInjector, line_outcomes, line_outcomes_by_request
 from .files import BATCH_INPUT_TTL, FileRecord, FileTable
 from .validation import batch_error, scan_input
 
@@ -84,6 +84,7 @@ class Store:
         self._active: dict[str, BatchRecord] = {}
         self._seq = 0
         self._released_at = 0.0
+        self._sent: dict[str, int] = {}
 
     def set_config(self, config: EmulatorConfig) -> None:
         """Settle every batch under the old settings, then switch to the new ones."""
@@ -330,7 +331,11 @@ class Store:
             offsets=scan.offsets,
             custom_ids=scan.custom_ids,
             order=order,
-            outcomes=line_outcomes(random.Random(f"{seed}:lines"), count, cfg),
+            outcomes=(
+                line_outcomes_by_request(scan.custom_ids, self._sent, cfg)
+                if cfg.line_faults_by_request
+                else line_outcomes(random.Random(f"{seed}:lines"), count, cfg)
+            ),
             line_error_status=cfg.line_error_status,
             seed=seed,
         )

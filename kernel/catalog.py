@@ -61,6 +61,24 @@ BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
             "OpenAI Batch API through the official openai SDK",
         ),
         CatalogEntry(
+            "cache-disk",
+            "plugins.cache_disk:DiskCache",
+            "cache",
+            "company cache in a diskcache directory, shared by the processes of one machine",
+        ),
+        CatalogEntry(
+            "cache-memory",
+            "plugins.cache_memory:MemoryCache",
+            "cache",
+            "company cache inside one process",
+        ),
+        CatalogEntry(
+            "cache-redis",
+            "plugins.cache_redis:RedisCache",
+            "cache",
+            "company cache in Redis, shared by several machines (the redis extra)",
+        ),
+        CatalogEntry(
             "otel",
             "plugins.otel:OtelPlugin",
             "exporter",

@@ -57,6 +57,30 @@ def _validators() -> list[Validator]:
         positive("batch.min_batch_size"),
         positive("batch.max_attempts", lte=100),
         Validator("batch.max_wait_minutes", must_exist=True, is_type_of=(int, float), gte=0),
+        Validator("cache.ttl_seconds", must_exist=True, is_type_of=(int, float), gt=0),
+        Validator(
+            "cache.refresh_ahead",
+            must_exist=True,
+            is_type_of=(int, float),
+            gt=0,
+            lte=1,
+            messages={
+                "operations": "cache.refresh_ahead must be a fraction of the TTL in (0, 1] "
+                "(1 turns refresh-ahead off; got {value})"
+            },
+        ),
+        Validator("cache.fill_wait_seconds", is_type_of=(int, float), gte=0),
+        Validator("cache.lock_seconds", is_type_of=(int, float), gt=0),
+        Validator("cache.directory", "cache.key_prefix", is_type_of=str),
+        Validator(
+            "cache.redis_url",
+            is_type_of=str,
+            condition=lambda url: url.split("://", 1)[0] in ("redis", "rediss", "unix"),
+            messages={
+                "condition": "cache.redis_url must start with redis://, rediss:// or unix:// "
+                "(got {value})"
+            },
+        ),
         Validator("model.name", must_exist=True, is_type_of=str, len_min=1),
         Validator("model.temperature", is_type_of=(int, float), gte=0, lte=2),
         positive("model.max_tokens"),

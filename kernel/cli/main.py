@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from kernel.types import KernelError
+from kernel.types import CompanyStatus, KernelError
 
 app = typer.Typer(
     name="batchkernel",
@@ -20,6 +20,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Schema management.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+companies_app = typer.Typer(help="Companies (tenants): list them, change their status.")
+app.add_typer(companies_app, name="companies", no_args_is_help=True)
 console = Console(stderr=True)
 
 SettingsOption = Annotated[
@@ -86,6 +88,36 @@ def import_sessions(
     )
     if report.problems and report.sessions_created + report.sessions_existing == 0:
         raise typer.Exit(code=1)
+
+
+@companies_app.command("list")
+def companies_list(settings: SettingsOption = None, database: DatabaseOption = None) -> None:
+    """Every company with its status, from the database."""
+    from rich.table import Table
+
+    from kernel.cli.companies import list_companies
+
+    table = Table("id", "name", "status")
+    for row in list_companies(_kernel(settings, database)):
+        table.add_row(*row)
+    Console().print(table)
+
+
+@companies_app.command("set-status")
+def companies_set_status(
+    company_id: Annotated[str, typer.Argument(metavar="ID", help="The company's id.")],
+    status: Annotated[CompanyStatus, typer.Argument(metavar="STATUS", help="The new status.")],
+    settings: SettingsOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Set a company's status (ACTIVE, SUSPENDED, TRIAL, ARCHIVED); caches see it at once."""
+    from kernel.cli.companies import set_company_status
+
+    old = set_company_status(_kernel(settings, database), company_id, status)
+    if old is None:
+        console.print(f"[red]no company with id {company_id!r}[/red]")
+        raise typer.Exit(code=1)
+    console.print(f"company {company_id}: {old} -> {status.value}")
 
 
 @app.command("plugins")

@@ -1,0 +1,37 @@
+"""Database work behind ``batchkernel companies``: list tenants, change one tenant's status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+
+from kernel.db.models import Company as CompanyRow
+from kernel.types import CompanyStatus
+
+
+def list_companies(kernel: Any) -> list[tuple[str, str, str]]:
+    """Every company as (id, name, status), by id, straight from the database (not the cache)."""
+    with kernel.db.transaction() as session:
+        rows = session.execute(
+            select(CompanyRow.id, CompanyRow.name, CompanyRow.status).order_by(CompanyRow.id)
+        ).all()
+    return [(row.id, row.name, row.status) for row in rows]
+
+
+def set_company_status(kernel: Any, company_id: str, status: CompanyStatus) -> str | None:
+    """Set one company's status and tell the plugins (caches drop their list); the old status.
+
+    ``None`` when no such company exists (nothing changed, nobody told).
+    """
+    with kernel.db.transaction() as session:
+        old = session.scalar(
+            select(CompanyRow.status).where(CompanyRow.id == company_id).with_for_update()
+        )
+        if old is None:
+            return None
+        session.execute(
+            update(CompanyRow).where(CompanyRow.id == company_id).values(status=status.value)
+        )
+    kernel.companies_changed([company_id])
+    return str(old)

@@ -1,0 +1,56 @@
+"""The ``[cache]`` settings every cache backend shares, and the per-database key namespace."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+
+@dataclass(frozen=True, slots=True)
+class CacheConfig:
+    """TTL, refresh-ahead point and single-flight timings, read once from ``cache.*``."""
+
+    ttl_seconds: float = 300.0
+    refresh_ahead: float = 0.8
+    fill_wait_seconds: float = 5.0
+    lock_seconds: float = 30.0
+
+    @property
+    def refresh_after_seconds(self) -> float:
+        """Age from which a hit also starts one background refresh (``refresh_ahead`` of the TTL)."""
+        return self.ttl_seconds * self.refresh_ahead
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> CacheConfig:
+        """Build from the validated ``cache`` section (missing keys keep their defaults)."""
+        section = settings.get("cache") or {}
+        defaults = cls()
+        return cls(
+            ttl_seconds=float(section.get("ttl_seconds", defaults.ttl_seconds)),
+            refresh_ahead=float(section.get("refresh_ahead", defaults.refresh_ahead)),
+            fill_wait_seconds=float(section.get("fill_wait_seconds", defaults.fill_wait_seconds)),
+            lock_seconds=float(section.get("lock_seconds", defaults.lock_seconds)),
+        )
+
+
+def database_namespace(url: str) -> str:
+    """A short hash naming one database, so two databases never share cache entries.
+
+    Spellings of the same database agree: the driver suffix and the password are left out and a
+    SQLite file path is made absolute (a relative path depends on the working directory).
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    database = parsed.database or ""
+    if backend == "sqlite" and database and database != ":memory:":
+        database = str(Path(database).expanduser().resolve())
+    query = "&".join(f"{key}={parsed.query[key]}" for key in sorted(parsed.query))
+    identity = (
+        f"{backend}://{parsed.username or ''}@{parsed.host or ''}:{parsed.port or ''}"
+        f"/{database}?{query}"
+    )
+    return hashlib.sha256(identity.encode()).hexdigest()[:16]

@@ -1,0 +1,111 @@
+"""Queries per full cycle (create, poll, apply, retry), counted with the kernel's query counter:
+constant for the optimized processor, growing with companies and lines for the original."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plugins.emulator import EmulatorConfig, EmulatorServer
+from tests.processors.support import cycle_queries, loaded_kernel
+
+
+@pytest.fixture
+def server() -> Iterator[EmulatorServer]:
+    """A zero-latency emulator."""
+    with EmulatorServer(EmulatorConfig()).start() as emulator:
+        yield emulator
+
+
+def measure(
+    make_kernel: Any,
+    url: str,
+    tmp_path: Path,
+    server: Any,
+    processor: str,
+    companies: int,
+    sessions: int,
+    **settings: Any,
+) -> dict[str, int]:
+    """Queries of one full cycle on fresh data; every request must be complete after it."""
+    kernel = loaded_kernel(
+        make_kernel,
+        url,
+        tmp_path,
+        server,
+        processor=processor,
+        companies=companies,
+        sessions=sessions,
+        **settings,
+    )
+    counts = cycle_queries(kernel)
+    from kernel.db.queries import requests_by_status
+
+    assert requests_by_status(kernel.db) == {"PROCESSING_COMPLETE": sessions}
+    return counts
+
+
+def test_optimized_queries_are_the_same_for_10_and_200_companies(
+    make_kernel: Any, db_url: str, tmp_path: Path, server: Any, request: Any
+) -> None:
+    few = measure(make_kernel, db_url, tmp_path / "few", server, "optimized", 10, 400)
+    other = _other_database(db_url, tmp_path, request)
+    many = measure(make_kernel, other, tmp_path / "many", server, "optimized", 200, 400)
+    assert few == many
+    assert few["total"] <= 40
+
+
+def test_optimized_queries_are_the_same_for_100_and_10000_result_lines(
+    make_kernel: Any, db_url: str, tmp_path: Path, server: Any, request: Any
+) -> None:
+    settings = {"batch__max_requests_per_batch": 10_000, "processing__chunk_size": 10_000}
+    small = measure(make_kernel, db_url, tmp_path / "s", server, "optimized", 1, 100, **settings)
+    other = _other_database(db_url, tmp_path, request)
+    big = measure(make_kernel, other, tmp_path / "b", server, "optimized", 1, 10_000, **settings)
+    assert small == big
+
+
+def test_original_queries_grow_with_companies_and_lines(
+    make_kernel: Any, sqlite_url: str, tmp_path: Path, server: Any
+) -> None:
+    few = measure(make_kernel, sqlite_url, tmp_path / "a", server, "original", 5, 100)
+    many = measure(
+        make_kernel, f"sqlite:///{tmp_path}/b.db", tmp_path / "b", server, "original", 50, 100
+    )
+    more_lines = measure(
+        make_kernel, f"sqlite:///{tmp_path}/c.db", tmp_path / "c", server, "original", 5, 1000
+    )
+    optimized = measure(
+        make_kernel, f"sqlite:///{tmp_path}/d.db", tmp_path / "d", server, "optimized", 5, 1000
+    )
+    assert many["total"] > few["total"] + 4 * 45
+    assert more_lines["apply"] > 3 * 1000
+    assert optimized["total"] * 100 <= more_lines["total"]
+
+
+def _other_database(db_url: str, tmp_path: Path, request: Any) -> str:
+    """A second empty database like ``db_url`` (a second PostgreSQL database when needed)."""
+    if db_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path}/other.db"
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url)
+    name = f"{url.database}_other"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+    def drop() -> None:
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+    request.addfinalizer(drop)
+    return url.set(database=name).render_as_string(hide_password=False)

@@ -228,6 +228,15 @@ class ProviderSpec:
         """
 
     @_hookspec
+    def discard_submission(self, kernel: Kernel, plan: BatchPlan) -> None:
+        """Delete whatever the provider holds for a plan that was abandoned (an uploaded input
+        file whose batch was never created). Broadcast; must not raise. Called by the reconcile
+        task after it abandons a stale plan.
+
+        .. versionadded:: 0.1
+        """
+
+    @_hookspec
     def cleanup_batch(self, kernel: Kernel, batch: LocalBatch) -> None:
         """Delete the provider-side files of an applied batch, per the retention setting.
 

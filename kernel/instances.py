@@ -31,7 +31,9 @@ class InstanceRecorder:
         self._registered = False
 
     def register(self) -> None:
-        """Insert this instance's row."""
+        """Insert this instance's row (once)."""
+        if self._registered:
+            return
         with self.kernel.db.transaction() as session:
             session.add(
                 SchedulerInstance(

@@ -22,6 +22,7 @@ from dynaconf import Dynaconf
 
 from kernel import PROJECT
 from kernel.catalog import BUILTIN_PLUGINS, import_target, instantiate, third_party_entry_points
+from kernel.crashpoints import crashpoint
 from kernel.hookspecs import HOOKSPEC_CLASSES
 from kernel.settings import load_settings
 from kernel.types import (
@@ -264,6 +265,7 @@ class Kernel:
         self.registry = registry
         self._database = database
         self.log = logging.getLogger("batchkernel")
+        self.instance_id: str | None = None
 
     @classmethod
     def create(
@@ -294,6 +296,10 @@ class Kernel:
         path = Path(str(self.settings.batch.workdir)).expanduser()
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def crashpoint(self, name: str) -> None:
+        """A named crash point for fault-injection tests (see ``kernel.crashpoints``)."""
+        crashpoint(name)
 
     def close(self) -> None:
         """Release the database connections."""
@@ -394,6 +400,10 @@ class Kernel:
     def company_concurrency(self) -> int:
         """How many companies' provider work may run at once (at least 1)."""
         return max(1, self._first("company_concurrency", int))
+
+    def discard_submission(self, plan: BatchPlan) -> None:
+        """Let the provider delete files uploaded for an abandoned plan."""
+        self.pm.hook.discard_submission(kernel=self, plan=plan)
 
     def cleanup_batch(self, batch: LocalBatch) -> None:
         """Delete provider files of an applied batch (per retention)."""

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from kernel.coordination import Heartbeat, TaskLeases
+from kernel.crashpoints import crashpoint
 from kernel.db.queries import work_left
 from kernel.instances import InstanceRecorder
 from kernel.types import (
@@ -49,6 +51,7 @@ class StepReport:
     queries: int = 0
     counts: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    skipped: bool = False
 
 
 @dataclass(slots=True)
@@ -72,6 +75,35 @@ class Scheduler:
         self.stop_event = threading.Event()
         self.last_reports: dict[str, StepReport] = {}
         self.instance = InstanceRecorder(kernel) if record else None
+        self.leases: TaskLeases | None = None
+        self.heartbeat: Heartbeat | None = None
+        if self.instance is not None:
+            kernel.instance_id = self.instance.id
+            self.leases = TaskLeases(
+                kernel, self.instance.id, float(self.settings.scheduler.lease_seconds)
+            )
+
+    def start_instance(self) -> None:
+        """Register this instance and start its heartbeat (leases need a live owner)."""
+        if self.instance is None or self.heartbeat is not None:
+            return
+        self.instance.register()
+        assert self.leases is not None
+        self.heartbeat = Heartbeat(
+            self.kernel,
+            self.instance.id,
+            self.leases,
+            float(self.settings.scheduler.heartbeat_seconds),
+        )
+        self.heartbeat.start()
+
+    def stop_instance(self) -> None:
+        """Stop the heartbeat and mark the instance stopped (its leases lapse or are released)."""
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
+            self.heartbeat = None
+        if self.instance is not None:
+            self.instance.stop()
 
     @property
     def settings(self) -> Any:
@@ -86,13 +118,22 @@ class Scheduler:
         """Run one task once, timing it and counting its queries; errors are reported, not raised."""
         report = StepReport(task)
         step = getattr(self, f"{task}_step")
+        if self.leases is not None:
+            self.start_instance()
+            if not self.leases.acquire(task):
+                report.skipped = True
+                return report
         start = time.perf_counter()
-        with self.kernel.db.queries.measure() as measured:
-            try:
-                report.counts = self.kernel.run_task(task, step)
-            except KernelError as exc:
-                report.error = f"{type(exc).__name__}: {exc}"
-                self.kernel.log.error("task %s failed: %s", task, report.error)
+        try:
+            with self.kernel.db.queries.measure() as measured:
+                try:
+                    report.counts = self.kernel.run_task(task, step)
+                except KernelError as exc:
+                    report.error = f"{type(exc).__name__}: {exc}"
+                    self.kernel.log.error("task %s failed: %s", task, report.error)
+        finally:
+            if self.leases is not None:
+                self.leases.release(task)
         report.seconds = time.perf_counter() - start
         report.queries = measured["queries"]
         self.last_reports[task] = report
@@ -153,6 +194,7 @@ class Scheduler:
         """Plan and claim batches from pending requests, submit them, record them in one call."""
         kernel = self.kernel
         plans = kernel.fetch_pending(kernel.get_companies())
+        crashpoint("after_plan_commit")
         counts = {"plans": len(plans), "submitted": 0, "abandoned": 0, "deferred": 0}
         outcomes = self.for_each_company(plans, self._submit)
         accepted = [
@@ -179,7 +221,9 @@ class Scheduler:
         if self.stop_event.is_set():
             return "deferred"
         try:
-            return kernel.submit_batch(plan)
+            submitted = kernel.submit_batch(plan)
+            crashpoint("after_batch_create")
+            return submitted
         except ProviderError as exc:
             if exc.retryable:
                 kernel.log.warning(
@@ -255,7 +299,9 @@ class Scheduler:
         }
         if not ready:
             return counts
+        crashpoint("after_results_download")
         summary = kernel.apply_results(ready)
+        crashpoint("after_apply")
         for name in (
             "completed",
             "failed",
@@ -296,10 +342,9 @@ class Scheduler:
                     found.provider_batch_id, found.input_file_id or "", found.status
                 )
                 counts["adopted"] += len(kernel.record_submitted([(plan, submitted)]))
-            else:
-                counts["abandoned"] += int(
-                    kernel.abandon_plan(plan, "never confirmed by the provider; re-queued")
-                )
+            elif kernel.abandon_plan(plan, "never confirmed by the provider; re-queued"):
+                counts["abandoned"] += 1
+                kernel.discard_submission(plan)
         margin = timedelta(hours=float(self.settings.batch.inflight_margin_hours))
         deadline = datetime.now(UTC) - COMPLETION_WINDOW - margin
         for batch in kernel.fetch_inflight(kernel.get_companies()):
@@ -364,6 +409,20 @@ class Scheduler:
             timeout if timeout is not None else float(self.settings.scheduler.idle_timeout_seconds)
         )
         start = self.clock()
+        self.start_instance()
+        try:
+            return self._until_idle(on_pass, pause, limit, start)
+        finally:
+            self.stop_instance()
+
+    def _until_idle(
+        self,
+        on_pass: Callable[[int, dict[str, int]], None] | None,
+        pause: float,
+        limit: float,
+        start: float,
+    ) -> IdleOutcome:
+        """The loop of ``run_until_idle``."""
         passes = 0
         while not self.stop_event.is_set():
             passes += 1
@@ -399,6 +458,7 @@ class Scheduler:
         """Run each task on its interval until a signal arrives."""
         self.install_signal_handlers()
         due = dict.fromkeys(TASKS, self.clock())
+        self.start_instance()
         try:
             while not self.stop_event.is_set():
                 now = self.clock()
@@ -408,5 +468,4 @@ class Scheduler:
                         due[report.task] = self.clock() + self.interval(report.task)
                 self.stop_event.wait(max(0.0, min(due.values()) - self.clock()))
         finally:
-            if self.instance is not None:
-                self.instance.stop()
+            self.stop_instance()

@@ -127,6 +127,8 @@ def _validators() -> list[Validator]:
             "scheduler.apply_interval_seconds",
             "scheduler.retry_interval_seconds",
             "scheduler.reconcile_interval_seconds",
+            "scheduler.lease_seconds",
+            "scheduler.heartbeat_seconds",
             must_exist=True,
             is_type_of=(int, float),
             gt=0,

@@ -124,7 +124,7 @@ def _totals(companies: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _merge_cache(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Sum hits and misses over instances and recompute the hit rate from them."""
+    """Sum hits, misses and refreshes over instances and recompute the hit rate from them."""
     merged = dict(parts[0])
     if all(isinstance(p.get("hits"), int | float) for p in parts) and all(
         isinstance(p.get("misses"), int | float) for p in parts
@@ -133,6 +133,9 @@ def _merge_cache(parts: list[dict[str, Any]]) -> dict[str, Any]:
         misses = sum(p["misses"] for p in parts)
         merged.update(hits=hits, misses=misses)
         merged["hit_rate"] = hits / (hits + misses) if hits + misses else None
+    for key in ("refreshes", "database_reads", "coalesced", "invalidations", "errors"):
+        if all(isinstance(p.get(key), int | float) for p in parts):
+            merged[key] = sum(p[key] for p in parts)
     backends = sorted({str(p["backend"]) for p in parts if p.get("backend") is not None})
     if backends:
         merged["backend"] = ", ".join(backends)

@@ -97,7 +97,9 @@ def _plugins(snapshot: dict[str, Any]) -> Table:
         rate = cache.get("hit_rate")
         table.add_row(
             "cache",
-            f"{cache.get('hits', '?')} hits, {cache.get('misses', '?')} misses, hit rate "
+            f"{cache.get('hits', '?')} hits, {cache.get('misses', '?')} misses"
+            + (f", {cache['refreshes']} refreshes" if "refreshes" in cache else "")
+            + ", hit rate "
             + (f"{rate:.1%}" if isinstance(rate, int | float) else "n/a")
             + (f" ({cache['backend']})" if cache.get("backend") else ""),
         )

@@ -130,6 +130,18 @@ def print_summary(
     table.add_row("cost (USD, batch price)", f"{sums['cost_usd']:.4f}")
     table.add_row("database queries (pipeline)", f"{queries:,}")
     table.add_row("scheduler passes", str(passes))
-    table.add_row("cache hit rate", "no cache plugin enabled")
+    table.add_row("cache hit rate", _cache_line(kernel.collect_status().get("cache")))
     table.add_row("wall time", f"{elapsed:.1f} s")
     console.print(table)
+
+
+def _cache_line(cache: dict[str, Any] | None) -> str:
+    """The company cache's measured hit rate, lookups and database reads, or why there is none."""
+    if not cache:
+        return "no cache plugin enabled"
+    rate = cache.get("hit_rate")
+    shown = f"{rate:.1%}" if isinstance(rate, int | float) else "n/a"
+    return (
+        f"{shown} ({cache.get('hits')} hits, {cache.get('misses')} misses, "
+        f"{cache.get('refreshes', 0)} refreshes; {cache.get('backend')})"
+    )

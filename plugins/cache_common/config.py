@@ -21,7 +21,7 @@ class CacheConfig:
 
     @property
     def refresh_after_seconds(self) -> float:
-        """Age from which a hit also starts one background refresh (``refresh_ahead`` of the TTL)."""
+        """Age from which a hit also starts a background refresh (``refresh_ahead`` of the TTL)."""
         return self.ttl_seconds * self.refresh_ahead
 
     @classmethod

@@ -76,7 +76,9 @@ class CachePlugin:
         try:
             companies, ticket = self.cache(kernel).lookup()
         except Exception as exc:
-            log.warning("company cache (%s) unavailable: %s: %s", self.backend, type(exc).__name__, exc)
+            log.warning(
+                "company cache (%s) unavailable: %s: %s", self.backend, type(exc).__name__, exc
+            )
             self.stats.add(misses=1, errors=1)
             kernel.metric(LOOKUPS, 1, result="miss", backend=self.backend)
             return None

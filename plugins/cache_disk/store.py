@@ -12,7 +12,7 @@ from plugins.cache_common import CachePlugin, Entry, database_namespace
 
 
 def cache_directory(settings: Any) -> Path:
-    """``cache.directory``, or ``cache`` beside ``batch.workdir`` (``.batchkernel/cache``) if empty."""
+    """``cache.directory``; empty: ``cache`` beside ``batch.workdir`` (``.batchkernel/cache``)."""
     configured = str((settings.get("cache") or {}).get("directory", "") or "")
     if configured:
         return Path(configured).expanduser()
@@ -38,7 +38,7 @@ class DiskStore:
         return int(self.cache.get(self.generation_key, 0))
 
     def write(self, entry: Entry, generation: int, expire_seconds: float) -> bool:
-        """Store ``entry`` if no invalidation happened since ``generation`` was read (one transaction)."""
+        """Store ``entry`` if no invalidation happened since ``generation`` was read (atomic)."""
         with self.cache.transact():
             if self.generation() != generation:
                 return False

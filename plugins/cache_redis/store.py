@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import orjson
@@ -58,7 +59,11 @@ class RedisStore:
         """Store ``entry`` with a TTL if the generation is still ``generation`` (a Lua script)."""
         stored = self._write(
             keys=[self.generation_key, self.key],
-            args=[str(generation), orjson.dumps(entry.to_data()), max(1, int(expire_seconds * 1000))],
+            args=[
+                str(generation),
+                orjson.dumps(entry.to_data()),
+                max(1, int(expire_seconds * 1000)),
+            ],
         )
         return bool(stored)
 
@@ -71,17 +76,13 @@ class RedisStore:
 
     def try_lock(self, seconds: float) -> Any | None:
         """``SET lock token NX PX`` through redis-py's lock; the lock, or ``None`` if held."""
-        lock = self.client.lock(
-            self.lock_key, timeout=seconds, blocking=False, thread_local=False
-        )
+        lock = self.client.lock(self.lock_key, timeout=seconds, blocking=False, thread_local=False)
         return lock if lock.acquire() else None
 
     def unlock(self, token: Any) -> None:
         """Release the lock if it is still ours (compare-and-delete on the server)."""
-        try:
+        with contextlib.suppress(self.lock_error):
             token.release()
-        except self.lock_error:
-            pass
 
     def close(self) -> None:
         """Close the connection pool."""

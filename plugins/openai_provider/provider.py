@@ -115,6 +115,7 @@ class OpenAIProvider:
         self.breakers["upload"].check()
         self.breakers["create"].check()
         uploaded = self._upload(kernel, config, client, plan)
+        kernel.crashpoint("after_file_upload")
         file_id = str(uploaded.id)
         created_at = getattr(uploaded, "created_at", None)
         not_before = (
@@ -330,6 +331,15 @@ class OpenAIProvider:
             kernel.metric(BYTES, size, kind="counter", unit="By", direction="download")
             paths.append(target)
         return ResultFiles(output_path=paths[0], error_path=paths[1], missing=tuple(missing))
+
+    @hookimpl
+    def discard_submission(self, kernel: Any, plan: BatchPlan) -> None:
+        """Delete input files uploaded for a plan whose batch was never created (never raises)."""
+        try:
+            config, client = self._setup(kernel)
+            self._delete_orphans(kernel, config, client, upload_filename(plan.submission_key), None)
+        except Exception as exc:
+            kernel.log.info("could not discard uploads of plan %s: %s", plan.batch_id, exc)
 
     @hookimpl
     def cleanup_batch(self, kernel: Any, batch: LocalBatch) -> None:

@@ -171,9 +171,11 @@ class ResultApplier:
             chunk.append(row)
             if len(chunk) >= self.chunk_size:
                 self._write_chunk(chunk)
+                self.kernel.crashpoint("apply_chunk")
                 chunk = []
         if chunk:
             self._write_chunk(chunk)
+            self.kernel.crashpoint("apply_chunk")
         self._settle_leftovers(todo)
         with db.transaction() as session:
             applied = session.execute(

@@ -97,6 +97,7 @@ def claim_page(
                     "processing_type": d.processing_type,
                     "status": BatchStatus.PLANNED.value,
                     "submission_key": key,
+                    "owner": kernel.instance_id,
                     "request_count": len(d.request_ids),
                     "input_bytes": d.nbytes,
                     "estimated_input_tokens": d.tokens,

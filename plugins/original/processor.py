@@ -16,7 +16,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from kernel import hookimpl
-from kernel.db.models import AIBatchRequest, AIProcessingRequest, ChatSession
+from kernel.db.models import AIBatchRequest, AIProcessingRequest, ChatSession, SchedulerInstance
 from kernel.db.models import Company as CompanyRow
 from kernel.types import (
     ENDED_BATCH_STATUSES,
@@ -209,6 +209,7 @@ class OriginalProcessor:
             processing_type=processing_type,
             status=BatchStatus.PLANNED.value,
             submission_key=new_submission_key(),
+            owner=kernel.instance_id,
         )
         with kernel.db.transaction() as session:
             session.add(batch)
@@ -298,13 +299,34 @@ class OriginalProcessor:
 
     @hookimpl(trylast=True)
     def fetch_stale_plans(self, kernel: Any, older_than_seconds: float) -> list[BatchPlan]:
-        """PLANNED batches older than the grace period."""
-        cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+        """PLANNED batches older than the grace period, or whose owner stopped beating.
+
+        An owner is dead when its instance row is gone, stopped, or its heartbeat is older than
+        ``scheduler.lease_seconds``: its plans are taken over within that bound, not after the
+        (longer) grace period.
+        """
+        now = utcnow()
+        cutoff = now - timedelta(seconds=older_than_seconds)
+        lease = timedelta(seconds=float(kernel.settings.scheduler.lease_seconds))
+        owner = SchedulerInstance
         with kernel.db.transaction() as session:
             rows = session.scalars(
-                select(AIBatchRequest).where(
+                select(AIBatchRequest)
+                .outerjoin(owner, owner.id == AIBatchRequest.owner)
+                .where(
                     AIBatchRequest.status == BatchStatus.PLANNED.value,
-                    AIBatchRequest.created_at <= cutoff,
+                    or_(
+                        AIBatchRequest.created_at <= cutoff,
+                        and_(
+                            AIBatchRequest.owner.is_not(None),
+                            AIBatchRequest.owner != kernel.instance_id,
+                            or_(
+                                owner.id.is_(None),
+                                owner.stopped_at.is_not(None),
+                                owner.heartbeat_at < now - lease,
+                            ),
+                        ),
+                    ),
                 )
             ).all()
             return [to_plan(row, kernel) for row in rows]
@@ -423,6 +445,7 @@ class OriginalProcessor:
                     attempts, model, processing_type = members[request_id]
                     outcome = interpret_line(record, processing_type)
                     self._write_outcome(kernel, batch, outcome, attempts, model, prices, tally)
+                    kernel.crashpoint("apply_chunk")
             for line in bad:
                 kernel.log.warning(
                     "batch %s: %s line %d: %s",

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import update
 
-from kernel.db.models import AIBatchRequest
+from kernel.db.models import AIBatchRequest, SchedulerInstance
+from kernel.scheduler import Scheduler
 from kernel.types import BatchStatus, RequestStatus
 from plugins.emulator import EmulatorConfig
 
@@ -110,3 +111,46 @@ def test_overdue_batch_is_cancelled_and_its_requests_go_again(
     assert all(r.attempts == 0 for r in requests)
     statuses = sorted(b["status"] for b in pipeline.provider_batches())
     assert statuses == ["cancelled", "completed"]
+
+
+def test_upload_of_a_never_created_batch_is_deleted_when_the_plan_is_abandoned(
+    make_pipeline: Any, db_url: str
+) -> None:
+    pipeline = make_pipeline(db_url, sessions=10, companies=1)
+    kernel = pipeline.kernel
+    (plan,) = kernel.fetch_pending(kernel.get_companies())
+    provider = kernel.pm.get_plugin("openai")
+    config, client = provider._setup(kernel)
+    provider._upload(kernel, config, client, plan)
+    assert [f for f in pipeline.server.ledger()["files"] if not f["deleted"]]
+    counts = pipeline.scheduler.reconcile_step()
+    assert counts["abandoned"] == 1
+    assert all(f["deleted"] for f in pipeline.server.ledger()["files"])
+    pipeline.run()
+    assert Counter(r.status for r in pipeline.requests()) == {COMPLETE: 10}
+
+
+def test_plans_of_a_dead_instance_are_taken_over_after_the_lease(
+    make_pipeline: Any, db_url: str
+) -> None:
+    pipeline = make_pipeline(
+        db_url, sessions=10, companies=1, batch__stale_plan_seconds=3600, scheduler__lease_seconds=1
+    )
+    kernel = pipeline.kernel
+    dead = Scheduler(kernel)
+    dead.start_instance()
+    (_plan,) = kernel.fetch_pending(kernel.get_companies())
+    dead.heartbeat.stop()
+    kernel.instance_id = None
+    with kernel.db.transaction() as session:
+        session.execute(
+            update(SchedulerInstance)
+            .where(SchedulerInstance.id == dead.instance.id)
+            .values(heartbeat_at=datetime.now(UTC) - timedelta(seconds=30))
+        )
+    survivor = Scheduler(kernel)
+    counts = survivor.reconcile_step()
+    assert counts["abandoned"] == 1
+    survivor.stop_instance()
+    pipeline.run()
+    assert Counter(r.status for r in pipeline.requests()) == {COMPLETE: 10}

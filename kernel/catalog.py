@@ -55,6 +55,12 @@ BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
             requires=("optimized",),
         ),
         CatalogEntry(
+            "budget",
+            "plugins.budget:BudgetPlugin",
+            "extension",
+            "admission control: cost estimates, budgets, fair shares, enqueued-token limits",
+        ),
+        CatalogEntry(
             "openai",
             "plugins.openai_provider:OpenAIProvider",
             "provider",

@@ -68,12 +68,43 @@ class ProcessorSpec:
         """
 
     @_hookspec(firstresult=True)
+    def select_companies(
+        self, kernel: Kernel, companies: Sequence[Company]
+    ) -> list[Company] | None:
+        """Choose which companies the create task claims work for now, in serving order.
+
+        Returns the companies to pass to ``fetch_pending`` (a subset, each with ``max_batches``
+        set to its share of this cycle's batch slots; companies held back by a budget or a limit
+        are left out so their requests simply wait), or ``None`` to claim for all of them. First
+        result wins. Called by the create task between ``get_companies`` and ``fetch_pending``.
+
+        .. versionadded:: 0.3
+        """
+
+    @_hookspec(firstresult=True)
+    def admit_batches(
+        self, kernel: Kernel, plans: Sequence[BatchPlan]
+    ) -> list[tuple[BatchPlan, bool, str]] | None:
+        """Decide, atomically across instances, which claimed plans may be submitted now.
+
+        Returns one ``(plan, admitted, reason)`` per plan. An admitted plan's estimate is
+        recorded on its batch in the same transaction that checked budgets and limits, so two
+        instances can never both spend the last of a budget; the create task gives refused plans
+        back with ``abandon_plan(plan, reason)`` (no attempt spent). ``None``: no admission
+        control, every plan goes. First result wins. Called by the create task after
+        ``fetch_pending`` and before ``submit_batch``.
+
+        .. versionadded:: 0.3
+        """
+
+    @_hookspec(firstresult=True)
     def fetch_pending(self, kernel: Kernel, companies: Sequence[Company]) -> list[BatchPlan] | None:
         """Claim pending requests of ``companies`` into new local batches and write their input files.
 
         Each returned plan is committed (batch row in PLANNED with its submission key, members in
         BATCHING_IN_PROGRESS) before this returns, and its JSONL file is complete on disk, within
-        the limits in ``kernel.settings.batch``. Returns ``[]`` when there is nothing to submit,
+        the limits in ``kernel.settings.batch``, and at most ``company.max_batches`` plans per
+        company when that is above 0. Returns ``[]`` when there is nothing to submit,
         ``None`` if this plugin does not handle it. Called by the create task.
 
         .. versionadded:: 0.1

@@ -97,7 +97,7 @@ def _selection(settings: Dynaconf) -> tuple[list[str], list[str]]:
     if exporting and "otel" in BUILTIN_PLUGINS:
         wanted.append("otel")
     wanted += [str(name) for name in plugins.get("enabled", [])]
-    wanted += [name for name in ("emulator", "serve") if name in BUILTIN_PLUGINS]
+    wanted += [name for name in ("budget", "emulator", "serve") if name in BUILTIN_PLUGINS]
     return list(dict.fromkeys(wanted)), selected
 
 
@@ -346,6 +346,26 @@ class Kernel:
         """Tell every plugin that these companies were added or changed status."""
         if company_ids:
             self.pm.hook.companies_changed(kernel=self, company_ids=list(company_ids))
+
+    def select_companies(self, companies: Sequence[Company]) -> list[Company]:
+        """The companies to claim work for this cycle, with their shares (all when unanswered)."""
+        chosen = self.pm.hook.select_companies(kernel=self, companies=companies)
+        if chosen is None:
+            return list(companies)
+        if not isinstance(chosen, list):
+            raise TypeError(f"'select_companies' must return a list, got {type(chosen).__name__}")
+        return chosen
+
+    def admit_batches(self, plans: Sequence[BatchPlan]) -> list[tuple[BatchPlan, bool, str]]:
+        """Which plans may be submitted now, and why not (all admitted when unanswered)."""
+        if not plans:
+            return []
+        decided = self.pm.hook.admit_batches(kernel=self, plans=plans)
+        if decided is None:
+            return [(plan, True, "") for plan in plans]
+        if not isinstance(decided, list) or len(decided) != len(plans):
+            raise TypeError("'admit_batches' must return one (plan, admitted, reason) per plan")
+        return decided
 
     def fetch_pending(self, companies: Sequence[Company]) -> list[BatchPlan]:
         """Claim pending work into planned batches with their input files written."""

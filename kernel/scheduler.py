@@ -191,11 +191,13 @@ class Scheduler:
         return results
 
     def create_step(self) -> dict[str, float]:
-        """Plan and claim batches from pending requests, submit them, record them in one call."""
+        """Plan and claim batches from pending requests, admit, submit, record them in one call."""
         kernel = self.kernel
-        plans = kernel.fetch_pending(kernel.get_companies())
+        claimed = kernel.fetch_pending(kernel.select_companies(kernel.get_companies()))
         crashpoint("after_plan_commit")
-        counts = {"plans": len(plans), "submitted": 0, "abandoned": 0, "deferred": 0}
+        plans = self._admit(claimed)
+        counts = {"plans": len(claimed), "submitted": 0, "abandoned": 0, "deferred": 0}
+        counts["held"] = len(claimed) - len(plans)
         outcomes = self.for_each_company(plans, self._submit)
         accepted = [
             (p, s) for p, s in zip(plans, outcomes, strict=True) if isinstance(s, SubmittedBatch)
@@ -214,6 +216,16 @@ class Scheduler:
                     self._cancel_orphan(plan, submitted)
         counts["requests"] = sum(plan.request_count for plan in plans)
         return counts
+
+    def _admit(self, plans: list[BatchPlan]) -> list[BatchPlan]:
+        """The plans admission lets through; the others go back to the queue with its reason."""
+        admitted = []
+        for plan, ok, reason in self.kernel.admit_batches(plans):
+            if ok:
+                admitted.append(plan)
+            else:
+                self.kernel.abandon_plan(plan, reason)
+        return admitted
 
     def _submit(self, plan: BatchPlan) -> SubmittedBatch | str:
         """Submit one plan: the provider's answer, or which count the plan adds to."""

@@ -97,10 +97,15 @@ class SessionCategory(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Company:
-    """An active tenant as the processors see it."""
+    """An active tenant as the processors see it.
+
+    ``max_batches`` caps the batches ``fetch_pending`` may claim for it in one create step
+    (0: no cap); the ``select_companies`` hook sets it from the fair share of the cycle.
+    """
 
     id: str
     name: str
+    max_batches: int = 0
 
 
 @dataclass(frozen=True, slots=True)

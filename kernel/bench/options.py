@@ -30,14 +30,20 @@ class DataSpec:
 
 @dataclass(frozen=True, slots=True)
 class BenchOptions:
-    """One ``batchkernel bench`` run: data, database URL (None: a SQLite file), repetitions."""
+    """One ``batchkernel bench`` run: data, database URL (None: a SQLite file), repetitions,
+    which paths, and settings overrides applied to every path (e.g. ``processing.chunk_size``).
+
+    ``memory``: "build" traces the first create task of one extra run per path, "all" a whole
+    extra run (slow: tracemalloc on the original's per-line apply), "" none."""
 
     data: DataSpec = field(default_factory=DataSpec)
     database: str | None = None
     repetitions: int = 3
     floor: bool = True
-    memory: bool = True
+    memory: str = "build"
     workdir: Path = DEFAULT_DIR
+    paths: tuple[str, ...] = PATHS
+    overrides: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view (the database URL without its password)."""

@@ -52,10 +52,13 @@ def max_rss_kib() -> int:
 class StageDriver:
     """Runs create/poll/apply/retry passes on one kernel until no work is left."""
 
-    def __init__(self, kernel: Any, *, trace_memory: bool = False) -> None:
+    def __init__(
+        self, kernel: Any, *, trace_memory: bool = False, first_create: bool = False
+    ) -> None:
         self.kernel = kernel
         self.scheduler = Scheduler(kernel, record=False)
         self.trace_memory = trace_memory
+        self.first_create = first_create
         self.figures = RunFigures()
         self.on_stage: Callable[[str, int], None] | None = None
 
@@ -151,7 +154,9 @@ class StageDriver:
             kernel.retry_failed(companies)
 
     def run(self) -> RunFigures:
-        """Passes of create, poll, apply and retry until nothing is pending or in flight."""
+        """Passes of create, poll, apply and retry until nothing is pending or in flight (or,
+        with ``first_create``, only the first create task: the batch building a traced run
+        measures, without tracing the original's slow per-line apply for many minutes)."""
         self.kernel.settings.set("scheduler.flush_small_batches", True)
         figures = self.figures
         figures.requests = sum(requests_by_status(self.kernel.db).values())
@@ -161,6 +166,8 @@ class StageDriver:
                 raise RuntimeError(f"still work left after {MAX_PASSES} passes")
             figures.passes += 1
             self.create()
+            if self.first_create:
+                break
             self.poll()
             self.apply()
             self.retry()

@@ -37,6 +37,7 @@ def path_settings(path: str, spec: dict[str, Any]) -> dict[str, Any]:
     }
     if path == "original":
         settings["plugins.cache"] = "none"
+    settings.update(spec.get("overrides") or {})
     return settings
 
 
@@ -46,7 +47,8 @@ def run_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
 
     kernel = Kernel.create(overrides=path_settings(spec["path"], spec))
     try:
-        driver = StageDriver(kernel, trace_memory=spec.get("trace_memory", False))
+        mode = spec.get("trace_memory") or ""
+        driver = StageDriver(kernel, trace_memory=bool(mode), first_create=mode == "build")
         driver.on_stage = lambda name, passes: emit("stage", stage=name, passes=passes)
         if driver.trace_memory:
             tracemalloc.start()
@@ -66,7 +68,13 @@ def run_floor(spec: dict[str, Any]) -> dict[str, Any]:
     """The raw SQL floor on one copy."""
     from kernel.bench.floor import run_floor as floor
 
-    figures = floor(spec["url"], Path(spec["workdir"]), trace_memory=spec.get("trace_memory"))
+    figures = floor(
+        spec["url"],
+        Path(spec["workdir"]),
+        trace_memory=bool(spec.get("trace_memory")),
+        first_create=spec.get("trace_memory") == "build",
+        overrides=spec.get("overrides") or {},
+    )
     figures["rss_peak_kib"] = max_rss_kib()
     return figures
 

@@ -154,6 +154,7 @@ class AIBatchRequest(Base):
         CheckConstraint(_in_list("status", BatchStatus), name="status"),
         Index(None, "company_id", "status"),
         Index(None, "status", "created_at"),
+        Index(None, "admitted_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -169,6 +170,14 @@ class AIBatchRequest(Base):
     request_count: Mapped[int] = mapped_column(Integer, default=0)
     input_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     estimated_input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    estimated_output_tokens: Mapped[int] = mapped_column(
+        BigInteger, default=0, server_default=text("0")
+    )
+    estimated_cost_usd: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
+    actual_input_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    actual_output_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    actual_cost_usd: Mapped[float | None] = mapped_column(Float)
+    admitted_at: Mapped[datetime | None]
     counts_total: Mapped[int] = mapped_column(Integer, default=0)
     counts_completed: Mapped[int] = mapped_column(Integer, default=0)
     counts_failed: Mapped[int] = mapped_column(Integer, default=0)
@@ -261,6 +270,21 @@ class AIModelPrice(Base):
     effective_until: Mapped[datetime | None]
 
     model: Mapped[AIModel] = relationship(back_populates="prices")
+
+
+class BudgetHold(Base):
+    """Why a company's or a model's work waits (a budget or a limit), and what it needs to go on.
+
+    ``scope`` is ``company:<id>`` (``need`` in USD) or ``model:<name>`` (``need`` in enqueued
+    tokens); the row is dropped as soon as work of that scope is admitted again.
+    """
+
+    __tablename__ = "budget_holds"
+
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)
+    need: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    held_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SchedulerInstance(Base):

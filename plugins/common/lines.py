@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import orjson
 
@@ -55,21 +55,36 @@ def build_line(
 
 @dataclass(frozen=True, slots=True)
 class BatchLimits:
-    """How much one batch may hold: lines, bytes and estimated input tokens."""
+    """How much one batch may hold: lines, bytes and estimated input tokens.
+
+    ``model_tokens`` are the provider's enqueued-token limits per model: a batch of that model
+    never holds more, since a bigger one could never be admitted.
+    """
 
     max_requests: int
     max_bytes: int
     max_tokens: int
+    model_tokens: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: object) -> BatchLimits:
         """Read ``batch.*`` settings, never above the provider's own limits."""
         batch = settings.batch  # type: ignore[attr-defined]
+        enqueued = batch.get("enqueued_token_limits") or {}
         return cls(
             min(int(batch.max_requests_per_batch), PROVIDER_MAX_LINES),
             min(int(batch.max_file_bytes), PROVIDER_MAX_BYTES),
             int(batch.max_input_tokens_per_batch),
+            {str(model): int(limit) for model, limit in enqueued.items() if int(limit) > 0},
         )
+
+    def tokens_for(self, model: str) -> int:
+        """Estimated input tokens one batch of ``model`` may hold."""
+        return min(self.max_tokens, self.model_tokens.get(model, self.max_tokens))
+
+    def for_model(self, model: str) -> BatchLimits:
+        """These limits with the token limit of ``model``."""
+        return replace(self, max_tokens=self.tokens_for(model))
 
     def fits_alone(self, line: RequestLine) -> bool:
         """Whether a single line can go into any batch at all."""

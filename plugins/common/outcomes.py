@@ -22,8 +22,8 @@ def request_values(
 ) -> dict[str, Any]:
     """New values for a request row given its outcome, the attempts it had used and the clock.
 
-    Token and cost columns are absolute values for the totals after this outcome is added, so
-    callers add them to the row's current totals.
+    Token and cost columns (``add_*``) are this outcome's amounts, which callers add to the
+    row's totals; ``price_id`` (the price version charged) is set only when tokens were used.
     """
     values: dict[str, Any] = {}
     price = prices.for_model(model)
@@ -38,6 +38,12 @@ def request_values(
     values["add_prompt_cost"] = prompt_cost
     values["add_completion_cost"] = completion_cost
     values["provider_request_id"] = outcome.provider_request_id
+    if (
+        price is not None
+        and price.id is not None
+        and outcome.prompt_tokens + outcome.completion_tokens
+    ):
+        values["price_id"] = price.id
     max_attempts = int(settings.batch.max_attempts)
     if outcome.kind == "success":
         values.update(status=RequestStatus.PROCESSING_COMPLETE.value, completed_at=now, error=None)

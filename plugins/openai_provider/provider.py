@@ -348,7 +348,12 @@ class OpenAIProvider:
             config, client = self._setup(kernel)
             if config.file_retention != "delete":
                 return
-            for file_id in (batch.input_file_id, batch.output_file_id, batch.error_file_id):
+            output_id, error_id = batch.output_file_id, batch.error_file_id
+            if not output_id and not error_id and batch.provider_batch_id:
+                # Adopted after it ended: the result files were never recorded locally.
+                current = self.poll_batch(kernel, batch)
+                output_id, error_id = current.output_file_id, current.error_file_id
+            for file_id in (batch.input_file_id, output_id, error_id):
                 if file_id:
                     self._delete_quietly(kernel, config, client, file_id)
         except Exception:

@@ -38,7 +38,7 @@ from kernel.types import (
     ResultFiles,
 )
 from plugins.common.lifecycle import retry_at
-from plugins.common.pricing import PriceBook
+from plugins.common.pricing import PriceBook, load_prices
 from plugins.common.results import BadLine, LineOutcome, interpret_line, read_result_file
 from plugins.common.timeutil import utcnow
 from plugins.optimized.staging import clear, load, staging, temp_table
@@ -67,6 +67,7 @@ RESULT_STAGE = temp_table(
     Column("completion_cost", Float),
     Column("error", Text),
     Column("provider_request_id", String(255)),
+    Column("price_id", Integer),
 )
 
 COL = {column.name: index for index, column in enumerate(RESULT_STAGE.columns)}
@@ -95,6 +96,7 @@ def stage_row(outcome: LineOutcome, batch: LocalBatch, prices: PriceBook) -> tup
         completion_cost,
         outcome.error,
         outcome.provider_request_id,
+        price.id if price and outcome.prompt_tokens + outcome.completion_tokens else None,
     )
 
 
@@ -147,8 +149,9 @@ class ResultApplier:
     def __init__(self, kernel: Any) -> None:
         self.kernel = kernel
         self.settings = kernel.settings
-        self.prices = PriceBook.from_settings(kernel.settings)
+        self.prices = load_prices(kernel)
         self.summary = ApplySummary()
+        self.actual: dict[str, list[float]] = {}
         self.chunk_size = int(kernel.settings.processing.chunk_size)
 
     def apply(self, results: Sequence[tuple[LocalBatch, ResultFiles]]) -> ApplySummary:
@@ -185,10 +188,27 @@ class ResultApplier:
                     AIBatchRequest.applied_at.is_(None),
                     AIBatchRequest.status.in_([s.value for s in ENDED_BATCH_STATUSES]),
                 )
-                .values(status=BatchStatus.APPLIED.value, applied_at=utcnow())
+                .values(
+                    status=BatchStatus.APPLIED.value,
+                    applied_at=utcnow(),
+                    **self._actuals([b.batch_id for b, _ in todo]),
+                )
                 .execution_options(synchronize_session=False)
             ).rowcount
         return self.summary + ApplySummary(batches=applied, already_applied=already)
+
+    def _actuals(self, batch_ids: list[str]) -> dict[str, Any]:
+        """Each batch's applied tokens and cost, as CASE expressions on the batch id."""
+        if not batch_ids:
+            return {}
+        sums = {bid: self.actual.get(bid, [0, 0, 0.0]) for bid in batch_ids}
+        column = AIBatchRequest.id
+        return {
+            name: case({bid: sums[bid][index] for bid in batch_ids}, value=column, else_=0)
+            for index, name in enumerate(
+                ("actual_input_tokens", "actual_output_tokens", "actual_cost_usd")
+            )
+        }
 
     def _rows(self, results: Sequence[tuple[LocalBatch, ResultFiles]]) -> Iterator[tuple[Any, ...]]:
         """Staged rows for every line of every file, the first line of a request winning."""
@@ -248,6 +268,7 @@ class ResultApplier:
             }
             changes = request_changes(s.c.kind, s.c.error, tokens, now, self.settings)
             changes["provider_request_id"] = s.c.provider_request_id
+            changes["price_id"] = func.coalesce(s.c.price_id, r.price_id)
             returned = session.execute(
                 update(r)
                 .where(matches)
@@ -259,6 +280,11 @@ class ResultApplier:
         applied = {request_id for request_id, _ in returned}
         statuses = [status for _, status in returned]
         in_rows = [row for row in rows if row[0] in applied]
+        for row in in_rows:
+            sums = self.actual.setdefault(row[COL["batch_id"]], [0, 0, 0.0])
+            sums[0] += row[COL["prompt_tokens"]]
+            sums[1] += row[COL["completion_tokens"]]
+            sums[2] += row[COL["prompt_cost"]] + row[COL["completion_cost"]]
         self.summary += ApplySummary(
             completed=statuses.count(COMPLETE),
             failed=statuses.count(FAILED),

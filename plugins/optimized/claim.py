@@ -20,6 +20,7 @@ from plugins.optimized.planning import (
     measure_missing,
     page_query,
     plan_page,
+    within_quota,
 )
 from plugins.optimized.staging import load, staging, temp_table
 
@@ -31,19 +32,24 @@ CLAIM_STAGE = temp_table(
 )
 
 
-def fetch_pending(kernel: Any, company_ids: Sequence[str]) -> list[BatchPlan]:
-    """Claim every eligible pending request of these companies, page by page."""
+def fetch_pending(
+    kernel: Any, company_ids: Sequence[str], quotas: dict[str, int] | None = None
+) -> list[BatchPlan]:
+    """Claim every eligible pending request of these companies, page by page, at most
+    ``quotas[company]`` batches for a company with a quota."""
     settings = kernel.settings
     limits = BatchLimits.from_settings(settings)
     page_size = int(settings.processing.chunk_size)
     now = utcnow()
     with kernel.db.transaction() as session:
         eligible = eligible_companies(session, company_ids, now, settings, should_flush(kernel))
+    remaining = dict(quotas or {})
     plans: list[BatchPlan] = []
     while eligible:
-        named = claim_page(kernel, eligible, limits, page_size, now)
+        named = claim_page(kernel, eligible, limits, page_size, now, remaining)
         if named is None:
             break
+        eligible = [c for c in eligible if remaining.get(c, 1) > 0]
         for plan in write_files(kernel, named):
             if plan.input_bytes > limits.max_bytes:
                 kernel.abandon_plan(
@@ -58,9 +64,15 @@ Named = list[tuple[str, str, Draft]]
 
 
 def claim_page(
-    kernel: Any, company_ids: Sequence[str], limits: BatchLimits, page_size: int, now: Any
+    kernel: Any,
+    company_ids: Sequence[str],
+    limits: BatchLimits,
+    page_size: int,
+    now: Any,
+    remaining: dict[str, int],
 ) -> Named | None:
-    """Lock one page of candidates, plan it and claim it; None when nothing was left."""
+    """Lock one page of candidates, plan it and claim what the quotas leave room for; None when
+    nothing was left."""
     db = kernel.db
     with db.transaction() as session:
         candidates = list(
@@ -74,6 +86,7 @@ def claim_page(
             return None
         measure_missing(session, candidates)
         drafts, empty, too_large = plan_page(candidates, limits)
+        drafts = within_quota(drafts, remaining)
         if empty:
             fail(session, empty, "session has no messages; nothing to analyse")
         if too_large:

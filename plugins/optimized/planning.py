@@ -184,7 +184,8 @@ def plan_page(
             empty.append(candidate.id)
             continue
         nbytes, tokens = line_size(candidate)
-        if nbytes > limits.max_bytes or tokens > limits.max_tokens:
+        max_tokens = limits.tokens_for(candidate.model)
+        if nbytes > limits.max_bytes or tokens > max_tokens:
             too_large.append(candidate.id)
             continue
         key = (candidate.slot, candidate.company_id, candidate.model, candidate.processing_type)
@@ -193,7 +194,7 @@ def plan_page(
             or key != current_key
             or len(current.request_ids) >= limits.max_requests
             or current.nbytes + nbytes > limits.max_bytes
-            or current.tokens + tokens > limits.max_tokens
+            or current.tokens + tokens > max_tokens
         ):
             current = Draft(candidate.company_id, candidate.model, candidate.processing_type)
             current_key = key
@@ -202,6 +203,19 @@ def plan_page(
         current.nbytes += nbytes
         current.tokens += tokens
     return drafts, empty, too_large
+
+
+def within_quota(drafts: list[Draft], remaining: dict[str, int]) -> list[Draft]:
+    """The drafts each company still has room for (``remaining`` batches; absent: no cap)."""
+    kept = []
+    for draft in drafts:
+        left = remaining.get(draft.company_id)
+        if left is None:
+            kept.append(draft)
+        elif left > 0:
+            remaining[draft.company_id] = left - 1
+            kept.append(draft)
+    return kept
 
 
 def candidates_of(rows: Iterable[Any]) -> Iterator[Candidate]:

@@ -82,7 +82,8 @@ class OptimizedProcessor:
     @hookimpl
     def fetch_pending(self, kernel: Any, companies: Sequence[Company]) -> list[BatchPlan]:
         """Claim pending work of all companies in pages; write the files from one stream a page."""
-        return per_group(kernel, companies, lambda ids: claim.fetch_pending(kernel, ids))
+        quotas = {c.id: c.max_batches for c in companies if c.max_batches > 0}
+        return per_group(kernel, companies, lambda ids: claim.fetch_pending(kernel, ids, quotas))
 
     @hookimpl
     def record_submitted(

@@ -44,7 +44,7 @@ from plugins.common.lifecycle import (
 )
 from plugins.common.lines import BatchLimits, RequestLine, build_line, split_lines, write_lines
 from plugins.common.outcomes import request_values
-from plugins.common.pricing import PriceBook
+from plugins.common.pricing import PriceBook, load_prices
 from plugins.common.results import BadLine, LineOutcome, interpret_line, read_result_file
 from plugins.common.timeutil import as_utc, utcnow
 
@@ -174,7 +174,7 @@ class OriginalProcessor:
                     temperature=float(settings.model.temperature),
                     max_tokens=int(settings.model.max_tokens),
                 )
-                if limits.fits_alone(line):
+                if limits.for_model(request.model).fits_alone(line):
                     groups[(request.model, request.processing_type)].append(line)
                 else:
                     too_large.append(request.id)
@@ -186,9 +186,11 @@ class OriginalProcessor:
                 f"tokens or {limits.max_bytes} bytes (batch.max_input_tokens_per_batch, "
                 "batch.max_file_bytes)",
             )
-        plans = []
+        plans: list[BatchPlan] = []
         for (model, processing_type), lines in groups.items():
-            for group in split_lines(lines, limits):
+            for group in split_lines(lines, limits.for_model(model)):
+                if company.max_batches and len(plans) >= company.max_batches:
+                    return plans
                 plan = self._claim(kernel, company, model, processing_type, group)
                 if plan is not None:
                     plans.append(plan)
@@ -410,7 +412,7 @@ class OriginalProcessor:
                     .options(selectinload(AIProcessingRequest.session))
                 )
             }
-        prices = PriceBook.from_settings(kernel.settings)
+        prices = load_prices(kernel)
         tally: dict[str, float] = defaultdict(float)
         if batch.status == BatchStatus.FAILED:
             codes = {e.code for e in batch.errors}
@@ -473,7 +475,13 @@ class OriginalProcessor:
                     AIBatchRequest.status == batch.status.value,
                     AIBatchRequest.applied_at.is_(None),
                 )
-                .values(status=BatchStatus.APPLIED.value, applied_at=utcnow())
+                .values(
+                    status=BatchStatus.APPLIED.value,
+                    applied_at=utcnow(),
+                    actual_input_tokens=int(tally["input_tokens"]),
+                    actual_output_tokens=int(tally["output_tokens"]),
+                    actual_cost_usd=tally["cost_usd"],
+                )
             )
         return ApplySummary(
             completed=int(tally["completed"]),

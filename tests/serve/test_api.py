@@ -48,7 +48,9 @@ def test_snapshot_json_matches_the_database(served: Served) -> None:
     assert snapshot["oldest_pending"]["age_seconds"] >= 0
     assert snapshot["last_cycle"]["queries"] > 0 and snapshot["tasks"]["create"]["seconds"] > 0
     assert set(snapshot["breakers"]) >= {"create", "upload", "retrieve"}
-    assert snapshot["cache"] is None and snapshot["fallback"] is None
+    cache = snapshot["cache"]
+    assert cache["backend"] == "disk" and cache["hits"] + cache["misses"] > 0
+    assert snapshot["fallback"] is None
     finished = sum(b["completed"] + b["failed"] for b in snapshot["throughput"]["buckets"])
     assert finished == by_state["PROCESSING_COMPLETE"] + by_state["PROCESSING_FAILED"]
 

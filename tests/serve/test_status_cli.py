@@ -23,7 +23,8 @@ def test_status_json_matches_the_database(served: Served) -> None:
         r.status for r in requests
     )
     assert snapshot["scheduler"]["instances"] and snapshot["last_cycle"]["seconds"] > 0
-    assert snapshot["cache"] is None and snapshot["breakers"]["create"]["state"] == "closed"
+    assert snapshot["cache"]["backend"] == "disk" and snapshot["cache"]["misses"] >= 1
+    assert snapshot["breakers"]["create"]["state"] == "closed"
 
     scoped = runner.invoke(
         app, ["status", "--json", "--company", served.company, "--database", url]

@@ -1,0 +1,71 @@
+"""Helpers for reliability tests: data in a database, and ``python -m kernel`` in subprocesses."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from kernel.chaos.harness import base_environment, settings_env
+from kernel.db.migrate import upgrade
+from kernel.demo.synthetic import write_jsonl
+from kernel.importer import import_file
+from kernel.manager import Kernel
+
+CRASHED = 137
+
+
+def load(db_url: str, tmp_path: Path, *, sessions: int, companies: int, seed: int = 5) -> None:
+    """Migrate the database and import synthetic sessions (one request each)."""
+    kernel = Kernel.create(
+        overrides={
+            "database.url": db_url,
+            "batch.workdir": str(tmp_path / "import"),
+            "plugins.autoload": False,
+            "plugins.cache": "none",
+        }
+    )
+    try:
+        upgrade(kernel.db)
+        source = write_jsonl(tmp_path / "sessions.jsonl", companies, sessions, seed=seed)
+        assert import_file(kernel, source).requests_created == sessions
+    finally:
+        kernel.close()
+
+
+def kernel_env(
+    tmp_path: Path, db_url: str, base_url: str, *, processor: str, **settings: Any
+) -> dict[str, str]:
+    """Environment of a scheduler subprocess: fast leases and retries, no shared cache."""
+    values: dict[str, Any] = {
+        "database.url": db_url,
+        "openai.base_url": base_url,
+        "openai.backoff_base_seconds": 0.01,
+        "openai.backoff_max_seconds": 0.05,
+        "plugins.processor": processor,
+        "plugins.autoload": "false",
+        "plugins.cache": "none",
+        "batch.workdir": str(tmp_path / "files"),
+        "batch.min_batch_size": 1,
+        "batch.retry_base_seconds": 0,
+        "scheduler.idle_pause_seconds": 0.05,
+        "scheduler.idle_timeout_seconds": 60,
+        "scheduler.lease_seconds": 1,
+        "scheduler.heartbeat_seconds": 0.3,
+    }
+    values |= {key.replace("__", "."): value for key, value in settings.items()}
+    return base_environment() | settings_env(values) | {"OPENAI_API_KEY": "sk-test"}
+
+
+def kernel_run(
+    *args: str, env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``python -m kernel ARGS`` to completion."""
+    return subprocess.run(
+        [sys.executable, "-m", "kernel", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -333,20 +333,27 @@ class OriginalProcessor:
             ).all()
             return [to_plan(row, kernel) for row in rows]
 
-    @hookimpl(trylast=True)
-    def fetch_inflight(self, kernel: Any, companies: Sequence[Company]) -> list[LocalBatch]:
-        """One query per company for its batches still running at the provider."""
+    @staticmethod
+    def _batches_per_company(
+        kernel: Any, companies: Sequence[Company], *conditions: Any
+    ) -> list[LocalBatch]:
+        """One query per company for its batches matching ``conditions``."""
         batches: list[LocalBatch] = []
         for company in companies:
             with kernel.db.transaction() as session:
                 rows = session.scalars(
                     select(AIBatchRequest).where(
-                        AIBatchRequest.company_id == company.id,
-                        AIBatchRequest.status.in_([s.value for s in IN_FLIGHT_BATCH_STATUSES]),
+                        AIBatchRequest.company_id == company.id, *conditions
                     )
                 ).all()
                 batches += [to_local(row) for row in rows]
         return batches
+
+    @hookimpl(trylast=True)
+    def fetch_inflight(self, kernel: Any, companies: Sequence[Company]) -> list[LocalBatch]:
+        """One query per company for its batches still running at the provider."""
+        statuses = [s.value for s in IN_FLIGHT_BATCH_STATUSES]
+        return self._batches_per_company(kernel, companies, AIBatchRequest.status.in_(statuses))
 
     @hookimpl(trylast=True)
     def record_batch_statuses(
@@ -371,18 +378,13 @@ class OriginalProcessor:
     @hookimpl(trylast=True)
     def fetch_finished(self, kernel: Any, companies: Sequence[Company]) -> list[LocalBatch]:
         """One query per company for ended batches whose results are not applied."""
-        batches: list[LocalBatch] = []
-        for company in companies:
-            with kernel.db.transaction() as session:
-                rows = session.scalars(
-                    select(AIBatchRequest).where(
-                        AIBatchRequest.company_id == company.id,
-                        AIBatchRequest.status.in_([s.value for s in ENDED_BATCH_STATUSES]),
-                        AIBatchRequest.applied_at.is_(None),
-                    )
-                ).all()
-                batches += [to_local(row) for row in rows]
-        return batches
+        statuses = [s.value for s in ENDED_BATCH_STATUSES]
+        return self._batches_per_company(
+            kernel,
+            companies,
+            AIBatchRequest.status.in_(statuses),
+            AIBatchRequest.applied_at.is_(None),
+        )
 
     @hookimpl(trylast=True)
     def apply_results(

@@ -34,7 +34,7 @@ class Budget:
     def describe(self) -> str:
         """Human words for this budget."""
         who = "overall" if self.scope == "*" else f"company {self.scope}"
-        return f"{who} {'daily' if self.period == 'day' else 'monthly'} budget of ${self.limit_usd:,.2f}"
+        return f"{who} {'daily' if self.period == 'day' else 'monthly'} budget of ${self.limit_usd:,.4f}"
 
 
 @dataclass(frozen=True, slots=True)

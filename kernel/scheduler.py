@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from kernel.coordination import Heartbeat, TaskLeases
 from kernel.crashpoints import crashpoint
-from kernel.db.queries import work_left
+from kernel.db.queries import count_uncleaned, mark_cleaned, uncleaned_batches, work_left
 from kernel.instances import InstanceRecorder
 from kernel.types import (
     BatchPlan,
@@ -119,8 +121,14 @@ class Scheduler:
         report = StepReport(task)
         step = getattr(self, f"{task}_step")
         if self.leases is not None:
-            self.start_instance()
-            if not self.leases.acquire(task):
+            try:
+                self.start_instance()
+                acquired = self.leases.acquire(task)
+            except DBAPIError as exc:
+                report.error = f"database unavailable: {exc}"
+                self.kernel.log.error("task %s not started: %s", task, report.error)
+                acquired = False
+            if not acquired:
                 report.skipped = True
                 return report
         start = time.perf_counter()
@@ -128,12 +136,15 @@ class Scheduler:
             with self.kernel.db.queries.measure() as measured:
                 try:
                     report.counts = self.kernel.run_task(task, step)
-                except KernelError as exc:
+                except (KernelError, DBAPIError) as exc:
+                    # A lost or killed database connection fails this run of the task only:
+                    # its transaction rolled back, the pool reconnects (pre-ping), the next
+                    # run starts from the database again.
                     report.error = f"{type(exc).__name__}: {exc}"
                     self.kernel.log.error("task %s failed: %s", task, report.error)
         finally:
             if self.leases is not None:
-                self.leases.release(task)
+                self._release(task)
         report.seconds = time.perf_counter() - start
         report.queries = measured["queries"]
         self.last_reports[task] = report
@@ -147,17 +158,28 @@ class Scheduler:
             if value:
                 self.kernel.metric(f"batchkernel.{task}.{name}", value, task=task)
         if self.instance is not None:
-            self.instance.record_task(
-                task,
-                {
-                    "seconds": report.seconds,
-                    "queries": report.queries,
-                    "counts": report.counts,
-                    "error": report.error,
-                    "finished_at": datetime.now(UTC).isoformat(),
-                },
-            )
+            try:
+                self.instance.record_task(
+                    task,
+                    {
+                        "seconds": report.seconds,
+                        "queries": report.queries,
+                        "counts": report.counts,
+                        "error": report.error,
+                        "finished_at": datetime.now(UTC).isoformat(),
+                    },
+                )
+            except DBAPIError as exc:
+                self.kernel.log.warning("could not record the run of task %s: %s", task, exc)
         return report
+
+    def _release(self, task: str) -> None:
+        """Give the task lease back; if the database is away it lapses after its TTL instead."""
+        assert self.leases is not None
+        try:
+            self.leases.release(task)
+        except DBAPIError as exc:
+            self.kernel.log.warning("could not release the lease of task %s: %s", task, exc)
 
     def for_each_company(self, items: Sequence[Any], work: Callable[[Any], Any]) -> list[Any]:
         """Run ``work`` on each item, items of different companies concurrently (bounded).
@@ -310,6 +332,7 @@ class Scheduler:
             "download_failures": len(batches) - len(ready),
         }
         if not ready:
+            counts["cleaned_late"] = self._clean_leftovers()
             return counts
         crashpoint("after_results_download")
         summary = kernel.apply_results(ready)
@@ -326,11 +349,22 @@ class Scheduler:
         ):
             counts[name] = getattr(summary, name)
         self.for_each_company([b for b, _ in ready], kernel.cleanup_batch)
+        mark_cleaned(kernel.db, [b.batch_id for b, _ in ready])
         for _, files in ready:
             for path in (files.output_path, files.error_path):
                 if path is not None:
                     path.unlink(missing_ok=True)
+        counts["cleaned_late"] = self._clean_leftovers()
         return counts
+
+    def _clean_leftovers(self) -> int:
+        """Clean up the provider files of batches applied by an instance that died before it
+        could (the files would otherwise stay at the provider until they expire)."""
+        leftovers = uncleaned_batches(self.kernel.db)
+        if leftovers:
+            self.for_each_company(leftovers, self.kernel.cleanup_batch)
+            mark_cleaned(self.kernel.db, [b.batch_id for b in leftovers])
+        return len(leftovers)
 
     def retry_step(self) -> dict[str, float]:
         """Close requests out of attempts and re-queue members of settled batches."""
@@ -393,15 +427,18 @@ class Scheduler:
             "batchkernel.cycle.queries", measured["queries"], kind="histogram", unit="{query}"
         )
         if self.instance is not None:
-            self.instance.record_cycle(
-                {
-                    "seconds": seconds,
-                    "queries": measured["queries"],
-                    "tasks": [r.task for r in reports],
-                    "errors": sum(1 for r in reports if r.error),
-                    "finished_at": datetime.now(UTC).isoformat(),
-                }
-            )
+            try:
+                self.instance.record_cycle(
+                    {
+                        "seconds": seconds,
+                        "queries": measured["queries"],
+                        "tasks": [r.task for r in reports],
+                        "errors": sum(1 for r in reports if r.error),
+                        "finished_at": datetime.now(UTC).isoformat(),
+                    }
+                )
+            except DBAPIError as exc:
+                self.kernel.log.warning("could not record the cycle: %s", exc)
         return reports
 
     def run_once(self) -> list[StepReport]:
@@ -439,7 +476,13 @@ class Scheduler:
         while not self.stop_event.is_set():
             passes += 1
             reports = self.run_once()
-            left = work_left(self.kernel.db)
+            try:
+                left = work_left(self.kernel.db) | {
+                    "batches_uncleaned": count_uncleaned(self.kernel.db)
+                }
+            except DBAPIError as exc:
+                self.kernel.log.warning("could not count the work left: %s", exc)
+                left = {"unknown": 1}
             if on_pass is not None:
                 on_pass(passes, left)
             if not any(left.values()):

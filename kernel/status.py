@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from kernel.budgets import budget_status
 from kernel.db.monitoring import (
     MonitorReader,
     batch_groups,
@@ -245,6 +246,7 @@ def build_snapshot(
             conn, reader.dialect, minutes=throughput_minutes, company=company, now=now
         )
         rows = instances(conn) if include_global else []
+        budgets = budget_status(conn, settings, company, now)
     snapshot: dict[str, Any] = {
         "generated_at": _iso(now),
         "scope": {"company": company, "global_sections": include_global},
@@ -252,6 +254,7 @@ def build_snapshot(
         "oldest_pending": per_company["oldest_pending"],
         "companies": per_company["companies"],
         "throughput": {"minutes": throughput_minutes, "buckets": buckets},
+        "budgets": budgets,
     }
     if include_global:
         snapshot.update(_scheduler(rows, now, live_after_seconds(settings)))

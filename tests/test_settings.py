@@ -12,7 +12,7 @@ from kernel.types import ConfigError
 
 def test_defaults_load() -> None:
     settings = load_settings()
-    assert settings.plugins.processor == "original"
+    assert settings.plugins.processor == "optimized"
     assert settings.batch.max_requests_per_batch == 1000
     assert settings.processing.enable_batch_optimization is True
 

@@ -69,4 +69,4 @@ class ProgressDisplay(Listener):
         """Count the run and log its time above the bar."""
         if self.task is not None:
             self.progress.advance(self.task)
-        self.console.log(f"{label}: {seconds:.1f} s")
+        self.console.print(f"[dim]{label}: {seconds:.1f} s[/dim]")

@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from kernel.bench import rss
 from kernel.bench.rawdb import RawDB
 from kernel.settings import load_settings
 
@@ -95,16 +96,21 @@ class Floor:
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         """Record the enclosed block's seconds, statements and traced peak as stage ``name``."""
+        rss.reset_peak()
+        resident = rss.current()
         if self.trace_memory:
             tracemalloc.reset_peak()
             base = tracemalloc.get_traced_memory()[0]
-        queries, start = self.db.queries, time.perf_counter()
+        queries, start, cpu = self.db.queries, time.perf_counter(), time.process_time()
         yield
         figures = {
             "seconds": time.perf_counter() - start,
+            "cpu_seconds": time.process_time() - cpu,
             "queries": self.db.queries - queries,
             "calls": 1,
             "traced_peak": 0,
+            "rss_peak": rss.peak(),
+            "rss_growth": rss.peak() - resident,
         }
         if self.trace_memory:
             figures["traced_peak"] = tracemalloc.get_traced_memory()[1] - base

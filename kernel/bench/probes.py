@@ -17,6 +17,7 @@ class Tally:
     """Seconds and queries spent inside the probed functions, and how often they ran."""
 
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     queries: int = 0
     calls: int = 0
 
@@ -28,11 +29,12 @@ def probe(owner: Any, name: str, tally: Tally, counter: Any, sign: int = 1) -> I
 
     @functools.wraps(original)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        start, queries = time.perf_counter(), counter.total
+        start, cpu, queries = time.perf_counter(), time.process_time(), counter.total
         try:
             return original(*args, **kwargs)
         finally:
             tally.seconds += sign * (time.perf_counter() - start)
+            tally.cpu_seconds += sign * (time.process_time() - cpu)
             tally.queries += sign * (counter.total - queries)
             tally.calls += max(sign, 0)
 

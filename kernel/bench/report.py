@@ -109,11 +109,16 @@ def run_table(report: dict[str, Any]) -> Table:
 
     row("requests completed", count, lambda s: s["completed"])
     row("wall time (s)", seconds, lambda s: s["total"]["seconds"])
+    row("CPU time of the process (s)", seconds, lambda s: s["total"]["cpu_seconds"])
     row("queries", count, lambda s: s["total"]["queries"])
     row("requests per second", rate, lambda s: s["total"]["rows_per_second"])
     row("claim + build + apply (s)", seconds, lambda s: s["db_stages"]["seconds"])
     row("peak RSS of the run", mib, lambda s: s["total"]["rss_peak_bytes"])
-    row("RSS growth while building", mib, lambda s: s["total"].get("rss_build_growth_bytes"))
+    row(
+        "RSS growth while building",
+        mib,
+        lambda s: max(s["stages"][n]["rss_growth_bytes"] or 0 for n in ("claim", "build")),
+    )
     row("traced peak while building", mib, building_peak)
     row("cache hit rate (this run)", percent, lambda s: (s.get("cache") or {}).get("hit_rate"))
     row("scheduler passes", count, lambda s: s.get("passes"))
@@ -140,12 +145,17 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
     console.print(
         f"[bold]batchkernel bench[/bold] on {report['database']}: {options['companies']:,} "
         f"companies, {options['sessions']:,} pending requests, {options['messages']} messages "
-        f"each; {report['paths']['optimized']['repetitions']} repetitions, medians; "
+        f"each; {next(iter(report['paths'].values()))['repetitions']} repetitions, medians; "
         f"{report['environment']['cpus']} CPUs, {report['environment']['date']}"
     )
     console.print(stage_table(report, "wall time per stage (s)", "seconds", seconds))
+    console.print(
+        stage_table(report, "CPU time of the process per stage (s)", "cpu_seconds", seconds)
+    )
     console.print(stage_table(report, "queries per stage", "queries", count))
     console.print(stage_table(report, "requests per second per stage", "rows_per_second", rate))
+    console.print(stage_table(report, "peak RSS per stage", "rss_peak_bytes", mib))
+    console.print(stage_table(report, "RSS growth per stage", "rss_growth_bytes", mib))
     console.print(
         stage_table(report, "tracemalloc peak per stage (traced run)", "traced_peak_bytes", mib)
     )

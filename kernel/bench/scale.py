@@ -56,9 +56,11 @@ def run_scale(
         data = dataclasses.replace(options.data, sessions=size)
         reports.append(run_bench(dataclasses.replace(options, data=data), listener))
     factors = growth(reports)
-    peaks = [building_peak(report["paths"]["optimized"]) for report in reports]
+    peaks = [
+        building_peak(report["paths"].get("optimized") or {"stages": {}}) for report in reports
+    ]
     memory_growth = None
-    if 10_000 in sizes and 100_000 in sizes:
+    if 10_000 in sizes and 100_000 in sizes and "optimized" in reports[0]["paths"]:
         small, large = peaks[sizes.index(10_000)], peaks[sizes.index(100_000)]
         memory_growth = None if not small or large is None else large / small - 1
     return {

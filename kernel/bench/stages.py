@@ -4,7 +4,6 @@ through the very hooks the scheduler calls."""
 
 from __future__ import annotations
 
-import resource
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -12,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from kernel.bench import rss
 from kernel.bench.probes import Tally, claim_probes
 from kernel.db.queries import requests_by_status, work_left
 from kernel.scheduler import Scheduler
@@ -23,30 +23,28 @@ MAX_PASSES = 50
 
 @dataclass(slots=True)
 class Stage:
-    """What one stage cost over the whole run."""
+    """What one stage cost over the whole run (CPU: this process's, so a database server's is
+    not in it; less disturbed than wall time when other work shares the machine)."""
 
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     queries: int = 0
     calls: int = 0
     traced_peak: int = 0
+    rss_peak: int = 0
+    rss_growth: int = 0
 
 
 @dataclass(slots=True)
 class RunFigures:
-    """A run's stages, passes, outcome and process memory."""
+    """A run's stages, passes, outcome and process memory (bytes)."""
 
     stages: dict[str, Stage] = field(default_factory=lambda: {s: Stage() for s in STAGES})
     passes: int = 0
     requests: int = 0
     completed: int = 0
-    rss_start_kib: int = 0
-    rss_peak_kib: int = 0
-    rss_after_build_kib: int = 0
-
-
-def max_rss_kib() -> int:
-    """This process's peak resident set size so far, in KiB (Linux reports KiB)."""
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    rss_start: int = 0
+    rss_peak: int = 0
 
 
 class StageDriver:
@@ -68,15 +66,21 @@ class StageDriver:
         if self.on_stage is not None:
             self.on_stage(name, self.figures.passes)
         figures = self.figures.stages[name]
+        rss.reset_peak()
+        resident = rss.current()
         if self.trace_memory:
             tracemalloc.reset_peak()
             base = tracemalloc.get_traced_memory()[0]
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         with self.kernel.db.queries.measure() as measured:
             yield
         figures.seconds += time.perf_counter() - start
+        figures.cpu_seconds += time.process_time() - cpu
         figures.queries += measured["queries"]
         figures.calls += 1
+        figures.rss_peak = max(figures.rss_peak, rss.peak())
+        figures.rss_growth = max(figures.rss_growth, rss.peak() - resident)
+        self.figures.rss_peak = max(self.figures.rss_peak, figures.rss_peak)
         if self.trace_memory:
             peak = tracemalloc.get_traced_memory()[1] - base
             figures.traced_peak = max(figures.traced_peak, peak)
@@ -95,11 +99,12 @@ class StageDriver:
             plans = kernel.fetch_pending(companies)
         build, split = self.figures.stages["build"], self.figures.stages["claim"]
         build.seconds -= claim.seconds
+        build.cpu_seconds -= claim.cpu_seconds
         build.queries -= claim.queries
         split.seconds += claim.seconds
+        split.cpu_seconds += claim.cpu_seconds
         split.queries += claim.queries
         split.calls += claim.calls
-        self.figures.rss_after_build_kib = max_rss_kib()
         if not plans:
             return
         with self.stage("submit"):
@@ -160,7 +165,7 @@ class StageDriver:
         self.kernel.settings.set("scheduler.flush_small_batches", True)
         figures = self.figures
         figures.requests = sum(requests_by_status(self.kernel.db).values())
-        figures.rss_start_kib = max_rss_kib()
+        figures.rss_start = rss.current()
         while any(work_left(self.kernel.db).values()):
             if figures.passes >= MAX_PASSES:
                 raise RuntimeError(f"still work left after {MAX_PASSES} passes")
@@ -172,5 +177,4 @@ class StageDriver:
             self.apply()
             self.retry()
         figures.completed = requests_by_status(self.kernel.db).get("PROCESSING_COMPLETE", 0)
-        figures.rss_peak_kib = max_rss_kib()
         return figures

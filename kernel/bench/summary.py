@@ -10,7 +10,6 @@ from kernel.bench.floor import FLOOR_STAGES
 from kernel.bench.stages import STAGES
 
 DB_STAGES = ("claim", "build", "apply")
-KIB = 1024
 
 
 def _median(values: list[float]) -> float:
@@ -32,23 +31,29 @@ def ratio(new: float | None, old: float | None) -> float | None:
 
 def path_summary(runs: list[dict[str, Any]], memory: dict[str, Any] | None) -> dict[str, Any]:
     """Median figures of one path's runs, with the traced peaks of its memory run."""
-    names = STAGES if "rss_start_kib" in runs[0] else FLOOR_STAGES
+    pipeline = "passes" in runs[0]
+    names = STAGES if pipeline else FLOOR_STAGES
     requests = runs[0]["requests"]
-    pipeline = "rss_start_kib" in runs[0]
     stages: dict[str, dict[str, Any]] = {}
     for name in names:
         seconds = _median([run["stages"][name]["seconds"] for run in runs])
         traced = (memory or {}).get("stages", {}).get(name, {}).get("traced_peak")
         stages[name] = {
             "seconds": seconds,
+            "cpu_seconds": _median([run["stages"][name]["cpu_seconds"] for run in runs]),
             "queries": int(_median([run["stages"][name]["queries"] for run in runs])),
             "rows_per_second": _rate(requests, seconds),
-            # A pipeline's claim runs inside fetch_pending: its memory is the build stage's.
-            "traced_peak_bytes": None if pipeline and name == "claim" else traced,
+            "rss_peak_bytes": int(_median([run["stages"][name]["rss_peak"] for run in runs])),
+            "rss_growth_bytes": int(_median([run["stages"][name]["rss_growth"] for run in runs])),
+            "traced_peak_bytes": traced,
         }
+        if pipeline and name == "claim":
+            # A pipeline's claim runs inside fetch_pending: its memory is the build stage's.
+            stages[name].update(rss_peak_bytes=None, rss_growth_bytes=None, traced_peak_bytes=None)
     totals = [sum(run["stages"][name]["seconds"] for name in names) for run in runs]
     db_totals = [sum(run["stages"][name]["seconds"] for name in DB_STAGES) for run in runs]
     seconds = _median(totals)
+    cpu = _median([sum(run["stages"][name]["cpu_seconds"] for name in names) for run in runs])
     db_seconds = _median(db_totals)
     out: dict[str, Any] = {
         "requests": requests,
@@ -58,19 +63,18 @@ def path_summary(runs: list[dict[str, Any]], memory: dict[str, Any] | None) -> d
         "total": {
             "seconds": seconds,
             "seconds_all_runs": totals,
+            "cpu_seconds": cpu,
             "queries": int(
                 _median([sum(s["queries"] for s in run["stages"].values()) for run in runs])
             ),
             "rows_per_second": _rate(requests, seconds),
-            "rss_peak_bytes": int(_median([run["rss_peak_kib"] for run in runs])) * KIB,
+            "rss_peak_bytes": int(_median([run["rss_peak"] for run in runs])),
         },
         "db_stages": {"seconds": db_seconds, "rows_per_second": _rate(requests, db_seconds)},
     }
     if pipeline:
         out["passes"] = int(_median([run["passes"] for run in runs]))
-        out["total"]["rss_build_growth_bytes"] = (
-            int(_median([run["rss_after_build_kib"] - run["rss_start_kib"] for run in runs])) * KIB
-        )
+        out["total"]["rss_start_bytes"] = int(_median([run["rss_start"] for run in runs]))
         out["cache"] = runs[-1].get("cache")
         out["fallback_events"] = max(run.get("fallback_events", 0) for run in runs)
     return out

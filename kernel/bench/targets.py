@@ -20,7 +20,7 @@ def _get(data: Any, *keys: str) -> Any:
 def building_peak(summary: dict[str, Any]) -> int | None:
     """Traced peak while building batches: the create task's claim and files together."""
     stages = summary["stages"]
-    peaks = [stages[name].get("traced_peak_bytes") for name in ("claim", "build")]
+    peaks = [(stages.get(name) or {}).get("traced_peak_bytes") for name in ("claim", "build")]
     found = [peak for peak in peaks if peak is not None]
     return max(found) if found else None
 

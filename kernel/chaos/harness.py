@@ -59,7 +59,7 @@ class ChaosOptions:
     companies: int = 12
     seconds: float = 150.0
     ambiguous: bool = True
-    kill_every: tuple[float, float] = (2.0, 6.0)
+    kill_every: tuple[float, float] = (1.0, 4.0)
     disconnect_every: tuple[float, float] = (1.5, 4.0)
     processors: tuple[str, ...] = ("optimized", "original")
     batch_size: int = 40

@@ -48,12 +48,6 @@ def _kernel(settings_file: Path | None, database: str | None, **extra: object):
     return Kernel.create(settings)
 
 
-def not_built(command: str, issue: int) -> None:
-    """Say plainly that a command does not exist yet, and fail."""
-    console.print(f"[red]batchkernel {command} is not built yet (tracked in issue {issue}).[/red]")
-    raise typer.Exit(code=2)
-
-
 @db_app.command("upgrade")
 def db_upgrade(settings: SettingsOption = None, database: DatabaseOption = None) -> None:
     """Create or migrate the schema to the newest revision."""
@@ -223,6 +217,43 @@ def status(
     print_status(Console(), snapshot)
 
 
+@app.command("costs")
+def costs(
+    company: Annotated[str | None, typer.Option("--company", help="One company id.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="From this UTC date (YYYY-MM-DD) on.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV, one row per group.")] = False,
+    settings: SettingsOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Spend by company, model, processing type and day; estimates against actuals; savings."""
+    from kernel.cli.costs_view import parse_since, print_costs, write_csv
+    from kernel.costs import cost_report
+    from kernel.db.monitoring import MonitorReader
+
+    if as_json and as_csv:
+        console.print("[red]--json and --csv exclude each other[/red]")
+        raise typer.Exit(code=2)
+    start = parse_since(since)
+    kernel = _kernel(settings, database)
+    reader = MonitorReader.for_database(kernel.db)
+    try:
+        with reader.connect() as conn:
+            report = cost_report(conn, reader.dialect, company=company, since=start)
+    finally:
+        reader.dispose()
+    if as_json:
+        import orjson
+
+        typer.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+    elif as_csv:
+        write_csv(report)
+    else:
+        print_costs(Console(), report)
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (serve.host).")] = None,
@@ -261,6 +292,10 @@ def bench(
     scale: Annotated[
         bool, typer.Option("--scale", help="Run at 1,000, 10,000 and 100,000 pending requests.")
     ] = False,
+    path: Annotated[
+        list[str] | None,
+        typer.Option("--path", help="A processor to run: original, optimized (default: both)."),
+    ] = None,
     floor: Annotated[bool, typer.Option(help="Also run the raw SQL floor.")] = True,
     memory: Annotated[
         str,
@@ -284,6 +319,9 @@ def bench(
 
     if memory not in ("build", "all", "none"):
         raise typer.BadParameter("--memory must be build, all or none")
+    paths = tuple(path or ("original", "optimized"))
+    if not set(paths) <= {"original", "optimized"}:
+        raise typer.BadParameter("--path must be original or optimized")
     options = BenchOptions(
         DataSpec(companies, sessions, messages, message_chars, seed),
         database,
@@ -291,6 +329,7 @@ def bench(
         floor,
         "" if memory == "none" else memory,
         workdir,
+        paths,
     )
     with ProgressDisplay(console) as display:
         if scale:

@@ -64,6 +64,25 @@ def _companies(snapshot: dict[str, Any]) -> Table:
     return table
 
 
+def _budgets(snapshot: dict[str, Any]) -> Table:
+    """Each budget's committed spend, and why work waits (budgets, enqueued-token limits)."""
+    section = snapshot.get("budgets") or {}
+    table = Table(title="budgets and holds", show_header=False)
+    for row in section.get("budgets", []):
+        who = "overall" if row["scope"] == "*" else row["scope"]
+        colour = {"exhausted": "red", "warning": "yellow"}.get(row["state"], "green")
+        table.add_row(
+            f"{who} per {row['period']}",
+            f"${row['committed_usd']:.4f} of ${row['limit_usd']:.2f} "
+            f"[{colour}]{row['state']}[/{colour}]",
+        )
+    for hold in section.get("holds", []):
+        table.add_row(f"[yellow]waiting[/yellow] {hold['scope']}", hold["reason"])
+    if not table.rows:
+        table.add_row("budgets", "none configured; nothing waiting")
+    return table
+
+
 def _scheduler(snapshot: dict[str, Any]) -> Table:
     """Instances, last cycle and each task's last run."""
     sched = snapshot["scheduler"]
@@ -134,5 +153,6 @@ def print_status(console: Console, snapshot: dict[str, Any]) -> None:
     )
     console.print(_totals(snapshot))
     console.print(_companies(snapshot))
+    console.print(_budgets(snapshot))
     console.print(_scheduler(snapshot))
     console.print(_plugins(snapshot))

@@ -1,12 +1,14 @@
-"""Read-only summaries the kernel itself needs: how much work is left, counts by state."""
+"""Queries the kernel itself needs: how much work is left, counts by state, file cleanup."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Sequence
+
+from sqlalchemy import func, select, update
 
 from kernel.db.engine import Database
-from kernel.db.models import AIBatchRequest, AIProcessingRequest
-from kernel.types import ENDED_BATCH_STATUSES, BatchStatus, RequestStatus
+from kernel.db.models import AIBatchRequest, AIProcessingRequest, utcnow
+from kernel.types import ENDED_BATCH_STATUSES, BatchStatus, LocalBatch, RequestStatus
 
 
 def requests_by_status(db: Database) -> dict[str, int]:
@@ -43,3 +45,59 @@ def work_left(db: Database) -> dict[str, int]:
         "batches_unsettled": unsettled,
         "batches_ended_unapplied": ended,
     }
+
+
+UNCLEANED = (
+    AIBatchRequest.status == BatchStatus.APPLIED.value,
+    AIBatchRequest.files_deleted_at.is_(None),
+    AIBatchRequest.provider_batch_id.is_not(None),
+)
+
+
+def count_uncleaned(db: Database) -> int:
+    """Applied batches whose provider files still wait for their cleanup."""
+    with db.transaction() as session:
+        return int(session.scalar(select(func.count()).where(*UNCLEANED)) or 0)
+
+
+def uncleaned_batches(db: Database, limit: int = 100) -> list[LocalBatch]:
+    """Applied batches whose provider files were never cleaned up (an instance died between
+    applying the results and deleting the files), oldest first."""
+    with db.transaction() as session:
+        rows = session.scalars(
+            select(AIBatchRequest)
+            .where(*UNCLEANED)
+            .order_by(AIBatchRequest.applied_at)
+            .limit(limit)
+        ).all()
+        return [
+            LocalBatch(
+                batch_id=row.id,
+                company_id=row.company_id,
+                status=BatchStatus(row.status),
+                submission_key=row.submission_key,
+                provider_batch_id=row.provider_batch_id,
+                input_file_id=row.input_file_id,
+                output_file_id=row.output_file_id,
+                error_file_id=row.error_file_id,
+                model=row.model,
+                processing_type=row.processing_type,
+            )
+            for row in rows
+        ]
+
+
+def mark_cleaned(db: Database, batch_ids: Sequence[str]) -> None:
+    """Record that the provider files of these applied batches were cleaned up (per retention)."""
+    if not batch_ids:
+        return
+    with db.transaction() as session:
+        session.execute(
+            update(AIBatchRequest)
+            .where(
+                AIBatchRequest.id.in_(list(batch_ids)),
+                AIBatchRequest.status == BatchStatus.APPLIED.value,
+                AIBatchRequest.files_deleted_at.is_(None),
+            )
+            .values(files_deleted_at=utcnow())
+        )

@@ -29,9 +29,11 @@ class Estimate:
 class Estimator:
     """Estimates plans from the history in one ``batch_usage`` answer and the price book."""
 
-    def __init__(self, settings: Any, usage: dict[tuple[str, str, str], Usage], prices: PriceBook):
+    def __init__(
+        self, settings: Any, usage: dict[tuple[str, str, str], Usage], prices: PriceBook
+    ) -> None:
         section = settings.get("estimates") or {}
-        self.default = int(section.get("output_tokens_per_request", 250))
+        self.default = int(section.get("output_tokens_per_request", 150))
         self.minimum = int(section.get("min_history_requests", 50))
         self.prices = prices
         totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])

@@ -121,8 +121,11 @@ def sync_prices(db: Any, book: PriceBook, now: datetime | None = None) -> PriceB
         stored = _current(session)
         missing = [name for name in book.prices if name not in stored]
         if missing:
-            session.execute(insert(AIModel), [{"name": name} for name in missing])
-            stored = _current(session)
+            made = session.execute(
+                insert(AIModel).returning(AIModel.name, AIModel.id),
+                [{"name": name} for name in missing],
+            ).all()
+            stored |= {name: (model_id, None) for name, model_id in made}  # type: ignore[misc]
         changed = {
             name: stored[name]
             for name, price in book.prices.items()

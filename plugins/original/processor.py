@@ -301,34 +301,37 @@ class OriginalProcessor:
 
     @hookimpl(trylast=True)
     def fetch_stale_plans(self, kernel: Any, older_than_seconds: float) -> list[BatchPlan]:
-        """PLANNED batches older than the grace period, or whose owner stopped beating.
+        """PLANNED batches of this instance (or of none) older than the grace period, and those
+        whose owner stopped beating.
 
         An owner is dead when its instance row is gone, stopped, or its heartbeat is older than
         ``scheduler.lease_seconds``: its plans are taken over within that bound, not after the
-        (longer) grace period.
+        (longer) grace period. A live owner's plans are left to it, however old: it may still be
+        submitting them (a long create step), and abandoning one under it would make its late
+        batch a duplicate.
         """
         now = utcnow()
         cutoff = now - timedelta(seconds=older_than_seconds)
         lease = timedelta(seconds=float(kernel.settings.scheduler.lease_seconds))
         owner = SchedulerInstance
+        plan_owner = AIBatchRequest.owner
+        me = kernel.instance_id
+        dead = or_(
+            owner.id.is_(None), owner.stopped_at.is_not(None), owner.heartbeat_at < now - lease
+        )
+        other = (
+            plan_owner.is_not(None)
+            if me is None
+            else and_(plan_owner.is_not(None), plan_owner != me)
+        )
+        mine = plan_owner.is_(None) if me is None else or_(plan_owner.is_(None), plan_owner == me)
         with kernel.db.transaction() as session:
             rows = session.scalars(
                 select(AIBatchRequest)
-                .outerjoin(owner, owner.id == AIBatchRequest.owner)
+                .outerjoin(owner, owner.id == plan_owner)
                 .where(
                     AIBatchRequest.status == BatchStatus.PLANNED.value,
-                    or_(
-                        AIBatchRequest.created_at <= cutoff,
-                        and_(
-                            AIBatchRequest.owner.is_not(None),
-                            AIBatchRequest.owner != kernel.instance_id,
-                            or_(
-                                owner.id.is_(None),
-                                owner.stopped_at.is_not(None),
-                                owner.heartbeat_at < now - lease,
-                            ),
-                        ),
-                    ),
+                    or_(and_(AIBatchRequest.created_at <= cutoff, mine), and_(other, dead)),
                 )
             ).all()
             return [to_plan(row, kernel) for row in rows]

@@ -243,6 +243,14 @@ function companyTable(snap) {
     int(Object.values(c.batches).reduce((a, b) => a + b, 0)), duration(c.oldest_pending_age_seconds), usd(c.cost_usd)]));
 }
 
+function budgetTable(snap) {
+  const section = snap.budgets || { budgets: [], holds: [] };
+  const rows = section.budgets.map((b) => [b.scope === "*" ? "overall" : b.scope, "per " + b.period,
+    `${usd(b.committed_usd)} of ${usd(b.limit_usd)}`, html("span", b.state, "badge " + b.state)]);
+  section.holds.forEach((h) => rows.push([h.scope, "waiting", h.reason, html("span", "held", "badge held")]));
+  table("budgets", [["scope"], ["period"], ["committed / reason"], ["state"]], rows);
+}
+
 function render(snap) {
   const r = snap.requests.by_state;
   setText("requests-total", int(snap.requests.total));
@@ -265,6 +273,7 @@ function render(snap) {
   breakerTable(snap);
   taskTable(snap);
   companyTable(snap);
+  budgetTable(snap);
   document.body.dataset.generatedAt = snap.generated_at;
 }
 

@@ -1,0 +1,72 @@
+"""Fixtures for costs, budgets and fairness: tenants with chosen backlogs, the emulator, kernels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from kernel.importer import import_file
+from plugins.emulator import EmulatorConfig, EmulatorServer
+
+QUESTION = "How many vacation days do I have left this year, and can I carry them over?"
+ANSWER = "You have twelve days left; up to five of them carry over to next year."
+
+
+def write_tenants(path: Path, backlog: dict[str, int]) -> Path:
+    """An import file with ``backlog[company]`` sessions per company, all with the same two
+    messages (so every request has the same estimated tokens)."""
+    with path.open("wb") as handle:
+        for company, count in backlog.items():
+            for index in range(count):
+                record = {
+                    "company": company,
+                    "session_id": f"{path.stem}-{company}-{index:06d}",
+                    "start_time": "2026-11-01T09:00:00Z",
+                    "messages": [
+                        {"role": "user", "content": QUESTION},
+                        {"role": "assistant", "content": ANSWER},
+                    ],
+                }
+                handle.write(orjson.dumps(record) + b"\n")
+    return path
+
+
+def load_tenants(kernel: Any, tmp_path: Path, backlog: dict[str, int], name: str = "t") -> None:
+    """Import the sessions of ``backlog`` into the kernel's database."""
+    source = write_tenants(tmp_path / f"{name}.jsonl", backlog)
+    assert import_file(kernel, source).requests_created == sum(backlog.values())
+
+
+@pytest.fixture
+def emulator() -> Iterator[Any]:
+    """Start emulators with the given config; all stopped at the end."""
+    started: list[EmulatorServer] = []
+
+    def start(**config: Any) -> EmulatorServer:
+        server = EmulatorServer(EmulatorConfig(seed=1, **config)).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def costs_kernel(make_kernel: Any) -> Any:
+    """A kernel on ``db_url`` pointed at ``server``, small batches, flushing at once."""
+
+    def build(db_url: str, server: Any, **settings: Any) -> Any:
+        options = {
+            "openai__base_url": server.base_url,
+            "batch__min_batch_size": 1,
+            "plugins__cache": "none",
+            "scheduler__flush_small_batches": True,
+        } | settings
+        return make_kernel(db_url, **options)
+
+    return build

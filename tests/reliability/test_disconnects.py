@@ -1,0 +1,95 @@
+"""F5 and F14: database connections cut under a running scheduler (PostgreSQL), and several
+processes SIGKILLed at random on one SQLite file: the work still finishes, exactly once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from kernel.chaos.audit import audit
+from kernel.chaos.harness import ChaosOptions, run_chaos
+from plugins.emulator import EmulatorConfig, EmulatorServer
+from tests.reliability.support import kernel_env, load
+
+APP = "bk-f5-victim"
+
+
+def terminate_all(engine: sa.Engine) -> int:
+    """``pg_terminate_backend`` every connection of the scheduler under test."""
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = :app AND pid <> pg_backend_pid()"
+                ),
+                {"app": APP},
+            ).scalar_one()
+        )
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("processor", ["original", "optimized"])
+def test_f5_scheduler_survives_its_connections_being_terminated(
+    postgres_url: str, tmp_path: Path, processor: str
+) -> None:
+    load(postgres_url, tmp_path, sessions=120, companies=4)
+    config = EmulatorConfig(seed=2, validating_seconds=0.2, in_progress_seconds=1.0)
+    with EmulatorServer(config).start() as server:
+        env = kernel_env(
+            tmp_path,
+            postgres_url,
+            server.base_url,
+            processor=processor,
+            batch__max_requests_per_batch=10,
+            batch__stale_plan_seconds=2,
+            processing__chunk_size=10,
+        )
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kernel", "run", "--until-idle"],
+            env=env | {"PGAPPNAME": APP},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        engine = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
+        terminated = 0
+        try:
+            rounds = 0
+            while process.poll() is None and rounds < 20:
+                terminated += terminate_all(engine)
+                rounds += 1
+                time.sleep(0.4)
+        finally:
+            engine.dispose()
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err[-4000:]
+        assert terminated >= 3
+        report = audit(postgres_url, server.ledger(), ambiguous=False)
+    assert report.ok, "\n".join(report.lines())
+    assert report.requests == {"PROCESSING_COMPLETE": 120}
+
+
+def test_f14_three_processes_on_one_sqlite_file_under_sigkill(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    result = run_chaos(
+        ChaosOptions(
+            database_url=url,
+            workdir=tmp_path / "chaos",
+            seed=14,
+            instances=3,
+            requests=240,
+            companies=6,
+            seconds=90,
+            ambiguous=False,
+            kill_every=(1.0, 3.0),
+        )
+    )
+    logs = "".join(p.read_text(errors="replace") for p in (tmp_path / "chaos").glob("*.log"))
+    assert "database is locked" not in logs
+    assert result.kills >= 3
+    assert result.ok, "\n".join(result.lines())

@@ -335,6 +335,15 @@ class TelemetrySpec:
         """
 
     @_hookspec
+    def shutdown(self, kernel: Kernel) -> None:
+        """Release what a plugin holds (connections, files, threads) before the kernel closes.
+
+        Broadcast; must not raise. Called by ``Kernel.close``.
+
+        .. versionadded:: 0.1
+        """
+
+    @_hookspec
     def collect_status(self, kernel: Kernel) -> dict[str, Any] | None:
         """Return this plugin's part of the monitoring snapshot, as ``{section: data}``.
 

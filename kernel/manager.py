@@ -302,7 +302,11 @@ class Kernel:
         crashpoint(name)
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Let plugins release what they hold, then the database connections."""
+        try:
+            self.pm.hook.shutdown(kernel=self)
+        except Exception:
+            self.log.debug("a plugin failed to shut down cleanly", exc_info=True)
         if self._database is not None:
             self._database.dispose()
 

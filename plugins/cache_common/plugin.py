@@ -142,6 +142,11 @@ class CachePlugin:
         """Wait for a background refresh to finish; True when none is running."""
         return self._cache.wait_idle(timeout) if self._cache is not None else True
 
+    @hookimpl
+    def shutdown(self, kernel: Any) -> None:
+        """Close the store when the kernel closes."""
+        self.close()
+
     def close(self) -> None:
         """Release the store's connections or files."""
         if self._cache is not None:

@@ -28,7 +28,7 @@ def test_the_default_settings_load_cache_disk(tmp_path: Path) -> None:
     hooks = {
         caller.name for caller in kernel.pm.get_hookcallers(kernel.pm.get_plugin("cache-disk"))
     }
-    assert hooks == {"get_companies", "companies_changed", "collect_status"}
+    assert hooks == {"get_companies", "companies_changed", "collect_status", "shutdown"}
 
 
 def test_cache_directory_follows_the_workdir(

@@ -47,7 +47,9 @@ def batchkernel(
     )
 
 
-@pytest.mark.parametrize("command", [*COMMANDS, "db upgrade", "companies list", "companies set-status"])
+@pytest.mark.parametrize(
+    "command", [*COMMANDS, "db upgrade", "companies list", "companies set-status"]
+)
 def test_every_command_has_help(command: str) -> None:
     result = runner.invoke(app, [*command.split(), "--help"])
     assert result.exit_code == 0, result.output

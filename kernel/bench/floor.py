@@ -4,7 +4,7 @@ path gets to what the database itself allows.
 
 Claim: one locked read of every pending request with its sizes, batches cut in memory (the same
 request-count limit), one bulk insert of the batches, one bulk load of (request, batch) pairs and
-one ``UPDATE ... FROM``. Build: one streamed query over the messages writing the same JSONL lines
+one ``UPDATE ... FROM`` (each loaded table analyzed, so the planner knows its size). Build: one streamed query over the messages writing the same JSONL lines
 (``build_line``). Apply: parse and validate each result line (``interpret_line``), price it, bulk
 load the outcomes, then one ``UPDATE ... FROM`` for sessions, one for requests and one for batches.
 Only success lines are applied in full: the floor runs against a fault-free emulator.
@@ -177,6 +177,7 @@ class Floor:
             ("request_id", "batch_id"),
             [(rid, batch[0]) for batch in self.batches for rid in batch[4]],
         )
+        db.execute("ANALYZE floor_claim")
         claimed = db.execute(
             "UPDATE ai_processing_requests SET status = ?, batch_id = c.batch_id "
             "FROM floor_claim c WHERE ai_processing_requests.id = c.request_id "
@@ -277,6 +278,7 @@ class Floor:
         columns = ", ".join(f"{n} {t}" for n, t in zip(RESULT_COLUMNS, RESULT_TYPES, strict=True))
         db.execute(f"CREATE TEMP TABLE floor_results ({columns})")
         db.load("floor_results", RESULT_COLUMNS, rows)
+        db.execute("ANALYZE floor_results")
         now = db.value(datetime.now(UTC))
         questions = "f.questions::json" if db.is_postgres else "f.questions"
         db.execute(

@@ -46,11 +46,14 @@ def fetch_pending(
     remaining = dict(quotas or {})
     plans: list[BatchPlan] = []
     while eligible:
+        # a page's drafts (thousands of request ids) are dropped before the next page is read
         named = claim_page(kernel, eligible, limits, page_size, now, remaining)
         if named is None:
             break
         eligible = [c for c in eligible if remaining.get(c, 1) > 0]
-        for plan in write_files(kernel, named):
+        written = write_files(kernel, named)
+        del named
+        for plan in written:
             if plan.input_bytes > limits.max_bytes:
                 kernel.abandon_plan(
                     plan, f"input file of {plan.input_bytes} bytes is over batch.max_file_bytes"

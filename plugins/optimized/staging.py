@@ -43,6 +43,9 @@ def load(session: Session, table: Table, rows: Sequence[tuple[Any, ...]], counte
             for row in rows:
                 copy.write_row(row)
         counter.increment()
+        # A temporary table has no statistics until analyzed: without them the planner takes
+        # it for a few rows and joins it by nested loops (minutes for 5,000 staged results).
+        conn.exec_driver_sql(f"ANALYZE {table.name}")
     else:
         # The driver's own executemany on plain tuples: SQLAlchemy's per-row parameter
         # processing cost more than the insert itself (staged columns need no type conversion).

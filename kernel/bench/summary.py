@@ -37,7 +37,9 @@ def path_summary(runs: list[dict[str, Any]], memory: dict[str, Any] | None) -> d
     stages: dict[str, dict[str, Any]] = {}
     for name in names:
         seconds = _median([run["stages"][name]["seconds"] for run in runs])
-        traced = (memory or {}).get("stages", {}).get(name, {}).get("traced_peak")
+        traced_stage = (memory or {}).get("stages", {}).get(name) or {}
+        # Stages the traced run never reached (``--memory build`` stops after building).
+        traced = traced_stage.get("traced_peak") if traced_stage.get("calls") else None
         stages[name] = {
             "seconds": seconds,
             "cpu_seconds": _median([run["stages"][name]["cpu_seconds"] for run in runs]),

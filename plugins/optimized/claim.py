@@ -3,6 +3,7 @@ then every batch file of the page is written from one streamed query over the me
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,13 +47,15 @@ def fetch_pending(
     remaining = dict(quotas or {})
     plans: list[BatchPlan] = []
     while eligible:
-        # a page's drafts (thousands of request ids) are dropped before the next page is read
+        # a page's drafts are dropped and its reference cycles (result and statement objects)
+        # collected before the next page is read, so peak memory does not grow with the backlog
         named = claim_page(kernel, eligible, limits, page_size, now, remaining)
         if named is None:
             break
         eligible = [c for c in eligible if remaining.get(c, 1) > 0]
         written = write_files(kernel, named)
         del named
+        gc.collect()
         for plan in written:
             if plan.input_bytes > limits.max_bytes:
                 kernel.abandon_plan(

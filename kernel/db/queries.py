@@ -8,6 +8,7 @@ from sqlalchemy import func, select, update
 
 from kernel.db.engine import Database
 from kernel.db.models import AIBatchRequest, AIProcessingRequest, utcnow
+from kernel.db.rows import to_local_batch
 from kernel.types import ENDED_BATCH_STATUSES, BatchStatus, LocalBatch, RequestStatus
 
 
@@ -70,21 +71,7 @@ def uncleaned_batches(db: Database, limit: int = 100) -> list[LocalBatch]:
             .order_by(AIBatchRequest.applied_at)
             .limit(limit)
         ).all()
-        return [
-            LocalBatch(
-                batch_id=row.id,
-                company_id=row.company_id,
-                status=BatchStatus(row.status),
-                submission_key=row.submission_key,
-                provider_batch_id=row.provider_batch_id,
-                input_file_id=row.input_file_id,
-                output_file_id=row.output_file_id,
-                error_file_id=row.error_file_id,
-                model=row.model,
-                processing_type=row.processing_type,
-            )
-            for row in rows
-        ]
+        return [to_local_batch(row) for row in rows]
 
 
 def mark_cleaned(db: Database, batch_ids: Sequence[str]) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import Column, String, bindparam, func, select, update
 
 from kernel import hookimpl
 from kernel.db.models import AIBatchRequest, AIProcessingRequest
+from kernel.db.rows import to_local_batch as to_local
 from kernel.types import (
     ENDED_BATCH_STATUSES,
     IN_FLIGHT_BATCH_STATUSES,
@@ -35,7 +36,6 @@ from plugins.common.timeutil import utcnow
 from plugins.optimized import claim
 from plugins.optimized.apply import ResultApplier
 from plugins.optimized.staging import load, staging, temp_table
-from plugins.original.processor import to_local
 
 T = TypeVar("T")
 PENDING = RequestStatus.PENDING_BATCHING.value

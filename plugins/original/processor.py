@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session, selectinload
 from kernel import hookimpl
 from kernel.db.models import AIBatchRequest, AIProcessingRequest, ChatSession, SchedulerInstance
 from kernel.db.models import Company as CompanyRow
+from kernel.db.rows import to_local_batch as to_local
 from kernel.types import (
     ENDED_BATCH_STATUSES,
     IN_FLIGHT_BATCH_STATUSES,
     ApplySummary,
-    BatchError,
     BatchPlan,
     BatchStatus,
     Company,
@@ -60,27 +60,6 @@ SESSION_FIELDS = (
     "forwarded_hr",
     "questions",
 )
-
-
-def to_local(row: AIBatchRequest) -> LocalBatch:
-    """A batch row as the hooks pass it around."""
-    return LocalBatch(
-        batch_id=row.id,
-        company_id=row.company_id,
-        status=BatchStatus(row.status),
-        submission_key=row.submission_key,
-        provider_batch_id=row.provider_batch_id,
-        input_file_id=row.input_file_id,
-        output_file_id=row.output_file_id,
-        error_file_id=row.error_file_id,
-        errors=tuple(
-            BatchError(e.get("code"), str(e.get("message", "")), e.get("line"))
-            for e in row.errors or []
-        ),
-        model=row.model,
-        submitted_at=as_utc(row.submitted_at),
-        processing_type=row.processing_type,
-    )
 
 
 def to_plan(row: AIBatchRequest, kernel: Any) -> BatchPlan:

@@ -10,9 +10,9 @@ import orjson
 from sqlalchemy import update
 
 from kernel.db.models import AIBatchRequest
+from kernel.db.rows import to_local_batch as to_local
 from kernel.types import BatchStatus, LocalBatch, RequestStatus, ResultFiles
 from plugins.emulator import EmulatorConfig
-from plugins.original.processor import to_local
 
 COMPLETE = RequestStatus.PROCESSING_COMPLETE.value
 FAILED = RequestStatus.PROCESSING_FAILED.value

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -67,9 +69,9 @@ class BatchLimits:
     model_tokens: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, settings: object) -> BatchLimits:
+    def from_settings(cls, settings: Any) -> BatchLimits:
         """Read ``batch.*`` settings, never above the provider's own limits."""
-        batch = settings.batch  # type: ignore[attr-defined]
+        batch = settings.batch
         enqueued = batch.get("enqueued_token_limits") or {}
         return cls(
             min(int(batch.max_requests_per_batch), PROVIDER_MAX_LINES),
@@ -110,9 +112,9 @@ def split_lines(lines: Iterable[RequestLine], limits: BatchLimits) -> Iterator[l
         yield group
 
 
-def write_lines(path: object, lines: Sequence[RequestLine]) -> int:
+def write_lines(path: Path, lines: Sequence[RequestLine]) -> int:
     """Write lines to a JSONL file and return its size in bytes."""
-    with open(path, "wb") as handle:  # type: ignore[call-overload]
+    with path.open("wb") as handle:
         for line in lines:
             handle.write(line.data)
         return handle.tell()

@@ -297,24 +297,24 @@ class ResultApplier:
 
     def _settle_leftovers(self, results: Sequence[tuple[LocalBatch, ResultFiles]]) -> None:
         """Members with no line: re-queued free, or charged an attempt when the batch completed."""
-        groups: dict[tuple[str, str, bool], list[str]] = {}
+        groups: dict[tuple[str, str], list[str]] = {}
         for batch, files in results:
             if batch.status == BatchStatus.FAILED:
                 reason = "; ".join(f"{e.code}: {e.message}" for e in batch.errors) or "batch failed"
-                key = (f"batch failed at provider: {reason}", "failed", False)
+                key = (f"batch failed at provider: {reason}", "failed")
             elif files.missing:
-                key = ("result file no longer available at the provider", "requeue", False)
+                key = ("result file no longer available at the provider", "requeue")
             elif batch.status != BatchStatus.COMPLETED:
-                key = (f"not run: batch {batch.status.value.lower()}", "requeue", False)
+                key = (f"not run: batch {batch.status.value.lower()}", "requeue")
             else:
-                key = ("no result line from the provider", "retry", True)
+                key = ("no result line from the provider", "retry")
             groups.setdefault(key, []).append(batch.batch_id)
         r = AIProcessingRequest
         now = utcnow()
         zero = {
             name: 0 for name in ("prompt", "completion", "cached", "prompt_cost", "completion_cost")
         }
-        for (reason, kind, _charged), batch_ids in groups.items():
+        for (reason, kind), batch_ids in groups.items():
             where = and_(r.batch_id.in_(batch_ids), r.status == IN_PROGRESS)
             if kind == "failed":
                 values: dict[str, Any] = {

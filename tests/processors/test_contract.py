@@ -68,4 +68,6 @@ def test_both_processors_reach_the_same_final_state(
             states[processor] = final_state(kernel)
             kernel.close()
     assert states["original"] == states["optimized"]
-    assert sum(Counter(v[0] for v in states["original"].values()).values()) == 120
+    assert len(states["original"]) == 120
+    statuses = Counter(v[0] for v in states["original"].values())
+    assert set(statuses) <= {"PROCESSING_COMPLETE", "PROCESSING_FAILED"}

@@ -7,31 +7,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kernel.chaos.harness import base_environment, settings_env
-from kernel.db.migrate import upgrade
-from kernel.demo.synthetic import write_jsonl
-from kernel.importer import import_file
-from kernel.manager import Kernel
+from kernel.chaos.harness import base_environment, prepare_database, settings_env
 
 CRASHED = 137
 
 
 def load(db_url: str, tmp_path: Path, *, sessions: int, companies: int, seed: int = 5) -> None:
-    """Migrate the database and import synthetic sessions (one request each)."""
-    kernel = Kernel.create(
-        overrides={
-            "database.url": db_url,
-            "batch.workdir": str(tmp_path / "import"),
-            "plugins.autoload": False,
-            "plugins.cache": "none",
-        }
-    )
-    try:
-        upgrade(kernel.db)
-        source = write_jsonl(tmp_path / "sessions.jsonl", companies, sessions, seed=seed)
-        assert import_file(kernel, source).requests_created == sessions
-    finally:
-        kernel.close()
+    """Migrate the empty database and import synthetic sessions (one request each)."""
+    prepare_database(db_url, tmp_path, sessions, companies, seed)
 
 
 def kernel_env(

@@ -145,7 +145,12 @@ def test_runtime_reconfiguration_over_http(client: openai.OpenAI, server: Emulat
     admin = server.base_url.removesuffix("/v1") + "/_emulator/config"
 
     def post(payload: dict) -> dict:
-        request = urllib.request.Request(admin, data=orjson.dumps(payload), method="POST")
+        request = urllib.request.Request(
+            admin,
+            data=orjson.dumps(payload),
+            method="POST",
+            headers={"Authorization": "Bearer test"},
+        )
         with urllib.request.urlopen(request, timeout=5) as response:
             return orjson.loads(response.read())
 
@@ -161,7 +166,8 @@ def test_runtime_reconfiguration_over_http(client: openai.OpenAI, server: Emulat
     assert server.config.rate_500 == 0.0
 
     ledger_url = server.base_url.removesuffix("/v1") + "/_emulator/ledger"
-    with urllib.request.urlopen(ledger_url, timeout=5) as response:
+    ledger = urllib.request.Request(ledger_url, headers={"Authorization": "Bearer test"})
+    with urllib.request.urlopen(ledger, timeout=5) as response:
         assert set(orjson.loads(response.read())) == {"files", "batches", "faults"}
 
 

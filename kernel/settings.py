@@ -89,6 +89,17 @@ def _validators() -> list[Validator]:
         positive("model.max_tokens"),
         Validator("openai.base_url", must_exist=True, is_type_of=str, startswith="http"),
         Validator("openai.api_key", is_type_of=str),
+        Validator(
+            "openai.input_expires_after_seconds",
+            "openai.output_expires_after_seconds",
+            is_type_of=int,
+            condition=lambda seconds: seconds == 0 or 3600 <= seconds <= 2_592_000,
+            messages={
+                "condition": "{name} must be 0 (the provider's default) or from 3600 (an hour) "
+                "to 2592000 (30 days) seconds (got {value})"
+            },
+        ),
+        Validator("openai.sweep_interval_seconds", is_type_of=(int, float), gte=0),
         Validator("openai.max_retries", is_type_of=int, gte=0, lte=20),
         Validator(
             "openai.file_retention",

@@ -194,13 +194,14 @@ class EmulatorApp:
             )
 
     def _admin(self, request: Request) -> Response:
-        """Test hooks: health (open), ledger and config (the API key, which is never echoed)."""
+        """Test hooks: health and ledger (read-only, no secret in them) are open; config, which
+        can change the API key or turn auth off, needs the API key and never echoes it."""
         path = request.path.rstrip("/")
         if path == "/_emulator/health" and request.method == "GET":
             return Response(json=self.store.health())
-        self._authenticate(request)
         if path == "/_emulator/ledger" and request.method == "GET":
             return Response(json=self.store.ledger())
+        self._authenticate(request)
         if path == "/_emulator/config" and request.method == "GET":
             return Response(json=self.config.public())
         if path == "/_emulator/config" and request.method == "POST":

@@ -1,8 +1,9 @@
 """The scheduler: drives the hooks through five tasks, each on its own interval.
 
-create (plan, claim, submit), poll (provider statuses), apply (results), retry (close exhausted,
-re-queue stranded) and reconcile (stale plans, overdue batches, provider files nobody needs). A task never overlaps itself:
-one thread runs them in turn; several instances coordinate through the database.
+create (plan, claim, submit), poll (provider statuses), apply (results, provider file cleanup),
+retry (close exhausted, re-queue stranded) and reconcile (stale plans, overdue batches, provider
+files nobody needs). A task never overlaps itself: one thread runs them in turn; several
+instances coordinate through the database.
 """
 
 from __future__ import annotations

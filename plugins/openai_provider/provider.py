@@ -477,7 +477,8 @@ class OpenAIProvider:
     def _key_of_batch(
         self, kernel: Any, config: ProviderConfig, client: openai.OpenAI, batch_id: str
     ) -> str | None:
-        """The submission key stamped on provider batch ``batch_id`` (remembered), or ``None``."""
+        """The submission key stamped on provider batch ``batch_id`` (remembered), or ``None``
+        (not ours, gone, or not known this time: a failed lookup is tried again next sweep)."""
         if batch_id in self._batch_keys:
             return self._batch_keys[batch_id]
         try:
@@ -487,8 +488,12 @@ class OpenAIProvider:
             key = submission_key_of(batch)
         except ProviderCallError as exc:
             if exc.failure.kind != "not_found":
-                raise
+                kernel.log.warning("sweep: could not look up batch %s: %s", batch_id, exc)
+                return None
             key = None
+        except ProviderError as exc:
+            kernel.log.warning("sweep: could not look up batch %s: %s", batch_id, exc)
+            return None
         if len(self._batch_keys) >= KEY_CACHE_SIZE:
             self._batch_keys.clear()
         self._batch_keys[batch_id] = key

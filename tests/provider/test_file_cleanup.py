@@ -178,3 +178,15 @@ def test_sweep_never_raises_and_tries_again_next_time(harness: Harness) -> None:
     assert h.provider.sweep_provider_files(h.kernel, lambda keys: set(keys)) == 0
     h.server.configure(first_500={})
     assert h.provider.sweep_provider_files(h.kernel, lambda keys: set(keys)) == 2
+
+
+def test_a_batch_lookup_that_fails_skips_only_its_result_files(harness: Harness) -> None:
+    h = harness
+    batch = _run(h, h.plan())
+    h.server.configure(first_500={"batches.retrieve": 1_000})
+    assert h.provider.sweep_provider_files(h.kernel, lambda keys: set(keys)) == 1
+    assert list(_live(h)) == [batch.output_file_id]
+    h.server.configure(first_500={})
+    h.clock.advance(3_601)
+    assert h.provider.sweep_provider_files(h.kernel, lambda keys: set(keys)) == 1
+    assert not _live(h)

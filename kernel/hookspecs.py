@@ -267,13 +267,33 @@ class ProviderSpec:
         .. versionadded:: 0.1
         """
 
-    @_hookspec
-    def cleanup_batch(self, kernel: Kernel, batch: LocalBatch) -> None:
+    @_hookspec(firstresult=True)
+    def cleanup_batch(self, kernel: Kernel, batch: LocalBatch) -> bool | None:
         """Delete the provider-side files of an applied batch, per the retention setting.
 
-        Broadcast; implementations must not raise. Called by the apply task after results land.
+        Returns True when none of the batch's files is left at the provider (deleted, already
+        gone, or kept on purpose by the retention setting) and False when one may still be there:
+        the kernel marks only True batches cleaned and retries the others on later apply passes.
+        First result wins; must not raise. Called by the apply task after results land.
 
         .. versionadded:: 0.1
+        .. versionchanged:: 0.4
+           First result, returning whether the files are gone (was a broadcast with no result).
+        """
+
+    @_hookspec(firstresult=True)
+    def sweep_provider_files(
+        self, kernel: Kernel, settled: Callable[[Sequence[str]], set[str]]
+    ) -> int | None:
+        """Delete this project's files still at the provider that no local batch needs any more.
+
+        Lists every file at the provider (all pages), keeps those it can tie to a submission
+        key, asks ``settled(keys)`` which of those keys belong to batches that are over (applied
+        or abandoned) and deletes their files; files it cannot tie to a local batch are left to
+        expire. Returns how many files it deleted. Catches what a failed or interrupted cleanup
+        left behind. First result wins; must not raise. Called by the reconcile task.
+
+        .. versionadded:: 0.4
         """
 
     @_hookspec(firstresult=True)

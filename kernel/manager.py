@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -429,9 +429,18 @@ class Kernel:
         """Let the provider delete files uploaded for an abandoned plan."""
         self.pm.hook.discard_submission(kernel=self, plan=plan)
 
-    def cleanup_batch(self, batch: LocalBatch) -> None:
-        """Delete provider files of an applied batch (per retention)."""
-        self.pm.hook.cleanup_batch(kernel=self, batch=batch)
+    def cleanup_batch(self, batch: LocalBatch) -> bool:
+        """Delete provider files of an applied batch (per retention); whether none is left.
+
+        With no provider plugin answering, nothing holds files for the batch: True.
+        """
+        cleaned = self.pm.hook.cleanup_batch(kernel=self, batch=batch)
+        return True if cleaned is None else bool(cleaned)
+
+    def sweep_provider_files(self, settled: Callable[[Sequence[str]], set[str]]) -> int:
+        """Delete provider files of batches that are over; how many (0 with no provider)."""
+        deleted = self.pm.hook.sweep_provider_files(kernel=self, settled=settled)
+        return int(deleted or 0)
 
     def cancel_batch(self, batch: LocalBatch) -> ProviderBatch:
         """Ask the provider to cancel a batch."""

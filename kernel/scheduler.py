@@ -1,8 +1,9 @@
 """The scheduler: drives the hooks through five tasks, each on its own interval.
 
-create (plan, claim, submit), poll (provider statuses), apply (results), retry (close exhausted,
-re-queue stranded) and reconcile (stale plans, overdue batches). A task never overlaps itself:
-one thread runs them in turn; several instances coordinate through the database.
+create (plan, claim, submit), poll (provider statuses), apply (results, provider file cleanup),
+retry (close exhausted, re-queue stranded) and reconcile (stale plans, overdue batches, provider
+files nobody needs). A task never overlaps itself: one thread runs them in turn; several
+instances coordinate through the database.
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ from sqlalchemy.exc import DBAPIError
 
 from kernel.coordination import Heartbeat, TaskLeases
 from kernel.crashpoints import crashpoint
-from kernel.db.queries import count_uncleaned, mark_cleaned, uncleaned_batches, work_left
+from kernel.db.queries import (
+    count_uncleaned,
+    mark_cleaned,
+    settled_submission_keys,
+    uncleaned_batches,
+    work_left,
+)
 from kernel.instances import InstanceRecorder
 from kernel.types import (
     BatchPlan,
@@ -42,6 +49,8 @@ _INTERVAL_KEYS = {
     "reconcile": "reconcile_interval_seconds",
 }
 COMPLETION_WINDOW = timedelta(hours=24)
+LEFTOVERS_PER_PASS = 100
+"""Applied batches whose files are not yet known to be gone, cleaned per apply pass at most."""
 
 
 @dataclass(slots=True)
@@ -79,6 +88,7 @@ class Scheduler:
         self.instance = InstanceRecorder(kernel) if record else None
         self.leases: TaskLeases | None = None
         self.heartbeat: Heartbeat | None = None
+        self._leftovers_after: str | None = None
         if self.instance is not None:
             kernel.instance_id = self.instance.id
             self.leases = TaskLeases(
@@ -348,23 +358,38 @@ class Scheduler:
             "already_applied",
         ):
             counts[name] = getattr(summary, name)
-        self.for_each_company([b for b, _ in ready], kernel.cleanup_batch)
-        mark_cleaned(kernel.db, [b.batch_id for b, _ in ready])
+        counts["cleanup_failures"] = len(ready) - self._clean([b for b, _ in ready])
         for _, files in ready:
             for path in (files.output_path, files.error_path):
                 if path is not None:
                     path.unlink(missing_ok=True)
-        counts["cleaned_late"] = self._clean_leftovers()
+        counts["cleaned_late"] = self._clean_leftovers(tried={b.batch_id for b, _ in ready})
         return counts
 
-    def _clean_leftovers(self) -> int:
-        """Clean up the provider files of batches applied by an instance that died before it
-        could (the files would otherwise stay at the provider until they expire)."""
-        leftovers = uncleaned_batches(self.kernel.db)
-        if leftovers:
-            self.for_each_company(leftovers, self.kernel.cleanup_batch)
-            mark_cleaned(self.kernel.db, [b.batch_id for b in leftovers])
-        return len(leftovers)
+    def _clean(self, batches: Sequence[LocalBatch]) -> int:
+        """Let the provider delete these applied batches' files; mark cleaned only the batches
+        whose files are gone (the others are tried again by a later pass). Returns how many."""
+        if not batches:
+            return 0
+        gone = self.for_each_company(batches, self.kernel.cleanup_batch)
+        cleaned = [batch.batch_id for batch, ok in zip(batches, gone, strict=True) if ok]
+        mark_cleaned(self.kernel.db, cleaned)
+        return len(cleaned)
+
+    def _clean_leftovers(self, tried: set[str] | None = None) -> int:
+        """Clean up the provider files of applied batches not cleaned yet: an instance died
+        before it could, or a delete failed (those ``tried`` in this pass wait for the next).
+        Each pass takes the next page, going round them all, so files that keep failing never
+        hold up the others. Returns how many were cleaned."""
+        page = uncleaned_batches(self.kernel.db, LEFTOVERS_PER_PASS, self._leftovers_after)
+        self._leftovers_after = page[-1].batch_id if len(page) == LEFTOVERS_PER_PASS else None
+        return self._clean([batch for batch in page if batch.batch_id not in (tried or ())])
+
+    def _sweep(self) -> int:
+        """Delete provider files that no local batch needs any more (what failed cleanups, lost
+        answers and dead instances left behind); how many."""
+        db = self.kernel.db
+        return self.kernel.sweep_provider_files(lambda keys: settled_submission_keys(db, keys))
 
     def retry_step(self) -> dict[str, float]:
         """Close requests out of attempts and re-queue members of settled batches."""
@@ -404,6 +429,7 @@ class Scheduler:
                 counts["cancelled"] += 1
             except ProviderError as exc:
                 kernel.log.warning("cancel of overdue batch %s failed: %s", batch.batch_id, exc)
+        counts["files_swept"] = self._sweep()
         return counts
 
     def run_cycle(self, tasks: Sequence[str]) -> list[StepReport]:

@@ -1,7 +1,9 @@
 """Settings: dynaconf over ``settings.toml``, ``BATCHKERNEL_*`` variables and the seed's flags.
 
 Validation runs at load time and raises :class:`kernel.types.ConfigError` naming the bad setting
-and the valid values, so a typo stops the program before it touches the database.
+and, in plain words, the valid values, so a typo stops the program before it touches the
+database. A message never shows a secret: values of secret keys (tokens, API keys, headers) are
+shown by their type only and passwords in URLs are masked (:mod:`kernel.redact`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from dynaconf import Dynaconf, ValidationError, Validator
 
+from kernel.redact import shown
 from kernel.types import ConfigError
 
 ENV_PREFIX = "BATCHKERNEL"
@@ -41,7 +44,7 @@ def _validators() -> list[Validator]:
         bounds: dict[str, int] = {"gte": 1} if lte is None else {"gte": 1, "lte": lte}
         return Validator(key, must_exist=True, is_type_of=(int, float), **bounds)
 
-    return [
+    rules = [
         Validator("database.url", must_exist=True, is_type_of=str, len_min=1),
         Validator("plugins.processor", must_exist=True, is_type_of=str),
         Validator("plugins.provider", must_exist=True, is_type_of=str),
@@ -85,6 +88,18 @@ def _validators() -> list[Validator]:
         Validator("model.temperature", is_type_of=(int, float), gte=0, lte=2),
         positive("model.max_tokens"),
         Validator("openai.base_url", must_exist=True, is_type_of=str, startswith="http"),
+        Validator("openai.api_key", is_type_of=str),
+        Validator(
+            "openai.input_expires_after_seconds",
+            "openai.output_expires_after_seconds",
+            is_type_of=int,
+            condition=lambda seconds: seconds == 0 or 3600 <= seconds <= 2_592_000,
+            messages={
+                "condition": "{name} must be 0 (the provider's default) or from 3600 (an hour) "
+                "to 2592000 (30 days) seconds (got {value})"
+            },
+        ),
+        Validator("openai.sweep_interval_seconds", is_type_of=(int, float), gte=0),
         Validator("openai.max_retries", is_type_of=int, gte=0, lte=20),
         Validator(
             "openai.file_retention",
@@ -154,6 +169,67 @@ def _validators() -> list[Validator]:
             gt=0,
         ),
     ]
+    return [_explained(rule) for rule in rules]
+
+
+class _MaskedTemplate(str):
+    """A dynaconf message template that shows ``{value}`` through :func:`kernel.redact.shown`."""
+
+    def format(self, *args: Any, **kwargs: Any) -> str:
+        """Format as ``str.format`` does, with the offending value masked for its key."""
+        if "value" in kwargs:
+            kwargs["value"] = shown(str(kwargs.get("name", "")), kwargs["value"])
+        return str.format(self, *args, **kwargs)
+
+
+_TYPES: dict[Any, str] = {
+    str: "a string",
+    bool: "true or false",
+    int: "a whole number",
+    (int, float): "a number",
+    float: "a number",
+    list: "a list",
+    dict: "a table (key = value pairs)",
+}
+
+
+def _expected(operations: Mapping[str, Any]) -> str:
+    """What a rule's operations accept, in plain words (``a whole number from 1 to 64``)."""
+    if "is_in" in operations:
+        return "one of: " + ", ".join(str(choice) for choice in operations["is_in"])
+    words = [_TYPES.get(operations.get("is_type_of"), "a value")]
+    low = next((op for op in ("gte", "gt") if op in operations), None)
+    high = next((op for op in ("lte", "lt") if op in operations), None)
+    if low == "gte" and high == "lte":
+        words.append(f"from {operations['gte']} to {operations['lte']}")
+    else:
+        if low:
+            words.append(("at least " if low == "gte" else "above ") + str(operations[low]))
+        if high:
+            words.append(("at most " if high == "lte" else "below ") + str(operations[high]))
+    if operations.get("len_min") == 1:
+        words[0] = words[0].replace("a ", "a non-empty ", 1)
+    elif "len_min" in operations:
+        words.append(f"at least {operations['len_min']} long")
+    if "startswith" in operations:
+        words.append(f"starting with {operations['startswith']!r}")
+    return " ".join(words)
+
+
+def _explained(rule: Validator) -> Validator:
+    """Give ``rule`` messages that name the key and the valid values in plain words, and mask
+    the offending value (custom messages keep their wording, with the value masked too)."""
+    expected = _expected(rule.operations)
+    defaults = Validator.default_messages
+    plain = {
+        "operations": f"{{name}} must be {expected} (got {{value}})",
+        "must_exist_true": f"{{name}} is missing: set it to {expected}",
+        "condition": "{name} is not valid (got {value})",
+    }
+    for key, text in rule.messages.items():
+        custom = text != defaults.get(key)
+        rule.messages[key] = _MaskedTemplate(text if custom else plain.get(key, text))
+    return rule
 
 
 def _parse_flag(name: str, raw: str) -> bool:
@@ -211,5 +287,6 @@ def load_settings(
     try:
         settings.validators.validate_all()
     except ValidationError as exc:
-        raise ConfigError(f"invalid settings: {exc}") from exc
+        # No chaining: the message is complete and the original error could show the value.
+        raise ConfigError(f"invalid settings: {exc}") from None
     return settings

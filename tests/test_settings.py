@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from kernel.redact import mask_url, shown
 from kernel.settings import load_settings
 from kernel.types import ConfigError
 
@@ -73,3 +74,112 @@ def test_user_settings_file_layers_over_defaults(tmp_path: Any) -> None:
     settings = load_settings(settings_file=user)
     assert settings.batch.max_requests_per_batch == 77
     assert settings.batch.min_batch_size == 10
+
+
+SECRET = "LEAKY-s3cr3t-0123456789"
+
+
+@pytest.mark.parametrize(
+    ("key", "toml", "variable", "env_value", "expected"),
+    [
+        (
+            "serve.tokens",
+            f'[default.serve]\ntokens = {{token = "{SECRET}"}}\n',
+            "BATCHKERNEL_SERVE__TOKENS",
+            f'@json {{"token": "{SECRET}"}}',
+            "must be a list",
+        ),
+        (
+            "openai.api_key",
+            f'[default.openai]\napi_key = ["{SECRET}"]\n',
+            "BATCHKERNEL_OPENAI__API_KEY",
+            f'@json {{"key": "{SECRET}"}}',
+            "must be a string",
+        ),
+        (
+            "telemetry.headers",
+            f'[default.telemetry]\nheaders = "authorization=Bearer {SECRET}"\n',
+            "BATCHKERNEL_TELEMETRY__HEADERS",
+            f"authorization=Bearer {SECRET}",
+            "must be a table",
+        ),
+        (
+            "cache.redis_url",
+            f'[default.cache]\nredis_url = "http://bk:{SECRET}@cache.internal:6379/0"\n',
+            "BATCHKERNEL_CACHE__REDIS_URL",
+            f"http://bk:{SECRET}@cache.internal:6379/0",
+            "http://bk:***@cache.internal:6379/0",
+        ),
+    ],
+    ids=["serve.tokens", "openai.api_key", "telemetry.headers", "cache.redis_url"],
+)
+@pytest.mark.parametrize("source", ["settings file", "environment"])
+def test_validation_errors_name_the_key_and_never_print_a_secret(
+    tmp_path: Any,
+    monkeypatch: Any,
+    source: str,
+    key: str,
+    toml: str,
+    variable: str,
+    env_value: str,
+    expected: str,
+) -> None:
+    if source == "settings file":
+        user = tmp_path / "settings.toml"
+        user.write_text(toml)
+        monkeypatch.setenv("BATCHKERNEL_SETTINGS_FILE", str(user))
+    else:
+        monkeypatch.setenv(variable, env_value)
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    message = str(info.value)
+    assert key in message and expected in message, message
+    assert SECRET not in message and SECRET[:8] not in message, message
+    assert "<class" not in message and "is_type_of" not in message, message
+    assert info.value.__cause__ is None and SECRET not in repr(info.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"processing.chunk_size": "many"}, "processing.chunk_size must be a number from 1 to"),
+        ({"plugins.exporters": "otel"}, "plugins.exporters must be a list (got 'otel')"),
+        ({"plugins.strict": "yes"}, "plugins.strict must be true or false (got 'yes')"),
+        ({"database.url": ""}, "database.url must be a non-empty string"),
+        ({"openai.base_url": "ftp://x"}, "openai.base_url must be a string starting with 'http'"),
+    ],
+)
+def test_validation_errors_say_the_expected_type_in_plain_words(
+    overrides: dict[str, Any], expected: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(overrides)
+    assert expected in str(info.value)
+
+
+def test_a_password_in_any_url_is_masked_in_messages() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({"database.url": ["postgresql+psycopg://bk:" + SECRET + "@db:5432/bk"]})
+    message = str(info.value)
+    assert "database.url must be a non-empty string" in message
+    assert "postgresql+psycopg://bk:***@db:5432/bk" in message and SECRET not in message
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("redis://user:pw@host:6379/0", "redis://user:***@host:6379/0"),
+        ("redis://:pw@host", "redis://:***@host"),
+        ("https://tok3n@example.com/x", "https://***@example.com/x"),
+        ("postgresql://h/db?user=bk&password=pw", "postgresql://h/db?user=bk&password=***"),
+        ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+    ],
+)
+def test_mask_url(text: str, masked: str) -> None:
+    assert mask_url(text) == masked
+
+
+def test_shown_hides_secret_keys_and_nested_secrets() -> None:
+    assert shown("serve.tokens", [{"token": "x" * 30}]) == "a list, value hidden"
+    assert shown("openai.api_key", "") == "''"
+    assert "hunter2" not in shown("plugins.enabled", [{"password": "hunter2"}])

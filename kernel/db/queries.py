@@ -48,6 +48,9 @@ def work_left(db: Database) -> dict[str, int]:
     }
 
 
+KEY_CHUNK = 1000
+"""Submission keys looked up per statement."""
+
 UNCLEANED = (
     AIBatchRequest.status == BatchStatus.APPLIED.value,
     AIBatchRequest.files_deleted_at.is_(None),
@@ -61,17 +64,38 @@ def count_uncleaned(db: Database) -> int:
         return int(session.scalar(select(func.count()).where(*UNCLEANED)) or 0)
 
 
-def uncleaned_batches(db: Database, limit: int = 100) -> list[LocalBatch]:
-    """Applied batches whose provider files were never cleaned up (an instance died between
-    applying the results and deleting the files), oldest first."""
+def uncleaned_batches(db: Database, limit: int = 100, after: str | None = None) -> list[LocalBatch]:
+    """Applied batches whose provider files are not known to be gone (an instance died between
+    applying the results and deleting the files, or a delete failed), in id order.
+
+    ``after`` is the id of the last batch of the previous page, so a caller goes round all of
+    them instead of retrying the same first ones forever.
+    """
+    query = select(AIBatchRequest).where(*UNCLEANED)
+    if after is not None:
+        query = query.where(AIBatchRequest.id > after)
     with db.transaction() as session:
-        rows = session.scalars(
-            select(AIBatchRequest)
-            .where(*UNCLEANED)
-            .order_by(AIBatchRequest.applied_at)
-            .limit(limit)
-        ).all()
+        rows = session.scalars(query.order_by(AIBatchRequest.id).limit(limit)).all()
         return [to_local_batch(row) for row in rows]
+
+
+def settled_submission_keys(db: Database, keys: Sequence[str]) -> set[str]:
+    """Those of ``keys`` whose local batch is over (applied or abandoned): the provider files
+    made under them are needed no more. Keys of no local batch are not returned."""
+    over = (BatchStatus.APPLIED.value, BatchStatus.ABANDONED.value)
+    unique = sorted(set(keys))
+    found: set[str] = set()
+    with db.transaction() as session:
+        for start in range(0, len(unique), KEY_CHUNK):
+            found.update(
+                session.scalars(
+                    select(AIBatchRequest.submission_key).where(
+                        AIBatchRequest.submission_key.in_(unique[start : start + KEY_CHUNK]),
+                        AIBatchRequest.status.in_(over),
+                    )
+                )
+            )
+    return found
 
 
 def mark_cleaned(db: Database, batch_ids: Sequence[str]) -> None:

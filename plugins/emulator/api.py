@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import math
 import re
 import threading
@@ -13,7 +14,7 @@ from typing import IO, Any, Protocol
 
 import orjson
 
-from .config import EmulatorConfig
+from .config import HIDDEN, EmulatorConfig
 from .errors import ApiError, not_found
 from .faults import FaultInjector
 from .files import UPLOAD_PURPOSES
@@ -183,7 +184,7 @@ class EmulatorApp:
                 code="invalid_api_key",
             )
         expected = self.config.api_key
-        if expected is not None and key != expected:
+        if expected is not None and not hmac.compare_digest(key.encode(), expected.encode()):
             shown = f"{key[:3]}***{key[-4:]}" if len(key) > 8 else "***"
             raise ApiError(
                 401,
@@ -193,18 +194,22 @@ class EmulatorApp:
             )
 
     def _admin(self, request: Request) -> Response:
-        """Unauthenticated test hooks: health, ledger, config."""
+        """Test hooks: health and ledger (read-only, no secret in them) are open; config, which
+        can change the API key or turn auth off, needs the API key and never echoes it."""
         path = request.path.rstrip("/")
         if path == "/_emulator/health" and request.method == "GET":
             return Response(json=self.store.health())
         if path == "/_emulator/ledger" and request.method == "GET":
             return Response(json=self.store.ledger())
+        self._authenticate(request)
         if path == "/_emulator/config" and request.method == "GET":
-            return Response(json=self.config.to_dict())
+            return Response(json=self.config.public())
         if path == "/_emulator/config" and request.method == "POST":
             changes = _json_object(request)
+            if changes.get("api_key") == HIDDEN:
+                del changes["api_key"]  # a GET answer posted back keeps the key as it is
             try:
-                return Response(json=self.configure(**changes).to_dict())
+                return Response(json=self.configure(**changes).public())
             except (ValueError, TypeError) as exc:
                 raise ApiError(400, str(exc)) from exc
         raise ApiError(404, f"Invalid URL ({request.method} {request.path})")

@@ -21,6 +21,8 @@ OPERATIONS: tuple[str, ...] = (
 )
 
 ANY_OPERATION = "*"
+HIDDEN = "***"
+"""What the admin API shows instead of the API key."""
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,12 @@ class EmulatorConfig:
         """Return a copy with some settings changed (validated like from_dict)."""
         return EmulatorConfig.from_dict({**self.to_dict(), **changes})
 
+    def public(self) -> dict[str, Any]:
+        """The settings as the admin API shows them: the API key is never echoed."""
+        return {**self.to_dict(), "api_key": HIDDEN if self.api_key else None}
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready view of the settings."""
+        """JSON-ready view of the settings (the API key included: never send this out)."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)

@@ -24,13 +24,24 @@ log = logging.getLogger(__name__)
 CHUNK = 1 << 16
 
 
+def content_length(headers: Any) -> int:
+    """The declared body length; anything but one non-negative decimal number is a 400."""
+    values = headers.get_all("Content-Length") or []
+    if not values:
+        return 0
+    raw = values[0].strip()
+    if len(values) > 1 or not raw.isascii() or not raw.isdigit():
+        raise ApiError(400, "Invalid Content-Length header: expected one non-negative integer.")
+    return int(raw)
+
+
 class RequestBody:
     """The body of one request, read lazily from the socket exactly once."""
 
     def __init__(self, rfile: BinaryIO, headers: Any) -> None:
         self._rfile = rfile
         self._chunked = "chunked" in (headers.get("Transfer-Encoding") or "").lower()
-        self._remaining = int(headers.get("Content-Length") or 0)
+        self._remaining = 0 if self._chunked else content_length(headers)
         self.exhausted = not self._chunked and self._remaining == 0
         self._started = False
 
@@ -58,7 +69,10 @@ class RequestBody:
             size_line = self._rfile.readline(1024)
             if not size_line:
                 raise ConnectionError("client closed the connection mid-body")
-            size = int(size_line.split(b";")[0].strip() or b"0", 16)
+            try:
+                size = int(size_line.split(b";")[0].strip() or b"0", 16)
+            except ValueError:
+                raise ApiError(400, "Invalid chunk size in a chunked request body.") from None
             if size == 0:
                 while self._rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass
@@ -123,7 +137,15 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         """Parse, hand to the app, then answer, delay or drop as the app decided."""
         request_id = ids.request_id()
         split = urlsplit(self.path)
-        body = RequestBody(self.rfile, self.headers)
+        try:
+            body = RequestBody(self.rfile, self.headers)
+        except ApiError as exc:
+            # The body's length is unknown: answer, then close (the stream cannot be resumed).
+            self.close_connection = True
+            response = Response(status=exc.status, json=exc.body(), headers={"Connection": "close"})
+            with contextlib.suppress(ConnectionError, TimeoutError, OSError):
+                self._send(response, request_id)
+            return
         request = Request(
             method=self.command,
             path=split.path,
@@ -146,7 +168,13 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             )
         try:
             body.drain()
-        except (ConnectionError, TimeoutError, OSError, ValueError):
+        except ApiError as exc:
+            self._close_stream(response)
+            response = Response(status=exc.status, json=exc.body())
+            response.headers["Connection"] = "close"
+        except ValueError:
+            response.headers["Connection"] = "close"  # a partly read chunked body: answer, close
+        except (ConnectionError, TimeoutError, OSError):
             self._close_stream(response)
             self.close_connection = True
             return

@@ -11,7 +11,12 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from .errors import ApiError
 
-MAX_FIELD_BYTES = 64 * 1024
+MAX_PARTS = 16
+"""Parts per form: the SDK sends at most four (file, purpose, expires_after[anchor], [seconds])."""
+MAX_FIELD_BYTES = 4 * 1024
+"""Bytes per text field (a purpose, an expiry); a longer one is a 413."""
+MAX_PART_HEADER_BYTES = 8 * 1024
+"""Bytes of headers per part; more is a 400."""
 
 
 @dataclass
@@ -38,6 +43,8 @@ class _Collector:
         self._name = ""
         self._buffer = bytearray()
         self._sink: BinaryIO | None = None
+        self._parts = 0
+        self._header_bytes = 0
 
     def callbacks(self) -> dict:
         """The callback table for MultipartParser."""
@@ -52,17 +59,29 @@ class _Collector:
         }
 
     def on_part_begin(self) -> None:
-        """Reset per-part state."""
+        """Count the part (too many is a 400) and reset per-part state."""
+        self._parts += 1
+        if self._parts > MAX_PARTS:
+            raise ApiError(400, f"Too many parts in the multipart body (at most {MAX_PARTS}).")
         self._headers = {}
         self._name = ""
         self._buffer = bytearray()
+        self._header_bytes = 0
+
+    def _count_header(self, size: int) -> None:
+        """Refuse a part whose headers pass MAX_PART_HEADER_BYTES."""
+        self._header_bytes += size
+        if self._header_bytes > MAX_PART_HEADER_BYTES:
+            raise ApiError(400, "A multipart part's headers are too large.")
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
         """Accumulate a header name."""
+        self._count_header(end - start)
         self._header_name += data[start:end]
 
     def on_header_value(self, data: bytes, start: int, end: int) -> None:
         """Accumulate a header value."""
+        self._count_header(end - start)
         self._header_value += data[start:end]
 
     def on_header_end(self) -> None:
@@ -76,7 +95,9 @@ class _Collector:
         _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
         self._name = params.get(b"name", b"").decode("utf-8", "replace")
         filename = params.get(b"filename")
-        if filename is not None and self._name == "file" and self._sink is None:
+        if filename is not None and self._name == "file":
+            if self._sink is not None:
+                raise ApiError(400, "Only one 'file' part is allowed.", param="file")
             self.upload.filename = filename.decode("utf-8", "replace")
             self.upload.path = self.destination
             self._sink = self.destination.open("wb")
@@ -90,7 +111,11 @@ class _Collector:
                 self.upload.too_large = True
             elif not self.upload.too_large:
                 self._sink.write(chunk)
-        elif len(self._buffer) + len(chunk) <= MAX_FIELD_BYTES:
+        elif len(self._buffer) + len(chunk) > MAX_FIELD_BYTES:
+            raise ApiError(
+                413, f"Form field {self._name!r} is too large (at most {MAX_FIELD_BYTES} bytes)."
+            )
+        else:
             self._buffer += chunk
 
     def on_part_end(self) -> None:

@@ -22,6 +22,9 @@ class ProviderConfig:
     circuit_failure_threshold: int
     circuit_reset_seconds: float
     file_retention: str
+    input_expires_after_seconds: int = 604_800
+    output_expires_after_seconds: int = 604_800
+    sweep_interval_seconds: float = 3_600.0
 
     @classmethod
     def from_settings(cls, settings: Any) -> ProviderConfig:
@@ -39,6 +42,13 @@ class ProviderConfig:
                 circuit_failure_threshold=max(1, int(section.get("circuit_failure_threshold", 5))),
                 circuit_reset_seconds=max(0.0, float(section.get("circuit_reset_seconds", 300))),
                 file_retention=str(section.get("file_retention", "delete")),
+                input_expires_after_seconds=int(
+                    section.get("input_expires_after_seconds", 604_800)
+                ),
+                output_expires_after_seconds=int(
+                    section.get("output_expires_after_seconds", 604_800)
+                ),
+                sweep_interval_seconds=max(0.0, float(section.get("sweep_interval_seconds", 3600))),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"invalid [openai] setting: {exc}") from exc
@@ -47,5 +57,6 @@ class ProviderConfig:
         """Show every setting except the API key, so the config can be logged safely."""
         return (
             f"ProviderConfig(base_url={self.base_url!r}, api_key={'***' if self.api_key else ''!r}, "
-            f"timeout_seconds={self.timeout_seconds}, max_retries={self.max_retries})"
+            f"timeout_seconds={self.timeout_seconds}, max_retries={self.max_retries}, "
+            f"file_retention={self.file_retention!r})"
         )

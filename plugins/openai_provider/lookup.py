@@ -1,8 +1,9 @@
-"""Finds the provider batch created for a submission key by paging ``batches.list`` newest first."""
+"""Paging through the provider's lists: the batch of a submission key (``batches.list`` newest
+first), and every file (``files.list``, all pages)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from kernel.types import ProviderBatch
@@ -14,8 +15,23 @@ PAGE_SIZE = 100
 MAX_PAGES = 10
 """Pages read at most per lookup: the newest 1,000 batches."""
 
+FILE_PAGE_SIZE = 10_000
+"""Files per list page (the API's maximum)."""
+
 ListPage = Callable[[str | None], Any]
-"""Fetches one page of batches after the given cursor (``None``: the newest)."""
+"""Fetches one page of batches (or files) after the given cursor (``None``: the first page)."""
+
+
+def every_item(list_page: ListPage) -> Iterator[Any]:
+    """Every item of a cursor-paged list, page after page until the provider says no more."""
+    after: str | None = None
+    while True:
+        page = list_page(after)
+        items = list(getattr(page, "data", None) or [])
+        yield from items
+        after = getattr(items[-1], "id", None) if items else None
+        if not after or not getattr(page, "has_more", False):
+            return
 
 
 def find_by_submission_key(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,26 @@ from plugins.openai_provider.breaker import OPEN, STATE_GAUGE, BreakerBoard
 from plugins.openai_provider.calls import Caller, OutcomeUnknownError, ProviderCallError
 from plugins.openai_provider.client import ClientHolder
 from plugins.openai_provider.config import ProviderConfig
-from plugins.openai_provider.files import download_file, upload_file, upload_filename
-from plugins.openai_provider.lookup import PAGE_SIZE, find_by_submission_key
-from plugins.openai_provider.mapping import batch_metadata, to_provider_batch, to_submitted
+from plugins.openai_provider.files import (
+    batch_of_result,
+    download_file,
+    key_of_upload,
+    output_expiry,
+    upload_file,
+    upload_filename,
+)
+from plugins.openai_provider.lookup import (
+    FILE_PAGE_SIZE,
+    PAGE_SIZE,
+    every_item,
+    find_by_submission_key,
+)
+from plugins.openai_provider.mapping import (
+    batch_metadata,
+    submission_key_of,
+    to_provider_batch,
+    to_submitted,
+)
 from plugins.openai_provider.retry import Failure
 
 ENDPOINT = "/v1/chat/completions"
@@ -38,6 +55,9 @@ PLAN_LOOKUP_MARGIN_SECONDS = 3600
 TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
 CIRCUIT_STATE = "batchkernel.provider.circuit.state"
 BYTES = "batchkernel.provider.bytes"
+SWEPT = "batchkernel.provider.files.swept"
+KEY_CACHE_SIZE = 10_000
+"""Batch ids whose submission key the sweep remembers (a batch's metadata never changes)."""
 
 
 class OpenAIProvider:
@@ -63,6 +83,9 @@ class OpenAIProvider:
         self._built = False
         self._lock = threading.Lock()
         self._unknown_creates: set[str] = set()
+        self._batch_keys: dict[str, str | None] = {}
+        self._last_sweep: float | None = None
+        self.file_page_size = FILE_PAGE_SIZE
         self.breakers = BreakerBoard(clock=lambda: self.clock(), on_transition=self._on_transition)
         self.caller = Caller(
             self.breakers,
@@ -132,6 +155,7 @@ class OpenAIProvider:
                     endpoint=ENDPOINT,
                     completion_window=COMPLETION_WINDOW,
                     metadata=batch_metadata(key, plan.batch_id, plan.company_id, plan.model),
+                    output_expires_after=output_expiry(config.output_expires_after_seconds),
                 )
             )
 
@@ -193,7 +217,11 @@ class OpenAIProvider:
         try:
             size = path.stat().st_size
             uploaded = self.caller.run(
-                kernel, config, "upload", lambda: upload_file(client, path, filename), recover=note
+                kernel,
+                config,
+                "upload",
+                lambda: upload_file(client, path, filename, config.input_expires_after_seconds),
+                recover=note,
             )
         except OSError as exc:
             raise ProviderError(
@@ -216,21 +244,40 @@ class OpenAIProvider:
         filename: str,
         keep: str | None,
     ) -> None:
-        """Best effort: delete recent uploads named ``filename`` other than ``keep``."""
+        """Best effort: delete uploads named ``filename`` other than ``keep`` (all pages)."""
         try:
-            page = self.caller.run(
+            orphans = [
+                str(item.id)
+                for item in self._files(kernel, config, client, "batch")
+                if getattr(item, "filename", None) == filename and item.id != keep
+            ]
+        except ProviderError as exc:
+            kernel.log.warning("could not list files to remove orphan uploads: %s", exc)
+            return
+        for file_id in orphans:
+            kernel.log.info("deleting orphan upload %s (%s)", file_id, filename)
+            self._delete_quietly(kernel, config, client, file_id)
+
+    def _files(
+        self, kernel: Any, config: ProviderConfig, client: openai.OpenAI, purpose: str
+    ) -> Iterator[Any]:
+        """Every provider file of ``purpose``, all pages; each page is one retried call."""
+
+        def list_page(after: str | None) -> Any:
+            """One page of files, oldest first."""
+            return self.caller.run(
                 kernel,
                 config,
                 "list",
-                lambda: client.files.list(purpose="batch", limit=PAGE_SIZE, order="desc"),
+                lambda: client.files.list(
+                    purpose=purpose,
+                    limit=self.file_page_size,
+                    order="asc",
+                    after=after if after is not None else openai.omit,
+                ),
             )
-        except ProviderError as exc:
-            kernel.log.info("could not list files to remove orphan uploads: %s", exc)
-            return
-        for item in getattr(page, "data", None) or []:
-            if getattr(item, "filename", None) == filename and item.id != keep:
-                kernel.log.info("deleting orphan upload %s (%s)", item.id, filename)
-                self._delete_quietly(kernel, config, client, str(item.id))
+
+        return every_item(list_page)
 
     def _find(
         self,
@@ -334,44 +381,138 @@ class OpenAIProvider:
 
     @hookimpl
     def discard_submission(self, kernel: Any, plan: BatchPlan) -> None:
-        """Delete input files uploaded for a plan whose batch was never created (never raises)."""
+        """Delete input files uploaded for a plan whose batch was never created (never raises;
+        what it misses, the sweep deletes later)."""
         try:
             config, client = self._setup(kernel)
             self._delete_orphans(kernel, config, client, upload_filename(plan.submission_key), None)
         except Exception as exc:
-            kernel.log.info("could not discard uploads of plan %s: %s", plan.batch_id, exc)
+            kernel.log.warning("could not discard uploads of plan %s: %s", plan.batch_id, exc)
 
     @hookimpl
-    def cleanup_batch(self, kernel: Any, batch: LocalBatch) -> None:
-        """Delete the batch's provider files when ``openai.file_retention`` is ``delete``; never raises."""
+    def cleanup_batch(self, kernel: Any, batch: LocalBatch) -> bool:
+        """Delete the batch's provider files when ``openai.file_retention`` is ``delete``.
+
+        True when none is left (a 404 counts as gone; with ``keep`` nothing is to be deleted),
+        False when one may remain: the kernel tries again later. Never raises.
+        """
         try:
             config, client = self._setup(kernel)
             if config.file_retention != "delete":
-                return
+                return True
             output_id, error_id = batch.output_file_id, batch.error_file_id
             if not output_id and not error_id and batch.provider_batch_id:
-                # Adopted after it ended: the result files were never recorded locally.
-                current = self.poll_batch(kernel, batch)
-                output_id, error_id = current.output_file_id, current.error_file_id
-            for file_id in (batch.input_file_id, output_id, error_id):
-                if file_id:
-                    self._delete_quietly(kernel, config, client, file_id)
-        except Exception:
-            kernel.log.warning("cleanup of batch %s failed", batch.batch_id, exc_info=True)
+                output_id, error_id = self._result_files(kernel, batch)
+            file_ids = [f for f in (batch.input_file_id, output_id, error_id) if f]
+            gone = [self._delete_quietly(kernel, config, client, f) for f in file_ids]
+            return all(gone)
+        except Exception as exc:
+            kernel.log.warning(
+                "cleanup of batch %s failed (tried again later): %s", batch.batch_id, exc
+            )
+            return False
+
+    def _result_files(self, kernel: Any, batch: LocalBatch) -> tuple[str | None, str | None]:
+        """The result file ids the provider reports for a batch adopted after it ended (never
+        recorded locally); none when the provider no longer knows the batch."""
+        try:
+            current = self.poll_batch(kernel, batch)
+        except ProviderCallError as exc:
+            if exc.failure.kind != "not_found":
+                raise
+            return None, None
+        return current.output_file_id, current.error_file_id
+
+    @hookimpl
+    def sweep_provider_files(
+        self, kernel: Any, settled: Callable[[Sequence[str]], set[str]]
+    ) -> int:
+        """Delete every provider file of ours whose batch is over, at most once per
+        ``openai.sweep_interval_seconds`` and only with ``file_retention = delete``.
+
+        Ours: input files named ``bk-<submission key>.jsonl`` and result files of batches
+        stamped with a submission key. Files of keys no local batch knows (another deployment
+        on the same account) are left to expire. Never raises; returns the files deleted.
+        """
+        try:
+            config, client = self._setup(kernel)
+            if config.file_retention != "delete":
+                return 0
+            now = self.clock()
+            if self._last_sweep is not None and now - self._last_sweep < (
+                config.sweep_interval_seconds
+            ):
+                return 0
+            owned = self._owned_files(kernel, config, client)
+            over = settled(sorted(set(owned.values())))
+            doomed = [file_id for file_id, key in owned.items() if key in over]
+            deleted = sum(self._delete_quietly(kernel, config, client, f) for f in doomed)
+            self._last_sweep = now
+        except Exception as exc:
+            kernel.log.warning("sweep of provider files failed (tried again later): %s", exc)
+            return 0
+        if doomed:
+            kernel.log.info(
+                "swept %d of %d provider files left by finished batches", deleted, len(doomed)
+            )
+        kernel.metric(SWEPT, deleted, kind="counter", unit="{file}")
+        return deleted
+
+    def _owned_files(
+        self, kernel: Any, config: ProviderConfig, client: openai.OpenAI
+    ) -> dict[str, str]:
+        """Our files at the provider, by file id, with the submission key each belongs to."""
+        owned: dict[str, str] = {}
+        for item in self._files(kernel, config, client, "batch"):
+            key = key_of_upload(getattr(item, "filename", None))
+            if key is not None:
+                owned[str(item.id)] = key
+        for item in self._files(kernel, config, client, "batch_output"):
+            batch_id = batch_of_result(getattr(item, "filename", None))
+            key = self._key_of_batch(kernel, config, client, batch_id) if batch_id else None
+            if key is not None:
+                owned[str(item.id)] = key
+        return owned
+
+    def _key_of_batch(
+        self, kernel: Any, config: ProviderConfig, client: openai.OpenAI, batch_id: str
+    ) -> str | None:
+        """The submission key stamped on provider batch ``batch_id`` (remembered), or ``None``
+        (not ours, gone, or not known this time: a failed lookup is tried again next sweep)."""
+        if batch_id in self._batch_keys:
+            return self._batch_keys[batch_id]
+        try:
+            batch = self.caller.run(
+                kernel, config, "retrieve", lambda: client.batches.retrieve(batch_id)
+            )
+            key = submission_key_of(batch)
+        except ProviderCallError as exc:
+            if exc.failure.kind != "not_found":
+                kernel.log.warning("sweep: could not look up batch %s: %s", batch_id, exc)
+                return None
+            key = None
+        except ProviderError as exc:
+            kernel.log.warning("sweep: could not look up batch %s: %s", batch_id, exc)
+            return None
+        if len(self._batch_keys) >= KEY_CACHE_SIZE:
+            self._batch_keys.clear()
+        self._batch_keys[batch_id] = key
+        return key
 
     def _delete_quietly(
         self, kernel: Any, config: ProviderConfig, client: openai.OpenAI, file_id: str
     ) -> bool:
-        """Delete one provider file; a 404 counts as deleted; other failures are logged."""
+        """Delete one provider file: True when it is gone (a 404 counts as gone); a failure is
+        logged as a warning and answers False."""
         try:
             self.caller.run(kernel, config, "delete", lambda: client.files.delete(file_id))
         except ProviderCallError as exc:
             if exc.failure.kind == "not_found":
                 return True
-            kernel.log.info("could not delete provider file %s: %s", file_id, exc)
+            kernel.log.warning("could not delete provider file %s: %s", file_id, exc)
             return False
         except ProviderError as exc:
-            kernel.log.info("could not delete provider file %s: %s", file_id, exc)
+            kernel.log.warning("could not delete provider file %s: %s", file_id, exc)
             return False
         return True
 

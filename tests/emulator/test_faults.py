@@ -145,7 +145,12 @@ def test_runtime_reconfiguration_over_http(client: openai.OpenAI, server: Emulat
     admin = server.base_url.removesuffix("/v1") + "/_emulator/config"
 
     def post(payload: dict) -> dict:
-        request = urllib.request.Request(admin, data=orjson.dumps(payload), method="POST")
+        request = urllib.request.Request(
+            admin,
+            data=orjson.dumps(payload),
+            method="POST",
+            headers={"Authorization": "Bearer test"},
+        )
         with urllib.request.urlopen(request, timeout=5) as response:
             return orjson.loads(response.read())
 

@@ -89,7 +89,7 @@ def test_submit_poll_download_cleanup(harness: Harness, tmp_path: Path) -> None:
     assert h.values("batchkernel.provider.bytes", direction="upload") == [plan.input_bytes]
     assert h.values("batchkernel.provider.bytes", direction="download") == [len(expected)]
 
-    h.provider.cleanup_batch(h.kernel, ended)
+    assert h.provider.cleanup_batch(h.kernel, ended) is True
     deleted = {f["id"]: f["deleted"] for f in h.ledger_files()}
     assert deleted[submitted.input_file_id] is True
     assert deleted[status.output_file_id] is True
@@ -115,14 +115,14 @@ def test_cleanup_keeps_files_when_retention_is_keep(harness: Harness) -> None:
 
 
 def test_cleanup_never_raises(harness: Harness) -> None:
-    """Server gone, file unknown: cleanup logs and returns."""
+    """File and batch unknown: gone, so clean; server gone: not clean yet, and no exception."""
     h = harness
     batch = LocalBatch(
         "bx", "c1", BatchStatus.APPLIED, "k", "batch_x", input_file_id="file-unknown"
     )
-    h.provider.cleanup_batch(h.kernel, batch)
+    assert h.provider.cleanup_batch(h.kernel, batch) is True
     h.server.stop()
-    h.provider.cleanup_batch(h.kernel, batch)
+    assert h.provider.cleanup_batch(h.kernel, batch) is False
 
 
 def test_lost_create_response_is_adopted_not_repeated(harness: Harness) -> None:

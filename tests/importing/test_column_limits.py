@@ -23,7 +23,7 @@ def test_too_long_fields_are_bad_lines_and_every_good_line_is_kept(
     record = session_record("c2", "long-role")
     record["messages"][1]["role"] = "r" * 51
     lines[4400] = write_lines(tmp_path / "one.jsonl", [record]).read_bytes()
-    lines.append(session_line("c0", "fits", company_name="N" * 255))
+    lines.append(session_line("c9", "fits", company_name="N" * 255))
     report = import_file(kernel, write_lines(tmp_path / "s.jsonl", lines))
     problems = {p.line: p.reason for p in report.problems}
     assert sorted(problems) == [11, 12, 2501, 4401]
@@ -35,7 +35,7 @@ def test_too_long_fields_are_bad_lines_and_every_good_line_is_kept(
     assert report.sessions_created == good and report.requests_created == good
     assert count(kernel, ChatSession) == good and count(kernel, AIProcessingRequest) == good
     with kernel.db.transaction() as session:
-        assert session.scalar(select(Company.name).where(Company.id == "c0")) == "N" * 255
+        assert session.scalar(select(Company.name).where(Company.id == "c9")) == "N" * 255
 
 
 def _refuse_content(kernel: Any, word: str) -> None:

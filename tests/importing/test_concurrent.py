@@ -1,9 +1,10 @@
 """Two ``batchkernel import`` processes at once: neither dies, nothing is duplicated or lost.
 
-Real OS processes (``python -m kernel import``) on a real database. They are lined up without
-timing: on a fresh database both wait on their stdin after start-up and are released together;
-for the row races the test holds the contested rows in an open transaction until the server
-shows both importers waiting on them, then rolls back so they meet each other.
+Real OS processes (``python -m kernel import``) on a real database, lined up without timing. On
+PostgreSQL the test holds what both will contend for in an open transaction (the schema's first
+table, the new companies or the new sessions), waits until the server shows both importers
+waiting for it, then rolls back so that they meet each other. SQLite cannot show who waits, so
+there both processes block on their stdin after start-up and are released together.
 """
 
 from __future__ import annotations
@@ -11,18 +12,17 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from kernel.db.migrate import current_revision, upgrade
 from kernel.db.engine import Database
+from kernel.db.migrate import current_revision, upgrade
 from kernel.db.models import AIProcessingRequest, ChatSession, Company, Message
 from tests.importing.support import cli_env, session_line, write_lines
 
@@ -47,7 +47,7 @@ def files(tmp_path: Path) -> list[Path]:
     for name in ("a", "b"):
         own = [f"{name}{i}" for i in range(100)]
         lines = [
-            session_line(COMPANIES[i % len(COMPANIES)], sid, company_name=f"Company {i % 10}")
+            session_line(COMPANIES[i % 10], sid, company_name=f"Company {i % 10}")
             for i, sid in enumerate(SHARED + own)
         ]
         made.append(write_lines(tmp_path / f"{name}.jsonl", lines))
@@ -56,19 +56,25 @@ def files(tmp_path: Path) -> list[Path]:
 
 def start(args: list[str], env: dict[str, str], *, barrier: bool) -> subprocess.Popen[str]:
     """Start ``python -m kernel ARGS`` (behind the stdin barrier if asked)."""
-    command = (
-        [sys.executable, "-c", BARRIER, *args]
-        if barrier
-        else [sys.executable, "-m", "kernel", *args]
-    )
+    head = ["-c", BARRIER] if barrier else ["-m", "kernel"]
     return subprocess.Popen(
-        command,
+        [sys.executable, *head, *args],
         env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def release(processes: list[subprocess.Popen[str]]) -> None:
+    """Wait until every process is ready behind the barrier, then let them all go."""
+    for process in processes:
+        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
 
 
 def finish(processes: list[subprocess.Popen[str]]) -> list[str]:
@@ -82,8 +88,8 @@ def finish(processes: list[subprocess.Popen[str]]) -> list[str]:
     return outputs
 
 
-def check_rows(db_url: str) -> None:
-    """Every company, session, message and request exactly once."""
+def check_rows(db_url: str, outputs: list[str], companies_created: int) -> None:
+    """Every company, session, message and request exactly once; each company created once."""
     database = Database(db_url)
     try:
         with database.transaction() as session:
@@ -91,80 +97,56 @@ def check_rows(db_url: str) -> None:
             sessions = session.scalars(sa.select(ChatSession.external_id)).all()
             messages = session.scalar(sa.select(sa.func.count()).select_from(Message))
             requests = session.scalar(sa.select(sa.func.count()).select_from(AIProcessingRequest))
-        assert sorted(companies) == COMPANIES
-        assert len(sessions) == len(set(sessions)) == 500
-        assert messages == 500 * 3 and requests == 500
         assert current_revision(database) is not None
     finally:
         database.dispose()
+    assert sorted(companies) == COMPANIES
+    assert len(sessions) == len(set(sessions)) == 500
+    assert messages == 500 * 3 and requests == 500
+    summaries = [out.strip().splitlines()[-1] for out in outputs]
+    created = [int(line.split(" companies created")[0].rsplit(" ", 1)[-1]) for line in summaries]
+    assert sum(created) == companies_created, summaries
 
 
-def test_two_first_imports_at_once_on_a_fresh_database(db_url: str, tmp_path: Path) -> None:
-    env = cli_env(tmp_path, db_url)
-    processes = [start(["import", str(path)], env, barrier=True) for path in files(tmp_path)]
-    for process in processes:
-        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
-    for process in processes:
-        assert process.stdin is not None
-        process.stdin.write("go\n")
-        process.stdin.flush()
-    outputs = finish(processes)
-    check_rows(db_url)
-    created = [int(out.split(" companies created")[0].rsplit(" ", 1)[-1]) for out in outputs]
-    assert sum(created) == len(COMPANIES)
+def rows(contested: str) -> tuple[list[str], list[tuple[sa.Table, list[dict[str, object]]]]]:
+    """DDL and rows the test holds uncommitted: the schema's first table, companies or sessions."""
+    now = datetime.now(UTC)
+    companies = [
+        {"id": c, "name": c, "status": "ACTIVE", "created_at": now, "updated_at": now}
+        for c in COMPANIES
+    ]
+    sessions = [
+        {
+            "id": f"held-{sid}",
+            "company_id": COMPANIES[i % 10],
+            "external_id": sid,
+            "created_at": now,
+        }
+        for i, sid in enumerate(SHARED)
+    ]
+    if contested == "schema":
+        return ["CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"], []
+    if contested == "companies":
+        return [], [(Company.__table__, companies)]
+    return [], [(ChatSession.__table__, sessions)]
 
 
 @contextmanager
-def held(postgres_url: str, rows: str) -> Iterator[sa.Connection]:
-    """An open transaction holding the contested rows (uncommitted) until the block ends."""
+def held(postgres_url: str, contested: str) -> Iterator[None]:
+    """An open transaction holding what the importers contend for until the block ends."""
     engine = sa.create_engine(postgres_url, poolclass=NullPool)
     try:
         with engine.connect() as conn:
-            now = datetime.now(UTC)
-            if rows == "sessions":
+            if contested == "sessions":
                 with conn.begin():
-                    conn.execute(
-                        sa.insert(Company),
-                        [
-                            {
-                                "id": c,
-                                "name": c,
-                                "status": "ACTIVE",
-                                "created_at": now,
-                                "updated_at": now,
-                            }
-                            for c in COMPANIES
-                        ],
-                    )
+                    conn.execute(sa.insert(Company.__table__), rows("companies")[1][0][1])
+            ddl, inserts = rows(contested)
             transaction = conn.begin()
-            if rows == "companies":
-                conn.execute(
-                    sa.insert(Company),
-                    [
-                        {
-                            "id": c,
-                            "name": c,
-                            "status": "ACTIVE",
-                            "created_at": now,
-                            "updated_at": now,
-                        }
-                        for c in COMPANIES
-                    ],
-                )
-            else:
-                conn.execute(
-                    sa.insert(ChatSession),
-                    [
-                        {
-                            "id": f"held-{sid}",
-                            "company_id": COMPANIES[i % 10],
-                            "external_id": sid,
-                            "created_at": now,
-                        }
-                        for i, sid in enumerate(SHARED)
-                    ],
-                )
-            yield conn
+            for statement in ddl:
+                conn.exec_driver_sql(statement)
+            for table, values in inserts:
+                conn.execute(sa.insert(table), values)
+            yield
             transaction.rollback()
     finally:
         engine.dispose()
@@ -195,10 +177,23 @@ def wait_for_lock_waiters(
         engine.dispose()
 
 
+def test_two_first_imports_at_once_on_a_fresh_database(db_url: str, tmp_path: Path) -> None:
+    env = cli_env(tmp_path, db_url, BATCHKERNEL_DATABASE__STATEMENT_TIMEOUT_MS="600000")
+    paths = files(tmp_path)
+    if db_url.startswith("postgresql"):
+        with held(db_url, "schema"):
+            processes = [start(["import", str(path)], env, barrier=False) for path in paths]
+            wait_for_lock_waiters(db_url, 2, processes)
+    else:
+        processes = [start(["import", str(path)], env, barrier=True) for path in paths]
+        release(processes)
+    check_rows(db_url, finish(processes), len(COMPANIES))
+
+
 @pytest.mark.postgres
-@pytest.mark.parametrize("rows", ["companies", "sessions"])
+@pytest.mark.parametrize("contested", ["companies", "sessions"])
 def test_imports_racing_for_the_same_new_rows_both_succeed(
-    postgres_url: str, tmp_path: Path, rows: str
+    postgres_url: str, tmp_path: Path, contested: str
 ) -> None:
     database = Database(postgres_url)
     try:
@@ -206,8 +201,7 @@ def test_imports_racing_for_the_same_new_rows_both_succeed(
     finally:
         database.dispose()
     env = cli_env(tmp_path, postgres_url, BATCHKERNEL_DATABASE__STATEMENT_TIMEOUT_MS="600000")
-    with held(postgres_url, rows):
+    with held(postgres_url, contested):
         processes = [start(["import", str(path)], env, barrier=False) for path in files(tmp_path)]
         wait_for_lock_waiters(postgres_url, 2, processes)
-    finish(processes)
-    check_rows(postgres_url)
+    check_rows(postgres_url, finish(processes), len(COMPANIES) if contested == "companies" else 0)

@@ -80,7 +80,7 @@ def test_update_replaces_content_and_requeues_what_is_not_in_flight(
     make_kernel: Any, db_url: str, tmp_path: Path
 ) -> None:
     kernel = make_kernel(db_url)
-    records = originals() + [session_record("acme", "s7", messages=2)]
+    records = [*originals(), session_record("acme", "s7", messages=2)]
     import_file(kernel, write_lines(tmp_path / "a.jsonl", records))
     now = datetime.now(UTC)
     r, s = AIProcessingRequest, ChatSession

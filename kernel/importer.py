@@ -26,15 +26,32 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from kernel.importing.isolate import write_isolating
 from kernel.importing.lines import SessionRecord, parse_line
 from kernel.importing.report import ImportReport, Problem
 from kernel.importing.writer import ChunkWriter
+from kernel.types import KernelError
 
 CHUNK_LINES = 2000
 CHUNK_BYTES = 32 * 1024 * 1024
 
-__all__ = ["ImportReport", "Problem", "SessionRecord", "import_file", "parse_line"]
+__all__ = ["ImportReport", "ImportStopped", "Problem", "SessionRecord", "import_file", "parse_line"]
+
+
+class ImportStopped(KernelError):
+    """The database failed (down, timed out) rather than refused a line: the import stops at a
+    chunk, everything before it stays imported, and ``report`` says what was done."""
+
+    def __init__(self, line: int, error: DBAPIError, report: ImportReport) -> None:
+        cause = (str(error.orig).strip().splitlines() or [type(error.orig).__name__])[0]
+        super().__init__(
+            f"import stopped at line {line}: the database failed ({cause}); the lines before "
+            "it are imported: run the same import again once the cause is fixed (lines already "
+            "imported are skipped)"
+        )
+        self.report = report
 
 
 def _chunks(path: Path, report: ImportReport) -> Iterator[list[SessionRecord]]:
@@ -81,10 +98,16 @@ def import_file(kernel: Any, path: Path, *, update: bool = False) -> ImportRepor
     report = ImportReport(update=update)
     writer = ChunkWriter(kernel, update=update)
     seen: dict[tuple[str, str], int] = {}
-    for chunk in _chunks(path, report):
-        report.add(write_isolating(writer.write, _distinct(chunk, report, seen)))
-    if report.companies_created:
-        kernel.companies_changed(sorted({company for company, _ in seen}))
-    report.problems.sort(key=lambda p: p.line)
-    report.notes.sort(key=lambda p: p.line)
+    try:
+        for chunk in _chunks(path, report):
+            records = _distinct(chunk, report, seen)
+            try:
+                report.add(write_isolating(writer.write, records))
+            except DBAPIError as error:
+                raise ImportStopped(records[0].line, error, report) from error
+    finally:
+        if report.companies_created:
+            kernel.companies_changed(sorted({company for company, _ in seen}))
+        report.problems.sort(key=lambda p: p.line)
+        report.notes.sort(key=lambda p: p.line)
     return report

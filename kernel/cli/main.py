@@ -78,17 +78,25 @@ def import_sessions(
     Exits with status 1 when a line was bad (after printing what was imported).
     """
     from kernel.db.migrate import upgrade
-    from kernel.importer import import_file
+    from kernel.importer import ImportReport, ImportStopped, import_file
+
+    def show(report: ImportReport) -> None:
+        for kind, items in (("bad lines", report.problems), ("notes", report.notes)):
+            for item in items[:IMPORT_SHOWN]:
+                typer.echo(f"line {item.line}: {item.reason}", err=True)
+            if len(items) > IMPORT_SHOWN:
+                typer.echo(f"... and {len(items) - IMPORT_SHOWN} more {kind}", err=True)
+        typer.echo(report.summary(), err=True)
 
     kernel = _kernel(settings, database)
     upgrade(kernel.db)
-    report = import_file(kernel, file, update=update)
-    for kind, items in (("bad lines", report.problems), ("notes", report.notes)):
-        for item in items[:IMPORT_SHOWN]:
-            typer.echo(f"line {item.line}: {item.reason}", err=True)
-        if len(items) > IMPORT_SHOWN:
-            typer.echo(f"... and {len(items) - IMPORT_SHOWN} more {kind}", err=True)
-    typer.echo(report.summary(), err=True)
+    try:
+        report = import_file(kernel, file, update=update)
+    except ImportStopped as stopped:
+        show(stopped.report)
+        typer.echo(f"error: {stopped}", err=True)
+        raise typer.Exit(code=2) from stopped
+    show(report)
     if report.problems:
         raise typer.Exit(code=1)
 

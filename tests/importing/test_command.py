@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
+
+from kernel.db.engine import Database
+from kernel.db.migrate import upgrade
+from kernel.db.models import ChatSession, Company
 from tests.importing.support import batchkernel, cli_env, session_line, session_record, write_lines
 
 
@@ -41,3 +48,44 @@ def test_a_clean_import_and_an_update_succeed(tmp_path: Path, db_url: str) -> No
     updated = batchkernel("import", "--update", str(second), env=env)
     assert updated.returncode == 0, updated.stderr
     assert "1 updated and re-enqueued" in updated.stderr
+
+
+@pytest.mark.postgres
+def test_a_failing_database_stops_the_import_cleanly_and_keeps_the_chunks_before(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    env = cli_env(tmp_path, postgres_url, BATCHKERNEL_DATABASE__STATEMENT_TIMEOUT_MS="1000")
+    source = write_lines(tmp_path / "s.jsonl", [session_line("acme", f"s{i}") for i in range(2500)])
+    database = Database(postgres_url)
+    upgrade(database)
+    now = datetime.now(UTC)
+    try:
+        with database.engine.connect() as conn:
+            with conn.begin():
+                conn.execute(
+                    sa.insert(Company.__table__),
+                    {
+                        "id": "acme",
+                        "name": "acme",
+                        "status": "ACTIVE",
+                        "created_at": now,
+                        "updated_at": now,
+                    },
+                )
+            held = conn.begin()
+            conn.execute(
+                sa.insert(ChatSession.__table__),
+                {"id": "held", "company_id": "acme", "external_id": "s2200", "created_at": now},
+            )
+            stopped = batchkernel("import", str(source), env=env)
+            held.rollback()
+    finally:
+        database.dispose()
+    assert stopped.returncode == 2, stopped.stderr
+    assert "Traceback" not in stopped.stderr
+    last = stopped.stderr.strip().splitlines()
+    assert last[-2].startswith("2500 lines: 2000 sessions created")
+    assert last[-1].startswith("error: import stopped at line 2001: the database failed")
+    again = batchkernel("import", str(source), env=env)
+    assert again.returncode == 0, again.stderr
+    assert "500 sessions created, 2000 already present" in again.stderr

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +37,8 @@ class ImportReport:
 
     def add(self, other: ImportReport) -> None:
         """Add the counts, problems and notes of ``other`` (one written chunk) to these."""
-        for item in fields(self):
-            if item.type == "int" and item.name != "lines":
-                setattr(self, item.name, getattr(self, item.name) + getattr(other, item.name))
+        for name in COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
         self.problems.extend(other.problems)
         self.notes.extend(other.notes)
 
@@ -60,6 +59,18 @@ class ImportReport:
             work.append(f"{self.requests_requeued} re-enqueued")
         work.append(plural(self.companies_created, "company", "companies") + " created")
         return f"{plural(self.lines, 'line')}: {', '.join(parts)}; {', '.join(work)}"
+
+
+COUNTS = (
+    "sessions_created",
+    "sessions_existing",
+    "sessions_changed",
+    "sessions_updated",
+    "sessions_in_flight",
+    "requests_created",
+    "requests_requeued",
+    "companies_created",
+)
 
 
 def plural(count: int, one: str, many: str | None = None) -> str:

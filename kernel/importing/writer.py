@@ -2,7 +2,7 @@
 
 At most ten statements whatever the chunk's size: companies, present sessions, their messages
 (to tell changed content), new sessions, and with ``--update`` the changed sessions' request
-locks, message deletion and session update, the requests' re-enqueue; then all messages and
+locks, session update, message deletion and the requests' re-enqueue; then all messages and
 all new requests. Inserts skip rows another importer committed first (``ON CONFLICT DO
 NOTHING``), so concurrent imports of the same companies and sessions both succeed.
 """
@@ -291,7 +291,6 @@ class ChunkWriter:
         ready = {sid: record for sid, record in by_id.items() if sid not in busy}
         if not ready:
             return []
-        session.execute(delete(Message).where(Message.session_id.in_(list(ready))))
         update_rows(
             session,
             ChatSession.__table__,
@@ -308,6 +307,9 @@ class ChunkWriter:
             ],
             {name: null() for name in ANALYSIS},
         )
+        # After the session rows are locked by the update: a concurrent update of the same
+        # session has committed by now, and this delete sees (and replaces) its messages.
+        session.execute(delete(Message).where(Message.session_id.in_(list(ready))))
         requeued = session.execute(
             update(r)
             .where(r.session_id.in_(list(ready)), r.status != IN_PROGRESS)

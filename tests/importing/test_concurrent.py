@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -24,7 +25,8 @@ from sqlalchemy.pool import NullPool
 from kernel.db.engine import Database
 from kernel.db.migrate import current_revision, upgrade
 from kernel.db.models import AIProcessingRequest, ChatSession, Company, Message
-from tests.importing.support import cli_env, session_line, write_lines
+from kernel.importer import import_file
+from tests.importing.support import cli_env, count, session_line, session_record, write_lines
 
 COMPANIES = [f"c{i}" for i in range(10)]
 SHARED = [f"s{i}" for i in range(300)]
@@ -205,3 +207,38 @@ def test_imports_racing_for_the_same_new_rows_both_succeed(
         processes = [start(["import", str(path)], env, barrier=False) for path in files(tmp_path)]
         wait_for_lock_waiters(postgres_url, 2, processes)
     check_rows(postgres_url, finish(processes), len(COMPANIES) if contested == "companies" else 0)
+
+
+@pytest.mark.postgres
+def test_updates_racing_for_the_same_sessions_both_succeed(
+    postgres_url: str, tmp_path: Path, make_kernel: Any
+) -> None:
+    kernel = make_kernel(postgres_url)
+    # Sessions imported without messages have no request yet: no request lock orders the two.
+    first = [session_record("acme", f"e{i}", messages=0) for i in range(100)]
+    import_file(kernel, write_lines(tmp_path / "first.jsonl", first))
+    edited = [session_record("acme", record["session_id"]) for record in first]
+    for record in edited:
+        record["messages"][0]["content"] = "edited"
+    source = write_lines(tmp_path / "edited.jsonl", edited)
+    env = cli_env(tmp_path, postgres_url, BATCHKERNEL_DATABASE__STATEMENT_TIMEOUT_MS="600000")
+    engine = sa.create_engine(postgres_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn, conn.begin():
+            conn.execute(sa.select(ChatSession.id).with_for_update()).all()
+            processes = [
+                start(["import", "--update", str(source)], env, barrier=False) for _ in range(2)
+            ]
+            wait_for_lock_waiters(postgres_url, 2, processes)
+    finally:
+        engine.dispose()
+    finish(processes)
+    r = AIProcessingRequest
+    with kernel.db.transaction() as session:
+        contents = session.execute(
+            sa.select(Message.session_id, Message.content).where(Message.position == 0)
+        ).all()
+        statuses = session.execute(sa.select(r.status, sa.func.count()).group_by(r.status)).all()
+    assert len(contents) == 100 and {content for _, content in contents} == {"edited"}
+    assert count(kernel, Message) == 100 * 3
+    assert statuses == [("PENDING_BATCHING", 100)]

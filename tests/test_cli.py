@@ -65,7 +65,7 @@ def test_db_upgrade_import_and_plugins(tmp_path: Path, db_url: str) -> None:
     with source.open("ab") as handle:
         handle.write(b"garbage\n")
     imported = batchkernel("import", str(source), env=env)
-    assert imported.returncode == 0, imported.stderr
+    assert imported.returncode == 1, imported.stderr
     assert "line 21: not valid JSON" in imported.stderr
     assert "20 sessions created" in imported.stderr
     listed = batchkernel("plugins", env=env | {"COLUMNS": "200"})

@@ -23,6 +23,7 @@ app.add_typer(db_app, name="db")
 companies_app = typer.Typer(help="Companies (tenants): list them, change their status.")
 app.add_typer(companies_app, name="companies", no_args_is_help=True)
 console = Console(stderr=True)
+IMPORT_SHOWN = 50
 
 SettingsOption = Annotated[
     Path | None,
@@ -61,26 +62,42 @@ def db_upgrade(settings: SettingsOption = None, database: DatabaseOption = None)
 @app.command("import")
 def import_sessions(
     file: Annotated[Path, typer.Argument(help="JSONL file, one session a line.", exists=True)],
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update",
+            help="Replace the messages of sessions whose content changed and re-enqueue their "
+            "requests (not while a request of the session is in a running batch).",
+        ),
+    ] = False,
     settings: SettingsOption = None,
     database: DatabaseOption = None,
 ) -> None:
-    """Load sessions from JSONL and enqueue one request per session; bad lines are reported."""
+    """Load sessions from JSONL and enqueue one request per session; bad lines are reported.
+
+    Exits with status 1 when a line was bad (after printing what was imported).
+    """
     from kernel.db.migrate import upgrade
-    from kernel.importer import import_file
+    from kernel.importer import ImportReport, ImportStopped, import_file
+
+    def show(report: ImportReport) -> None:
+        for kind, items in (("bad lines", report.problems), ("notes", report.notes)):
+            for item in items[:IMPORT_SHOWN]:
+                typer.echo(f"line {item.line}: {item.reason}", err=True)
+            if len(items) > IMPORT_SHOWN:
+                typer.echo(f"... and {len(items) - IMPORT_SHOWN} more {kind}", err=True)
+        typer.echo(report.summary(), err=True)
 
     kernel = _kernel(settings, database)
     upgrade(kernel.db)
-    report = import_file(kernel, file)
-    for problem in report.problems[:50]:
-        console.print(f"[yellow]line {problem.line}: {problem.reason}[/yellow]")
-    if len(report.problems) > 50:
-        console.print(f"[yellow]... and {len(report.problems) - 50} more bad lines[/yellow]")
-    console.print(
-        f"{report.lines} lines: {report.sessions_created} sessions created, "
-        f"{report.sessions_existing} already present, {report.requests_created} requests "
-        f"enqueued, {report.companies_created} companies created, {len(report.problems)} bad lines"
-    )
-    if report.problems and report.sessions_created + report.sessions_existing == 0:
+    try:
+        report = import_file(kernel, file, update=update)
+    except ImportStopped as stopped:
+        show(stopped.report)
+        typer.echo(f"error: {stopped}", err=True)
+        raise typer.Exit(code=2) from stopped
+    show(report)
+    if report.problems:
         raise typer.Exit(code=1)
 
 

@@ -1,15 +1,26 @@
-"""Run the Alembic migrations shipped inside the package (``batchkernel db upgrade``)."""
+"""Run the Alembic migrations shipped inside the package (``batchkernel db upgrade``).
+
+Every upgrade runs under a lock, so that the first commands started at once on a fresh database
+(two imports, several instances) migrate it once instead of racing each other's DDL: a
+PostgreSQL advisory lock, or on SQLite a lock file beside the database file.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from filelock import FileLock
+from sqlalchemy import text
 
 from kernel.db.engine import Database
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+ADVISORY_LOCK_KEY = 0x626B_6D69_6772  # "bkmigr": this program's migration lock
+SQLITE_LOCK_SUFFIX = ".migrate.lock"
 
 
 def alembic_config(database: Database) -> Config:
@@ -20,9 +31,42 @@ def alembic_config(database: Database) -> Config:
     return config
 
 
+@contextmanager
+def _advisory_lock(database: Database) -> Iterator[None]:
+    """Hold PostgreSQL's session advisory lock for migrations; waits for another holder
+    however long its migration takes (the wait is exempt from the statement timeout)."""
+    with database.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn.execute(text("SET statement_timeout = 0"))
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
+            conn.execute(text("RESET statement_timeout"))
+
+
+def sqlite_lock_path(database: Database) -> Path | None:
+    """The lock file of a SQLite database file; None for an in-memory database."""
+    name = database.url.database or ""
+    if name in ("", ":memory:") or name.startswith("file::memory:"):
+        return None
+    path = Path(name).expanduser().resolve()
+    return path.with_name(path.name + SQLITE_LOCK_SUFFIX)
+
+
+def migration_lock(database: Database) -> AbstractContextManager[object]:
+    """The lock every migration of ``database`` runs under."""
+    if database.is_postgres:
+        return _advisory_lock(database)
+    path = sqlite_lock_path(database)
+    return FileLock(str(path)) if path is not None else nullcontext()
+
+
 def upgrade(database: Database, revision: str = "head") -> None:
-    """Create or migrate the schema up to ``revision``."""
-    command.upgrade(alembic_config(database), revision)
+    """Create or migrate the schema up to ``revision``, one process at a time."""
+    with migration_lock(database):
+        command.upgrade(alembic_config(database), revision)
 
 
 def current_revision(database: Database) -> str | None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 
 from kernel.db.models import AIProcessingRequest, ChatSession
 from kernel.demo.synthetic import write_jsonl
@@ -117,3 +118,25 @@ def final_state(kernel: Any) -> dict[str, tuple[Any, ...]]:
             ).join(s, s.id == r.session_id)
         ).all()
     return {row[0]: (*row[1:6], round(row[6], 12), *row[7:]) for row in rows}
+
+
+def other_database(db_url: str, tmp_path: Path, request: Any) -> str:
+    """A second empty database like ``db_url`` (a second PostgreSQL database when needed)."""
+    if db_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path}/other.db"
+    url = make_url(db_url)
+    name = f"{url.database}_other"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+    def drop() -> None:
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+    request.addfinalizer(drop)
+    return url.set(database=name).render_as_string(hide_password=False)

@@ -1,20 +1,24 @@
-"""The batch-row writes both processors share: one statement whatever the number of batches, and
-every row changed only from the state the step read (a late or repeated step changes nothing)."""
+"""The batch-row writes both processors share, and the reconcile step's: one statement whatever the
+number of batches, and every row changed only from the state the step read (a late or repeated
+step changes nothing)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from kernel.db.models import AIBatchRequest
 from kernel.db.rows import to_local_batch
+from kernel.scheduler import Scheduler
 from kernel.types import BatchError, BatchStatus, ProviderBatch, SubmittedBatch
+from plugins.common.timeutil import utcnow
 from plugins.emulator import EmulatorConfig, EmulatorServer
-from tests.processors.support import loaded_kernel
+from tests.processors.support import loaded_kernel, other_database
 
 COMPANIES = 4
 
@@ -124,3 +128,38 @@ def test_submissions_and_polls_are_one_statement_and_only_move_rows_as_read(
     assert after[running.batch_id].counts_completed == 2
     assert after[backwards.batch_id].status == BatchStatus.FAILED.value
     assert to_local_batch(after[backwards.batch_id]).errors == (error,)
+
+
+def cancel_statements(make_kernel: Any, url: str, tmp_path: Path, companies: int) -> int:
+    """Statements of the reconcile step that cancels one overdue batch per company."""
+    with EmulatorServer(EmulatorConfig(in_progress_seconds=3600)).start() as server:
+        kernel = loaded_kernel(
+            make_kernel,
+            url,
+            tmp_path,
+            server,
+            processor="optimized",
+            companies=companies,
+            sessions=companies,
+            scheduler__flush_small_batches=True,
+        )
+        scheduler = Scheduler(kernel, record=False)
+        assert scheduler.create_step()["submitted"] == companies
+        with kernel.db.transaction() as session:
+            session.execute(
+                update(AIBatchRequest).values(submitted_at=utcnow() - timedelta(hours=27))
+            )
+        counts, count = statements(kernel, scheduler.reconcile_step)
+        assert counts["cancelled"] == companies
+        statuses = {row.status for row in rows(kernel).values()}
+        assert statuses <= {BatchStatus.CANCELLING.value, BatchStatus.CANCELLED.value}
+    return count
+
+
+def test_reconcile_records_every_cancelled_overdue_batch_in_one_statement(
+    make_kernel: Any, db_url: str, tmp_path: Path, request: Any
+) -> None:
+    few = cancel_statements(make_kernel, db_url, tmp_path / "few", 2)
+    other = other_database(db_url, tmp_path, request)
+    many = cancel_statements(make_kernel, other, tmp_path / "many", 12)
+    assert few == many

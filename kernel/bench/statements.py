@@ -79,13 +79,13 @@ def fresh_database(base: str | None, workdir: Path, name: str) -> Iterator[str]:
         admin.dispose()
 
 
-def set_statement_log(url: str, on: bool) -> None:
-    """Turn the server's statement log on or off for new sessions of this database."""
-    parsed = make_url(url)
-    admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
+def set_statement_log(server: str, database: str, on: bool) -> None:
+    """Turn the server's statement log on or off for new sessions of ``database``, from a
+    connection to another database of that server (so that it is not logged itself)."""
+    admin = create_engine(make_url(server), isolation_level="AUTOCOMMIT")
     setting = "SET log_statement = 'all'" if on else "RESET log_statement"
     with admin.connect() as conn:
-        conn.execute(text(f'ALTER DATABASE "{parsed.database}" {setting}'))
+        conn.execute(text(f'ALTER DATABASE "{database}" {setting}'))
     admin.dispose()
 
 
@@ -131,7 +131,7 @@ def run_one(
             logging = server_log is not None and kernel.db.is_postgres
             if logging:
                 kernel.db.dispose()
-                set_statement_log(url, True)
+                set_statement_log(database, name, True)  # type: ignore[arg-type]
                 start = server_log.stat().st_size  # type: ignore[union-attr]
             began = time.perf_counter()
             with kernel.db.queries.measure() as measured:
@@ -150,7 +150,7 @@ def run_one(
             )
             if logging:
                 kernel.db.dispose()
-                set_statement_log(url, False)
+                set_statement_log(database, name, False)  # type: ignore[arg-type]
                 logged = logged_statements(server_log, start, name)  # type: ignore[arg-type]
                 result.server_log = len(logged)
                 result.top = Counter(shape(sql) for sql in logged).most_common(8)

@@ -128,15 +128,21 @@ def run_one(
             upgrade(kernel.db)
             source = write_jsonl(workdir / f"{name}.jsonl", companies, sessions, seed=11)
             import_file(kernel, source)
-            logging = server_log is not None and kernel.db.is_postgres
-            if logging:
+            log = server_log if database is not None and kernel.db.is_postgres else None
+            start = 0
+            if log is not None and database is not None:
                 kernel.db.dispose()
-                set_statement_log(database, name, True)  # type: ignore[arg-type]
-                start = server_log.stat().st_size  # type: ignore[union-attr]
+                set_statement_log(database, name, True)
+                start = log.stat().st_size
             began = time.perf_counter()
             with kernel.db.queries.measure() as measured:
                 outcome = Scheduler(kernel).run_until_idle()
             seconds = time.perf_counter() - began
+            logged: list[str] | None = None
+            if log is not None and database is not None:
+                kernel.db.dispose()
+                set_statement_log(database, name, False)
+                logged = logged_statements(log, start, name)
             if not outcome.idle:
                 raise SystemExit(f"{companies} companies: not idle: {outcome.reason}")
             result = RunStatements(
@@ -148,10 +154,7 @@ def run_one(
                 statements=measured["statements"],
                 driver_calls=measured["queries"],
             )
-            if logging:
-                kernel.db.dispose()
-                set_statement_log(database, name, False)  # type: ignore[arg-type]
-                logged = logged_statements(server_log, start, name)  # type: ignore[arg-type]
+            if logged is not None:
                 result.server_log = len(logged)
                 result.top = Counter(shape(sql) for sql in logged).most_common(8)
             return result

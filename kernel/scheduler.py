@@ -418,17 +418,19 @@ class Scheduler:
                 kernel.discard_submission(plan)
         margin = timedelta(hours=float(self.settings.batch.inflight_margin_hours))
         deadline = datetime.now(UTC) - COMPLETION_WINDOW - margin
+        cancelled = []
         for batch in kernel.fetch_inflight(kernel.get_companies()):
             if batch.submitted_at is None or batch.submitted_at > deadline:
                 continue
             if batch.status == BatchStatus.CANCELLING:
                 continue
             try:
-                status = kernel.cancel_batch(batch)
-                kernel.record_batch_statuses([(batch, status)])
-                counts["cancelled"] += 1
+                cancelled.append((batch, kernel.cancel_batch(batch)))
             except ProviderError as exc:
                 kernel.log.warning("cancel of overdue batch %s failed: %s", batch.batch_id, exc)
+        if cancelled:
+            kernel.record_batch_statuses(cancelled)
+            counts["cancelled"] = len(cancelled)
         counts["files_swept"] = self._sweep()
         return counts
 

@@ -15,36 +15,53 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import ExecuteStyle
 from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.types import ConfigError
 
 
 class QueryCounter:
-    """Counts statements sent to the database (thread-safe), for tests, status and bench.
+    """Counts what is sent to the database (thread-safe), for tests, status and bench.
 
-    An ``executemany`` counts once (one round trip of the driver); SQLite's ``BEGIN IMMEDIATE``
-    is not counted, so both databases count the same statements.
+    ``total`` counts driver calls: an ``executemany`` once. ``statements`` counts statements as
+    the database runs them: an ``executemany`` is one statement per parameter set (psycopg sends
+    each set as its own execute, sqlite3 steps the statement once per set), while a multi-row
+    ``INSERT`` that SQLAlchemy builds for one (insertmanyvalues) is one per batch it sends.
+    Transaction control (``BEGIN``, ``COMMIT``) counts in neither, so both databases count alike.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.total = 0
+        self.statements = 0
 
-    def increment(self) -> None:
-        """Count one statement."""
+    def increment(self, statements: int = 1) -> None:
+        """Count one driver call that ran ``statements`` statements."""
         with self._lock:
             self.total += 1
+            self.statements += statements
 
     @contextmanager
     def measure(self) -> Iterator[dict[str, int]]:
-        """Yield a dict whose ``queries`` key holds the statements issued inside the block."""
-        start = self.total
-        result = {"queries": 0}
+        """Yield a dict whose ``queries`` key holds the driver calls made inside the block and
+        whose ``statements`` key holds the statements the database ran for them."""
+        start, start_statements = self.total, self.statements
+        result = {"queries": 0, "statements": 0}
         try:
             yield result
         finally:
             result["queries"] = self.total - start
+            result["statements"] = self.statements - start_statements
+
+
+def server_statements(parameters: Any, context: Any, executemany: bool) -> int:
+    """How many statements the database runs for one ``before_cursor_execute``."""
+    if not executemany:
+        return 1
+    if context is not None and context.execute_style is ExecuteStyle.INSERTMANYVALUES:
+        return 1
+    return max(len(parameters), 1)
 
 
 def _sqlite_setup(engine: Engine, busy_timeout_ms: int) -> None:
@@ -121,9 +138,16 @@ class Database:
         self.queries = QueryCounter()
 
         @event.listens_for(self.engine, "before_cursor_execute")
-        def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        def _count(
+            _conn: Any,
+            _cursor: Any,
+            statement: str,
+            parameters: Any,
+            context: Any,
+            executemany: bool,
+        ) -> None:
             if not statement.startswith("BEGIN"):
-                self.queries.increment()
+                self.queries.increment(server_statements(parameters, context, executemany))
 
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = sessionmaker(

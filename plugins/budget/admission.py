@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import String, delete, select, update
 
 from kernel.budgets import EPSILON, Budget, Budgets, batch_usage, committed, next_period
 from kernel.db.models import AIBatchRequest, BudgetHold
@@ -24,6 +24,7 @@ from plugins.budget.estimate import Estimate, Estimator
 from plugins.budget.shares import serve_order, token_limits, weights
 from plugins.common.locks import exclusive
 from plugins.common.pricing import load_prices
+from plugins.common.rowsets import fields_of, insert_rows, rowset
 from plugins.common.timeutil import utcnow
 
 
@@ -106,40 +107,41 @@ class Admission:
 
 
 def _stamp(session: Any, admitted: list[tuple[BatchPlan, Estimate]], now: datetime) -> None:
-    """Record the admitted plans' estimates and admission time in one executemany."""
+    """Record the admitted plans' estimates and admission time in one ``UPDATE ... FROM``, each
+    row only while its batch is still PLANNED."""
     table = AIBatchRequest.__table__
-    statement = (
+    fields = [
+        ("batch_id", String(36)),
+        *fields_of(table, "estimated_output_tokens", "estimated_cost_usd"),
+    ]
+    rows = [(p.batch_id, e.output_tokens, e.cost_usd) for p, e in admitted]
+    v = rowset(session.get_bind().dialect, fields, rows)
+    session.execute(
         update(table)
-        .where(table.c.id == bindparam("b_id"), table.c.status == BatchStatus.PLANNED.value)
+        .where(table.c.id == v.c.batch_id, table.c.status == BatchStatus.PLANNED.value)
         .values(
-            estimated_output_tokens=bindparam("b_out"),
-            estimated_cost_usd=bindparam("b_cost"),
-            admitted_at=bindparam("b_at"),
+            estimated_output_tokens=v.c.estimated_output_tokens,
+            estimated_cost_usd=v.c.estimated_cost_usd,
+            admitted_at=now,
         )
-    )
-    session.connection().execute(
-        statement,
-        [
-            {"b_id": p.batch_id, "b_out": e.output_tokens, "b_cost": e.cost_usd, "b_at": now}
-            for p, e in admitted
-        ],
     )
 
 
 def _record_holds(
     session: Any, admitted: set[str], refused: dict[str, tuple[str, float]], now: datetime
 ) -> None:
-    """Drop holds of scopes that went on; (re)write the holds of scopes that must wait."""
-    scopes = (admitted | set(refused)) - {""}
+    """Drop holds of scopes that went on; (re)write the holds of scopes that must wait (one
+    statement each, however many scopes)."""
+    scopes = sorted((admitted | set(refused)) - {""})
     if scopes:
-        session.execute(delete(BudgetHold).where(BudgetHold.scope.in_(sorted(scopes))))
-    rows = [
-        {"scope": scope, "need": need, "reason": reason, "held_at": now}
-        for scope, (reason, need) in refused.items()
-        if scope
-    ]
-    if rows:
-        session.execute(insert(BudgetHold), rows)
+        v = rowset(
+            session.get_bind().dialect,
+            fields_of(BudgetHold.__table__, "scope"),
+            [(s,) for s in scopes],
+        )
+        session.execute(delete(BudgetHold).where(BudgetHold.scope.in_(select(v.c.scope))))
+    rows = [(scope, need, reason, now) for scope, (reason, need) in refused.items() if scope]
+    insert_rows(session, BudgetHold.__table__, ("scope", "need", "reason", "held_at"), rows)
 
 
 def admit(kernel: Any, plans: Sequence[BatchPlan]) -> list[tuple[BatchPlan, bool, str]]:

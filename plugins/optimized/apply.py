@@ -40,6 +40,7 @@ from kernel.types import (
 from plugins.common.lifecycle import retry_at
 from plugins.common.pricing import PriceBook, load_prices
 from plugins.common.results import BadLine, LineOutcome, interpret_line, read_result_file
+from plugins.common.rowsets import fields_of, rowset
 from plugins.common.timeutil import utcnow
 from plugins.optimized.staging import clear, load, staging, temp_table
 
@@ -180,35 +181,34 @@ class ResultApplier:
             self._write_chunk(chunk)
             self.kernel.crashpoint("apply_chunk")
         self._settle_leftovers(todo)
-        with db.transaction() as session:
-            applied = session.execute(
-                update(AIBatchRequest)
+        applied = self._mark_applied([b.batch_id for b, _ in todo])
+        return self.summary + ApplySummary(batches=applied, already_applied=already)
+
+    def _mark_applied(self, batch_ids: list[str]) -> int:
+        """Ended, unapplied batches -> APPLIED with their applied tokens and cost, in one
+        ``UPDATE ... FROM``; the number of batches it moved."""
+        if not batch_ids:
+            return 0
+        table = AIBatchRequest.__table__
+        actual = ("actual_input_tokens", "actual_output_tokens", "actual_cost_usd")
+        rows = [(bid, *self.actual.get(bid, [0, 0, 0.0])) for bid in batch_ids]
+        with self.kernel.db.transaction() as session:
+            fields = [("batch_id", String(36)), *fields_of(table, *actual)]
+            v = rowset(session.get_bind().dialect, fields, rows)
+            moved = session.execute(
+                update(table)
                 .where(
-                    AIBatchRequest.id.in_([b.batch_id for b, _ in todo]),
-                    AIBatchRequest.applied_at.is_(None),
-                    AIBatchRequest.status.in_([s.value for s in ENDED_BATCH_STATUSES]),
+                    table.c.id == v.c.batch_id,
+                    table.c.applied_at.is_(None),
+                    table.c.status.in_([s.value for s in ENDED_BATCH_STATUSES]),
                 )
                 .values(
                     status=BatchStatus.APPLIED.value,
                     applied_at=utcnow(),
-                    **self._actuals([b.batch_id for b, _ in todo]),
+                    **{name: v.c[name] for name in actual},
                 )
-                .execution_options(synchronize_session=False)
             ).rowcount
-        return self.summary + ApplySummary(batches=applied, already_applied=already)
-
-    def _actuals(self, batch_ids: list[str]) -> dict[str, Any]:
-        """Each batch's applied tokens and cost, as CASE expressions on the batch id."""
-        if not batch_ids:
-            return {}
-        sums = {bid: self.actual.get(bid, [0, 0, 0.0]) for bid in batch_ids}
-        column = AIBatchRequest.id
-        return {
-            name: case({bid: sums[bid][index] for bid in batch_ids}, value=column, else_=0)
-            for index, name in enumerate(
-                ("actual_input_tokens", "actual_output_tokens", "actual_cost_usd")
-            )
-        }
+        return moved or 0
 
     def _rows(self, results: Sequence[tuple[LocalBatch, ResultFiles]]) -> Iterator[tuple[Any, ...]]:
         """Staged rows for every line of every file, the first line of a request winning."""

@@ -1,5 +1,6 @@
-"""``fetch_pending`` set-based: each page is locked, planned and claimed in one short transaction,
-then every batch file of the page is written from one streamed query over the messages."""
+"""``fetch_pending`` set-based: each page is locked, planned and claimed in one short transaction
+(the page's batch rows inserted in one statement, its requests claimed in one more), then every
+batch file of the page is written from one streamed query over the messages."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import gc
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Column, String, insert, select, update
+from sqlalchemy import Column, String, select, update
 
 from kernel.db.models import AIBatchRequest, AIProcessingRequest, Message, new_id
 from kernel.types import BatchPlan, BatchStatus, RequestStatus
 from plugins.common.lifecycle import new_submission_key, should_flush
 from plugins.common.lines import BatchLimits, build_line
+from plugins.common.rowsets import insert_rows
 from plugins.common.timeutil import utcnow
 from plugins.optimized.planning import (
     Draft,
@@ -28,6 +30,22 @@ from plugins.optimized.staging import load, staging, temp_table
 PENDING = RequestStatus.PENDING_BATCHING.value
 IN_PROGRESS = RequestStatus.BATCHING_IN_PROGRESS.value
 FAILED = RequestStatus.PROCESSING_FAILED.value
+BATCH_COLUMNS = (
+    "id",
+    "company_id",
+    "model",
+    "processing_type",
+    "status",
+    "submission_key",
+    "owner",
+    "request_count",
+    "input_bytes",
+    "estimated_input_tokens",
+    "created_at",
+    "counts_total",
+    "counts_completed",
+    "counts_failed",
+)
 CLAIM_STAGE = temp_table(
     "bk_claim_stage", Column("request_id", String(36)), Column("batch_id", String(36))
 )
@@ -106,25 +124,27 @@ def claim_page(
         if not drafts:
             return []
         named = [(new_id(), new_submission_key(), draft) for draft in drafts]
-        session.execute(
-            insert(AIBatchRequest),
+        insert_rows(
+            session,
+            AIBatchRequest.__table__,
+            BATCH_COLUMNS,
             [
-                {
-                    "id": batch_id,
-                    "company_id": d.company_id,
-                    "model": d.model,
-                    "processing_type": d.processing_type,
-                    "status": BatchStatus.PLANNED.value,
-                    "submission_key": key,
-                    "owner": kernel.instance_id,
-                    "request_count": len(d.request_ids),
-                    "input_bytes": d.nbytes,
-                    "estimated_input_tokens": d.tokens,
-                    "created_at": now,
-                    "counts_total": 0,
-                    "counts_completed": 0,
-                    "counts_failed": 0,
-                }
+                (
+                    batch_id,
+                    d.company_id,
+                    d.model,
+                    d.processing_type,
+                    BatchStatus.PLANNED.value,
+                    key,
+                    kernel.instance_id,
+                    len(d.request_ids),
+                    d.nbytes,
+                    d.tokens,
+                    now,
+                    0,
+                    0,
+                    0,
+                )
                 for batch_id, key, d in named
             ],
         )

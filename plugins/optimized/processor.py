@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, String, bindparam, func, select, update
+from sqlalchemy import func, select, update
 
 from kernel import hookimpl
 from kernel.db.models import AIBatchRequest, AIProcessingRequest
@@ -31,23 +31,15 @@ from kernel.types import (
     RetrySummary,
     SubmittedBatch,
 )
-from plugins.common.lifecycle import STATUS_COLUMNS, map_provider_status, status_values
+from plugins.common import batchrows
 from plugins.common.timeutil import utcnow
 from plugins.optimized import claim
 from plugins.optimized.apply import ResultApplier
-from plugins.optimized.staging import load, staging, temp_table
 
 T = TypeVar("T")
 PENDING = RequestStatus.PENDING_BATCHING.value
 IN_PROGRESS = RequestStatus.BATCHING_IN_PROGRESS.value
 FAILED = RequestStatus.PROCESSING_FAILED.value
-SUBMITTED_STAGE = temp_table(
-    "bk_submitted_stage",
-    Column("batch_id", String(36)),
-    Column("status", String(16)),
-    Column("provider_batch_id", String(128)),
-    Column("input_file_id", String(128)),
-)
 
 
 def company_groups(kernel: Any, companies: Sequence[Company]) -> list[list[str]]:
@@ -89,37 +81,8 @@ class OptimizedProcessor:
     def record_submitted(
         self, kernel: Any, submissions: Sequence[tuple[BatchPlan, SubmittedBatch]]
     ) -> list[str]:
-        """One staged ``UPDATE ... FROM`` for every accepted plan, conditional on PLANNED."""
-        if not submissions:
-            return []
-        rows = [
-            (
-                plan.batch_id,
-                (map_provider_status(sub.status) or BatchStatus.VALIDATING).value,
-                sub.provider_batch_id,
-                sub.input_file_id,
-            )
-            for plan, sub in submissions
-        ]
-        db = kernel.db
-        with db.transaction() as session, staging(session, SUBMITTED_STAGE) as s:
-            load(session, s, rows, db.queries)
-            moved = session.scalars(
-                update(AIBatchRequest)
-                .where(
-                    AIBatchRequest.id == s.c.batch_id,
-                    AIBatchRequest.status == BatchStatus.PLANNED.value,
-                )
-                .values(
-                    status=s.c.status,
-                    provider_batch_id=s.c.provider_batch_id,
-                    input_file_id=s.c.input_file_id,
-                    submitted_at=utcnow(),
-                )
-                .returning(AIBatchRequest.id)
-                .execution_options(synchronize_session=False)
-            ).all()
-        return list(moved)
+        """One ``UPDATE ... FROM`` for every accepted plan, conditional on PLANNED."""
+        return batchrows.record_submitted(kernel, submissions)
 
     def _batches(self, kernel: Any, companies: Sequence[Company], where: Any) -> list[LocalBatch]:
         """Local batches of these companies matching ``where``, one query per company group."""
@@ -153,23 +116,8 @@ class OptimizedProcessor:
     def record_batch_statuses(
         self, kernel: Any, updates: Sequence[tuple[LocalBatch, ProviderBatch]]
     ) -> int:
-        """Every polled status in one executemany of conditional updates."""
-        if not updates:
-            return 0
-        params = [
-            {"b_id": local.batch_id, "b_old": local.status.value}
-            | status_values(local, remote, kernel.log)
-            for local, remote in updates
-        ]
-        table = AIBatchRequest.__table__
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("b_id"), table.c.status == bindparam("b_old"))
-            .values({key: bindparam(key) for key in STATUS_COLUMNS})
-        )
-        with kernel.db.transaction() as session:
-            session.connection().execute(statement, params)
-        return sum(1 for p in params if p["status"] != p["b_old"])
+        """Every polled status in one ``UPDATE ... FROM``, each conditional on the polled status."""
+        return batchrows.record_statuses(kernel, updates)
 
     @hookimpl
     def apply_results(

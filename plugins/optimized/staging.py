@@ -1,5 +1,6 @@
-"""Temporary staging tables, loaded in one statement (COPY on PostgreSQL, executemany on SQLite),
-so that thousands of row changes become one ``UPDATE ... FROM`` instead of thousands of updates."""
+"""Temporary staging tables, loaded in one statement (COPY on PostgreSQL, one ``INSERT ... SELECT``
+over a JSON array of the rows on SQLite), so that thousands of row changes become one
+``UPDATE ... FROM`` instead of thousands of updates."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Column, MetaData, Table, delete
+from sqlalchemy import Column, MetaData, Table, delete, insert, select
 from sqlalchemy.orm import Session
+
+from plugins.common.rowsets import rowset
 
 
 def temp_table(name: str, *columns: Column[Any]) -> Table:
@@ -47,12 +50,11 @@ def load(session: Session, table: Table, rows: Sequence[tuple[Any, ...]], counte
         # it for a few rows and joins it by nested loops (minutes for 5,000 staged results).
         conn.exec_driver_sql(f"ANALYZE {table.name}")
     else:
-        # The driver's own executemany on plain tuples: SQLAlchemy's per-row parameter
-        # processing cost more than the insert itself (staged columns need no type conversion).
-        marks = ", ".join("?" for _ in names)
-        conn.exec_driver_sql(
-            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})", list(rows)
+        # One JSON array of all the rows: an executemany would run the insert once per row.
+        source = rowset(
+            conn.dialect, [(column.name, column.type) for column in table.columns], rows
         )
+        conn.execute(insert(table).from_select(names, select(*source.c)))
 
 
 def clear(session: Session, table: Table) -> None:

@@ -34,13 +34,12 @@ from kernel.types import (
     RetrySummary,
     SubmittedBatch,
 )
+from plugins.common import batchrows
 from plugins.common.lifecycle import (
     CAPACITY_ERROR_CODES,
-    map_provider_status,
     new_submission_key,
     retry_at,
     should_flush,
-    status_values,
 )
 from plugins.common.lines import BatchLimits, RequestLine, build_line, split_lines, write_lines
 from plugins.common.outcomes import request_values
@@ -226,27 +225,9 @@ class OriginalProcessor:
     def record_submitted(
         self, kernel: Any, submissions: Sequence[tuple[BatchPlan, SubmittedBatch]]
     ) -> list[str]:
-        """One conditional update per plan: PLANNED -> the provider's status, with its ids."""
-        moved = []
-        for plan, submitted in submissions:
-            status = map_provider_status(submitted.status) or BatchStatus.VALIDATING
-            with kernel.db.transaction() as session:
-                result = session.execute(
-                    update(AIBatchRequest)
-                    .where(
-                        AIBatchRequest.id == plan.batch_id,
-                        AIBatchRequest.status == BatchStatus.PLANNED.value,
-                    )
-                    .values(
-                        status=status.value,
-                        provider_batch_id=submitted.provider_batch_id,
-                        input_file_id=submitted.input_file_id,
-                        submitted_at=utcnow(),
-                    )
-                )
-            if result.rowcount == 1:
-                moved.append(plan.batch_id)
-        return moved
+        """PLANNED -> the provider's status with its ids, one statement for all plans (the
+        batch-row writes both processors share)."""
+        return batchrows.record_submitted(kernel, submissions)
 
     @hookimpl(trylast=True)
     def company_concurrency(self, kernel: Any) -> int:
@@ -341,21 +322,9 @@ class OriginalProcessor:
     def record_batch_statuses(
         self, kernel: Any, updates: Sequence[tuple[LocalBatch, ProviderBatch]]
     ) -> int:
-        """One conditional update per batch; a status that would go backwards is ignored."""
-        changed = 0
-        for local, remote in updates:
-            values = status_values(local, remote, kernel.log)
-            with kernel.db.transaction() as session:
-                result = session.execute(
-                    update(AIBatchRequest)
-                    .where(
-                        AIBatchRequest.id == local.batch_id,
-                        AIBatchRequest.status == local.status.value,
-                    )
-                    .values(**values)
-                )
-                changed += int(result.rowcount == 1 and values["status"] != local.status.value)
-        return changed
+        """Every polled status in one statement, each conditional on the polled status (the
+        batch-row writes both processors share); a status that would go backwards is ignored."""
+        return batchrows.record_statuses(kernel, updates)
 
     @hookimpl(trylast=True)
     def fetch_finished(self, kernel: Any, companies: Sequence[Company]) -> list[LocalBatch]:

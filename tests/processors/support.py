@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 
 from kernel.db.models import AIProcessingRequest, ChatSession
 from kernel.demo.synthetic import write_jsonl
@@ -48,12 +49,49 @@ def loaded_kernel(
 
 
 def cycle_queries(kernel: Any) -> dict[str, int]:
-    """Queries of one full cycle (create, poll, apply, retry), per task and in total."""
+    """Driver calls of one full cycle (create, poll, apply, retry), per task and in total."""
+    return cycle_counts(kernel)["queries"]
+
+
+def cycle_counts(kernel: Any) -> dict[str, dict[str, int]]:
+    """Driver calls (``queries``) and statements the database ran (``statements``) of one full
+    cycle (create, poll, apply, retry), per task and in total."""
     scheduler = Scheduler(kernel, record=False)
     kernel.settings.set("scheduler.flush_small_batches", True)
-    counts = {task: scheduler.run_task(task).queries for task in FULL_CYCLE}
-    counts["total"] = sum(counts.values())
+    counts: dict[str, dict[str, int]] = {"queries": {}, "statements": {}}
+    for task in FULL_CYCLE:
+        with kernel.db.queries.measure() as measured:
+            report = scheduler.run_task(task)
+        assert report.error is None, report.error
+        for key in counts:
+            counts[key][task] = measured[key]
+    for per_task in counts.values():
+        per_task["total"] = sum(per_task.values())
     return counts
+
+
+def idle_run_counts(kernel: Any) -> dict[str, Any]:
+    """Statements and driver calls of ``run --until-idle`` (the scheduler as the command runs it,
+    instance and lease bookkeeping included), in total and per pass."""
+    kernel.settings.set("scheduler.lease_seconds", 7200)
+    kernel.settings.set("scheduler.heartbeat_seconds", 3600)  # no beat inside the measurement
+    counter = kernel.db.queries
+    per_pass: list[int] = []
+    mark = [counter.statements]
+
+    def on_pass(_passes: int, _left: dict[str, int]) -> None:
+        per_pass.append(counter.statements - mark[0])
+        mark[0] = counter.statements
+
+    with counter.measure() as measured:
+        outcome = Scheduler(kernel).run_until_idle(on_pass=on_pass, timeout=600)
+    assert outcome.idle, outcome.reason
+    return {
+        "statements": measured["statements"],
+        "queries": measured["queries"],
+        "passes": outcome.passes,
+        "per_pass": per_pass,
+    }
 
 
 def final_state(kernel: Any) -> dict[str, tuple[Any, ...]]:
@@ -80,3 +118,25 @@ def final_state(kernel: Any) -> dict[str, tuple[Any, ...]]:
             ).join(s, s.id == r.session_id)
         ).all()
     return {row[0]: (*row[1:6], round(row[6], 12), *row[7:]) for row in rows}
+
+
+def other_database(db_url: str, tmp_path: Path, request: Any) -> str:
+    """A second empty database like ``db_url`` (a second PostgreSQL database when needed)."""
+    if db_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path}/other.db"
+    url = make_url(db_url)
+    name = f"{url.database}_other"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+    def drop() -> None:
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+    request.addfinalizer(drop)
+    return url.set(database=name).render_as_string(hide_password=False)

@@ -1,5 +1,7 @@
-"""Queries per full cycle (create, poll, apply, retry), counted with the kernel's query counter:
-constant for the optimized processor, growing with companies and lines for the original."""
+"""Queries per full cycle (create, poll, apply, retry) and per run until idle, counted with the
+kernel's query counter both as driver calls and as the statements the database runs (an
+executemany is one statement per row on the server): constant for the optimized processor,
+growing with companies and lines for the original."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any
 import pytest
 
 from plugins.emulator import EmulatorConfig, EmulatorServer
-from tests.processors.support import cycle_queries, loaded_kernel
+from tests.processors.support import cycle_counts, idle_run_counts, loaded_kernel, other_database
 
 
 @pytest.fixture
@@ -30,7 +32,8 @@ def measure(
     sessions: int,
     **settings: Any,
 ) -> dict[str, int]:
-    """Queries of one full cycle on fresh data; every request must be complete after it."""
+    """Driver calls of one full cycle on fresh data, per task and in total, plus the statements
+    the database ran for it (``statements``); every request must be complete after it."""
     kernel = loaded_kernel(
         make_kernel,
         url,
@@ -41,18 +44,18 @@ def measure(
         sessions=sessions,
         **settings,
     )
-    counts = cycle_queries(kernel)
+    counts = cycle_counts(kernel)
     from kernel.db.queries import requests_by_status
 
     assert requests_by_status(kernel.db) == {"PROCESSING_COMPLETE": sessions}
-    return counts
+    return counts["queries"] | {"statements": counts["statements"]["total"]}
 
 
 def test_optimized_queries_are_the_same_for_10_and_200_companies(
     make_kernel: Any, db_url: str, tmp_path: Path, server: Any, request: Any
 ) -> None:
     few = measure(make_kernel, db_url, tmp_path / "few", server, "optimized", 10, 400)
-    other = _other_database(db_url, tmp_path, request)
+    other = other_database(db_url, tmp_path, request)
     many = measure(make_kernel, other, tmp_path / "many", server, "optimized", 200, 400)
     assert few == many
     assert few["total"] <= 40
@@ -63,9 +66,37 @@ def test_optimized_queries_are_the_same_for_100_and_10000_result_lines(
 ) -> None:
     settings = {"batch__max_requests_per_batch": 10_000, "processing__chunk_size": 10_000}
     small = measure(make_kernel, db_url, tmp_path / "s", server, "optimized", 1, 100, **settings)
-    other = _other_database(db_url, tmp_path, request)
+    other = other_database(db_url, tmp_path, request)
     big = measure(make_kernel, other, tmp_path / "b", server, "optimized", 1, 10_000, **settings)
     assert small == big
+
+
+def test_statements_of_a_run_until_idle_are_the_same_for_10_and_1000_companies(
+    make_kernel: Any, db_url: str, tmp_path: Path, server: Any, request: Any
+) -> None:
+    """1,000 sessions as 10 batches of 100 or as 1,000 batches of one: every pass of the run
+    (a cycle of every task) and the whole run cost the database the same statements."""
+    runs = {}
+    for companies, url in ((10, db_url), (1000, other_database(db_url, tmp_path, request))):
+        kernel = loaded_kernel(
+            make_kernel,
+            url,
+            tmp_path / str(companies),
+            server,
+            processor="optimized",
+            companies=companies,
+            sessions=1000,
+        )
+        runs[companies] = idle_run_counts(kernel)
+        from kernel.db.queries import batches_by_status, requests_by_status
+
+        assert requests_by_status(kernel.db) == {"PROCESSING_COMPLETE": 1000}
+        assert batches_by_status(kernel.db) == {"APPLIED": companies}
+    few, many = runs[10], runs[1000]
+    assert few["passes"] == many["passes"]
+    assert few["per_pass"] == many["per_pass"]
+    assert few["statements"] == many["statements"]
+    assert few["statements"] <= 80 * few["passes"]
 
 
 def test_original_queries_grow_with_companies_and_lines(
@@ -84,28 +115,3 @@ def test_original_queries_grow_with_companies_and_lines(
     assert many["total"] > few["total"] + 4 * 45
     assert more_lines["apply"] > 3 * 1000
     assert optimized["total"] * 50 <= more_lines["total"]
-
-
-def _other_database(db_url: str, tmp_path: Path, request: Any) -> str:
-    """A second empty database like ``db_url`` (a second PostgreSQL database when needed)."""
-    if db_url.startswith("sqlite"):
-        return f"sqlite:///{tmp_path}/other.db"
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    url = make_url(db_url)
-    name = f"{url.database}_other"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-
-    def drop() -> None:
-        engine = create_engine(url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
-
-    request.addfinalizer(drop)
-    return url.set(database=name).render_as_string(hide_password=False)

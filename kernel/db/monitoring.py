@@ -3,22 +3,27 @@
 A :class:`MonitorReader` opens a separate, small connection pool so monitoring reads never count
 towards the pipeline's measured queries and, on SQLite, never take the write lock (the pipeline's
 engine begins every transaction ``IMMEDIATE``; plain reads in WAL mode need no lock).
-Each query is one statement whose cost does not grow with the number of companies' queries.
+Each query is one set-based statement. The snapshot's queries return a bounded number of rows
+whatever the number of companies: totals grouped by state, one page of companies ranked in SQL,
+and per-company details only for the companies on that page.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, func, select, text
+from sqlalchemy import Connection, Engine, case, create_engine, func, literal, select, text
 from sqlalchemy.engine import URL
 
 from kernel.db.models import AIBatchRequest, AIProcessingRequest, Company, SchedulerInstance
 from kernel.types import RequestStatus
 
 PENDING = RequestStatus.PENDING_BATCHING.value
+IN_FLIGHT = RequestStatus.BATCHING_IN_PROGRESS.value
+COMPANY_ID_LENGTH: int = Company.__table__.c.id.type.length
 TERMINAL = (RequestStatus.PROCESSING_COMPLETE.value, RequestStatus.PROCESSING_FAILED.value)
 READ_TIMEOUT_MS = 5000
 
@@ -213,3 +218,156 @@ def _minute_key(value: Any) -> str:
         moment = datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
     assert moment is not None
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:00Z")
+
+
+@dataclass(frozen=True, slots=True)
+class StateTotal:
+    """Requests in one state (of one company or all), with their tokens and cost."""
+
+    status: str
+    count: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+
+def request_totals(conn: Connection, company: str | None = None) -> list[StateTotal]:
+    """One GROUP BY state over requests (all companies, or one): at most one row per state."""
+    r = AIProcessingRequest
+    stmt = select(
+        r.status,
+        func.count(),
+        func.coalesce(func.sum(r.prompt_tokens), 0),
+        func.coalesce(func.sum(r.completion_tokens), 0),
+        func.coalesce(func.sum(r.total_cost_usd), 0.0),
+    ).group_by(r.status)
+    rows = conn.execute(_scoped(stmt, r.company_id, company)).all()
+    return [StateTotal(s, int(n), int(i), int(o), float(c)) for s, n, i, o, c in rows]
+
+
+def batch_totals(conn: Connection, company: str | None = None) -> dict[str, int]:
+    """Batches by state (all companies, or one): at most one row per state."""
+    b = AIBatchRequest
+    stmt = select(b.status, func.count()).group_by(b.status)
+    return {s: int(n) for s, n in conn.execute(_scoped(stmt, b.company_id, company))}
+
+
+def first_pending(conn: Connection, company: str | None = None) -> tuple[str, datetime] | None:
+    """The oldest pending request's company and ``requested_at`` (index on status, time)."""
+    r = AIProcessingRequest
+    stmt = select(r.company_id, r.requested_at).where(r.status == PENDING)
+    row = conn.execute(
+        _scoped(stmt, r.company_id, company).order_by(r.requested_at, r.company_id).limit(1)
+    ).first()
+    if row is None:
+        return None
+    moment = as_utc(row[1])
+    assert moment is not None
+    return row[0], moment
+
+
+def company_count(conn: Connection) -> int:
+    """How many companies there are."""
+    return int(conn.execute(select(func.count()).select_from(Company)).scalar_one())
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyRank:
+    """One company on a page of the ranking: its requests by state, tokens and cost."""
+
+    company_id: str
+    name: str
+    status: str
+    requests: dict[str, int]
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+
+def company_page(
+    conn: Connection,
+    *,
+    offset: int,
+    limit: int,
+    company: str | None = None,
+) -> list[CompanyRank]:
+    """One page of companies, largest backlog (pending + in flight) first, then highest cost.
+
+    One statement: requests grouped by company, joined to the companies, sorted and cut in the
+    database, so at most ``limit`` rows come back whatever the number of companies.
+    """
+    r = AIProcessingRequest
+    states = [s.value for s in RequestStatus]
+
+    def count(state: str) -> Any:
+        return func.sum(case((r.status == state, 1), else_=literal(0))).label(f"n_{state}")
+
+    grouped = select(
+        r.company_id,
+        *(count(state) for state in states),
+        func.sum(r.prompt_tokens).label("input_tokens"),
+        func.sum(r.completion_tokens).label("output_tokens"),
+        func.sum(r.total_cost_usd).label("cost_usd"),
+    ).group_by(r.company_id)
+    grouped = _scoped(grouped, r.company_id, company).subquery()
+    g = grouped.c
+    backlog = func.coalesce(g[f"n_{PENDING}"], 0) + func.coalesce(g[f"n_{IN_FLIGHT}"], 0)
+    cost = func.coalesce(g.cost_usd, 0.0)
+    stmt = (
+        select(
+            Company.id,
+            Company.name,
+            Company.status,
+            *(func.coalesce(g[f"n_{state}"], 0) for state in states),
+            func.coalesce(g.input_tokens, 0),
+            func.coalesce(g.output_tokens, 0),
+            cost,
+        )
+        .outerjoin(grouped, g.company_id == Company.id)
+        .order_by(backlog.desc(), cost.desc(), Company.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    stmt = _scoped(stmt, Company.id, company)
+    out = []
+    for row in conn.execute(stmt):
+        cid, name, status, *counts = row
+        tokens_in, tokens_out, spent = counts[len(states) :]
+        out.append(
+            CompanyRank(
+                cid,
+                name,
+                status,
+                {state: int(n) for state, n in zip(states, counts[: len(states)], strict=True)},
+                int(tokens_in),
+                int(tokens_out),
+                float(spent),
+            )
+        )
+    return out
+
+
+def batch_groups_of(conn: Connection, companies: Sequence[str]) -> list[tuple[str, str, int]]:
+    """Batches by (company, state) for the given companies only (one page's worth)."""
+    if not companies:
+        return []
+    b = AIBatchRequest
+    stmt = (
+        select(b.company_id, b.status, func.count())
+        .where(b.company_id.in_(list(companies)))
+        .group_by(b.company_id, b.status)
+    )
+    return [(c, s, int(n)) for c, s, n in conn.execute(stmt)]
+
+
+def oldest_pending_of(conn: Connection, companies: Sequence[str]) -> dict[str, datetime]:
+    """The oldest pending request's ``requested_at`` of each given company (one page's worth)."""
+    if not companies:
+        return {}
+    r = AIProcessingRequest
+    stmt = (
+        select(r.company_id, func.min(r.requested_at))
+        .where(r.status == PENDING, r.company_id.in_(list(companies)))
+        .group_by(r.company_id)
+    )
+    return {c: t for c, t in ((c, as_utc(t)) for c, t in conn.execute(stmt)) if t is not None}

@@ -29,10 +29,14 @@ def safe_cell(value: Any) -> Any:
 
 
 class SafeWriter:
-    """A ``csv.writer`` whose every row goes through :func:`safe_cell`."""
+    """A ``csv.writer`` whose every row goes through :func:`safe_cell`.
 
-    def __init__(self, out: TextIO, *, lineterminator: str = "\r\n") -> None:
-        self._writer = csv.writer(out, lineterminator=lineterminator)
+    Lines end in CR LF (RFC 4180): the csv module quotes a cell only for the characters of the
+    line terminator, so this is what keeps a carriage return inside a name from splitting a row.
+    """
+
+    def __init__(self, out: TextIO) -> None:
+        self._writer = csv.writer(out, lineterminator="\r\n")
 
     def writerow(self, row: Iterable[Any]) -> None:
         """Write one row with neutralised cells."""

@@ -30,7 +30,7 @@ def parse_since(text: str | None) -> datetime | None:
 def write_csv(report: dict[str, Any]) -> None:
     """Every (company, model, processing type, day) row with all its sums; formula-like text
     (a company id such as ``=HYPERLINK(...)``) is neutralised for spreadsheets."""
-    writer = SafeWriter(sys.stdout, lineterminator="\n")
+    writer = SafeWriter(sys.stdout)
     writer.writerow([*KEY, *SUMS])
     for row in report["rows"]:
         writer.writerow([row[name] for name in KEY] + [_plain(row[name]) for name in SUMS])

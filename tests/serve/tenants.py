@@ -47,15 +47,22 @@ def _chunks(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
 
 
 def seed_tenants(
-    engine: Engine, companies: int, *, start: int = 0, names: dict[int, str] | None = None
+    engine: Engine,
+    companies: int,
+    *,
+    start: int = 0,
+    ids: dict[int, str] | None = None,
+    names: dict[int, str] | None = None,
 ) -> None:
-    """Write ``companies`` tenants (indexes ``start`` .. ``start + companies - 1``)."""
+    """Write ``companies`` tenants (indexes ``start`` .. ``start + companies - 1``); ``ids`` and
+    ``names`` replace the synthetic id or name of some indexes."""
     now = datetime.now(UTC).replace(tzinfo=None)
+    ids = ids or {}
     names = names or {}
 
     def tenant_rows() -> Iterator[tuple[str, list[Any]]]:
         for index in range(start, start + companies):
-            cid = company_id(index)
+            cid = ids.get(index, company_id(index))
             batch = str(uuid.uuid4())
             rows: list[Any] = [
                 (
@@ -80,7 +87,7 @@ def seed_tenants(
                         "submission_key": batch,
                         "request_count": 1,
                         "created_at": now,
-                        "admitted_at": now - timedelta(days=40),
+                        "admitted_at": now - timedelta(days=index % 60),
                         "applied_at": now,
                     },
                 ),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from kernel.budgets import budget_status
+from kernel.budgets import Budgets, budget_status, holds
 from kernel.db.monitoring import (
     COMPANY_ID_LENGTH,
     CompanyRank,
@@ -23,7 +23,6 @@ from kernel.db.monitoring import (
     company_page,
     first_pending,
     instances,
-    oldest_pending_of,
     request_totals,
     throughput,
 )
@@ -66,15 +65,17 @@ def _states(counts: dict[str, int], states: tuple[str, ...]) -> dict[str, int]:
     return {state: int(counts.get(state, 0)) for state in states}
 
 
-def _company_row(rank: CompanyRank) -> dict[str, Any]:
-    """A company's row before its batches and oldest pending request are filled in."""
+def _company_row(rank: CompanyRank, now: datetime) -> dict[str, Any]:
+    """A company's row, before its batches are filled in."""
     return {
         "id": rank.company_id,
         "name": rank.name,
         "status": rank.status,
         "requests": _states(rank.requests, REQUEST_STATES),
         "batches": _states({}, BATCH_STATES),
-        "oldest_pending_age_seconds": None,
+        "oldest_pending_age_seconds": None
+        if rank.oldest_pending is None
+        else max(0.0, (now - rank.oldest_pending).total_seconds()),
         "input_tokens": rank.input_tokens,
         "output_tokens": rank.output_tokens,
         "cost_usd": rank.cost_usd,
@@ -87,30 +88,28 @@ def _companies(
     """One page of company rows (ranked in SQL), the totals, and "other" for everyone else.
 
     Every query returns a bounded number of rows: totals by state, ``page_size`` ranked
-    companies, and batches and oldest pending requests of those companies only.
+    companies, and the batches of those companies only.
     """
-    requests = {total.status: total for total in request_totals(conn, company)}
+    requests = request_totals(conn, company)
     batches = batch_totals(conn, company)
     first = first_pending(conn, company)
     count = company_count(conn) if company is None else None
     offset = (page - 1) * page_size
     ranks = company_page(conn, offset=offset, limit=page_size, company=company)
-    rows = [_company_row(rank) for rank in ranks]
+    rows = [_company_row(rank, now) for rank in ranks]
     by_id = {row["id"]: row for row in rows}
     for cid, status, n in batch_groups_of(conn, list(by_id)):
         by_id[cid]["batches"][status] = n
-    for cid, requested_at in oldest_pending_of(conn, list(by_id)).items():
-        by_id[cid]["oldest_pending_age_seconds"] = max(0.0, (now - requested_at).total_seconds())
     totals = {
         "requests": {
-            "total": sum(t.count for t in requests.values()),
-            "by_state": _states({s: t.count for s, t in requests.items()}, REQUEST_STATES),
+            "total": sum(requests.by_state.values()),
+            "by_state": _states(requests.by_state, REQUEST_STATES),
         },
         "batches": {"total": sum(batches.values()), "by_state": _states(batches, BATCH_STATES)},
         "usage": {
-            "input_tokens": sum(t.input_tokens for t in requests.values()),
-            "output_tokens": sum(t.output_tokens for t in requests.values()),
-            "cost_usd": sum(t.cost_usd for t in requests.values()),
+            "input_tokens": requests.input_tokens,
+            "output_tokens": requests.output_tokens,
+            "cost_usd": requests.cost_usd,
         },
     }
     total = len(rows) if count is None else count
@@ -175,6 +174,22 @@ def company_id_problem(value: str) -> str | None:
 def top_companies(settings: Any) -> int:
     """How many companies a snapshot shows by default (``serve.top_companies``)."""
     return int((settings.get("serve") or {}).get("top_companies", DEFAULT_TOP_COMPANIES))
+
+
+def _budget_section(conn: Any, settings: Any, company: str | None, now: datetime) -> dict[str, Any]:
+    """Budgets with their committed spend, and the holds. With no budget configured there is no
+    spend to read (that read groups every company's batches): only the holds are listed."""
+    budgets = Budgets.from_settings(settings)
+    if budgets.any:
+        return budget_status(conn, settings, company, now)
+    waiting = []
+    for scope, (need, reason, since) in sorted(holds(conn).items()):
+        if company is None or scope == f"company:{company}":
+            at = since if since.tzinfo else since.replace(tzinfo=UTC)
+            waiting.append(
+                {"scope": scope, "need": need, "reason": reason, "since": at.isoformat()}
+            )
+    return {"budgets": [], "holds": waiting, "warn_fraction": budgets.warn_fraction}
 
 
 def _bounded_budgets(section: dict[str, Any], limit: int, scoped: str | None) -> dict[str, Any]:
@@ -342,7 +357,7 @@ def build_snapshot(
             conn, reader.dialect, minutes=throughput_minutes, company=company, now=now
         )
         rows = instances(conn) if include_global else []
-        budgets = budget_status(conn, settings, company, now)
+        budgets = _budget_section(conn, settings, company, now)
     snapshot: dict[str, Any] = {
         "generated_at": _iso(now),
         "scope": {"company": company, "global_sections": include_global},

@@ -221,28 +221,39 @@ def _minute_key(value: Any) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class StateTotal:
-    """Requests in one state (of one company or all), with their tokens and cost."""
+class RequestTotals:
+    """Requests (of one company or all) by state, with their tokens and cost."""
 
-    status: str
-    count: int
+    by_state: dict[str, int]
     input_tokens: int
     output_tokens: int
     cost_usd: float
 
 
-def request_totals(conn: Connection, company: str | None = None) -> list[StateTotal]:
-    """One GROUP BY state over requests (all companies, or one): at most one row per state."""
+def _count_in(column: Any, state: str) -> Any:
+    """``SUM(CASE WHEN column = state THEN 1 ELSE 0 END)``: a count by state in one pass."""
+    return func.coalesce(func.sum(case((column == state, 1), else_=literal(0))), 0)
+
+
+def request_totals(conn: Connection, company: str | None = None) -> RequestTotals:
+    """One row: requests by state, tokens and cost (conditional sums in one sequential pass,
+    which both databases run faster than a GROUP BY through the status index)."""
     r = AIProcessingRequest
+    states = [s.value for s in RequestStatus]
     stmt = select(
-        r.status,
-        func.count(),
+        *(_count_in(r.status, state) for state in states),
         func.coalesce(func.sum(r.prompt_tokens), 0),
         func.coalesce(func.sum(r.completion_tokens), 0),
         func.coalesce(func.sum(r.total_cost_usd), 0.0),
-    ).group_by(r.status)
-    rows = conn.execute(_scoped(stmt, r.company_id, company)).all()
-    return [StateTotal(s, int(n), int(i), int(o), float(c)) for s, n, i, o, c in rows]
+    )
+    row = conn.execute(_scoped(stmt, r.company_id, company)).one()
+    counts = row[: len(states)]
+    return RequestTotals(
+        {state: int(n) for state, n in zip(states, counts, strict=True)},
+        int(row[len(states)]),
+        int(row[len(states) + 1]),
+        float(row[len(states) + 2]),
+    )
 
 
 def batch_totals(conn: Connection, company: str | None = None) -> dict[str, int]:
@@ -282,6 +293,7 @@ class CompanyRank:
     input_tokens: int
     output_tokens: int
     cost_usd: float
+    oldest_pending: datetime | None
 
 
 def company_page(
@@ -293,21 +305,19 @@ def company_page(
 ) -> list[CompanyRank]:
     """One page of companies, largest backlog (pending + in flight) first, then highest cost.
 
-    One statement: requests grouped by company, joined to the companies, sorted and cut in the
-    database, so at most ``limit`` rows come back whatever the number of companies.
+    One statement: requests grouped by company (counts by state, tokens, cost, the oldest
+    pending request), joined to the companies, sorted and cut in the database, so at most
+    ``limit`` rows come back whatever the number of companies.
     """
     r = AIProcessingRequest
     states = [s.value for s in RequestStatus]
-
-    def count(state: str) -> Any:
-        return func.sum(case((r.status == state, 1), else_=literal(0))).label(f"n_{state}")
-
     grouped = select(
         r.company_id,
-        *(count(state) for state in states),
+        *(_count_in(r.status, state).label(f"n_{state}") for state in states),
         func.sum(r.prompt_tokens).label("input_tokens"),
         func.sum(r.completion_tokens).label("output_tokens"),
         func.sum(r.total_cost_usd).label("cost_usd"),
+        func.min(case((r.status == PENDING, r.requested_at))).label("oldest_pending"),
     ).group_by(r.company_id)
     grouped = _scoped(grouped, r.company_id, company).subquery()
     g = grouped.c
@@ -322,6 +332,7 @@ def company_page(
             func.coalesce(g.input_tokens, 0),
             func.coalesce(g.output_tokens, 0),
             cost,
+            g.oldest_pending,
         )
         .outerjoin(grouped, g.company_id == Company.id)
         .order_by(backlog.desc(), cost.desc(), Company.id)
@@ -332,7 +343,7 @@ def company_page(
     out = []
     for row in conn.execute(stmt):
         cid, name, status, *counts = row
-        tokens_in, tokens_out, spent = counts[len(states) :]
+        tokens_in, tokens_out, spent, oldest = counts[len(states) :]
         out.append(
             CompanyRank(
                 cid,
@@ -342,6 +353,7 @@ def company_page(
                 int(tokens_in),
                 int(tokens_out),
                 float(spent),
+                _moment(oldest),
             )
         )
     return out
@@ -360,14 +372,8 @@ def batch_groups_of(conn: Connection, companies: Sequence[str]) -> list[tuple[st
     return [(c, s, int(n)) for c, s, n in conn.execute(stmt)]
 
 
-def oldest_pending_of(conn: Connection, companies: Sequence[str]) -> dict[str, datetime]:
-    """The oldest pending request's ``requested_at`` of each given company (one page's worth)."""
-    if not companies:
-        return {}
-    r = AIProcessingRequest
-    stmt = (
-        select(r.company_id, func.min(r.requested_at))
-        .where(r.status == PENDING, r.company_id.in_(list(companies)))
-        .group_by(r.company_id)
-    )
-    return {c: t for c, t in ((c, as_utc(t)) for c, t in conn.execute(stmt)) if t is not None}
+def _moment(value: Any) -> datetime | None:
+    """A timestamp from an aggregate: a datetime (PostgreSQL) or ISO text (SQLite's MIN)."""
+    if value is None or isinstance(value, datetime):
+        return as_utc(value)
+    return as_utc(datetime.fromisoformat(str(value)))

@@ -12,7 +12,6 @@ from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
 from kernel.cli.main import app
-from kernel.csvcells import safe_cell
 from tests.serve.conftest import TOKEN, get
 from tests.serve.tenants import seed_tenants
 
@@ -44,6 +43,8 @@ NAMES = {5: "=cmd|' /C calc'!A0", 6: "-1+1", 7: "plain name"}
     ],
 )
 def test_safe_cell(value: Any, written: Any) -> None:
+    from kernel.csvcells import safe_cell
+
     assert safe_cell(value) == written
 
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +28,7 @@ from plugins.serve.asgi import asgi_app
 
 log = logging.getLogger("batchkernel.serve")
 MAX_HEADER_BYTES = 16 * 1024
+OUT_OF_FILES_EVERY = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,39 @@ def _listen(host: str, port: int, backlog: int) -> socket.socket:
     return socket.create_server((host, port), family=family, backlog=backlog)
 
 
+class _OutOfFiles:
+    """Event-loop error handler: one warning a minute when accept() runs out of descriptors.
+
+    asyncio logs a traceback for every failed accept (up to the backlog per retry, every
+    second): thousands of lines a second while the process is at its open-file limit. New
+    connections wait in the listen queue meanwhile and are taken as idle ones are closed.
+    """
+
+    def __init__(self) -> None:
+        self.last = -OUT_OF_FILES_EVERY
+        self.dropped = 0
+
+    def handle(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """Rate-limit the out-of-resource message; pass everything else to asyncio."""
+        if context.get("message") != "socket.accept() out of system resource":
+            loop.default_exception_handler(context)
+            return
+        now = time.monotonic()
+        if now - self.last < OUT_OF_FILES_EVERY:
+            self.dropped += 1
+            return
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        log.warning(
+            "accepting connections failed: %s (open-file limit %d; %d more such failures since "
+            "the last warning); new connections wait until idle ones are closed: raise the "
+            "limit (ulimit -n) or lower serve.keep_alive_seconds",
+            context.get("exception"),
+            soft,
+            self.dropped,
+        )
+        self.last, self.dropped = now, 0
+
+
 class MonitoringServer:
     """A running server: ``url``, ``wait()`` and ``stop()``."""
 
@@ -126,6 +162,7 @@ class MonitoringServer:
     async def _main(self) -> None:
         """Serve until the shutdown event is set."""
         self._loop = asyncio.get_running_loop()
+        self._loop.set_exception_handler(_OutOfFiles().handle)
         self._shutdown = asyncio.Event()
         self._started.set()
         await serve(self._asgi, self._config, shutdown_trigger=self._shutdown.wait, mode="asgi")

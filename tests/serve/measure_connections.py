@@ -140,18 +140,20 @@ def main() -> None:
         if args.nofile:
             resource.setrlimit(resource.RLIMIT_NOFILE, (args.nofile, args.nofile))
 
-    server = subprocess.Popen(
-        [*command, "serve", "--port", "0"],
-        env=env,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        preexec_fn=limit,
-    )
+    log = work / "serve.log"
+    with log.open("w") as sink:
+        server = subprocess.Popen(
+            [*command, "serve", "--port", "0"],
+            env=env,
+            stderr=sink,
+            stdout=subprocess.DEVNULL,
+            preexec_fn=limit,
+        )
     out: dict[str, Any] = {"hold": args.hold, "nofile": args.nofile or "unchanged"}
     try:
-        assert server.stderr is not None
-        url = server.stderr.readline().split()[1].rstrip("/")
+        while "serving http" not in log.read_text():
+            time.sleep(0.1)
+        url = log.read_text().split("serving ", 1)[1].split()[0].rstrip("/")
         host, port = url.removeprefix("http://").rsplit(":", 1)
         address = (host, int(port))
         _healthz(url)
@@ -189,6 +191,8 @@ def main() -> None:
             sock.close()
         time.sleep(1)
         out["burst"] = _burst(address, args.hold, args.wait)
+        text = log.read_text()
+        out["server_log"] = {"bytes": len(text), "out_of_files_errors": text.count("EMFILE")}
     finally:
         server.terminate()
         server.wait(30)

@@ -3,8 +3,9 @@
 Counts come from set-based queries on the database (:mod:`kernel.db.monitoring`); timings, cache,
 fallback and circuit-breaker figures come from the ``scheduler_instances`` rows each running
 scheduler writes after every task (its ``collect_status`` output), so a separate process sees
-what the scheduler really did (the original route's B-22). A section nobody wrote is ``None``
-("no data"), never a made-up zero.
+what the scheduler really did, not what this process happens to hold. A section nobody wrote is
+``None`` ("no data"), never a made-up zero. Every part is bounded whatever the number of
+companies: one page of companies ranked in SQL, an "other" aggregate for the rest.
 """
 
 from __future__ import annotations

@@ -129,12 +129,6 @@ def oldest_pending(conn: Connection, company: str | None = None) -> dict[str, da
     return {c: as_utc(t) for c, t in rows if t is not None}
 
 
-def company_names(conn: Connection, company: str | None = None) -> dict[str, tuple[str, str]]:
-    """Company id to (name, status)."""
-    stmt = select(Company.id, Company.name, Company.status)
-    return {i: (n, s) for i, n, s in conn.execute(_scoped(stmt, Company.id, company))}
-
-
 def instances(conn: Connection, limit: int = 20) -> list[dict[str, Any]]:
     """The most recently active scheduler instances, newest heartbeat first, as plain dicts."""
     i = SchedulerInstance

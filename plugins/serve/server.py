@@ -91,12 +91,13 @@ def _listen(host: str, port: int, backlog: int) -> socket.socket:
     return socket.create_server((host, port), family=family, backlog=backlog)
 
 
-class _OutOfFiles:
+class _LoopErrors:
     """Event-loop error handler: one warning a minute when accept() runs out of descriptors.
 
     asyncio logs a traceback for every failed accept (up to the backlog per retry, every
     second): thousands of lines a second while the process is at its open-file limit. New
     connections wait in the listen queue meanwhile and are taken as idle ones are closed.
+    Connections still open when the server stops are cancelled; that is not an error either.
     """
 
     def __init__(self) -> None:
@@ -104,7 +105,10 @@ class _OutOfFiles:
         self.dropped = 0
 
     def handle(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        """Rate-limit the out-of-resource message; pass everything else to asyncio."""
+        """Rate-limit the out-of-resource message, drop connections cancelled by a stop, pass
+        everything else to asyncio."""
+        if isinstance(context.get("exception"), asyncio.CancelledError):
+            return
         if context.get("message") != "socket.accept() out of system resource":
             loop.default_exception_handler(context)
             return
@@ -162,7 +166,7 @@ class MonitoringServer:
     async def _main(self) -> None:
         """Serve until the shutdown event is set."""
         self._loop = asyncio.get_running_loop()
-        self._loop.set_exception_handler(_OutOfFiles().handle)
+        self._loop.set_exception_handler(_LoopErrors().handle)
         self._shutdown = asyncio.Event()
         self._started.set()
         await serve(self._asgi, self._config, shutdown_trigger=self._shutdown.wait, mode="asgi")

@@ -46,21 +46,29 @@ def _target(scope: Scope) -> str:
     return path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
 
 
-def asgi_app(app: MonitoringApp, *, max_concurrent: int) -> ASGIApp:
-    """The ASGI application serving ``app``, at most ``max_concurrent`` requests at once."""
+class _Endpoint:
+    """Every method and path goes to the app, which answers 404/405 itself (a plain ASGI
+    endpoint: Starlette would limit a function endpoint to GET and answer other methods)."""
 
-    async def endpoint(request: Request) -> StarletteResponse:
+    def __init__(self, app: MonitoringApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer one request: ``/healthz`` on the event loop, the rest in the thread pool."""
+        request = Request(scope, receive)
         method = request.method
-        target = _target(request.scope)
+        target = _target(scope)
         headers = {key.lower(): value for key, value in request.headers.items()}
         if request.url.path == HEALTH:
-            response = app.handle(method, target, headers)
+            response = self.app.handle(method, target, headers)
         else:
-            response = await run_in_threadpool(app.handle, method, target, headers)
-        return _to_starlette(response, method)
+            response = await run_in_threadpool(self.app.handle, method, target, headers)
+        await _to_starlette(response, method)(scope, receive, send)
 
-    route = Route("/{path:path}", endpoint, methods=None)
-    starlette = Starlette(routes=[route])
+
+def asgi_app(app: MonitoringApp, *, max_concurrent: int) -> ASGIApp:
+    """The ASGI application serving ``app``, at most ``max_concurrent`` requests at once."""
+    starlette = Starlette(routes=[Route("/{path:path}", _Endpoint(app))])
     return RequestLimits(starlette, max_concurrent=max_concurrent)
 
 

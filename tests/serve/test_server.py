@@ -245,3 +245,10 @@ def test_serve_command_stops_cleanly(tmp_path: Path, sqlite_url: str, stop: int)
 def test_settings_reject_a_keep_alive_beyond_a_minute(make_kernel: Any, sqlite_url: str) -> None:
     with pytest.raises(Exception, match=r"serve\.keep_alive_seconds"):
         make_kernel(sqlite_url, migrate=False, serve__keep_alive_seconds=600)
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"])
+def test_every_other_method_gets_the_apps_405(server: Any, method: str) -> None:
+    status, headers, body = get(server.url + "/api/batch-monitoring", TOKEN, method=method)
+    assert status == 405 and headers["allow"] == "GET, HEAD"
+    assert "not allowed" in json.loads(body)["error"]

@@ -136,6 +136,14 @@ def _validators() -> list[Validator]:
         Validator("telemetry.prometheus_host", "serve.host", is_type_of=str, len_min=1),
         Validator("serve.tokens", is_type_of=list),
         Validator("serve.refresh_seconds", is_type_of=(int, float), gt=0),
+        Validator("serve.keep_alive_seconds", is_type_of=(int, float), gt=0, lte=60),
+        Validator("serve.read_timeout_seconds", is_type_of=(int, float), gt=0, lte=600),
+        Validator(
+            "serve.shutdown_seconds", "serve.cache_seconds", is_type_of=(int, float), gte=0, lte=60
+        ),
+        Validator("serve.max_concurrent_requests", is_type_of=int, gte=1, lte=10000),
+        Validator("serve.backlog", is_type_of=int, gte=16, lte=65535),
+        Validator("serve.top_companies", "serve.max_page_size", is_type_of=int, gte=1, lte=10000),
         Validator(
             "batch.max_batches_per_cycle",
             "batch.max_inflight_per_company",

@@ -3,8 +3,9 @@
 Counts come from set-based queries on the database (:mod:`kernel.db.monitoring`); timings, cache,
 fallback and circuit-breaker figures come from the ``scheduler_instances`` rows each running
 scheduler writes after every task (its ``collect_status`` output), so a separate process sees
-what the scheduler really did (the original route's B-22). A section nobody wrote is ``None``
-("no data"), never a made-up zero.
+what the scheduler really did, not what this process happens to hold. A section nobody wrote is
+``None`` ("no data"), never a made-up zero. Every part is bounded whatever the number of
+companies: one page of companies ranked in SQL, an "other" aggregate for the rest.
 """
 
 from __future__ import annotations
@@ -12,14 +13,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from kernel.budgets import budget_status
+from kernel.budgets import Budgets, budget_status, holds
 from kernel.db.monitoring import (
+    COMPANY_ID_LENGTH,
+    CompanyRank,
     MonitorReader,
-    batch_groups,
-    company_names,
+    batch_groups_of,
+    batch_totals,
+    company_count,
+    company_page,
+    first_pending,
     instances,
-    oldest_pending,
-    request_groups,
+    request_totals,
     throughput,
 )
 from kernel.types import BatchStatus, RequestStatus
@@ -28,6 +33,13 @@ REQUEST_STATES = tuple(s.value for s in RequestStatus)
 BATCH_STATES = tuple(s.value for s in BatchStatus)
 PLUGIN_SECTIONS = ("cache", "fallback", "breakers")
 BREAKER_RANK = {"closed": 0, "half_open": 1, "open": 2}
+DEFAULT_TOP_COMPANIES = 20
+OTHER = "__other__"
+BUDGET_RANK = {"exhausted": 2, "warning": 1, "ok": 0}
+SHARED_BUDGET_REASON = (
+    "waiting: a budget shared by all companies has no room for this company's next batch; "
+    "it goes on when that budget has room"
+)
 TASK_INTERVAL_KEYS = (
     "create_interval_seconds",
     "poll_interval_seconds",
@@ -54,47 +66,56 @@ def _states(counts: dict[str, int], states: tuple[str, ...]) -> dict[str, int]:
     return {state: int(counts.get(state, 0)) for state in states}
 
 
-def _companies(conn: Any, company: str | None, now: datetime) -> dict[str, Any]:
-    """Per-company requests, batches, oldest pending, tokens and cost, plus the overall totals."""
-    names = company_names(conn, company)
-    rows: dict[str, dict[str, Any]] = {}
-
-    def entry(cid: str) -> dict[str, Any]:
-        name, status = names.get(cid, (cid, "UNKNOWN"))
-        return rows.setdefault(
-            cid,
-            {
-                "id": cid,
-                "name": name,
-                "status": status,
-                "requests": {},
-                "batches": {},
-                "oldest_pending_age_seconds": None,
-                "input_tokens": 0,
-                "output_tokens": 0,
-                "cost_usd": 0.0,
-            },
-        )
-
-    for cid in names:
-        entry(cid)
-    for group in request_groups(conn, company):
-        row = entry(group.company_id)
-        row["requests"][group.status] = group.count
-        row["input_tokens"] += group.input_tokens
-        row["output_tokens"] += group.output_tokens
-        row["cost_usd"] += group.cost_usd
-    for cid, status, count in batch_groups(conn, company):
-        entry(cid)["batches"][status] = count
-    oldest = oldest_pending(conn, company)
-    for cid, requested_at in oldest.items():
-        entry(cid)["oldest_pending_age_seconds"] = max(0.0, (now - requested_at).total_seconds())
-    for row in rows.values():
-        row["requests"] = _states(row["requests"], REQUEST_STATES)
-        row["batches"] = _states(row["batches"], BATCH_STATES)
-    first = min(oldest.items(), key=lambda item: item[1]) if oldest else None
+def _company_row(rank: CompanyRank, now: datetime) -> dict[str, Any]:
+    """A company's row, before its batches are filled in."""
     return {
-        "companies": [rows[cid] for cid in sorted(rows)],
+        "id": rank.company_id,
+        "name": rank.name,
+        "status": rank.status,
+        "requests": _states(rank.requests, REQUEST_STATES),
+        "batches": _states({}, BATCH_STATES),
+        "oldest_pending_age_seconds": None
+        if rank.oldest_pending is None
+        else max(0.0, (now - rank.oldest_pending).total_seconds()),
+        "input_tokens": rank.input_tokens,
+        "output_tokens": rank.output_tokens,
+        "cost_usd": rank.cost_usd,
+    }
+
+
+def _companies(
+    conn: Any, company: str | None, page: int, page_size: int, now: datetime
+) -> dict[str, Any]:
+    """One page of company rows (ranked in SQL), the totals, and "other" for everyone else.
+
+    Every query returns a bounded number of rows: totals by state, ``page_size`` ranked
+    companies, and the batches of those companies only.
+    """
+    requests = request_totals(conn, company)
+    batches = batch_totals(conn, company)
+    first = first_pending(conn, company)
+    count = company_count(conn) if company is None else None
+    offset = (page - 1) * page_size
+    ranks = company_page(conn, offset=offset, limit=page_size, company=company)
+    rows = [_company_row(rank, now) for rank in ranks]
+    by_id = {row["id"]: row for row in rows}
+    for cid, status, n in batch_groups_of(conn, list(by_id)):
+        by_id[cid]["batches"][status] = n
+    totals = {
+        "requests": {
+            "total": sum(requests.by_state.values()),
+            "by_state": _states(requests.by_state, REQUEST_STATES),
+        },
+        "batches": {"total": sum(batches.values()), "by_state": _states(batches, BATCH_STATES)},
+        "usage": {
+            "input_tokens": requests.input_tokens,
+            "output_tokens": requests.output_tokens,
+            "cost_usd": requests.cost_usd,
+        },
+    }
+    total = len(rows) if count is None else count
+    return {
+        **totals,
         "oldest_pending": {
             "company_id": first[0],
             "requested_at": _iso(first[1]),
@@ -102,25 +123,110 @@ def _companies(conn: Any, company: str | None, now: datetime) -> dict[str, Any]:
         }
         if first
         else None,
+        "company_count": total,
+        "companies": rows,
+        "companies_page": {
+            "page": page,
+            "page_size": page_size,
+            "pages": max(1, -(-total // page_size)),
+            "total": total,
+            "order": "backlog (pending + in flight) descending, then cost descending, then id",
+        },
+        "other": _other(totals, rows, total) if company is None else None,
     }
 
 
-def _totals(companies: list[dict[str, Any]]) -> dict[str, Any]:
-    """Requests and batches by state, tokens and cost summed over the companies."""
-    requests = dict.fromkeys(REQUEST_STATES, 0)
-    batches = dict.fromkeys(BATCH_STATES, 0)
-    usage = {"input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0}
-    for row in companies:
-        for state, count in row["requests"].items():
-            requests[state] += count
-        for state, count in row["batches"].items():
-            batches[state] += count
+def _other(totals: dict[str, Any], rows: list[dict[str, Any]], total: int) -> dict[str, Any] | None:
+    """Everyone not on the page as one aggregate: the totals minus the page's rows."""
+    if total <= len(rows):
+        return None
+    requests = dict(totals["requests"]["by_state"])
+    batches = dict(totals["batches"]["by_state"])
+    usage = dict(totals["usage"])
+    for row in rows:
+        for state, n in row["requests"].items():
+            requests[state] -= n
+        for state, n in row["batches"].items():
+            batches[state] -= n
         for key in usage:
-            usage[key] += row[key]
+            usage[key] -= row[key]
     return {
-        "requests": {"total": sum(requests.values()), "by_state": requests},
-        "batches": {"total": sum(batches.values()), "by_state": batches},
-        "usage": usage,
+        "id": OTHER,
+        "companies": total - len(rows),
+        "requests": requests,
+        "batches": batches,
+        "input_tokens": usage["input_tokens"],
+        "output_tokens": usage["output_tokens"],
+        "cost_usd": max(0.0, usage["cost_usd"]),
+    }
+
+
+def company_id_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a company id (NUL or control characters, too long), or None."""
+    if not value:
+        return "company must not be empty"
+    if len(value) > COMPANY_ID_LENGTH:
+        return f"company must be at most {COMPANY_ID_LENGTH} characters"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return "company must not contain NUL or other control characters"
+    return None
+
+
+def top_companies(settings: Any) -> int:
+    """How many companies a snapshot shows by default (``serve.top_companies``)."""
+    return int((settings.get("serve") or {}).get("top_companies", DEFAULT_TOP_COMPANIES))
+
+
+def _budget_section(conn: Any, settings: Any, company: str | None, now: datetime) -> dict[str, Any]:
+    """Budgets with their committed spend, and the holds. With no budget configured there is no
+    spend to read (that read groups every company's batches): only the holds are listed."""
+    budgets = Budgets.from_settings(settings)
+    if budgets.any:
+        return budget_status(conn, settings, company, now)
+    waiting = []
+    for scope, (need, reason, since) in sorted(holds(conn).items()):
+        if company is None or scope == f"company:{company}":
+            at = since if since.tzinfo else since.replace(tzinfo=UTC)
+            waiting.append(
+                {"scope": scope, "need": need, "reason": reason, "since": at.isoformat()}
+            )
+    return {"budgets": [], "holds": waiting, "warn_fraction": budgets.warn_fraction}
+
+
+def _bounded_budgets(section: dict[str, Any], limit: int, scoped: str | None) -> dict[str, Any]:
+    """At most ``limit`` budget rows (overall first, then the most used) and ``limit`` holds.
+
+    For a company-scoped reader (``scoped``), a hold caused by a budget shared by all companies
+    keeps its scope but not its figures: other tenants' spend is not shown.
+    """
+    rows = section.get("budgets", [])
+    ranked = sorted(
+        rows,
+        key=lambda r: (
+            r["scope"] != "*",
+            -BUDGET_RANK.get(r["state"], 0),
+            -(r["committed_usd"] / r["limit_usd"] if r["limit_usd"] else 0.0),
+            r["scope"],
+            r["period"],
+        ),
+    )
+    holds = sorted(section.get("holds", []), key=lambda h: (h["since"], h["scope"]))
+    if scoped is not None:
+        own = f"waiting: company {scoped} "
+        holds = [
+            hold if hold["reason"].startswith(own) else dict(hold, reason=SHARED_BUDGET_REASON)
+            for hold in holds
+        ]
+    states: dict[str, int] = {}
+    for row in rows:
+        states[row["state"]] = states.get(row["state"], 0) + 1
+    return {
+        **section,
+        "budgets": ranked[:limit],
+        "holds": holds[:limit],
+        "budgets_total": len(rows),
+        "budgets_by_state": states,
+        "holds_total": len(holds),
     }
 
 
@@ -232,29 +338,33 @@ def build_snapshot(
     company: str | None = None,
     include_global: bool = True,
     throughput_minutes: int = 60,
+    page: int = 1,
+    page_size: int | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The whole snapshot as plain JSON-ready data; ``company`` scopes the per-tenant parts.
+    """The snapshot as plain JSON-ready data, bounded whatever the number of companies.
 
-    ``include_global=False`` (a company-scoped token) leaves out the instance-wide sections:
-    scheduler instances, task timings, cache, fallback, breakers and other plugin status.
+    ``companies`` is one page of the companies ranked by backlog then cost (``page_size``,
+    default ``serve.top_companies``) and ``other`` sums everyone else; ``company`` gives that
+    one company's detail instead. ``include_global=False`` (a company-scoped token) leaves out
+    the instance-wide sections: scheduler instances, task timings, cache, fallback, breakers and
+    other plugin status, and the figures of budgets shared by all companies.
     """
     now = now or datetime.now(UTC)
+    size = page_size or top_companies(settings)
     with reader.connect() as conn:
-        per_company = _companies(conn, company, now)
+        per_company = _companies(conn, company, page, size, now)
         buckets = throughput(
             conn, reader.dialect, minutes=throughput_minutes, company=company, now=now
         )
         rows = instances(conn) if include_global else []
-        budgets = budget_status(conn, settings, company, now)
+        budgets = _budget_section(conn, settings, company, now)
     snapshot: dict[str, Any] = {
         "generated_at": _iso(now),
         "scope": {"company": company, "global_sections": include_global},
-        **_totals(per_company["companies"]),
-        "oldest_pending": per_company["oldest_pending"],
-        "companies": per_company["companies"],
+        **per_company,
         "throughput": {"minutes": throughput_minutes, "buckets": buckets},
-        "budgets": budgets,
+        "budgets": _bounded_budgets(budgets, size, None if include_global else company),
     }
     if include_global:
         snapshot.update(_scheduler(rows, now, live_after_seconds(settings)))

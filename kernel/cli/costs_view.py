@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +11,7 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from kernel.costs import KEY, SUMS
+from kernel.csvcells import SafeWriter
 
 
 def parse_since(text: str | None) -> datetime | None:
@@ -28,8 +28,9 @@ def parse_since(text: str | None) -> datetime | None:
 
 
 def write_csv(report: dict[str, Any]) -> None:
-    """Every (company, model, processing type, day) row with all its sums."""
-    writer = csv.writer(sys.stdout, lineterminator="\n")
+    """Every (company, model, processing type, day) row with all its sums; formula-like text
+    (a company id such as ``=HYPERLINK(...)``) is neutralised for spreadsheets."""
+    writer = SafeWriter(sys.stdout)
     writer.writerow([*KEY, *SUMS])
     for row in report["rows"]:
         writer.writerow([row[name] for name in KEY] + [_plain(row[name]) for name in SUMS])

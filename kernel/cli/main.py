@@ -283,17 +283,21 @@ def serve(
 
     kernel = _kernel(settings, database)
     section = kernel.settings.serve
-    handle = kernel.start_server(
-        host or str(section.host), int(section.port) if port is None else port
-    )
-    console.print(
-        f"serving {handle.url}/ (dashboard), /api/batch-monitoring, /metrics, /healthz, /readyz"
-    )
-    signal.signal(signal.SIGTERM, lambda *_: handle.stop())
+    handle = None
     try:
+        handle = kernel.start_server(
+            host or str(section.host), int(section.port) if port is None else port
+        )
+        signal.signal(signal.SIGTERM, lambda *_: handle.stop())
+        console.print(
+            f"serving {handle.url}/ (dashboard), /api/batch-monitoring, /metrics, /healthz, /readyz"
+        )
         handle.wait()
     except KeyboardInterrupt:
-        handle.stop()
+        pass
+    finally:
+        if handle is not None:
+            handle.stop()
 
 
 @app.command("bench")

@@ -42,25 +42,42 @@ def _totals(snapshot: dict[str, Any]) -> Table:
     return table
 
 
+def _company_cells(label: str, row: dict[str, Any], oldest: str) -> list[str]:
+    """One company (or the "other" aggregate) as table cells."""
+    r = row["requests"]
+    return [
+        label,
+        f"{r['PENDING_BATCHING']:,}",
+        f"{r['BATCHING_IN_PROGRESS']:,}",
+        f"{r['PROCESSING_COMPLETE']:,}",
+        f"{r['PROCESSING_FAILED']:,}",
+        f"{sum(row['batches'].values()):,}",
+        oldest,
+        f"{row['cost_usd']:.4f}",
+    ]
+
+
 def _companies(snapshot: dict[str, Any]) -> Table:
-    """One row per company."""
+    """The top companies by backlog then cost, one row each, then one row for all the others."""
+    info = snapshot["companies_page"]
+    shown = len(snapshot["companies"])
+    title = (
+        f"companies: top {shown} of {info['total']:,} by backlog, then cost"
+        if snapshot.get("other")
+        else None
+    )
     table = Table(
         Column("company", no_wrap=True),
         *(Column(name, justify="right") for name in ("pending", "in flight", "complete")),
         *(Column(name, justify="right") for name in ("failed", "batches", "oldest", "cost")),
+        title=title,
     )
     for row in snapshot["companies"]:
-        r = row["requests"]
-        table.add_row(
-            row["id"],
-            f"{r['PENDING_BATCHING']:,}",
-            f"{r['BATCHING_IN_PROGRESS']:,}",
-            f"{r['PROCESSING_COMPLETE']:,}",
-            f"{r['PROCESSING_FAILED']:,}",
-            f"{sum(row['batches'].values()):,}",
-            _age(row["oldest_pending_age_seconds"]),
-            f"{row['cost_usd']:.4f}",
-        )
+        table.add_row(*_company_cells(row["id"], row, _age(row["oldest_pending_age_seconds"])))
+    other = snapshot.get("other")
+    if other:
+        label = f"[dim]{other['companies']:,} other companies[/dim]"
+        table.add_row(*_company_cells(label, other, ""))
     return table
 
 
@@ -78,6 +95,10 @@ def _budgets(snapshot: dict[str, Any]) -> Table:
         )
     for hold in section.get("holds", []):
         table.add_row(f"[yellow]waiting[/yellow] {hold['scope']}", hold["reason"])
+    hidden = section.get("budgets_total", 0) - len(section.get("budgets", []))
+    held = section.get("holds_total", 0) - len(section.get("holds", []))
+    if hidden > 0 or held > 0:
+        table.add_row("[dim]not shown[/dim]", f"{hidden:,} more budgets, {held:,} more holds")
     if not table.rows:
         table.add_row("budgets", "none configured; nothing waiting")
     return table

@@ -3,22 +3,27 @@
 A :class:`MonitorReader` opens a separate, small connection pool so monitoring reads never count
 towards the pipeline's measured queries and, on SQLite, never take the write lock (the pipeline's
 engine begins every transaction ``IMMEDIATE``; plain reads in WAL mode need no lock).
-Each query is one statement whose cost does not grow with the number of companies' queries.
+Each query is one set-based statement. The snapshot's queries return a bounded number of rows
+whatever the number of companies: totals grouped by state, one page of companies ranked in SQL,
+and per-company details only for the companies on that page.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, func, select, text
+from sqlalchemy import Connection, Engine, case, create_engine, func, literal, select, text
 from sqlalchemy.engine import URL
 
 from kernel.db.models import AIBatchRequest, AIProcessingRequest, Company, SchedulerInstance
 from kernel.types import RequestStatus
 
 PENDING = RequestStatus.PENDING_BATCHING.value
+IN_FLIGHT = RequestStatus.BATCHING_IN_PROGRESS.value
+COMPANY_ID_LENGTH: int = Company.__table__.c.id.type.length
 TERMINAL = (RequestStatus.PROCESSING_COMPLETE.value, RequestStatus.PROCESSING_FAILED.value)
 READ_TIMEOUT_MS = 5000
 
@@ -124,12 +129,6 @@ def oldest_pending(conn: Connection, company: str | None = None) -> dict[str, da
     return {c: as_utc(t) for c, t in rows if t is not None}
 
 
-def company_names(conn: Connection, company: str | None = None) -> dict[str, tuple[str, str]]:
-    """Company id to (name, status)."""
-    stmt = select(Company.id, Company.name, Company.status)
-    return {i: (n, s) for i, n, s in conn.execute(_scoped(stmt, Company.id, company))}
-
-
 def instances(conn: Connection, limit: int = 20) -> list[dict[str, Any]]:
     """The most recently active scheduler instances, newest heartbeat first, as plain dicts."""
     i = SchedulerInstance
@@ -177,32 +176,46 @@ def throughput(
     company: str | None = None,
     now: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Requests finished per minute over the last ``minutes``: completed, failed, tokens, cost."""
+    """Requests finished per minute over the last ``minutes``: completed, failed, tokens, cost.
+
+    Filtered on ``completed_at`` only and split by state with conditional sums: most requests
+    are finished, so going through the status index would read nearly every row at random.
+    """
     r = AIProcessingRequest
     cutoff = (now or datetime.now(UTC)) - timedelta(minutes=minutes)
     bucket = _minute(dialect, r.completed_at).label("minute")
+    finished = r.status.in_(TERMINAL)
+
+    def total(value: Any) -> Any:
+        return func.coalesce(func.sum(case((finished, value), else_=literal(0))), 0)
+
     stmt = (
         select(
             bucket,
-            r.status,
-            func.count(),
-            func.coalesce(func.sum(r.prompt_tokens + r.completion_tokens), 0),
-            func.coalesce(func.sum(r.total_cost_usd), 0.0),
+            _count_in(r.status, TERMINAL[0]),
+            _count_in(r.status, TERMINAL[1]),
+            total(r.prompt_tokens + r.completion_tokens),
+            total(r.total_cost_usd),
         )
-        .where(r.status.in_(TERMINAL), r.completed_at.is_not(None), r.completed_at >= cutoff)
-        .group_by(bucket, r.status)
+        .where(r.completed_at >= cutoff)
+        .group_by(bucket)
         .order_by(bucket)
     )
-    out: dict[str, dict[str, Any]] = {}
-    for minute, status, count, tokens, cost in conn.execute(_scoped(stmt, r.company_id, company)):
-        key = _minute_key(minute)
-        row = out.setdefault(
-            key, {"minute": key, "completed": 0, "failed": 0, "tokens": 0, "cost_usd": 0.0}
-        )
-        row["completed" if status == TERMINAL[0] else "failed"] += int(count)
-        row["tokens"] += int(tokens)
-        row["cost_usd"] += float(cost)
-    return list(out.values())
+    out = []
+    for minute, completed, failed, tokens, cost in conn.execute(
+        _scoped(stmt, r.company_id, company)
+    ):
+        if completed or failed:
+            out.append(
+                {
+                    "minute": _minute_key(minute),
+                    "completed": int(completed),
+                    "failed": int(failed),
+                    "tokens": int(tokens),
+                    "cost_usd": float(cost),
+                }
+            )
+    return out
 
 
 def _minute_key(value: Any) -> str:
@@ -213,3 +226,162 @@ def _minute_key(value: Any) -> str:
         moment = datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
     assert moment is not None
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:00Z")
+
+
+@dataclass(frozen=True, slots=True)
+class RequestTotals:
+    """Requests (of one company or all) by state, with their tokens and cost."""
+
+    by_state: dict[str, int]
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+
+def _count_in(column: Any, state: str) -> Any:
+    """``SUM(CASE WHEN column = state THEN 1 ELSE 0 END)``: a count by state in one pass."""
+    return func.coalesce(func.sum(case((column == state, 1), else_=literal(0))), 0)
+
+
+def request_totals(conn: Connection, company: str | None = None) -> RequestTotals:
+    """One row: requests by state, tokens and cost (conditional sums in one sequential pass,
+    which both databases run faster than a GROUP BY through the status index)."""
+    r = AIProcessingRequest
+    states = [s.value for s in RequestStatus]
+    stmt = select(
+        *(_count_in(r.status, state) for state in states),
+        func.coalesce(func.sum(r.prompt_tokens), 0),
+        func.coalesce(func.sum(r.completion_tokens), 0),
+        func.coalesce(func.sum(r.total_cost_usd), 0.0),
+    )
+    row = conn.execute(_scoped(stmt, r.company_id, company)).one()
+    counts = row[: len(states)]
+    return RequestTotals(
+        {state: int(n) for state, n in zip(states, counts, strict=True)},
+        int(row[len(states)]),
+        int(row[len(states) + 1]),
+        float(row[len(states) + 2]),
+    )
+
+
+def batch_totals(conn: Connection, company: str | None = None) -> dict[str, int]:
+    """Batches by state (all companies, or one): at most one row per state."""
+    b = AIBatchRequest
+    stmt = select(b.status, func.count()).group_by(b.status)
+    return {s: int(n) for s, n in conn.execute(_scoped(stmt, b.company_id, company))}
+
+
+def first_pending(conn: Connection, company: str | None = None) -> tuple[str, datetime] | None:
+    """The oldest pending request's company and ``requested_at`` (index on status, time)."""
+    r = AIProcessingRequest
+    stmt = select(r.company_id, r.requested_at).where(r.status == PENDING)
+    row = conn.execute(
+        _scoped(stmt, r.company_id, company).order_by(r.requested_at, r.company_id).limit(1)
+    ).first()
+    if row is None:
+        return None
+    moment = as_utc(row[1])
+    assert moment is not None
+    return row[0], moment
+
+
+def company_count(conn: Connection) -> int:
+    """How many companies there are."""
+    return int(conn.execute(select(func.count()).select_from(Company)).scalar_one())
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyRank:
+    """One company on a page of the ranking: its requests by state, tokens and cost."""
+
+    company_id: str
+    name: str
+    status: str
+    requests: dict[str, int]
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    oldest_pending: datetime | None
+
+
+def company_page(
+    conn: Connection,
+    *,
+    offset: int,
+    limit: int,
+    company: str | None = None,
+) -> list[CompanyRank]:
+    """One page of companies, largest backlog (pending + in flight) first, then highest cost.
+
+    One statement: requests grouped by company (counts by state, tokens, cost, the oldest
+    pending request), joined to the companies, sorted and cut in the database, so at most
+    ``limit`` rows come back whatever the number of companies.
+    """
+    r = AIProcessingRequest
+    states = [s.value for s in RequestStatus]
+    grouped = select(
+        r.company_id,
+        *(_count_in(r.status, state).label(f"n_{state}") for state in states),
+        func.sum(r.prompt_tokens).label("input_tokens"),
+        func.sum(r.completion_tokens).label("output_tokens"),
+        func.sum(r.total_cost_usd).label("cost_usd"),
+        func.min(case((r.status == PENDING, r.requested_at))).label("oldest_pending"),
+    ).group_by(r.company_id)
+    grouped = _scoped(grouped, r.company_id, company).subquery()
+    g = grouped.c
+    backlog = func.coalesce(g[f"n_{PENDING}"], 0) + func.coalesce(g[f"n_{IN_FLIGHT}"], 0)
+    cost = func.coalesce(g.cost_usd, 0.0)
+    stmt = (
+        select(
+            Company.id,
+            Company.name,
+            Company.status,
+            *(func.coalesce(g[f"n_{state}"], 0) for state in states),
+            func.coalesce(g.input_tokens, 0),
+            func.coalesce(g.output_tokens, 0),
+            cost,
+            g.oldest_pending,
+        )
+        .outerjoin(grouped, g.company_id == Company.id)
+        .order_by(backlog.desc(), cost.desc(), Company.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    stmt = _scoped(stmt, Company.id, company)
+    out = []
+    for row in conn.execute(stmt):
+        cid, name, status, *counts = row
+        tokens_in, tokens_out, spent, oldest = counts[len(states) :]
+        out.append(
+            CompanyRank(
+                cid,
+                name,
+                status,
+                {state: int(n) for state, n in zip(states, counts[: len(states)], strict=True)},
+                int(tokens_in),
+                int(tokens_out),
+                float(spent),
+                _moment(oldest),
+            )
+        )
+    return out
+
+
+def batch_groups_of(conn: Connection, companies: Sequence[str]) -> list[tuple[str, str, int]]:
+    """Batches by (company, state) for the given companies only (one page's worth)."""
+    if not companies:
+        return []
+    b = AIBatchRequest
+    stmt = (
+        select(b.company_id, b.status, func.count())
+        .where(b.company_id.in_(list(companies)))
+        .group_by(b.company_id, b.status)
+    )
+    return [(c, s, int(n)) for c, s, n in conn.execute(stmt)]
+
+
+def _moment(value: Any) -> datetime | None:
+    """A timestamp from an aggregate: a datetime (PostgreSQL) or ISO text (SQLite's MIN)."""
+    if value is None or isinstance(value, datetime):
+        return as_utc(value)
+    return as_utc(datetime.fromisoformat(str(value)))

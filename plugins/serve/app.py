@@ -1,8 +1,9 @@
 """The monitoring routes, independent of the HTTP server: request in, :class:`Response` out.
 
 Health checks are open; everything else needs a bearer token (a company-scoped token sees only
-its company). GET and HEAD only, and they never change state. Unknown query parameters are a 400
-that lists the valid ones.
+its company). GET and HEAD only, and they never change state. Unknown or malformed query
+parameters are a 400 that says what is valid, before anything reaches the database. Snapshots
+come from a short-lived cache shared by concurrent requests (:mod:`plugins.serve.snapshots`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from urllib.parse import parse_qs
 import orjson
 
 from kernel.db.monitoring import MonitorReader
-from kernel.status import build_snapshot
+from kernel.status import build_snapshot, company_id_problem, top_companies
 from plugins.serve.auth import Grant, TokenTable
 from plugins.serve.formats import snapshot_csv, snapshot_prometheus
+from plugins.serve.snapshots import SnapshotCache
 
 log = logging.getLogger("batchkernel.serve")
 STATIC = Path(__file__).with_name("static")
@@ -31,13 +33,18 @@ STATIC_TYPES = {
 PARAMETERS: dict[str, tuple[str, ...]] = {
     "/healthz": (),
     "/readyz": (),
-    "/api/batch-monitoring": ("company", "format", "minutes"),
+    "/api/batch-monitoring": ("company", "format", "minutes", "page", "page_size"),
     "/metrics": ("company",),
     "/": (),
     "/dashboard": (),
 }
 FORMATS = ("json", "csv")
 MAX_MINUTES = 1440
+MAX_PAGE = 1_000_000
+CHALLENGES = (
+    ("WWW-Authenticate", 'Bearer realm="batchkernel"'),
+    ("WWW-Authenticate", 'Basic realm="batchkernel", charset="UTF-8"'),
+)
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -46,12 +53,12 @@ CSP = (
 
 @dataclass
 class Response:
-    """Status, headers and body of one answer."""
+    """Status, headers and body of one answer; a header name may repeat (``WWW-Authenticate``)."""
 
     status: int
     body: bytes = b""
     content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _json(status: int, data: Any) -> Response:
@@ -75,9 +82,11 @@ class MonitoringApp:
         self.kernel = kernel
         self.tokens = tokens
         self.reader = MonitorReader.for_database(kernel.db)
-        self.refresh_seconds = float(
-            (kernel.settings.get("serve") or {}).get("refresh_seconds", 10)
-        )
+        section = kernel.settings.get("serve") or {}
+        self.refresh_seconds = float(section.get("refresh_seconds", 10))
+        self.page_size = top_companies(kernel.settings)
+        self.max_page_size = int(section.get("max_page_size", 500))
+        self.snapshots = SnapshotCache(self._build, float(section.get("cache_seconds", 2)))
 
     def close(self) -> None:
         """Release the database pool."""
@@ -90,11 +99,9 @@ class MonitoringApp:
         except RequestError as exc:
             response = _json(exc.status, {"error": str(exc), **exc.extra})
             if exc.status == 401:
-                response.headers["WWW-Authenticate"] = (
-                    'Bearer realm="batchkernel", Basic realm="batchkernel", charset="UTF-8"'
-                )
+                response.headers.extend(CHALLENGES)
             if exc.status == 405:
-                response.headers["Allow"] = "GET, HEAD"
+                response.headers.append(("Allow", "GET, HEAD"))
             return response
         except Exception:
             log.exception("monitoring request %s failed", target.split("?", 1)[0])
@@ -122,7 +129,7 @@ class MonitoringApp:
         if path in ("/", "/dashboard"):
             return self._dashboard()
         if path == "/metrics":
-            snapshot = self._snapshot(grant, company, 60)
+            snapshot = self._snapshot(grant, company, 60, 1, self.page_size)
             return Response(
                 200,
                 snapshot_prometheus(snapshot),
@@ -149,8 +156,9 @@ class MonitoringApp:
     @staticmethod
     def _company(grant: Grant, asked: str | None) -> str | None:
         """The company to show: the token's own one, or the one asked for by a global token."""
-        if asked is not None and not asked:
-            raise RequestError(400, "company must not be empty")
+        problem = None if asked is None else company_id_problem(asked)
+        if problem is not None:
+            raise RequestError(400, problem)
         if grant.company is None:
             return asked
         if asked is not None and asked != grant.company:
@@ -166,31 +174,50 @@ class MonitoringApp:
             return _json(503, {"status": "unavailable", "database": type(exc).__name__})
         return _json(200, {"status": "ready", "database": "reachable"})
 
-    def _snapshot(self, grant: Grant, company: str | None, minutes: int) -> dict[str, Any]:
-        """The snapshot for this token: global sections only for unscoped tokens."""
+    def _snapshot(
+        self, grant: Grant, company: str | None, minutes: int, page: int, page_size: int
+    ) -> dict[str, Any]:
+        """The snapshot for this token (global sections only for unscoped tokens), cached."""
+        return self.snapshots.get((company, grant.company is None, minutes, page, page_size))
+
+    def _build(self, key: tuple[str | None, bool, int, int, int]) -> dict[str, Any]:
+        """Build one snapshot from the database (called once per key and cache period)."""
+        company, include_global, minutes, page, page_size = key
         return build_snapshot(
             self.reader,
             self.kernel.settings,
             company=company,
-            include_global=grant.company is None,
+            include_global=include_global,
             throughput_minutes=minutes,
+            page=page,
+            page_size=page_size,
         )
+
+    @staticmethod
+    def _whole(params: dict[str, str], name: str, default: int, high: int) -> int:
+        """A whole-number parameter from 1 to ``high``, else a 400 saying so."""
+        try:
+            value = int(params.get(name, str(default)))
+        except ValueError:
+            value = 0
+        if not 1 <= value <= high:
+            raise RequestError(400, f"{name} must be a whole number from 1 to {high}")
+        return value
 
     def _monitoring(self, grant: Grant, company: str | None, params: dict[str, str]) -> Response:
         """``/api/batch-monitoring``: the snapshot as JSON, or per-company rows as CSV."""
         fmt = params.get("format", "json")
         if fmt not in FORMATS:
             raise RequestError(400, f"format must be one of: {', '.join(FORMATS)}")
-        try:
-            minutes = int(params.get("minutes", "60"))
-        except ValueError:
-            minutes = -1
-        if not 1 <= minutes <= MAX_MINUTES:
-            raise RequestError(400, f"minutes must be a whole number from 1 to {MAX_MINUTES}")
-        snapshot = self._snapshot(grant, company, minutes)
+        minutes = self._whole(params, "minutes", 60, MAX_MINUTES)
+        page = self._whole(params, "page", 1, MAX_PAGE)
+        page_size = self._whole(params, "page_size", self.page_size, self.max_page_size)
+        snapshot = self._snapshot(grant, company, minutes, page, page_size)
         if fmt == "csv":
             response = Response(200, snapshot_csv(snapshot), "text/csv; charset=utf-8")
-            response.headers["Content-Disposition"] = 'attachment; filename="batch-monitoring.csv"'
+            response.headers.append(
+                ("Content-Disposition", 'attachment; filename="batch-monitoring.csv"')
+            )
             return response
         return _json(200, snapshot)
 
@@ -199,7 +226,7 @@ class MonitoringApp:
         html = (STATIC / "index.html").read_text(encoding="utf-8")
         html = html.replace("{{REFRESH_SECONDS}}", f"{self.refresh_seconds:g}")
         response = Response(200, html.encode(), STATIC_TYPES[".html"])
-        response.headers["Content-Security-Policy"] = CSP
+        response.headers.append(("Content-Security-Policy", CSP))
         return response
 
     def _static(self, name: str) -> Response:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import base64
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from kernel.types import ConfigError
+
+ENTRY_KEYS = ("token", "company")
+MIN_TOKEN_CHARS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,28 +33,29 @@ class TokenTable:
 
     @classmethod
     def from_settings(cls, settings: Any) -> TokenTable:
-        """Read ``serve.tokens``: strings, or tables with ``token`` and optional ``company``."""
+        """Read ``serve.tokens``: strings, or tables with ``token`` and optional ``company``.
+
+        Fails closed: a table naming ``company`` must name a real company id (a non-empty
+        string), unknown keys and repeated tokens are refused. Errors name the entry's
+        position, never its secret.
+        """
         raw = (settings.get("serve") or {}).get("tokens") or []
         tokens: list[tuple[str, str | None]] = []
         for index, item in enumerate(raw):
-            if isinstance(item, str):
-                token, company = item, None
-            elif isinstance(item, dict) and isinstance(item.get("token"), str):
-                token = item["token"]
-                company = str(item["company"]) if item.get("company") else None
-            else:
-                raise ConfigError(
-                    f"serve.tokens[{index}] must be a string or a table with 'token' and an "
-                    "optional 'company'"
-                )
-            if len(token) < 16:
-                raise ConfigError(f"serve.tokens[{index}] is shorter than 16 characters")
-            tokens.append((token, company))
+            tokens.append(_entry(index, item))
         if not tokens:
             raise ConfigError(
                 "serve.tokens is empty: set at least one bearer token, e.g. "
                 'BATCHKERNEL_SERVE__TOKENS=\'@json [{"token": "<long random secret>"}]\''
             )
+        seen: dict[str, int] = {}
+        for index, (token, _) in enumerate(tokens):
+            if token in seen:
+                raise ConfigError(
+                    f"serve.tokens[{index}] repeats the token of serve.tokens[{seen[token]}]: "
+                    "give every entry its own secret"
+                )
+            seen[token] = index
         return cls(tokens)
 
     def check(self, authorization: str | None) -> Grant | None:
@@ -63,6 +68,46 @@ class TokenTable:
             if hmac.compare_digest(token, presented) and found is None:
                 found = Grant(company)
         return found
+
+
+def _entry(index: int, item: Any) -> tuple[str, str | None]:
+    """One ``serve.tokens`` entry as (token, company or None); a clear error otherwise."""
+    where = f"serve.tokens[{index}]"
+    if isinstance(item, str):
+        token, company = item, None
+    elif isinstance(item, Mapping):
+        unknown = sorted(str(key) for key in item if key not in ENTRY_KEYS)
+        if unknown:
+            raise ConfigError(
+                f"{where} has unknown key(s) {', '.join(unknown)}; valid keys: token, company"
+            )
+        token = item.get("token")
+        if not isinstance(token, str):
+            raise ConfigError(f"{where} needs 'token', a string")
+        company = None
+        if "company" in item:
+            company = item["company"]
+            if not isinstance(company, str) or not company.strip() or "\x00" in company:
+                raise ConfigError(
+                    f"{where}: 'company' must be a company id (a non-empty string), not "
+                    f"{_kind(company)}; leave 'company' out for a token that sees every company"
+                )
+    else:
+        raise ConfigError(
+            f"{where} must be a string or a table with 'token' and an optional 'company'"
+        )
+    if len(token) < MIN_TOKEN_CHARS:
+        raise ConfigError(f"{where} is shorter than {MIN_TOKEN_CHARS} characters")
+    return token, company
+
+
+def _kind(value: Any) -> str:
+    """What a bad ``company`` value is, in words (the value itself is not repeated)."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return "an empty or blank string" if "\x00" not in value else "a string with a NUL"
+    return f"a {type(value).__name__}"
 
 
 def _presented_token(authorization: str | None) -> bytes | None:

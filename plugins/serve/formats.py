@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from typing import Any
@@ -10,15 +9,20 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from kernel.csvcells import SafeWriter
 from kernel.status import BATCH_STATES, REQUEST_STATES
 
 BREAKER_VALUE = {"closed": 0.0, "half_open": 0.5, "open": 1.0}
 
 
 def snapshot_csv(snapshot: dict[str, Any]) -> bytes:
-    """One row per company: requests and batches by state, oldest pending age, tokens, cost."""
+    """One row per company on the snapshot's page, then one ``__other__`` row for the rest.
+
+    Requests and batches by state, oldest pending age, tokens, cost. Ids and names that start
+    like a spreadsheet formula are neutralised (:mod:`kernel.csvcells`).
+    """
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = SafeWriter(out)
     writer.writerow(
         [
             "company_id",
@@ -32,7 +36,7 @@ def snapshot_csv(snapshot: dict[str, Any]) -> bytes:
             "cost_usd",
         ]
     )
-    for row in snapshot["companies"]:
+    for row in _rows(snapshot):
         age = row["oldest_pending_age_seconds"]
         writer.writerow(
             [
@@ -50,8 +54,22 @@ def snapshot_csv(snapshot: dict[str, Any]) -> bytes:
     return out.getvalue().encode()
 
 
+def _rows(snapshot: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The page's company rows, then the ``other`` aggregate shaped like a row (if any)."""
+    yield from snapshot["companies"]
+    other = snapshot.get("other")
+    if other:
+        yield {
+            **other,
+            "name": f"{other['companies']} other companies",
+            "status": "",
+            "oldest_pending_age_seconds": None,
+        }
+
+
 class _SnapshotCollector:
-    """A prometheus_client collector over one snapshot."""
+    """A prometheus_client collector over one snapshot: per-company series for the snapshot's
+    page of companies (the top ones) and ``company="__other__"`` for all the others."""
 
     def __init__(self, snapshot: dict[str, Any]) -> None:
         self.snapshot = snapshot
@@ -76,7 +94,7 @@ class _SnapshotCollector:
         cost = CounterMetricFamily(
             "batchkernel_cost_usd", "Cost of finished requests (batch prices)", labels=["company"]
         )
-        for row in snap["companies"]:
+        for row in _rows(snap):
             cid = row["id"]
             for state, count in row["requests"].items():
                 requests.add_metric([cid, state], count)
@@ -87,7 +105,13 @@ class _SnapshotCollector:
             tokens.add_metric([cid, "input"], row["input_tokens"])
             tokens.add_metric([cid, "output"], row["output_tokens"])
             cost.add_metric([cid], row["cost_usd"])
-        yield from (requests, batches, oldest, tokens, cost)
+        companies = GaugeMetricFamily(
+            "batchkernel_companies",
+            "Companies in the database; per-company series cover the top ones, "
+            'company="__other__" sums the rest',
+            value=snap["company_count"],
+        )
+        yield from (requests, batches, oldest, tokens, cost, companies)
         if snap["scope"]["global_sections"]:
             yield from self._global(snap)
 

@@ -1,4 +1,5 @@
-"""Answers ``start_server``: builds the app from settings and serves it on a background thread."""
+"""Answers ``start_server``: builds the app from settings and serves it on a background thread
+(Hypercorn, see :mod:`plugins.serve.server`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ class ServePlugin:
         """Start the monitoring server on ``host:port`` (0: any free port); returns its handle."""
         from plugins.serve.app import MonitoringApp
         from plugins.serve.auth import TokenTable
-        from plugins.serve.server import MonitoringServer
+        from plugins.serve.server import MonitoringServer, ServerLimits
 
-        app = MonitoringApp(kernel, TokenTable.from_settings(kernel.settings))
-        return MonitoringServer(app, host=host, port=port).start()
+        tokens = TokenTable.from_settings(kernel.settings)
+        limits = ServerLimits.from_settings(kernel.settings)
+        app = MonitoringApp(kernel, tokens)
+        return MonitoringServer(app, host=host, port=port, limits=limits).start()

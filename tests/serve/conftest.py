@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -37,18 +38,17 @@ class Served:
     company: str
 
 
-def get(
-    url: str, token: str | None = None, method: str = "GET"
-) -> tuple[int, dict[str, str], bytes]:
-    """One request; returns status, headers (lower-case) and body, also for 4xx/5xx."""
+def get(url: str, token: str | None = None, method: str = "GET") -> tuple[int, Message, bytes]:
+    """One request; returns status, headers (case-insensitive; ``get_all`` for repeated ones)
+    and body, also for 4xx/5xx."""
     request = urllib.request.Request(url, method=method)
     if token is not None:
         request.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, answer.headers, answer.read()
     except urllib.error.HTTPError as error:
-        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+        return error.code, error.headers, error.read()
 
 
 def queue_more(kernel: Any, path: Path, per_company: dict[str, int]) -> None:

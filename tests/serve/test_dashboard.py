@@ -1,4 +1,6 @@
-"""The dashboard in a real headless Chromium: loads cleanly, draws its charts, shows the snapshot."""
+"""The dashboard in a real headless Chromium: loads cleanly, draws its charts, shows the snapshot;
+a person logs in with the browser's own dialog (any user, the token as password) and pages
+through the companies."""
 
 from __future__ import annotations
 
@@ -9,8 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
 
 from tests.serve.conftest import TOKEN, Served, get
+from tests.serve.tenants import seed_tenants
+from tests.serve.test_scale import expected_order
 
 CHROMIUM = os.environ.get("BATCHKERNEL_TEST_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -99,3 +104,47 @@ def _numbers(page: Any) -> dict[str, str]:
         "fallback-events",
     ]
     return {i: digits(page.locator(f"#{i}").inner_text()) for i in ids}
+
+
+def test_a_person_logs_in_with_the_token_as_password_and_pages_companies(
+    make_kernel: Any, sqlite_url: str
+) -> None:
+    """No Authorization header: Chromium must answer the 401's own Basic challenge itself."""
+    executable = chromium_or_fail()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    kernel = make_kernel(sqlite_url, serve__tokens=[TOKEN], serve__top_companies=20)
+    seed_tenants(create_engine(kernel.db.url), 45)
+    order = expected_order(45)
+    handle = kernel.start_server("127.0.0.1", 0)
+    errors: list[str] = []
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=executable, args=ARGS, headless=True
+            )
+            try:
+                context = browser.new_context(
+                    http_credentials={"username": "anyone", "password": TOKEN},
+                    viewport={"width": 1400, "height": 1300},
+                )
+                page = context.new_page()
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                answer = page.goto(handle.url + "/", wait_until="networkidle")
+                assert answer is not None and answer.status == 200
+                page.locator("body[data-page='1']").wait_for(state="attached")
+                first = page.locator("#companies tr td:first-child").all_inner_texts()
+                info = page.locator("#page-info").inner_text()
+                page.click("#page-next")
+                page.locator("body[data-page='2']").wait_for(state="attached")
+                second = page.locator("#companies tr td:first-child").all_inner_texts()
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "dashboard-page-2.png"), full_page=True)
+            finally:
+                browser.close()
+    finally:
+        handle.stop()
+    assert errors == []
+    assert info.startswith("page 1 of 3 (45 companies")
+    assert [cell.rsplit("(", 1)[-1].rstrip(")") for cell in first[:20]] == order[:20]
+    assert first[20] == "25 other companies"
+    assert [cell.rsplit("(", 1)[-1].rstrip(")") for cell in second[:20]] == order[20:40]

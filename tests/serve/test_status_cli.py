@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from typing import Any
 
+from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
 from kernel.cli.main import app
 from tests.serve.conftest import Served
+from tests.serve.tenants import seed_tenants
+from tests.serve.test_scale import expected_order
 
 runner = CliRunner()
 
@@ -42,3 +46,21 @@ def test_status_text_says_no_data_for_missing_sections(served: Served) -> None:
     text = result.stdout
     assert "PROCESSING_COMPLETE" in text and "last cycle" in text
     assert "no data" in text and "breaker create" in text
+
+
+def test_status_shows_the_top_companies_and_one_other_row(make_kernel: Any, db_url: str) -> None:
+    kernel = make_kernel(db_url)
+    seed_tenants(create_engine(kernel.db.url), 60)
+    url = kernel.db.url.render_as_string(hide_password=False)
+    order = expected_order(60)
+    env = {"BATCHKERNEL_SERVE__TOP_COMPANIES": "10", "COLUMNS": "160"}
+    result = runner.invoke(app, ["status", "--json", "--database", url], env=env)
+    assert result.exit_code == 0, result.output
+    snapshot = json.loads(result.stdout)
+    assert [c["id"] for c in snapshot["companies"]] == order[:10]
+    assert snapshot["other"]["companies"] == 50
+    text = runner.invoke(app, ["status", "--database", url], env=env).stdout
+    assert "top 10 of 60" in text and "50 other companies" in text
+    assert order[0] in text and order[10] not in text
+    detail = runner.invoke(app, ["status", "--json", "--company", order[30], "--database", url])
+    assert [c["id"] for c in json.loads(detail.stdout)["companies"]] == [order[30]]

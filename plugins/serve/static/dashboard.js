@@ -1,6 +1,7 @@
 // batchkernel dashboard: fetches /api/batch-monitoring, draws SVG charts, refreshes itself.
 // No build step and no third-party code; every value is written with textContent (no HTML
-// injection from company names).
+// injection from company names). The company table and queue chart show one page of companies
+// (largest backlog first) plus an "other" aggregate; the pager asks the API for other pages.
 "use strict";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -15,6 +16,7 @@ const PAD = { left: 56, right: 10, top: 10, bottom: 40 };
 const int = (n) => Math.round(n).toLocaleString("en-US");
 const usd = (n) => n.toLocaleString("en-US", { minimumFractionDigits: 4, maximumFractionDigits: 4 });
 const pct = (r) => (r === null || r === undefined ? "no data" : (r * 100).toFixed(1) + "%");
+let page = 1;
 
 function duration(seconds) {
   if (seconds === null || seconds === undefined) return "none";
@@ -134,6 +136,10 @@ function queueChart(snap) {
   const rows = snap.companies
     .map((c) => ({ label: c.id, values: [c.requests.PENDING_BATCHING, c.requests.BATCHING_IN_PROGRESS] }))
     .filter((r) => r.values[0] + r.values[1] > 0);
+  if (snap.other) {
+    rows.push({ label: `other (${int(snap.other.companies)})`,
+      values: [snap.other.requests.PENDING_BATCHING, snap.other.requests.BATCHING_IN_PROGRESS] });
+  }
   stackedBars(document.getElementById("chart-queue"), rows,
     [["pending", COLORS.PENDING_BATCHING], ["in flight", COLORS.BATCHING_IN_PROGRESS]]);
 }
@@ -235,12 +241,24 @@ function taskTable(snap) {
   table("tasks", [["task"], ["time", "num"], ["queries", "num"], ["error"]], rows);
 }
 
+function companyRow(label, c, oldest) {
+  return [label, int(c.requests.PENDING_BATCHING), int(c.requests.BATCHING_IN_PROGRESS),
+    int(c.requests.PROCESSING_COMPLETE), int(c.requests.PROCESSING_FAILED),
+    int(Object.values(c.batches).reduce((a, b) => a + b, 0)), oldest, usd(c.cost_usd)];
+}
+
 function companyTable(snap) {
+  const rows = snap.companies.map((c) => companyRow(c.name === c.id ? c.id : `${c.name} (${c.id})`, c,
+    duration(c.oldest_pending_age_seconds)));
+  if (snap.other) rows.push(companyRow(`${int(snap.other.companies)} other companies`, snap.other, ""));
   table("companies", [["company"], ["pending", "num"], ["in flight", "num"], ["complete", "num"],
-    ["failed", "num"], ["batches", "num"], ["oldest pending", "num"], ["cost (USD)", "num"]],
-  snap.companies.map((c) => [c.name === c.id ? c.id : `${c.name} (${c.id})`, int(c.requests.PENDING_BATCHING),
-    int(c.requests.BATCHING_IN_PROGRESS), int(c.requests.PROCESSING_COMPLETE), int(c.requests.PROCESSING_FAILED),
-    int(Object.values(c.batches).reduce((a, b) => a + b, 0)), duration(c.oldest_pending_age_seconds), usd(c.cost_usd)]));
+    ["failed", "num"], ["batches", "num"], ["oldest pending", "num"], ["cost (USD)", "num"]], rows);
+  const info = snap.companies_page;
+  setText("page-info", `page ${int(info.page)} of ${int(info.pages)} (${int(info.total)} companies, ` +
+    "largest backlog first)");
+  document.getElementById("page-prev").disabled = info.page <= 1;
+  document.getElementById("page-next").disabled = info.page >= info.pages;
+  document.body.dataset.page = String(info.page);
 }
 
 function budgetTable(snap) {
@@ -280,7 +298,8 @@ function render(snap) {
 async function refresh() {
   const error = document.getElementById("error");
   try {
-    const answer = await fetch("/api/batch-monitoring", { headers: { Accept: "application/json" }, cache: "no-store" });
+    const answer = await fetch(`/api/batch-monitoring?page=${page}`,
+      { headers: { Accept: "application/json" }, cache: "no-store" });
     if (!answer.ok) throw new Error(`snapshot request failed: HTTP ${answer.status}`);
     render(await answer.json());
     error.hidden = true;
@@ -293,6 +312,8 @@ async function refresh() {
 function start() {
   const meta = document.querySelector('meta[name="refresh-seconds"]');
   const seconds = Math.max(1, parseFloat(meta ? meta.content : "10") || 10);
+  document.getElementById("page-prev").addEventListener("click", () => { page = Math.max(1, page - 1); refresh(); });
+  document.getElementById("page-next").addEventListener("click", () => { page += 1; refresh(); });
   refresh();
   setInterval(refresh, seconds * 1000);
 }

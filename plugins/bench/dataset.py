@@ -14,12 +14,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
-from kernel.bench.options import DataSpec
 from kernel.db.migrate import upgrade
-from kernel.demo.synthetic import write_jsonl
-from kernel.importer import import_file
 from kernel.manager import Kernel
 from kernel.settings import load_settings
+from plugins.bench.options import DataSpec
+from plugins.common.importing.importer import import_file
+from plugins.common.synthetic import write_jsonl
 
 
 def _render(url: URL) -> str:

@@ -17,7 +17,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from kernel.bench.runner import Listener
+from plugins.bench.runner import Listener
 
 
 class ProgressDisplay(Listener):

@@ -24,9 +24,9 @@ from typing import Any
 
 import orjson
 
-from kernel.bench import rss
-from kernel.bench.rawdb import RawDB
 from kernel.settings import load_settings
+from plugins.bench import rss
+from plugins.bench.rawdb import RawDB
 
 PENDING = "PENDING_BATCHING"
 IN_PROGRESS = "BATCHING_IN_PROGRESS"

@@ -1,6 +1,7 @@
 """Probes: time and count the queries of a function nested inside a hook, so one hook call (the
-create task's ``fetch_pending``) can be split into its claim part and the rest without editing
-the processors. Wrappers are installed for one run in the benchmark's own child process."""
+create task's ``fetch_pending``) can be split into its claim part and the rest. The processors
+name the functions (``benchmark_probes`` hook); wrappers are installed for one run in the
+benchmark's own child process."""
 
 from __future__ import annotations
 
@@ -47,18 +48,11 @@ def probe(owner: Any, name: str, tally: Tally, counter: Any, sign: int = 1) -> I
 
 @contextmanager
 def claim_probes(kernel: Any, tally: Tally) -> Iterator[None]:
-    """Probe the claim inside ``fetch_pending`` of whichever processor is running.
-
-    optimized: ``plugins.optimized.claim.claim_page`` (lock, plan, insert batches, claim; one
-    transaction per page). original: ``OriginalProcessor._claim`` (one transaction per batch)
-    minus the input file it writes at its end (``write_lines``), which belongs to building.
-    """
+    """Probe the claim inside ``fetch_pending`` of whichever processor is running: each
+    processor names its claim functions through the ``benchmark_probes`` hook."""
     counter = kernel.db.queries
     with ExitStack() as stack:
-        from plugins.optimized import claim as optimized_claim
-        from plugins.original import processor as original_module
-
-        stack.enter_context(probe(optimized_claim, "claim_page", tally, counter))
-        stack.enter_context(probe(original_module.OriginalProcessor, "_claim", tally, counter))
-        stack.enter_context(probe(original_module, "write_lines", tally, counter, sign=-1))
+        for answer in kernel.pm.hook.benchmark_probes(kernel=kernel, stage="claim"):
+            for item in answer or []:
+                stack.enter_context(probe(item.owner, item.attribute, tally, counter, item.sign))
         yield

@@ -9,10 +9,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from kernel.bench.floor import FLOOR_STAGES
-from kernel.bench.stages import STAGES
-from kernel.bench.summary import ratio
-from kernel.bench.targets import building_peak, check
+from plugins.bench.floor import FLOOR_STAGES
+from plugins.bench.stages import STAGES
+from plugins.bench.summary import ratio
+from plugins.bench.targets import building_peak, check
 
 STAGE_TITLES = {
     "companies": "fetch companies",

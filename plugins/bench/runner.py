@@ -15,12 +15,11 @@ from typing import Any
 
 import orjson
 
-from kernel.bench.cachesim import simulate_hour
-from kernel.bench.dataset import Template, build_template
-from kernel.bench.options import PATHS, BenchOptions
-from kernel.bench.summary import summarize
-from kernel.manager import Kernel
-from kernel.settings import load_settings
+from plugins.bench.cachesim import simulate_hour
+from plugins.bench.dataset import Template, build_template
+from plugins.bench.options import PATHS, BenchOptions
+from plugins.bench.summary import summarize
+from plugins.emulator import EmulatorConfig, EmulatorServer
 
 
 class Listener:
@@ -62,10 +61,10 @@ def plan_runs(options: BenchOptions) -> Plan:
 
 
 def spawn(spec: dict[str, Any], label: str, listener: Listener, log: Path) -> dict[str, Any]:
-    """Run one spec in a fresh ``python -m kernel.bench.worker``; its result."""
+    """Run one spec in a fresh ``python -m plugins.bench.worker``; its result."""
     with log.open("ab") as errors:
         child = subprocess.Popen(
-            [sys.executable, "-m", "kernel.bench.worker"],
+            [sys.executable, "-m", "plugins.bench.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=errors,
@@ -143,8 +142,7 @@ def run_bench(options: BenchOptions, listener: Listener | None = None) -> dict[s
     started = time.perf_counter()
     template = build_template(options.database, options.workdir, options.data)
     build_seconds = time.perf_counter() - started
-    host = Kernel.create(load_settings({"plugins.autoload": False, "emulator.port": 0}))
-    emulator = host.start_emulator()
+    emulator = EmulatorServer(EmulatorConfig(), host="127.0.0.1", port=0).start()
     try:
         runs, traced = measure(options, template, emulator.base_url, listener)
         listener.phase("simulating an hour of cache lookups")
@@ -155,7 +153,6 @@ def run_bench(options: BenchOptions, listener: Listener | None = None) -> dict[s
             template.drop_copy(cache_url)
     finally:
         emulator.stop()
-        host.close()
         template.drop()
     report = summarize(runs, traced)
     report["cache_simulated_hour"] = cache

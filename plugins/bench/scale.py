@@ -10,11 +10,11 @@ from typing import Any
 
 from rich.table import Table
 
-from kernel.bench.options import BenchOptions
-from kernel.bench.report import count, mib, rate, seconds, times
-from kernel.bench.runner import Listener, run_bench
-from kernel.bench.summary import ratio
-from kernel.bench.targets import building_peak, check
+from plugins.bench.options import BenchOptions
+from plugins.bench.report import count, mib, rate, seconds, times
+from plugins.bench.runner import Listener, run_bench
+from plugins.bench.summary import ratio
+from plugins.bench.targets import building_peak, check
 
 SIZES = (1_000, 10_000, 100_000)
 FIGURES: dict[str, tuple[Callable[[dict[str, Any]], Any], Callable[[Any], str]]] = {

@@ -11,11 +11,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from kernel.bench import rss
-from kernel.bench.probes import Tally, claim_probes
 from kernel.db.queries import requests_by_status, work_left
 from kernel.scheduler import Scheduler
 from kernel.types import SubmittedBatch
+from plugins.bench import rss
+from plugins.bench.probes import Tally, claim_probes
 
 STAGES = ("companies", "build", "claim", "submit", "poll", "download", "apply", "retry")
 MAX_PASSES = 50
@@ -96,7 +96,7 @@ class StageDriver:
         companies = self.companies()
         claim = Tally()
         with claim_probes(kernel, claim), self.stage("build"):
-            plans = kernel.fetch_pending(companies)
+            plans = kernel.fetch_pending(companies, flush=True)
         build, split = self.figures.stages["build"], self.figures.stages["claim"]
         build.seconds -= claim.seconds
         build.cpu_seconds -= claim.cpu_seconds
@@ -162,7 +162,6 @@ class StageDriver:
         """Passes of create, poll, apply and retry until nothing is pending or in flight (or,
         with ``first_create``, only the first create task: the batch building a traced run
         measures, without tracing the original's slow per-line apply for many minutes)."""
-        self.kernel.settings.set("scheduler.flush_small_batches", True)
         figures = self.figures
         figures.requests = sum(requests_by_status(self.kernel.db).values())
         figures.rss_start = rss.current()

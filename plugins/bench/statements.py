@@ -11,7 +11,7 @@ server of ``--database``), synthetic sessions imported, then the scheduler exact
   line of that database, ``BEGIN`` and ``COMMIT`` included. The log's ``log_line_prefix`` must
   name the database as ``user@database`` (Debian's default ``%m [%p] %q%u@%d``).
 
-    python -m kernel.bench.statements --companies 10 100 1000 --sessions 200 \\
+    python -m plugins.bench.statements --companies 10 100 1000 --sessions 200 \\
         --database postgresql+psycopg://postgres@127.0.0.1:5432/test \\
         --server-log /var/log/postgresql/postgresql-15-main.log
 """
@@ -27,7 +27,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import orjson
 from sqlalchemy import create_engine, text
@@ -35,11 +34,12 @@ from sqlalchemy.engine import make_url
 
 from kernel.db.migrate import upgrade
 from kernel.db.queries import batches_by_status
-from kernel.demo.synthetic import write_jsonl
-from kernel.importer import import_file
 from kernel.manager import Kernel
 from kernel.scheduler import Scheduler
 from kernel.settings import load_settings
+from plugins.common.importing.importer import import_file
+from plugins.common.synthetic import write_jsonl
+from plugins.emulator import EmulatorConfig, EmulatorServer
 
 LOGGED = re.compile(r"^.*?@(?P<db>\S+) LOG:  (?:statement|execute [^:]*): (?P<sql>.*)$", re.M)
 
@@ -164,7 +164,7 @@ def run_one(
 
 def main(argv: Sequence[str] | None = None) -> list[RunStatements]:
     """Parse the options, run each size, print a table (or JSON)."""
-    parser = argparse.ArgumentParser(prog="python -m kernel.bench.statements", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m plugins.bench.statements", description=__doc__)
     parser.add_argument("--companies", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--sessions", type=int, default=200, help="pending requests in all")
     parser.add_argument("--database", help="a PostgreSQL URL (default: SQLite files)")
@@ -173,8 +173,7 @@ def main(argv: Sequence[str] | None = None) -> list[RunStatements]:
     args = parser.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory(prefix="bk-statements-") as tmp:
-        host = Kernel.create(load_settings({"plugins.autoload": False, "emulator.port": 0}))
-        emulator: Any = host.start_emulator()
+        emulator = EmulatorServer(EmulatorConfig(), host="127.0.0.1", port=0).start()
         try:
             for companies in args.companies:
                 results.append(
@@ -189,7 +188,6 @@ def main(argv: Sequence[str] | None = None) -> list[RunStatements]:
                 )
         finally:
             emulator.stop()
-            host.close()
     if args.json:
         print(orjson.dumps([asdict(r) for r in results], option=orjson.OPT_INDENT_2).decode())
         return results

@@ -6,8 +6,8 @@ from __future__ import annotations
 from statistics import median
 from typing import Any
 
-from kernel.bench.floor import FLOOR_STAGES
-from kernel.bench.stages import STAGES
+from plugins.bench.floor import FLOOR_STAGES
+from plugins.bench.stages import STAGES
 
 DB_STAGES = ("claim", "build", "apply")
 

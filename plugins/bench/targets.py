@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kernel.bench.summary import ratio
+from plugins.bench.summary import ratio
 
 
 def _get(data: Any, *keys: str) -> Any:

@@ -1,4 +1,4 @@
-"""One measured run in a fresh child process (``python -m kernel.bench.worker``), so that peak
+"""One measured run in a fresh child process (``python -m plugins.bench.worker``), so that peak
 RSS and imports of one run never leak into another. Reads a JSON spec on stdin; writes progress
 events and finally the result as JSON lines on stdout."""
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from kernel.bench.stages import StageDriver
+from plugins.bench.stages import StageDriver
 
 
 def emit(event: str, **payload: Any) -> None:
@@ -71,7 +71,7 @@ def run_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
 
 def run_floor(spec: dict[str, Any]) -> dict[str, Any]:
     """The raw SQL floor on one copy."""
-    from kernel.bench.floor import run_floor as floor
+    from plugins.bench.floor import run_floor as floor
 
     figures = floor(
         spec["url"],

@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Column, Table
 
-from kernel.costs import KEY, SUMS
-from kernel.csvcells import SafeWriter
+from plugins.budget.costs import KEY, SUMS
+from plugins.common.csvcells import SafeWriter
 
 
 def parse_since(text: str | None) -> datetime | None:

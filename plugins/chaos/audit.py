@@ -20,7 +20,6 @@ COMPLETE = RequestStatus.PROCESSING_COMPLETE.value
 FAILED = RequestStatus.PROCESSING_FAILED.value
 TERMINAL = {COMPLETE, FAILED}
 SETTLED_BATCHES = {BatchStatus.APPLIED.value, BatchStatus.ABANDONED.value}
-PROVIDER_ENDED = {"cancelled", "cancelling", "failed", "expired", "completed"}
 
 
 @dataclass

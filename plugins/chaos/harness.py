@@ -4,7 +4,7 @@
 injected faults and ``instances`` ``batchkernel run`` processes with short intervals, then, until
 every request is terminal and every batch settled (or the time cap), SIGKILLs a random scheduler
 and restarts it, and on PostgreSQL terminates a random scheduler connection. It then stops
-everything and audits the end state (``kernel.chaos.audit``). Everything random comes from
+everything and audits the end state (``plugins.chaos.audit``). Everything random comes from
 ``seed``, printed first, so a failing run can be replayed.
 """
 
@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from kernel.chaos.audit import Audit, audit
+from plugins.chaos.audit import Audit, audit
 
 APP_PREFIX = "bk-chaos-"
 AMBIGUOUS_FAULTS = {"rate_lost_create": 0.05, "rate_slow": 0.02}
@@ -235,9 +235,9 @@ class SchedulerSlot:
 def prepare_database(url: str, workdir: Path, requests: int, companies: int, seed: int) -> None:
     """Migrate an empty database and import the synthetic sessions (one request each)."""
     from kernel.db.migrate import upgrade
-    from kernel.demo.synthetic import write_jsonl
-    from kernel.importer import import_file
     from kernel.manager import Kernel
+    from plugins.common.importing.importer import import_file
+    from plugins.common.synthetic import write_jsonl
 
     kernel = Kernel.create(
         overrides={

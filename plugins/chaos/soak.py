@@ -46,8 +46,11 @@ def chaos_command(
     ] = (5.0, 30.0),
     workdir: Annotated[Path | None, typer.Option(help="Logs and files.")] = None,
 ) -> None:
-    """Scheduler processes under SIGKILL, database disconnects and provider faults until every
-    request is terminal; then audit the end state. Exits 1 when an invariant is violated."""
+    """Soak: schedulers killed and disconnected under provider faults, then an audit.
+
+    Scheduler processes run under SIGKILL, database disconnects and provider faults until every
+    request is terminal; then the end state is audited. Exits 1 when an invariant is violated.
+    """
     import sqlalchemy as sa
     from sqlalchemy.engine import make_url
 

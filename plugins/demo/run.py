@@ -1,5 +1,10 @@
 """The demo run: a fresh SQLite file (or a given database), synthetic sessions, the emulator, the
-pipeline until idle with a progress display, then a summary of what happened."""
+pipeline until idle with a progress display, then a summary of what happened.
+
+The emulator runs in this process, started through the emulator library
+(:class:`plugins.emulator.EmulatorServer` on a free loopback port): nothing to install or stop
+separately, and the port it bound is known at once.
+"""
 
 from __future__ import annotations
 
@@ -16,12 +21,13 @@ from sqlalchemy import func, select
 from kernel.db.migrate import upgrade
 from kernel.db.models import AIProcessingRequest
 from kernel.db.queries import batches_by_status, requests_by_status
-from kernel.demo.synthetic import write_jsonl
-from kernel.importer import import_file
 from kernel.manager import Kernel
 from kernel.scheduler import Scheduler
 from kernel.settings import load_settings
 from kernel.types import RequestStatus
+from plugins.common.importing.importer import import_file
+from plugins.common.synthetic import write_jsonl
+from plugins.emulator import EmulatorConfig, EmulatorServer
 
 DEMO_DIR = Path(".batchkernel/demo")
 
@@ -66,7 +72,7 @@ def run_demo(*, companies: int, sessions: int, database: str | None, seed: int) 
     started = time.perf_counter()
     settings = load_settings(demo_settings(database))
     kernel = Kernel.create(settings)
-    emulator = kernel.start_emulator()
+    emulator = EmulatorServer(EmulatorConfig(), host="127.0.0.1", port=0).start()
     try:
         settings.set("openai.base_url", emulator.base_url)
         if not settings.get("openai.api_key"):

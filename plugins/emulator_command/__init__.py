@@ -1,46 +1,49 @@
-"""Plugin ``emulator``: starts the OpenAI-compatible server for ``demo`` and ``emulator`` commands.
+"""Plugin ``emulator``: ``batchkernel emulator``, the OpenAI-compatible Batch API emulator alone.
 
-Faults and timings come from the ``[emulator]`` settings section (any ``EmulatorConfig`` key),
-plus ``emulator.port`` (0 picks a free port).
+Faults and timings come from the ``[emulator]`` settings section (any ``EmulatorConfig`` key).
+The emulator itself is the library :mod:`plugins.emulator` (also ``python -m plugins.emulator``,
+every setting a flag), imported only when the command runs.
 """
 
 from __future__ import annotations
 
-import threading
-from typing import Any
+from typing import Annotated
+
+import typer
 
 from kernel import hookimpl
+from kernel.cli.options import SettingsOption, console, open_kernel
 
 
-class EmulatorHandle:
-    """A running emulator: its base URL, a way to stop it and to wait until it is stopped."""
+def emulator_command(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 8100,
+    settings: SettingsOption = None,
+) -> None:
+    """Run the OpenAI-compatible Batch API emulator alone (faults from the emulator settings)."""
+    import threading
 
-    def __init__(self, server: Any) -> None:
-        self.server = server
-        self.base_url: str = server.base_url
-        self._stopped = threading.Event()
+    from plugins.emulator import EmulatorConfig, EmulatorServer
 
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-        self.server.stop()
-        self._stopped.set()
-
-    def wait(self) -> None:
-        """Block until ``stop`` is called (or Ctrl-C)."""
-        while not self._stopped.wait(0.5):
+    kernel = open_kernel(settings)
+    section = dict(kernel.settings.get("emulator", {}) or {})
+    section.pop("port", None)
+    config = EmulatorConfig.from_dict({str(k).lower(): v for k, v in section.items()})
+    server = EmulatorServer(config, host="127.0.0.1", port=port).start()
+    console.print(f"emulator listening at {server.base_url} (Ctrl-C to stop)")
+    forever = threading.Event()
+    try:
+        while not forever.wait(0.5):
             pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
 
 
-class EmulatorPlugin:
-    """Answers ``start_emulator``; the server module is imported only when one is started."""
+class EmulatorCommand:
+    """Adds ``batchkernel emulator``."""
 
     @hookimpl
-    def start_emulator(self, kernel: Any) -> EmulatorHandle:
-        """Start the emulator on loopback with the configured faults."""
-        from plugins.emulator.config import EmulatorConfig
-        from plugins.emulator.server import EmulatorServer
-
-        section = dict(kernel.settings.get("emulator", {}) or {})
-        port = int(section.pop("port", 0))
-        config = EmulatorConfig.from_dict({str(k).lower(): v for k, v in section.items()})
-        return EmulatorHandle(EmulatorServer(config, host="127.0.0.1", port=port).start())
+    def register_commands(self, cli: typer.Typer) -> None:
+        """The ``emulator`` command."""
+        cli.command("emulator")(emulator_command)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Column, Table
 
 NO_DATA = "[dim]no data[/dim]"
@@ -129,39 +131,45 @@ def _scheduler(snapshot: dict[str, Any]) -> Table:
     return table
 
 
+def _text(value: Any) -> str:
+    """One value as text: numbers with separators, ``-`` for none, markup escaped."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.4f}".rstrip("0").rstrip(".")
+    return escape(str(value))
+
+
+def _lines(label: str, value: Any) -> Iterator[tuple[str, str]]:
+    """A section as key/value lines: tables and lists of tables one line per leaf, labelled by
+    their path; a list of plain values on one line."""
+    if isinstance(value, dict):
+        if not value:
+            yield escape(label), "-"
+        for key, item in value.items():
+            yield from _lines(f"{label} {key}", item)
+    elif isinstance(value, list | tuple) and any(isinstance(v, dict | list) for v in value):
+        for index, item in enumerate(value, 1):
+            yield from _lines(f"{label} {index}", item)
+    elif isinstance(value, list | tuple):
+        yield escape(label), ", ".join(_text(v) for v in value) or "-"
+    else:
+        yield escape(label), _text(value)
+
+
 def _plugins(snapshot: dict[str, Any]) -> Table:
-    """Cache, fallback, breakers and any other plugin sections, exactly as reported."""
+    """Every plugin's section (cache, fallback, breakers, telemetry...), merged over the live
+    instances by the plugin that owns it, as key/value lines."""
     table = Table(title="plugins", show_header=False)
-    cache = snapshot.get("cache")
-    if cache:
-        rate = cache.get("hit_rate")
-        table.add_row(
-            "cache",
-            f"{cache.get('hits', '?')} hits, {cache.get('misses', '?')} misses"
-            + (f", {cache['refreshes']} refreshes" if "refreshes" in cache else "")
-            + ", hit rate "
-            + (f"{rate:.1%}" if isinstance(rate, int | float) else "n/a")
-            + (f" ({cache['backend']})" if cache.get("backend") else ""),
-        )
-    else:
-        table.add_row("cache", NO_DATA)
-    fallback = snapshot.get("fallback")
-    table.add_row(
-        "fallback",
-        ", ".join(f"{k}: {v}" for k, v in fallback.items()) if fallback else NO_DATA,
-    )
-    breakers = snapshot.get("breakers")
-    if breakers:
-        for operation, info in breakers.items():
-            colour = {"open": "red", "half_open": "yellow"}.get(str(info.get("state")), "green")
-            table.add_row(
-                f"breaker {operation}",
-                f"[{colour}]{info.get('state')}[/{colour}] ({info.get('failures', 0)} failures)",
-            )
-    else:
-        table.add_row("breakers", NO_DATA)
-    for name, value in (snapshot.get("plugins") or {}).items():
-        table.add_row(name, str(value))
+    for name in snapshot.get("plugin_sections") or []:
+        for label, text in _lines(name, snapshot.get(name)):
+            table.add_row(label, text)
+    if not table.rows:
+        table.add_row("plugins", NO_DATA)
     return table
 
 

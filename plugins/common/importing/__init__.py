@@ -1,4 +1,5 @@
-"""The parts of ``batchkernel import``: line checks, set-based chunk writes, refusal isolation.
+"""Loading sessions from JSONL, the library behind ``batchkernel import`` (and the demo, the
+benchmark and the chaos harness): line checks, set-based chunk writes, refusal isolation.
 
-:mod:`kernel.importer` puts them together; see its docstring for the file format.
+:mod:`plugins.common.importing.importer` puts them together; see its docstring for the format.
 """

@@ -28,11 +28,11 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
-from kernel.importing.isolate import write_isolating
-from kernel.importing.lines import SessionRecord, parse_line
-from kernel.importing.report import ImportReport, Problem
-from kernel.importing.writer import ChunkWriter
 from kernel.types import KernelError
+from plugins.common.importing.isolate import write_isolating
+from plugins.common.importing.lines import SessionRecord, parse_line
+from plugins.common.importing.report import ImportReport, Problem
+from plugins.common.importing.writer import ChunkWriter
 
 CHUNK_LINES = 2000
 CHUNK_BYTES = 32 * 1024 * 1024

@@ -10,8 +10,8 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import DataError, IntegrityError
 
-from kernel.importing.lines import SessionRecord
-from kernel.importing.report import ImportReport, Problem
+from plugins.common.importing.lines import SessionRecord
+from plugins.common.importing.report import ImportReport, Problem
 
 REFUSALS = (DataError, IntegrityError)
 

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 
 from kernel.db.models import ChatSession, Company, Message
-from kernel.importing import columns
-from kernel.text import transcript_size
+from plugins.common.importing import columns
+from plugins.common.text import transcript_size
 
 COMPANY_ID = Company.__table__.c.id
 COMPANY_NAME = Company.__table__.c.name

@@ -18,10 +18,10 @@ from sqlalchemy import delete, null, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from kernel.db.models import AIProcessingRequest, ChatSession, Company, Message, new_id, utcnow
-from kernel.importing.bulk import insert_rows, update_rows
-from kernel.importing.lines import MessageLine, SessionRecord
-from kernel.importing.report import ImportReport, Problem
 from kernel.types import CompanyStatus, RequestStatus
+from plugins.common.importing.lines import MessageLine, SessionRecord
+from plugins.common.importing.report import ImportReport, Problem
+from plugins.common.rowsets import insert_rows, update_rows
 
 PENDING = RequestStatus.PENDING_BATCHING.value
 IN_PROGRESS = RequestStatus.BATCHING_IN_PROGRESS.value
@@ -34,6 +34,27 @@ ANALYSIS = (
     "forwarded_hr",
     "questions",
     "analyzed_at",
+)
+REQUEST_COLUMNS = (
+    "id",
+    "session_id",
+    "company_id",
+    "processing_type",
+    "model",
+    "status",
+    "attempts",
+    "requested_at",
+    "available_at",
+)
+SESSION_COLUMNS = (
+    "id",
+    "company_id",
+    "external_id",
+    "start_time",
+    "message_count",
+    "transcript_chars",
+    "transcript_bytes",
+    "created_at",
 )
 REQUEUE = {
     "status": PENDING,
@@ -98,14 +119,9 @@ class ChunkWriter:
             insert_rows(
                 session,
                 Message.__table__,
+                ("session_id", "position", "role", "content", "sent_at"),
                 [
-                    {
-                        "session_id": session_id,
-                        "position": position,
-                        "role": role,
-                        "content": content,
-                        "sent_at": sent,
-                    }
+                    (session_id, position, role, content, sent)
                     for session_id, record in targets
                     for position, (role, content, sent) in enumerate(record.messages)
                 ],
@@ -113,18 +129,19 @@ class ChunkWriter:
             created = insert_rows(
                 session,
                 AIProcessingRequest.__table__,
+                REQUEST_COLUMNS,
                 [
-                    {
-                        "id": new_id(),
-                        "session_id": session_id,
-                        "company_id": record.company,
-                        "processing_type": self.processing_type,
-                        "model": self.model,
-                        "status": PENDING,
-                        "attempts": 0,
-                        "requested_at": now,
-                        "available_at": now,
-                    }
+                    (
+                        new_id(),
+                        session_id,
+                        record.company,
+                        self.processing_type,
+                        self.model,
+                        PENDING,
+                        0,
+                        now,
+                        now,
+                    )
                     for session_id, record in targets
                     if record.messages
                 ],
@@ -150,15 +167,9 @@ class ChunkWriter:
         created = insert_rows(
             session,
             Company.__table__,
+            ("id", "name", "status", "weight", "created_at", "updated_at"),
             [
-                {
-                    "id": company,
-                    "name": names[company],
-                    "status": CompanyStatus.ACTIVE.value,
-                    "weight": 1.0,
-                    "created_at": now,
-                    "updated_at": now,
-                }
+                (company, names[company], CompanyStatus.ACTIVE.value, 1.0, now, now)
                 for company in sorted(names)
             ],
             skip_conflicts=("id",),
@@ -201,21 +212,22 @@ class ChunkWriter:
         """Insert new sessions in key order; returns the ids of those this import created
         (another importer may have committed some of them first)."""
         rows = [
-            {
-                "id": ids[r.key],
-                "company_id": r.company,
-                "external_id": r.session_id,
-                "start_time": r.start_time,
-                "message_count": len(r.messages),
-                "transcript_chars": r.transcript_chars,
-                "transcript_bytes": r.transcript_bytes,
-                "created_at": now,
-            }
+            (
+                ids[r.key],
+                r.company,
+                r.session_id,
+                r.start_time,
+                len(r.messages),
+                r.transcript_chars,
+                r.transcript_bytes,
+                now,
+            )
             for r in sorted(fresh, key=lambda r: r.key)
         ]
         returned = insert_rows(
             session,
             ChatSession.__table__,
+            SESSION_COLUMNS,
             rows,
             skip_conflicts=("company_id", "external_id"),
             returning=(ChatSession.__table__.c.id,),
@@ -295,14 +307,15 @@ class ChunkWriter:
             session,
             ChatSession.__table__,
             "id",
+            ("id", "start_time", "message_count", "transcript_chars", "transcript_bytes"),
             [
-                {
-                    "id": sid,
-                    "start_time": record.start_time,
-                    "message_count": len(record.messages),
-                    "transcript_chars": record.transcript_chars,
-                    "transcript_bytes": record.transcript_bytes,
-                }
+                (
+                    sid,
+                    record.start_time,
+                    len(record.messages),
+                    record.transcript_chars,
+                    record.transcript_bytes,
+                )
                 for sid, record in sorted(ready.items())
             ],
             {name: null() for name in ANALYSIS},

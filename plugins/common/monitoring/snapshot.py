@@ -1,20 +1,24 @@
 """The monitoring snapshot behind ``batchkernel status`` and ``serve``: measured figures only.
 
-Counts come from set-based queries on the database (:mod:`kernel.db.monitoring`); timings, cache,
-fallback and circuit-breaker figures come from the ``scheduler_instances`` rows each running
-scheduler writes after every task (its ``collect_status`` output), so a separate process sees
-what the scheduler really did, not what this process happens to hold. A section nobody wrote is
-``None`` ("no data"), never a made-up zero. Every part is bounded whatever the number of
+Counts come from set-based queries on the database (:mod:`plugins.common.monitoring.queries`);
+timings and the plugins' own sections come from the ``scheduler_instances`` rows each running
+scheduler writes after every task (its plugins' ``collect_status`` output), so a separate process
+sees what the scheduler really did, not what this process happens to hold. Each plugin section
+of the live instances is merged by the plugin that owns it (``merge_status``); a section nobody
+wrote is absent ("no data"), never a made-up zero. Every part is bounded whatever the number of
 companies: one page of companies ranked in SQL, an "other" aggregate for the rest.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from kernel.budgets import Budgets, budget_status, holds
-from kernel.db.monitoring import (
+from kernel.types import BatchStatus, RequestStatus
+from plugins.common.budgets import Budgets, budget_status, holds
+from plugins.common.monitoring.queries import (
     COMPANY_ID_LENGTH,
     CompanyRank,
     MonitorReader,
@@ -27,12 +31,11 @@ from kernel.db.monitoring import (
     request_totals,
     throughput,
 )
-from kernel.types import BatchStatus, RequestStatus
+
+log = logging.getLogger("batchkernel.status")
 
 REQUEST_STATES = tuple(s.value for s in RequestStatus)
 BATCH_STATES = tuple(s.value for s in BatchStatus)
-PLUGIN_SECTIONS = ("cache", "fallback", "breakers")
-BREAKER_RANK = {"closed": 0, "half_open": 1, "open": 2}
 DEFAULT_TOP_COMPANIES = 20
 OTHER = "__other__"
 BUDGET_RANK = {"exhausted": 2, "warning": 1, "ok": 0}
@@ -40,6 +43,27 @@ SHARED_BUDGET_REASON = (
     "waiting: a budget shared by all companies has no room for this company's next batch; "
     "it goes on when that budget has room"
 )
+CORE_KEYS = frozenset(
+    {
+        "generated_at",
+        "scope",
+        "requests",
+        "batches",
+        "usage",
+        "oldest_pending",
+        "company_count",
+        "companies",
+        "companies_page",
+        "other",
+        "throughput",
+        "budgets",
+        "scheduler",
+        "last_cycle",
+        "tasks",
+        "plugin_sections",
+    }
+)
+"""The snapshot's own parts; a plugin section may not replace one."""
 TASK_INTERVAL_KEYS = (
     "create_interval_seconds",
     "poll_interval_seconds",
@@ -230,59 +254,32 @@ def _bounded_budgets(section: dict[str, Any], limit: int, scoped: str | None) ->
     }
 
 
-def _merge_cache(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Sum hits, misses and refreshes over instances and recompute the hit rate from them."""
-    merged = dict(parts[0])
-    if all(isinstance(p.get("hits"), int | float) for p in parts) and all(
-        isinstance(p.get("misses"), int | float) for p in parts
-    ):
-        hits = sum(p["hits"] for p in parts)
-        misses = sum(p["misses"] for p in parts)
-        merged.update(hits=hits, misses=misses)
-        merged["hit_rate"] = hits / (hits + misses) if hits + misses else None
-    for key in ("refreshes", "database_reads", "coalesced", "invalidations", "errors"):
-        if all(isinstance(p.get(key), int | float) for p in parts):
-            merged[key] = sum(p[key] for p in parts)
-    backends = sorted({str(p["backend"]) for p in parts if p.get("backend") is not None})
-    if backends:
-        merged["backend"] = ", ".join(backends)
-    return merged
+Merge = Callable[[str, Sequence[Any]], Any]
+"""Merges one plugin section's parts from several instances (``Kernel.merge_status``)."""
 
 
-def _merge_fallback(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Sum event counts (a number, or numbers per operation); choices from the newest instance."""
-    merged = dict(parts[0])
-    events = [p.get("events") for p in parts]
-    if all(isinstance(e, int | float) for e in events):
-        merged["events"] = sum(events)  # type: ignore[arg-type]
-    elif all(isinstance(e, dict) for e in events):
-        total: dict[str, float] = {}
-        for part in events:
-            for key, value in part.items():  # type: ignore[union-attr]
-                if isinstance(value, int | float):
-                    total[key] = total.get(key, 0) + value
-        merged["events"] = total
-    return merged
+def _plugin_sections(sources: list[dict[str, Any]], merge: Merge) -> dict[str, Any]:
+    """Every section the plugins of these instances reported (newest instance first), each
+    merged by its owner. A section named like a core part of the snapshot is left out."""
+    names: dict[str, None] = {}
+    for row in sources:
+        names.update(dict.fromkeys(row["plugin_status"]))
+    sections: dict[str, Any] = {}
+    for name in sorted(names):
+        if name in CORE_KEYS:
+            log.warning(
+                "status section %r of a plugin clashes with the snapshot's own; left out", name
+            )
+            continue
+        parts = [r["plugin_status"][name] for r in sources if r["plugin_status"].get(name)]
+        if parts:
+            sections[name] = merge(name, parts)
+    return sections
 
 
-def _merge_breakers(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per operation, the worst state any instance reports (open > half-open > closed)."""
-    merged: dict[str, Any] = {}
-    for part in parts:
-        for operation, info in part.items():
-            if not isinstance(info, dict):
-                continue
-            current = merged.get(operation)
-            rank = BREAKER_RANK.get(str(info.get("state")), -1)
-            if current is None or rank > BREAKER_RANK.get(str(current.get("state")), -1):
-                merged[operation] = dict(info)
-    return merged
-
-
-MERGERS = {"cache": _merge_cache, "fallback": _merge_fallback, "breakers": _merge_breakers}
-
-
-def _scheduler(rows: list[dict[str, Any]], now: datetime, live_after: float) -> dict[str, Any]:
+def _scheduler(
+    rows: list[dict[str, Any]], now: datetime, live_after: float, merge: Merge
+) -> dict[str, Any]:
     """Instances, the last cycle and task runs, and the merged plugin sections."""
     described = []
     for row in rows:
@@ -307,16 +304,7 @@ def _scheduler(rows: list[dict[str, Any]], now: datetime, live_after: float) -> 
     newest = sources[0] if sources else None
     tasks = dict(newest["tasks"]) if newest else {}
     cycle = tasks.pop("cycle", None)
-    sections: dict[str, Any] = {}
-    others: dict[str, Any] = {}
-    for name in PLUGIN_SECTIONS:
-        parts = [r["plugin_status"][name] for r in sources if r["plugin_status"].get(name)]
-        parts = [p for p in parts if isinstance(p, dict)]
-        sections[name] = MERGERS[name](parts) if parts else None
-    for row in reversed(sources):
-        for name, value in row["plugin_status"].items():
-            if name not in PLUGIN_SECTIONS:
-                others[name] = value
+    sections = _plugin_sections(sources, merge)
     return {
         "scheduler": {
             "instances": described,
@@ -326,14 +314,14 @@ def _scheduler(rows: list[dict[str, Any]], now: datetime, live_after: float) -> 
         },
         "last_cycle": dict(cycle, instance=newest["id"]) if cycle and newest else None,
         "tasks": tasks or None,
+        "plugin_sections": list(sections),
         **sections,
-        "plugins": others,
     }
 
 
 def build_snapshot(
     reader: MonitorReader,
-    settings: Any,
+    kernel: Any,
     *,
     company: str | None = None,
     include_global: bool = True,
@@ -347,9 +335,11 @@ def build_snapshot(
     ``companies`` is one page of the companies ranked by backlog then cost (``page_size``,
     default ``serve.top_companies``) and ``other`` sums everyone else; ``company`` gives that
     one company's detail instead. ``include_global=False`` (a company-scoped token) leaves out
-    the instance-wide sections: scheduler instances, task timings, cache, fallback, breakers and
-    other plugin status, and the figures of budgets shared by all companies.
+    the instance-wide sections: scheduler instances, task timings, the plugins' sections (named
+    in ``plugin_sections``, each merged over the live instances by ``kernel.merge_status``), and
+    the figures of budgets shared by all companies.
     """
+    settings = kernel.settings
     now = now or datetime.now(UTC)
     size = page_size or top_companies(settings)
     with reader.connect() as conn:
@@ -367,5 +357,5 @@ def build_snapshot(
         "budgets": _bounded_budgets(budgets, size, None if include_global else company),
     }
     if include_global:
-        snapshot.update(_scheduler(rows, now, live_after_seconds(settings)))
+        snapshot.update(_scheduler(rows, now, live_after_seconds(settings), kernel.merge_status))
     return snapshot

@@ -48,8 +48,7 @@ def chaos_command(
 ) -> None:
     """Soak: schedulers killed and disconnected under provider faults, then an audit.
 
-    Scheduler processes run under SIGKILL, database disconnects and provider faults until every
-    request is terminal; then the end state is audited. Exits 1 when an invariant is violated.
+    Runs until every request is terminal (or the time cap); exits 1 if an invariant is broken.
     """
     import sqlalchemy as sa
     from sqlalchemy.engine import make_url

@@ -22,8 +22,7 @@ def status_command(
 ) -> None:
     """The monitoring snapshot: requests and batches by state, budgets, every plugin's section.
 
-    Plugin sections (cache, fallback, breakers...) are merged over the live scheduler instances
-    by the plugin that owns each.
+    Each plugin section is merged over the live scheduler instances by the plugin that owns it.
     """
     import orjson
     from rich.console import Console

@@ -13,13 +13,16 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 import typer
 
 from kernel.cli.options import SETTINGS_FLAG
 from kernel.types import KernelError, PluginLoadError
+
+if TYPE_CHECKING:
+    from dynaconf import Dynaconf
 
 log = logging.getLogger("batchkernel.plugins")
 
@@ -35,7 +38,7 @@ def settings_file_in(argv: Sequence[str]) -> Path | None:
     return found
 
 
-def shipped_defaults() -> Any:
+def shipped_defaults() -> Dynaconf:
     """The shipped ``settings.toml`` alone: no user file, no environment (for listing commands)."""
     from dynaconf import Dynaconf
 

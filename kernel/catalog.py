@@ -17,93 +17,44 @@ ENTRY_POINT_GROUP = "batchkernel.plugins"
 
 @dataclass(frozen=True, slots=True)
 class CatalogEntry:
-    """A built-in plugin: import target, role, and the plugins it cannot work without."""
+    """A built-in plugin: import target, role, and the plugins it cannot work without.
+
+    Role ``command`` marks a plugin that only adds commands: it is registered at every start
+    unless ``plugins.disabled`` names it.
+    """
 
     name: str
     target: str
     role: str
-    description: str
     requires: tuple[str, ...] = ()
 
 
 BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
     entry.name: entry
     for entry in (
+        CatalogEntry("core", "kernel.core:CorePlugin", "kernel"),
+        CatalogEntry("original", "plugins.original:OriginalProcessor", "processor"),
+        CatalogEntry("optimized", "plugins.optimized:OptimizedProcessor", "processor"),
         CatalogEntry(
-            "core",
-            "kernel.core:CorePlugin",
-            "kernel",
-            "the kernel's own default answers (runs scheduler steps)",
+            "fallback", "plugins.fallback:FallbackPlugin", "processor", requires=("optimized",)
         ),
-        CatalogEntry(
-            "original",
-            "plugins.original:OriginalProcessor",
-            "processor",
-            "per-company processing, the original system's query pattern (baseline)",
-        ),
-        CatalogEntry(
-            "optimized",
-            "plugins.optimized:OptimizedProcessor",
-            "processor",
-            "set-based processing: constant queries per cycle, streamed files, staged results",
-        ),
-        CatalogEntry(
-            "fallback",
-            "plugins.fallback:FallbackPlugin",
-            "processor",
-            "rescues the optimized processor with the original; routes by measured performance",
-            requires=("optimized",),
-        ),
-        CatalogEntry(
-            "budget",
-            "plugins.budget:BudgetPlugin",
-            "extension",
-            "admission control: cost estimates, budgets, fair shares, enqueued-token limits",
-        ),
-        CatalogEntry(
-            "openai",
-            "plugins.openai_provider:OpenAIProvider",
-            "provider",
-            "OpenAI Batch API through the official openai SDK",
-        ),
-        CatalogEntry(
-            "cache-disk",
-            "plugins.cache_disk:DiskCache",
-            "cache",
-            "company cache in a diskcache directory, shared by the processes of one machine",
-        ),
-        CatalogEntry(
-            "cache-memory",
-            "plugins.cache_memory:MemoryCache",
-            "cache",
-            "company cache inside one process",
-        ),
-        CatalogEntry(
-            "cache-redis",
-            "plugins.cache_redis:RedisCache",
-            "cache",
-            "company cache in Redis, shared by several machines (the redis extra)",
-        ),
-        CatalogEntry(
-            "otel",
-            "plugins.otel:OtelPlugin",
-            "exporter",
-            "OpenTelemetry traces and metrics (OTLP HTTP/gRPC, console, Prometheus)",
-        ),
-        CatalogEntry(
-            "serve",
-            "plugins.serve:ServePlugin",
-            "extension",
-            "monitoring HTTP server: health, snapshot JSON/CSV, Prometheus metrics, dashboard",
-        ),
-        CatalogEntry(
-            "emulator",
-            "plugins.emulator.plugin:EmulatorPlugin",
-            "extension",
-            "OpenAI-compatible Batch API server on loopback, with fault injection",
-        ),
+        CatalogEntry("budget", "plugins.budget:BudgetPlugin", "extension"),
+        CatalogEntry("openai", "plugins.openai_provider:OpenAIProvider", "provider"),
+        CatalogEntry("cache-disk", "plugins.cache_disk:DiskCache", "cache"),
+        CatalogEntry("cache-memory", "plugins.cache_memory:MemoryCache", "cache"),
+        CatalogEntry("cache-redis", "plugins.cache_redis:RedisCache", "cache"),
+        CatalogEntry("otel", "plugins.otel:OtelPlugin", "exporter"),
+        CatalogEntry("serve", "plugins.serve:ServePlugin", "command"),
+        CatalogEntry("emulator", "plugins.emulator_command:EmulatorCommand", "command"),
+        CatalogEntry("importer", "plugins.importer:ImportCommand", "command"),
+        CatalogEntry("companies", "plugins.companies:CompaniesCommand", "command"),
+        CatalogEntry("status", "plugins.status:StatusCommand", "command"),
+        CatalogEntry("demo", "plugins.demo:DemoCommand", "command"),
+        CatalogEntry("bench", "plugins.bench:BenchCommand", "command"),
+        CatalogEntry("chaos", "plugins.chaos:ChaosCommand", "command"),
     )
 }
+COMMAND_PLUGINS = tuple(name for name, entry in BUILTIN_PLUGINS.items() if entry.role == "command")
 
 
 def import_target(target: str) -> Any:

@@ -2,12 +2,15 @@
 
 Provider hooks are ``firstresult=True``: exactly one plugin answers and ``None`` means "not mine,
 ask the next one". Broadcast hooks (``record_metric``) reach every implementation and return
-nothing. Every hook takes ``kernel`` (the :class:`kernel.manager.Kernel` facade) so plugins stay
-stateless about configuration: settings, database and metrics come through it.
+nothing. Every hook but ``register_commands`` takes ``kernel`` (the :class:`kernel.manager.Kernel`
+facade) so plugins stay stateless about configuration: settings, database and metrics come
+through it.
 
 Processors (``original``, ``optimized``) answer the database hooks; the ``openai`` provider
 answers the provider hooks; cache plugins answer ``get_companies`` first; exporters listen to
-``record_metric``. The scheduler (``kernel.scheduler``) is the only caller, through ``Kernel``.
+``record_metric``. The scheduler (``kernel.scheduler``) calls the pipeline hooks through
+``Kernel``; the command line calls ``register_commands``; the monitoring snapshot calls
+``merge_status``; the benchmark calls ``benchmark_probes``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import pluggy
 from kernel import PROJECT
 
 if TYPE_CHECKING:
+    import typer
+
     from kernel.manager import Kernel
     from kernel.types import (
         ApplySummary,
@@ -28,6 +33,7 @@ if TYPE_CHECKING:
         Company,
         LocalBatch,
         Metric,
+        Probe,
         ProviderBatch,
         ResultFiles,
         RetrySummary,
@@ -98,16 +104,22 @@ class ProcessorSpec:
         """
 
     @_hookspec(firstresult=True)
-    def fetch_pending(self, kernel: Kernel, companies: Sequence[Company]) -> list[BatchPlan] | None:
+    def fetch_pending(
+        self, kernel: Kernel, companies: Sequence[Company], flush: bool
+    ) -> list[BatchPlan] | None:
         """Claim pending requests of ``companies`` into new local batches and write their input files.
 
         Each returned plan is committed (batch row in PLANNED with its submission key, members in
         BATCHING_IN_PROGRESS) before this returns, and its JSONL file is complete on disk, within
         the limits in ``kernel.settings.batch``, and at most ``company.max_batches`` plans per
-        company when that is above 0. Returns ``[]`` when there is nothing to submit,
+        company when that is above 0. ``flush`` True sends small batches at once instead of
+        waiting for ``batch.min_batch_size`` requests or ``batch.max_wait_minutes`` (the
+        scheduler's ``run --until-idle``). Returns ``[]`` when there is nothing to submit,
         ``None`` if this plugin does not handle it. Called by the create task.
 
         .. versionadded:: 0.1
+        .. versionchanged:: 0.5
+           ``flush`` (was read from a setting the scheduler changed at run time).
         """
 
     @_hookspec(firstresult=True)
@@ -296,15 +308,6 @@ class ProviderSpec:
         .. versionadded:: 0.4
         """
 
-    @_hookspec(firstresult=True)
-    def start_emulator(self, kernel: Kernel) -> Any | None:
-        """Start a local provider emulator and return a handle with ``base_url`` and ``stop()``.
-
-        Called by ``batchkernel demo`` and ``batchkernel emulator``; ``None`` if none is installed.
-
-        .. versionadded:: 0.1
-        """
-
 
 class TelemetrySpec:
     """Observability: every exporter sees every measurement."""
@@ -345,15 +348,6 @@ class TelemetrySpec:
         .. versionadded:: 0.2
         """
 
-    @_hookspec(firstresult=True)
-    def start_server(self, kernel: Kernel, host: str, port: int) -> Any | None:
-        """Start the monitoring HTTP server and return a handle with ``url``, ``wait()``, ``stop()``.
-
-        Called by ``batchkernel serve``; ``None`` if no server plugin is installed.
-
-        .. versionadded:: 0.2
-        """
-
     @_hookspec
     def shutdown(self, kernel: Kernel) -> None:
         """Release what a plugin holds (connections, files, threads) before the kernel closes.
@@ -368,10 +362,69 @@ class TelemetrySpec:
         """Return this plugin's part of the monitoring snapshot, as ``{section: data}``.
 
         Broadcast: every plugin may contribute (cache hits and misses, circuit breakers, the
-        fallback tracker's choice); results are merged by the status command. Must not raise.
+        fallback tracker's choice). Each running scheduler stores its plugins' sections in its
+        instance row after every task; ``batchkernel status`` and ``serve`` merge the sections of
+        the live instances with ``merge_status``. Data must be JSON-ready. Must not raise.
 
         .. versionadded:: 0.1
         """
 
+    @_hookspec(firstresult=True)
+    def merge_status(self, kernel: Kernel, section: str, parts: Sequence[Any]) -> Any | None:
+        """Merge one status section reported by several scheduler instances into one.
 
-HOOKSPEC_CLASSES = (ProcessorSpec, ProviderSpec, TelemetrySpec)
+        ``parts`` are the live instances' values of ``section``, newest heartbeat first. The
+        plugin that owns the section answers (counts summed, rates recomputed, the worst state
+        kept); ``None``: not mine. Unanswered, the newest instance's part is shown. First result
+        wins. Called when the monitoring snapshot is built (``status``, ``serve``).
+
+        .. versionadded:: 0.5
+        """
+
+
+class CommandSpec:
+    """The ``batchkernel`` command line, extended by plugins."""
+
+    @_hookspec
+    def register_commands(self, cli: typer.Typer) -> None:
+        """Add this plugin's commands to the root ``batchkernel`` Typer app.
+
+        Broadcast, called once per start before the arguments are parsed, on a plugin manager
+        built from the settings (or from the shipped defaults when those cannot be loaded, so
+        ``--help`` still lists every command). Add commands with ``cli.command(name)`` or groups
+        with ``cli.add_typer``; a command opens its kernel with
+        :func:`kernel.cli.options.open_kernel`. Import heavy modules inside the command, not at
+        module level, so ``batchkernel --help`` stays fast. A name another plugin already added
+        is refused (third-party: warned and skipped).
+
+        .. versionadded:: 0.5
+
+        Example::
+
+            @hookimpl
+            def register_commands(self, cli):
+                @cli.command("hello")
+                def hello(settings: SettingsOption = None) -> None:
+                    kernel = open_kernel(settings, None)
+                    print(len(kernel.get_companies()))
+        """
+
+
+class BenchmarkSpec:
+    """What ``batchkernel bench`` asks the processors, so it never reaches into their modules."""
+
+    @_hookspec
+    def benchmark_probes(self, kernel: Kernel, stage: str) -> list[Probe] | None:
+        """Name the functions of this plugin whose cost belongs to benchmark ``stage``.
+
+        Stage ``claim``: the part of ``fetch_pending`` that locks, plans and claims requests
+        (``sign`` -1 marks a function called inside it that belongs to another stage, such as
+        writing the input file). The benchmark wraps each function for one run to time it and
+        count its queries. Broadcast; ``None`` or ``[]``: nothing to measure. Called by the
+        benchmark's worker process only.
+
+        .. versionadded:: 0.5
+        """
+
+
+HOOKSPEC_CLASSES = (ProcessorSpec, ProviderSpec, TelemetrySpec, CommandSpec, BenchmarkSpec)

@@ -21,7 +21,13 @@ import pluggy
 from dynaconf import Dynaconf
 
 from kernel import PROJECT
-from kernel.catalog import BUILTIN_PLUGINS, import_target, instantiate, third_party_entry_points
+from kernel.catalog import (
+    BUILTIN_PLUGINS,
+    COMMAND_PLUGINS,
+    import_target,
+    instantiate,
+    third_party_entry_points,
+)
 from kernel.crashpoints import crashpoint
 from kernel.hookspecs import HOOKSPEC_CLASSES
 from kernel.settings import load_settings
@@ -97,7 +103,7 @@ def _selection(settings: Dynaconf) -> tuple[list[str], list[str]]:
     if exporting and "otel" in BUILTIN_PLUGINS:
         wanted.append("otel")
     wanted += [str(name) for name in plugins.get("enabled", [])]
-    wanted += [name for name in ("budget", "emulator", "serve") if name in BUILTIN_PLUGINS]
+    wanted += [name for name in ("budget", *COMMAND_PLUGINS) if name in BUILTIN_PLUGINS]
     return list(dict.fromkeys(wanted)), selected
 
 
@@ -371,9 +377,12 @@ class Kernel:
             raise TypeError("'admit_batches' must return one (plan, admitted, reason) per plan")
         return decided
 
-    def fetch_pending(self, companies: Sequence[Company]) -> list[BatchPlan]:
-        """Claim pending work into planned batches with their input files written."""
-        return self._first("fetch_pending", list, companies=companies)
+    def fetch_pending(
+        self, companies: Sequence[Company], *, flush: bool = False
+    ) -> list[BatchPlan]:
+        """Claim pending work into planned batches with their input files written; ``flush``
+        sends small batches at once instead of waiting for them to fill."""
+        return self._first("fetch_pending", list, companies=companies, flush=flush)
 
     def submit_batch(self, plan: BatchPlan) -> SubmittedBatch:
         """Send one planned batch to the provider."""
@@ -458,10 +467,6 @@ class Kernel:
         """Run one scheduler cycle through the hook, so telemetry can wrap it."""
         return self._first("run_cycle", dict, step=step)
 
-    def start_server(self, host: str, port: int) -> Any:
-        """Start the monitoring HTTP server plugin."""
-        return self._first("start_server", object, host=host, port=port)
-
     def collect_status(self) -> dict[str, Any]:
         """Merge every plugin's status sections (later plugins never overwrite earlier keys)."""
         merged: dict[str, Any] = {}
@@ -470,9 +475,13 @@ class Kernel:
                 merged.setdefault(key, value)
         return merged
 
-    def start_emulator(self) -> Any:
-        """Start the provider emulator plugin's server."""
-        return self._first("start_emulator", object)
+    def merge_status(self, section: str, parts: Sequence[Any]) -> Any:
+        """One status section of several instances (newest first), merged by the plugin that
+        owns it; unanswered, the newest instance's part."""
+        if not parts:
+            return None
+        merged = self.pm.hook.merge_status(kernel=self, section=section, parts=list(parts))
+        return parts[0] if merged is None else merged
 
 
 def describe_plugins(kernel: Kernel) -> list[PluginInfo]:

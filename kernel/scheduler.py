@@ -79,10 +79,17 @@ class Scheduler:
     """Runs the pipeline's tasks against one kernel."""
 
     def __init__(
-        self, kernel: Any, *, clock: Callable[[], float] = time.monotonic, record: bool = True
+        self,
+        kernel: Any,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        record: bool = True,
+        flush: bool = False,
     ) -> None:
         self.kernel = kernel
         self.clock = clock
+        self.flush = flush
+        """Send small batches at once instead of waiting for them to fill (``run --until-idle``)."""
         self.stop_event = threading.Event()
         self.last_reports: dict[str, StepReport] = {}
         self.instance = InstanceRecorder(kernel) if record else None
@@ -225,7 +232,8 @@ class Scheduler:
     def create_step(self) -> dict[str, float]:
         """Plan and claim batches from pending requests, admit, submit, record them in one call."""
         kernel = self.kernel
-        claimed = kernel.fetch_pending(kernel.select_companies(kernel.get_companies()))
+        companies = kernel.select_companies(kernel.get_companies())
+        claimed = kernel.fetch_pending(companies, flush=self.flush)
         crashpoint("after_plan_commit")
         plans = self._admit(claimed)
         counts = {"plans": len(claimed), "submitted": 0, "abandoned": 0, "deferred": 0}
@@ -480,7 +488,7 @@ class Scheduler:
         timeout: float | None = None,
     ) -> IdleOutcome:
         """Run the tasks back to back, flushing small batches, until nothing is pending or in flight."""
-        self.settings.set("scheduler.flush_small_batches", True)
+        self.flush = True
         pause = float(self.settings.scheduler.idle_pause_seconds)
         limit = (
             timeout if timeout is not None else float(self.settings.scheduler.idle_timeout_seconds)

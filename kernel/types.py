@@ -228,6 +228,19 @@ class Metric:
     attributes: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """A function a benchmark wraps to time it: ``owner.attribute`` (a module or a class).
+
+    ``sign`` -1 subtracts the function's cost: it runs inside another probed function but belongs
+    to another stage.
+    """
+
+    owner: Any
+    attribute: str
+    sign: int = 1
+
+
 class KernelError(Exception):
     """Base class of every error batchkernel raises on purpose."""
 
@@ -244,10 +257,6 @@ class NoProviderError(KernelError):
     """No registered plugin answered a hook that needs an answer."""
 
 
-class OptimizedPathError(KernelError):
-    """The optimized processor failed in a way the original processor may rescue."""
-
-
 class ProviderError(KernelError):
     """A provider call failed; ``retryable`` tells whether trying again later can succeed."""
 
@@ -255,16 +264,3 @@ class ProviderError(KernelError):
         super().__init__(message)
         self.retryable = retryable
         self.operation = operation
-
-
-class CircuitOpenError(ProviderError):
-    """Calls to one provider operation are paused after repeated failures."""
-
-    def __init__(self, operation: str, retry_in_seconds: float) -> None:
-        super().__init__(
-            f"circuit for provider operation {operation!r} is open; next try in "
-            f"{retry_in_seconds:.0f}s",
-            retryable=True,
-            operation=operation,
-        )
-        self.retry_in_seconds = retry_in_seconds

@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from kernel.cli.main import app
-from kernel.demo.synthetic import write_jsonl
+from kernel.cli.main import build_app
+from plugins.common.synthetic import write_jsonl
 from plugins.emulator import EmulatorConfig, EmulatorServer
+
+app = build_app([])
 
 COMMANDS = ["demo", "run", "import", "status", "plugins", "serve", "emulator", "bench", "costs"]
 runner = CliRunner()

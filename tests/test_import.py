@@ -9,7 +9,7 @@ import orjson
 from sqlalchemy import event, select
 
 from kernel.db.models import AIProcessingRequest, ChatSession, Company, Message
-from kernel.importer import import_file
+from plugins.common.importing.importer import import_file
 from tests.importing.support import count, session_line
 
 

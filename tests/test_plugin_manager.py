@@ -11,7 +11,14 @@ import pytest
 from kernel import hookimpl
 from kernel.manager import Kernel, build_plugin_manager, describe_plugins
 from kernel.settings import load_settings
-from kernel.types import Company, ConfigError, NoProviderError, PluginLoadError
+from kernel.types import (
+    BatchStatus,
+    Company,
+    ConfigError,
+    LocalBatch,
+    NoProviderError,
+    PluginLoadError,
+)
 
 BASE = {"database.url": "sqlite:///unused.db", "plugins.autoload": False}
 
@@ -106,9 +113,10 @@ def test_facade_checks_result_types(sqlite_url: str) -> None:
 
 def test_no_provider_is_a_clear_error(sqlite_url: str) -> None:
     kernel = Kernel.create(load_settings(BASE | {"database.url": sqlite_url}))
-    kernel.pm.unregister(name="emulator")
-    with pytest.raises(NoProviderError, match="start_emulator"):
-        kernel.start_emulator()
+    kernel.pm.unregister(name="openai")
+    batch = LocalBatch("b1", "c1", BatchStatus.IN_PROGRESS, "key", "batch_1")
+    with pytest.raises(NoProviderError, match="poll_batch"):
+        kernel.poll_batch(batch)
 
 
 def test_unknown_plugin_name_lists_valid_names() -> None:

@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlalchemy import String, delete, select, update
 
-from kernel.budgets import EPSILON, Budget, Budgets, batch_usage, committed, next_period
 from kernel.db.models import AIBatchRequest, BudgetHold
 from kernel.types import BatchPlan, BatchStatus
 from plugins.budget.estimate import Estimate, Estimator
 from plugins.budget.shares import serve_order, token_limits, weights
+from plugins.common.budgets import EPSILON, Budget, Budgets, batch_usage, committed, next_period
 from plugins.common.locks import exclusive
 from plugins.common.pricing import load_prices
 from plugins.common.rowsets import fields_of, insert_rows, rowset

@@ -12,8 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from kernel.budgets import Usage
 from kernel.types import BatchPlan
+from plugins.common.budgets import Usage
 from plugins.common.pricing import PriceBook
 
 

@@ -1,13 +1,17 @@
-"""Hook implementations of the ``budget`` plugin: ``select_companies`` and ``admit_batches``."""
+"""Hook implementations of the ``budget`` plugin: ``select_companies`` and ``admit_batches``,
+and the ``costs`` command."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+import typer
+
 from kernel import hookimpl
 from kernel.types import BatchPlan, Company
 from plugins.budget.admission import admit
+from plugins.budget.command import costs_command
 from plugins.budget.shares import choose
 
 
@@ -25,3 +29,8 @@ class BudgetPlugin:
     ) -> list[tuple[BatchPlan, bool, str]]:
         """Estimate every plan and admit those within budgets and limits, atomically."""
         return admit(kernel, plans)
+
+    @hookimpl
+    def register_commands(self, cli: typer.Typer) -> None:
+        """The ``costs`` command."""
+        cli.command("costs")(costs_command)

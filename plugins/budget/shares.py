@@ -19,9 +19,9 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from kernel.budgets import EPSILON, Budgets, Usage, batch_usage, committed, holds
 from kernel.db.models import AIProcessingRequest, BudgetHold
 from kernel.types import Company, RequestStatus
+from plugins.common.budgets import EPSILON, Budgets, Usage, batch_usage, committed, holds
 from plugins.common.timeutil import utcnow
 
 EARLIEST = datetime.min.replace(tzinfo=UTC)

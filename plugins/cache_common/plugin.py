@@ -19,7 +19,7 @@ from kernel import hookimpl
 from kernel.types import Company
 from plugins.cache_common.config import CacheConfig
 from plugins.cache_common.flight import CompanyCache, Ticket
-from plugins.cache_common.stats import CacheStats
+from plugins.cache_common.stats import CacheStats, merge_sections
 from plugins.cache_common.store import Store
 
 log = logging.getLogger("batchkernel.cache")
@@ -137,6 +137,13 @@ class CachePlugin:
         """The ``cache`` section: backend, hits, misses, refreshes, hit rate and more."""
         config = self.config or CacheConfig.from_settings(kernel.settings)
         return {"cache": self.stats.section(self.backend, config.ttl_seconds)}
+
+    @hookimpl
+    def merge_status(self, kernel: Any, section: str, parts: Sequence[Any]) -> Any:
+        """Merge the instances' ``cache`` sections (see :func:`merge_sections`)."""
+        if section != "cache":
+            return None
+        return merge_sections([part for part in parts if isinstance(part, dict)] or [{}])
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait for a background refresh to finish; True when none is running."""

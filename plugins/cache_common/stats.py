@@ -57,3 +57,26 @@ class CacheStats:
                 "errors": self.errors,
                 "ttl_seconds": ttl_seconds,
             }
+
+
+def _number(value: Any) -> bool:
+    """True for an int or float (a count some other version wrote may be missing)."""
+    return isinstance(value, int | float)
+
+
+def merge_sections(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several instances' ``cache`` sections as one: counts summed, the hit rate recomputed from
+    the sums, backends listed; anything else from the newest instance (the first part)."""
+    merged = dict(parts[0])
+    if all(_number(p.get("hits")) and _number(p.get("misses")) for p in parts):
+        hits = sum(p["hits"] for p in parts)
+        misses = sum(p["misses"] for p in parts)
+        merged.update(hits=hits, misses=misses)
+        merged["hit_rate"] = hits / (hits + misses) if hits + misses else None
+    for key in ("refreshes", "database_reads", "coalesced", "invalidations", "errors"):
+        if all(_number(p.get(key)) for p in parts):
+            merged[key] = sum(p[key] for p in parts)
+    backends = sorted({str(p["backend"]) for p in parts if p.get("backend") is not None})
+    if backends:
+        merged["backend"] = ", ".join(backends)
+    return merged

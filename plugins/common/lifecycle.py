@@ -59,11 +59,6 @@ def retry_at(now: datetime, attempts: int, settings: Any) -> datetime:
     return now + timedelta(seconds=delay * random.uniform(0.9, 1.1))
 
 
-def should_flush(kernel: Any) -> bool:
-    """True when small batches go out at once (``--until-idle``) instead of waiting to fill."""
-    return bool(kernel.settings.get("scheduler.flush_small_batches", False))
-
-
 STATUS_COLUMNS = (
     "status",
     "output_file_id",

@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
-from kernel.text import transcript
 from plugins.common.prompts import system_prompt
+from plugins.common.text import transcript
 
 ENDPOINT = "/v1/chat/completions"
 PROVIDER_MAX_LINES = 50_000

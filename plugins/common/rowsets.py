@@ -3,27 +3,34 @@
 PostgreSQL gets one array per column, read back as rows by ``unnest``; SQLite gets one JSON array
 of rows, read by ``json_each``. A statement's parameters do not grow with its rows, so one
 ``INSERT ... SELECT`` or ``UPDATE ... FROM`` writes any number of rows: no ``executemany`` (which
-the database runs once per row) and no limit on bound parameters to chunk around.
+the database runs once per row) and no limit on bound parameters to chunk around. Strings travel
+as ``text`` so that an over-long value is refused by the column it is written to, never cut to
+size by a cast on the way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
 from sqlalchemy import (
     JSON,
     Boolean,
+    Column,
+    Row,
+    String,
     Table,
     Text,
     bindparam,
     cast,
     func,
-    insert,
     literal_column,
     select,
+    true,
+    update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
@@ -73,6 +80,8 @@ def _unnest(fields: Sequence[Field], rows: Sequence[Sequence[Any]], name: str) -
         if isinstance(type_, JSON):
             item = Text()
             values = [_json_text(type_, value) for value in values]
+        elif isinstance(type_, String):
+            item = Text()
         arrays.append(cast(bindparam(f"{name}_{field}", values, type_=ARRAY(item)), ARRAY(item)))
     names = [field for field, _ in fields]
     zipped = func.unnest(*arrays).table_valued(*names).render_derived(name=f"{name}_arrays")
@@ -113,9 +122,51 @@ def _json_rows(dialect: Dialect, fields: Sequence[Field], rows: Sequence[Sequenc
     return orjson.dumps(rows).decode()
 
 
-def insert_rows(session: Session, table: Table, names: Sequence[str], rows: Sequence[Any]) -> None:
-    """Insert ``rows`` (tuples in ``names`` order) into ``table`` in one statement."""
+def insert_rows(
+    session: Session,
+    table: Table,
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    skip_conflicts: Sequence[str] = (),
+    returning: Sequence[Column[Any]] = (),
+) -> list[Row[Any]]:
+    """Insert ``rows`` (tuples in ``names`` order) into ``table`` in one statement; rows that
+    conflict on the unique columns ``skip_conflicts`` are left out. Returns the ``returning``
+    columns of the rows inserted."""
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect
+    source = rowset(dialect, fields_of(table, *names), rows)
+    # ``WHERE true``: SQLite would read ``SELECT ... ON CONFLICT`` as a join constraint.
+    selected = select(*source.c).where(true())
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    statement: Any = insert(table).from_select(list(names), selected)
+    if skip_conflicts:
+        statement = statement.on_conflict_do_nothing(index_elements=list(skip_conflicts))
+    if returning:
+        return list(session.execute(statement.returning(*returning)))
+    session.execute(statement)
+    return []
+
+
+def update_rows(
+    session: Session,
+    table: Table,
+    key: str,
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    constants: Mapping[str, Any] | None = None,
+) -> None:
+    """Set each row's columns (tuples in ``names`` order, ``key`` among them), and
+    ``constants``, on the row of ``table`` whose ``key`` matches: one ``UPDATE ... FROM``."""
     if not rows:
         return
     source = rowset(session.get_bind().dialect, fields_of(table, *names), rows)
-    session.execute(insert(table).from_select(list(names), select(*source.c)))
+    values = {name: source.c[name] for name in names if name != key}
+    session.execute(
+        update(table)
+        .where(table.c[key] == source.c[key])
+        .values(values | dict(constants or {}))
+        .execution_options(synchronize_session=False)
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import Any
 
 from kernel import hookimpl
@@ -105,15 +105,38 @@ class FallbackPlugin:
             }
         }
 
+    @hookimpl
+    def merge_status(self, kernel: Any, section: str, parts: Sequence[Any]) -> Any:
+        """Several instances' ``fallback`` sections as one: events summed (in all and per
+        operation); the tracker's choice from the newest instance."""
+        if section != "fallback":
+            return None
+        sections = [part for part in parts if isinstance(part, dict)] or [{}]
+        merged = dict(sections[0])
+        events = [part.get("events") for part in sections]
+        if all(isinstance(count, int | float) for count in events):
+            merged["events"] = sum(events)  # type: ignore[arg-type]
+        per_operation: dict[str, float] = {}
+        for part in sections:
+            for operation, count in (part.get("by_operation") or {}).items():
+                if isinstance(count, int | float):
+                    per_operation[operation] = per_operation.get(operation, 0) + count
+        if per_operation:
+            merged["by_operation"] = per_operation
+        return merged
+
     @hookimpl(tryfirst=True, specname="fetch_pending")
-    def route_fetch_pending(self, kernel: Any, companies: Any) -> Any:
+    def route_fetch_pending(self, kernel: Any, companies: Any, flush: bool) -> Any:
         """Router for ``fetch_pending``."""
-        return self._route(kernel, "fetch_pending", {"companies": companies})
+        return self._route(kernel, "fetch_pending", {"companies": companies, "flush": flush})
 
     @hookimpl(wrapper=True, specname="fetch_pending")
-    def guard_fetch_pending(self, kernel: Any, companies: Any) -> Generator[None, Any, Any]:
+    def guard_fetch_pending(
+        self, kernel: Any, companies: Any, flush: bool
+    ) -> Generator[None, Any, Any]:
         """Rescue for ``fetch_pending``."""
-        return (yield from self._guard(kernel, "fetch_pending", {"companies": companies}))
+        kwargs = {"companies": companies, "flush": flush}
+        return (yield from self._guard(kernel, "fetch_pending", kwargs))
 
     @hookimpl(tryfirst=True, specname="record_submitted")
     def route_record_submitted(self, kernel: Any, submissions: Any) -> Any:

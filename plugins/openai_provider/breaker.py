@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from kernel.types import CircuitOpenError
+from kernel.types import ProviderError
 
 CLOSED = "closed"
 OPEN = "open"
@@ -15,11 +15,26 @@ HALF_OPEN = "half_open"
 
 STATE_GAUGE = {CLOSED: 0.0, OPEN: 1.0, HALF_OPEN: 0.5}
 """Value of the ``batchkernel.provider.circuit.state`` gauge for each state."""
+BREAKER_RANK = {CLOSED: 0, HALF_OPEN: 1, OPEN: 2}
+"""How bad each state is, to report the worst of several instances."""
 
 OPERATIONS = ("upload", "create", "retrieve", "list", "cancel", "download", "delete")
 """Every provider operation that has its own breaker."""
 
 TransitionListener = Callable[[str, str], None]
+
+
+class CircuitOpenError(ProviderError):
+    """Calls to one provider operation are paused after repeated failures (retryable)."""
+
+    def __init__(self, operation: str, retry_in_seconds: float) -> None:
+        super().__init__(
+            f"circuit for provider operation {operation!r} is open; next try in "
+            f"{retry_in_seconds:.0f}s",
+            retryable=True,
+            operation=operation,
+        )
+        self.retry_in_seconds = retry_in_seconds
 
 
 @dataclass(frozen=True, slots=True)

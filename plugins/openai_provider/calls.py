@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from kernel.types import CircuitOpenError, ProviderError
-from plugins.openai_provider.breaker import BreakerBoard, Permit
+from kernel.types import ProviderError
+from plugins.openai_provider.breaker import BreakerBoard, CircuitOpenError, Permit
 from plugins.openai_provider.config import ProviderConfig
 from plugins.openai_provider.retry import Failure, classify, retry_delay
 

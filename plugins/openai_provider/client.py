@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
-
-import openai
+from typing import TYPE_CHECKING
 
 from kernel.types import ConfigError
 from plugins.openai_provider.config import ProviderConfig
+
+if TYPE_CHECKING:
+    import openai
 
 
 def build_client(config: ProviderConfig) -> openai.OpenAI:
@@ -17,6 +19,8 @@ def build_client(config: ProviderConfig) -> openai.OpenAI:
             "openai.api_key is empty: set it in settings ([openai] api_key), "
             "BATCHKERNEL_OPENAI__API_KEY or OPENAI_API_KEY"
         )
+    import openai
+
     return openai.OpenAI(
         api_key=config.api_key,
         base_url=config.base_url,

@@ -8,10 +8,11 @@ import re
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import openai
-from openai.types import batch_create_params, file_create_params
+if TYPE_CHECKING:
+    import openai
+    from openai.types import batch_create_params, file_create_params
 
 CHUNK_SIZE = 1024 * 1024
 """Bytes per downloaded chunk written to disk; a result file is never held in memory whole."""
@@ -42,6 +43,9 @@ def batch_of_result(filename: str | None) -> str | None:
 def input_expiry(seconds: int) -> file_create_params.ExpiresAfter | openai.Omit:
     """The input file's ``expires_after``: ``seconds`` after the upload (0: the provider's
     default, 30 days for batch input)."""
+    import openai
+    from openai.types import file_create_params
+
     if seconds <= 0:
         return openai.omit
     return file_create_params.ExpiresAfter(anchor="created_at", seconds=seconds)
@@ -50,6 +54,9 @@ def input_expiry(seconds: int) -> file_create_params.ExpiresAfter | openai.Omit:
 def output_expiry(seconds: int) -> batch_create_params.OutputExpiresAfter | openai.Omit:
     """The batch's ``output_expires_after``: its result files expire ``seconds`` after they
     are written (0: the provider's default)."""
+    import openai
+    from openai.types import batch_create_params
+
     if seconds <= 0:
         return openai.omit
     return batch_create_params.OutputExpiresAfter(anchor="created_at", seconds=seconds)

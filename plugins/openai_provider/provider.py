@@ -7,9 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from kernel import hookimpl
 from kernel.types import (
@@ -20,7 +18,7 @@ from kernel.types import (
     ResultFiles,
     SubmittedBatch,
 )
-from plugins.openai_provider.breaker import OPEN, STATE_GAUGE, BreakerBoard
+from plugins.openai_provider.breaker import BREAKER_RANK, OPEN, STATE_GAUGE, BreakerBoard
 from plugins.openai_provider.calls import Caller, OutcomeUnknownError, ProviderCallError
 from plugins.openai_provider.client import ClientHolder
 from plugins.openai_provider.config import ProviderConfig
@@ -46,6 +44,9 @@ from plugins.openai_provider.mapping import (
 )
 from plugins.openai_provider.retry import Failure
 
+if TYPE_CHECKING:
+    import openai
+
 ENDPOINT = "/v1/chat/completions"
 COMPLETION_WINDOW = "24h"
 CREATE_LOOKUP_MARGIN_SECONDS = 300
@@ -58,6 +59,11 @@ BYTES = "batchkernel.provider.bytes"
 SWEPT = "batchkernel.provider.files.swept"
 KEY_CACHE_SIZE = 10_000
 """Batch ids whose submission key the sweep remembers (a batch's metadata never changes)."""
+
+
+def _after(cursor: str | None) -> dict[str, str]:
+    """The ``after`` argument of a list call: the cursor, or nothing on the first page."""
+    return {} if cursor is None else {"after": cursor}
 
 
 class OpenAIProvider:
@@ -102,6 +108,23 @@ class OpenAIProvider:
     def collect_status(self, kernel: Any) -> dict[str, Any]:
         """The ``breakers`` section of the monitoring snapshot: every operation's breaker."""
         return {"breakers": self.breaker_states()}
+
+    @hookimpl
+    def merge_status(self, kernel: Any, section: str, parts: Sequence[Any]) -> Any:
+        """Several instances' ``breakers`` as one: per operation, the worst state any reports
+        (open, then half-open, then closed)."""
+        if section != "breakers":
+            return None
+        merged: dict[str, Any] = {}
+        for part in parts:
+            for operation, info in (part if isinstance(part, dict) else {}).items():
+                if not isinstance(info, dict):
+                    continue
+                current = merged.get(operation)
+                rank = BREAKER_RANK.get(str(info.get("state")), -1)
+                if current is None or rank > BREAKER_RANK.get(str(current.get("state")), -1):
+                    merged[operation] = dict(info)
+        return merged
 
     def _setup(self, kernel: Any) -> tuple[ProviderConfig, openai.OpenAI]:
         """Current settings and client; a changed endpoint or key gets a new client and breakers."""
@@ -270,10 +293,7 @@ class OpenAIProvider:
                 config,
                 "list",
                 lambda: client.files.list(
-                    purpose=purpose,
-                    limit=self.file_page_size,
-                    order="asc",
-                    after=after if after is not None else openai.omit,
+                    purpose=purpose, limit=self.file_page_size, order="asc", **_after(after)
                 ),
             )
 
@@ -296,9 +316,7 @@ class OpenAIProvider:
                 kernel,
                 config,
                 "list",
-                lambda: client.batches.list(
-                    limit=PAGE_SIZE, after=after if after is not None else openai.omit
-                ),
+                lambda: client.batches.list(limit=PAGE_SIZE, **_after(after)),
             )
 
         return find_by_submission_key(list_page, key, not_before=not_before)

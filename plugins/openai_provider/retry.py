@@ -8,9 +8,10 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import httpx2
-import openai
+if TYPE_CHECKING:
+    import openai
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
@@ -36,6 +37,9 @@ class Failure:
 
 def classify(exc: BaseException, *, now: Callable[[], float] = time.time) -> Failure | None:
     """Map an SDK or transport exception to a :class:`Failure`; ``None`` if it is not one of ours."""
+    import httpx2
+    import openai
+
     if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):
         return Failure("timeout", True, True, message=str(exc) or "request timed out")
     if isinstance(exc, openai.APIConnectionError | httpx2.TransportError):

@@ -12,7 +12,7 @@ from sqlalchemy import Column, String, select, update
 
 from kernel.db.models import AIBatchRequest, AIProcessingRequest, Message, new_id
 from kernel.types import BatchPlan, BatchStatus, RequestStatus
-from plugins.common.lifecycle import new_submission_key, should_flush
+from plugins.common.lifecycle import new_submission_key
 from plugins.common.lines import BatchLimits, build_line
 from plugins.common.rowsets import insert_rows
 from plugins.common.timeutil import utcnow
@@ -52,16 +52,20 @@ CLAIM_STAGE = temp_table(
 
 
 def fetch_pending(
-    kernel: Any, company_ids: Sequence[str], quotas: dict[str, int] | None = None
+    kernel: Any,
+    company_ids: Sequence[str],
+    quotas: dict[str, int] | None = None,
+    *,
+    flush: bool = False,
 ) -> list[BatchPlan]:
     """Claim every eligible pending request of these companies, page by page, at most
-    ``quotas[company]`` batches for a company with a quota."""
+    ``quotas[company]`` batches for a company with a quota; ``flush``: small batches too."""
     settings = kernel.settings
     limits = BatchLimits.from_settings(settings)
     page_size = int(settings.processing.chunk_size)
     now = utcnow()
     with kernel.db.transaction() as session:
-        eligible = eligible_companies(session, company_ids, now, settings, should_flush(kernel))
+        eligible = eligible_companies(session, company_ids, now, settings, flush)
     remaining = dict(quotas or {})
     plans: list[BatchPlan] = []
     while eligible:

@@ -18,10 +18,10 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from kernel.db.models import AIProcessingRequest, ChatSession, Message
-from kernel.text import transcript_size
 from kernel.types import RequestStatus
 from plugins.common.lines import BatchLimits, build_line, estimate_tokens
 from plugins.common.prompts import system_prompt
+from plugins.common.text import transcript_size
 
 PENDING = RequestStatus.PENDING_BATCHING.value
 

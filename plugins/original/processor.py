@@ -7,6 +7,7 @@ state, batches are planned before the provider is called, and no member is left 
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
@@ -28,6 +29,7 @@ from kernel.types import (
     Company,
     CompanyStatus,
     LocalBatch,
+    Probe,
     ProviderBatch,
     RequestStatus,
     ResultFiles,
@@ -39,7 +41,6 @@ from plugins.common.lifecycle import (
     CAPACITY_ERROR_CODES,
     new_submission_key,
     retry_at,
-    should_flush,
 )
 from plugins.common.lines import BatchLimits, RequestLine, build_line, split_lines, write_lines
 from plugins.common.outcomes import request_values
@@ -91,6 +92,14 @@ def fail_requests(session: Session, ids: Sequence[str], reason: str) -> int:
 class OriginalProcessor:
     """Processor plugin ``original``: registered always, answers last (``trylast``)."""
 
+    @hookimpl
+    def benchmark_probes(self, kernel: Any, stage: str) -> list[Probe]:
+        """The claim inside ``fetch_pending``: each batch's transaction, less the input file it
+        writes at its end (building)."""
+        if stage != "claim":
+            return []
+        return [Probe(OriginalProcessor, "_claim"), Probe(sys.modules[__name__], "write_lines", -1)]
+
     @hookimpl(trylast=True)
     def get_companies(self, kernel: Any) -> list[Company]:
         """All ACTIVE companies, straight from the database every time."""
@@ -103,15 +112,18 @@ class OriginalProcessor:
         return [Company(id=row.id, name=row.name) for row in rows]
 
     @hookimpl(trylast=True)
-    def fetch_pending(self, kernel: Any, companies: Sequence[Company]) -> list[BatchPlan]:
+    def fetch_pending(
+        self, kernel: Any, companies: Sequence[Company], flush: bool
+    ) -> list[BatchPlan]:
         """One query per company loading full sessions and messages, then plan and claim batches."""
         plans: list[BatchPlan] = []
         for company in companies:
-            plans += self._plan_company(kernel, company)
+            plans += self._plan_company(kernel, company, flush)
         return plans
 
-    def _plan_company(self, kernel: Any, company: Company) -> list[BatchPlan]:
-        """Plan this company's next batches (at most ``batch.max_requests_per_batch`` requests)."""
+    def _plan_company(self, kernel: Any, company: Company, flush: bool) -> list[BatchPlan]:
+        """Plan this company's next batches (at most ``batch.max_requests_per_batch`` requests);
+        fewer than ``batch.min_batch_size`` wait unless old enough or ``flush``."""
         settings = kernel.settings
         limits = BatchLimits.from_settings(settings)
         now = utcnow()
@@ -132,7 +144,7 @@ class OriginalProcessor:
             ).all()
             if not requests:
                 return []
-            if len(requests) < int(settings.batch.min_batch_size) and not should_flush(kernel):
+            if len(requests) < int(settings.batch.min_batch_size) and not flush:
                 oldest = as_utc(min(r.requested_at for r in requests))
                 if oldest and now - oldest < timedelta(
                     minutes=float(settings.batch.max_wait_minutes)

@@ -16,8 +16,13 @@ from typing import Any
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
-from kernel.db.monitoring import MonitorReader, batch_groups, oldest_pending, request_groups
 from kernel.types import Metric
+from plugins.common.monitoring.queries import (
+    MonitorReader,
+    batch_groups,
+    oldest_pending,
+    request_groups,
+)
 
 log = logging.getLogger("batchkernel.otel")
 
@@ -27,8 +32,6 @@ OLDEST_PENDING = "batchkernel.requests.pending.oldest_age"
 CACHE_LOOKUPS = "batchkernel.cache.lookups"
 FALLBACK_EVENTS = "batchkernel.fallback.events"
 CIRCUIT_STATE = "batchkernel.provider.circuit.state"
-TOKENS = "batchkernel.tokens"
-COST = "batchkernel.cost"
 OBSERVED = frozenset(
     {REQUESTS, BATCHES, OLDEST_PENDING, CACHE_LOOKUPS, FALLBACK_EVENTS, CIRCUIT_STATE}
 )

@@ -2,7 +2,8 @@
 
 Every span comes from a ``wrapper=True, tryfirst=True`` hook implementation (rule R12): it is the
 outermost layer, so its timing includes any fallback, and an error inside is recorded on the
-span and re-raised unchanged. Providers and exporters are built on first use, per plugin instance.
+span and re-raised unchanged. Providers and exporters are built on first use, per plugin instance;
+OpenTelemetry itself is imported only then, so a command that records nothing never loads it.
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-from opentelemetry.trace import Span, SpanKind, Tracer
+from typing import TYPE_CHECKING, Any
 
 from kernel import hookimpl
 from kernel.types import (
@@ -30,11 +29,17 @@ from kernel.types import (
 )
 from plugins.otel import spans
 from plugins.otel.config import TelemetryConfig
-from plugins.otel.instruments import COST, TOKENS, MetricBridge
-from plugins.otel.providers import Telemetry, build_telemetry
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span, Tracer
+
+    from plugins.otel.instruments import MetricBridge
+    from plugins.otel.providers import Telemetry
 
 log = logging.getLogger("batchkernel.otel")
 SCOPE = "batchkernel"
+TOKENS = "batchkernel.tokens"
+COST = "batchkernel.cost"
 
 
 def _set(span: Span | None, attributes: dict[str, Any]) -> None:
@@ -65,6 +70,9 @@ class OtelPlugin:
             if self.telemetry is not None:
                 return True
             try:
+                from plugins.otel.instruments import MetricBridge
+                from plugins.otel.providers import build_telemetry
+
                 config = TelemetryConfig.from_settings(kernel.settings)
                 telemetry = build_telemetry(config)
                 meter = telemetry.meter_provider.get_meter(SCOPE)
@@ -92,12 +100,16 @@ class OtelPlugin:
         kernel: Any,
         name: str,
         attributes: dict[str, Any],
-        kind: SpanKind = SpanKind.INTERNAL,
+        client: bool = False,
     ) -> Iterator[Span | None]:
-        """A current span for the block (errors recorded, then re-raised), or nothing if off."""
+        """A current span for the block (errors recorded, then re-raised), or nothing if off;
+        ``client``: a call to the provider (span kind CLIENT, else INTERNAL)."""
         if not self._ready(kernel) or self.tracer is None:
             yield None
             return
+        from opentelemetry.trace import SpanKind
+
+        kind = SpanKind.CLIENT if client else SpanKind.INTERNAL
         with self.tracer.start_as_current_span(name, kind=kind, attributes=attributes) as span:
             yield span
 
@@ -239,7 +251,7 @@ class OtelPlugin:
             plan
         )
         name = spans.provider_span_name("submit_batch", plan.model)
-        with self._span(kernel, name, attributes, SpanKind.CLIENT) as span:
+        with self._span(kernel, name, attributes, client=True) as span:
             result: SubmittedBatch | None = yield
             if result is not None:
                 _set(
@@ -265,7 +277,7 @@ class OtelPlugin:
         """Shared body of the provider calls that take a local batch and return its status."""
         attributes = spans.gen_ai_attributes(hook, batch.model) | spans.batch_attributes(batch)
         name = spans.provider_span_name(hook, batch.model)
-        with self._span(kernel, name, attributes, SpanKind.CLIENT) as span:
+        with self._span(kernel, name, attributes, client=True) as span:
             result: ProviderBatch | None = yield
             _set(span, spans.provider_batch_attributes(result))
             return result
@@ -275,7 +287,7 @@ class OtelPlugin:
         """A provider-call span for one lookup by submission key."""
         attributes = spans.gen_ai_attributes("find_batch", plan.model) | spans.plan_attributes(plan)
         name = spans.provider_span_name("find_batch", plan.model)
-        with self._span(kernel, name, attributes, SpanKind.CLIENT) as span:
+        with self._span(kernel, name, attributes, client=True) as span:
             result: ProviderBatch | None = yield
             _set(span, spans.provider_batch_attributes(result))
             return result
@@ -288,7 +300,7 @@ class OtelPlugin:
         attributes = spans.gen_ai_attributes("download_results", batch.model)
         attributes |= spans.batch_attributes(batch)
         name = spans.provider_span_name("download_results", batch.model)
-        with self._span(kernel, name, attributes, SpanKind.CLIENT) as span:
+        with self._span(kernel, name, attributes, client=True) as span:
             result: ResultFiles | None = yield
             _set(span, spans.files_attributes(result))
             return result

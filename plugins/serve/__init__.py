@@ -1,5 +1,5 @@
 """Plugin ``serve``: the monitoring HTTP server behind ``batchkernel serve`` and its dashboard."""
 
-from plugins.serve.plugin import ServePlugin
+from plugins.serve.plugin import ServePlugin, start_server
 
-__all__ = ["ServePlugin"]
+__all__ = ["ServePlugin", "start_server"]

@@ -17,8 +17,8 @@ from urllib.parse import parse_qs
 
 import orjson
 
-from kernel.db.monitoring import MonitorReader
-from kernel.status import build_snapshot, company_id_problem, top_companies
+from plugins.common.monitoring.queries import MonitorReader
+from plugins.common.monitoring.snapshot import build_snapshot, company_id_problem, top_companies
 from plugins.serve.auth import Grant, TokenTable
 from plugins.serve.formats import snapshot_csv, snapshot_prometheus
 from plugins.serve.snapshots import SnapshotCache
@@ -185,7 +185,7 @@ class MonitoringApp:
         company, include_global, minutes, page, page_size = key
         return build_snapshot(
             self.reader,
-            self.kernel.settings,
+            self.kernel,
             company=company,
             include_global=include_global,
             throughput_minutes=minutes,

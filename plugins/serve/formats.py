@@ -9,8 +9,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from kernel.csvcells import SafeWriter
-from kernel.status import BATCH_STATES, REQUEST_STATES
+from plugins.common.csvcells import SafeWriter
+from plugins.common.monitoring.snapshot import BATCH_STATES, REQUEST_STATES
 
 BREAKER_VALUE = {"closed": 0.0, "half_open": 0.5, "open": 1.0}
 
@@ -19,7 +19,7 @@ def snapshot_csv(snapshot: dict[str, Any]) -> bytes:
     """One row per company on the snapshot's page, then one ``__other__`` row for the rest.
 
     Requests and batches by state, oldest pending age, tokens, cost. Ids and names that start
-    like a spreadsheet formula are neutralised (:mod:`kernel.csvcells`).
+    like a spreadsheet formula are neutralised (:mod:`plugins.common.csvcells`).
     """
     out = io.StringIO()
     writer = SafeWriter(out)

@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from kernel.bench import BenchOptions, DataSpec, run_bench
+from plugins.bench.options import BenchOptions, DataSpec
+from plugins.bench.runner import run_bench
 
 pytestmark = pytest.mark.postgres
 

@@ -11,9 +11,10 @@ import orjson
 import pytest
 from rich.console import Console
 
-from kernel.bench import BenchOptions, DataSpec, run_bench
-from kernel.bench.report import print_report
-from kernel.bench.targets import building_peak, check
+from plugins.bench.options import BenchOptions, DataSpec
+from plugins.bench.report import print_report
+from plugins.bench.runner import run_bench
+from plugins.bench.targets import building_peak, check
 
 
 def bench(workdir: Path, companies: int, sessions: int, **options: Any) -> dict[str, Any]:

@@ -8,11 +8,13 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from kernel.cli.companies import set_company_status
-from kernel.cli.main import app
-from kernel.importer import import_file
+from kernel.cli.main import build_app
 from kernel.types import CompanyStatus
+from plugins.common.importing.importer import import_file
+from plugins.companies.queries import set_company_status
 from tests.cache.support import add_companies, ids, set_status_behind_its_back
+
+app = build_app([])
 
 runner = CliRunner()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +29,13 @@ def test_the_default_settings_load_cache_disk(tmp_path: Path) -> None:
     hooks = {
         caller.name for caller in kernel.pm.get_hookcallers(kernel.pm.get_plugin("cache-disk"))
     }
-    assert hooks == {"get_companies", "companies_changed", "collect_status", "shutdown"}
+    assert hooks == {
+        "get_companies",
+        "companies_changed",
+        "collect_status",
+        "merge_status",
+        "shutdown",
+    }
 
 
 def test_cache_directory_follows_the_workdir(
@@ -102,4 +109,5 @@ def test_status_json_shows_the_cache_after_run_once(tmp_path: Path) -> None:
     assert (tmp_path / ".batchkernel" / "cache").is_dir()
     env["COLUMNS"] = "200"
     text = batchkernel("status")
-    assert "1 misses, 0 refreshes, hit rate" in text and "(disk)" in text
+    assert re.search(r"cache misses\W+1\b", text) and re.search(r"cache refreshes\W+0\b", text)
+    assert re.search(r"cache backend\W+disk\b", text) and "cache hit_rate" in text

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from kernel.importer import import_file
+from plugins.common.importing.importer import import_file
 from plugins.emulator import EmulatorConfig, EmulatorServer
 
 QUESTION = "How many vacation days do I have left this year, and can I carry them over?"
@@ -58,14 +58,14 @@ def emulator() -> Iterator[Any]:
 
 @pytest.fixture
 def costs_kernel(make_kernel: Any) -> Any:
-    """A kernel on ``db_url`` pointed at ``server``, small batches, flushing at once."""
+    """A kernel on ``db_url`` pointed at ``server``; batches of any size go at once
+    (``batch.min_batch_size`` 1)."""
 
     def build(db_url: str, server: Any, **settings: Any) -> Any:
         options = {
             "openai__base_url": server.base_url,
             "batch__min_batch_size": 1,
             "plugins__cache": "none",
-            "scheduler__flush_small_batches": True,
         } | settings
         return make_kernel(db_url, **options)
 

@@ -14,11 +14,11 @@ from sqlalchemy import select, update
 
 from kernel import hookimpl
 from kernel.db.models import AIBatchRequest, AIProcessingRequest
-from kernel.db.monitoring import MonitorReader
 from kernel.scheduler import Scheduler
-from kernel.status import build_snapshot
 from plugins.budget import admission
 from plugins.common.lines import build_line
+from plugins.common.monitoring.queries import MonitorReader
+from plugins.common.monitoring.snapshot import build_snapshot
 from plugins.common.pricing import PriceBook
 from plugins.common.timeutil import utcnow
 from tests.costs.conftest import ANSWER, QUESTION, load_tenants
@@ -155,7 +155,7 @@ def test_two_instances_stop_exactly_at_the_budget(
     assert statuses.count("PENDING_BATCHING") == SESSIONS - 3 * PER_BATCH
     reader = MonitorReader.for_database(probe.db)
     try:
-        section = build_snapshot(reader, kernels[0].settings)["budgets"]
+        section = build_snapshot(reader, kernels[0])["budgets"]
     finally:
         reader.dispose()
     assert [row["state"] for row in section["budgets"]] == ["exhausted"]

@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from kernel.cli.main import app
+from kernel.cli.main import build_app
 from kernel.db.models import AIBatchRequest, AIModel, AIModelPrice, AIProcessingRequest
 from kernel.scheduler import Scheduler
 from plugins.common.pricing import load_prices
 from tests.costs.conftest import load_tenants
+
+app = build_app([])
 
 V1 = {"input": 0.15, "cached_input": 0.075, "output": 0.60}
 V2 = {"input": 0.30, "cached_input": 0.10, "output": 1.20}

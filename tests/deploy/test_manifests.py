@@ -21,7 +21,7 @@ import typer.main
 import yaml
 
 from kernel.catalog import BUILTIN_PLUGINS
-from kernel.cli.main import app
+from kernel.cli.main import build_app
 from kernel.settings import SEED_FLAGS, load_settings
 
 from .deployfiles import (
@@ -50,6 +50,8 @@ from .deployfiles import (
     toml_leaf_paths,
     yaml_files,
 )
+
+app = build_app([])
 
 CONTAINERS = [*compose_containers(), *k8s_containers()]
 ENVIRONMENTS = ("default", "development", "production")

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from kernel.db.models import AIProcessingRequest, ChatSession, Company, Message
-from kernel.importer import import_file
+from plugins.common.importing.importer import import_file
 from tests.importing.support import count, session_line, session_record, write_lines
 
 

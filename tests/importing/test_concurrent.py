@@ -25,7 +25,7 @@ from sqlalchemy.pool import NullPool
 from kernel.db.engine import Database
 from kernel.db.migrate import current_revision, upgrade
 from kernel.db.models import AIProcessingRequest, ChatSession, Company, Message
-from kernel.importer import import_file
+from plugins.common.importing.importer import import_file
 from tests.importing.support import cli_env, count, session_line, session_record, write_lines
 
 COMPANIES = [f"c{i}" for i in range(10)]
@@ -35,7 +35,7 @@ WAIT_SECONDS = 180
 # Start-up (the slow imports) happens before the barrier, then the real command runs.
 BARRIER = """
 import runpy, sys
-import kernel.cli.main, kernel.importer, kernel.db.migrate
+import kernel.cli.main, plugins.common.importing.importer, kernel.db.migrate
 print("ready", flush=True)
 sys.stdin.readline()
 sys.argv = ["kernel", *sys.argv[1:]]

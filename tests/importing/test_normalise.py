@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from kernel.db.models import ChatSession, Company, Message
-from kernel.importer import import_file
+from plugins.common.importing.importer import import_file
 from tests.importing.support import count, session_line, session_record, write_lines
 
 EMPTY_AFTER_NORMALISING = ["\u0000", " \u0000 ", "\u0000\u0000", "  "]

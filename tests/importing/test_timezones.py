@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from kernel.db.models import ChatSession, Message
-from kernel.importer import import_file
+from plugins.common.importing.importer import import_file
 from tests.importing.support import session_record, write_lines
 
 

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select, update
 
 from kernel.db.models import AIBatchRequest, AIProcessingRequest, ChatSession, Message
-from kernel.importer import import_file
-from kernel.text import transcript_size
+from plugins.common.importing.importer import import_file
+from plugins.common.text import transcript_size
 from tests.importing.support import count, session_record, write_lines
 
 IN_PROGRESS = "BATCHING_IN_PROGRESS"

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from kernel.db.models import AIBatchRequest, AIProcessingRequest, ChatSession, Message
-from kernel.demo.synthetic import write_jsonl
-from kernel.importer import import_file
 from kernel.manager import Kernel
 from kernel.scheduler import IdleOutcome, Scheduler
+from plugins.common.importing.importer import import_file
+from plugins.common.synthetic import write_jsonl
 from plugins.emulator import EmulatorConfig, EmulatorServer
 
 

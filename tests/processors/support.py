@@ -9,9 +9,9 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from kernel.db.models import AIProcessingRequest, ChatSession
-from kernel.demo.synthetic import write_jsonl
-from kernel.importer import import_file
 from kernel.scheduler import Scheduler
+from plugins.common.importing.importer import import_file
+from plugins.common.synthetic import write_jsonl
 
 FULL_CYCLE = ("create", "poll", "apply", "retry")
 
@@ -56,8 +56,7 @@ def cycle_queries(kernel: Any) -> dict[str, int]:
 def cycle_counts(kernel: Any) -> dict[str, dict[str, int]]:
     """Driver calls (``queries``) and statements the database ran (``statements``) of one full
     cycle (create, poll, apply, retry), per task and in total."""
-    scheduler = Scheduler(kernel, record=False)
-    kernel.settings.set("scheduler.flush_small_batches", True)
+    scheduler = Scheduler(kernel, record=False, flush=True)
     counts: dict[str, dict[str, int]] = {"queries": {}, "statements": {}}
     for task in FULL_CYCLE:
         with kernel.db.queries.measure() as measured:

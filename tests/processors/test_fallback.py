@@ -8,10 +8,13 @@ from typing import Any
 
 import pytest
 
-from kernel.types import OptimizedPathError
 from plugins.emulator import EmulatorConfig, EmulatorServer
 from plugins.fallback.tracker import ORIGINAL, PerformanceTracker
 from tests.processors.support import loaded_kernel
+
+
+class SimulatedFailure(Exception):
+    """A failure of the optimized processor made up by a test."""
 
 
 def replace_impl(kernel: Any, hook: str, plugin: str, function: Any) -> None:
@@ -61,12 +64,11 @@ def test_optimized_raising_gives_the_originals_answer_and_one_event(kernel: Any)
 
     def broken(kernel: Any, companies: Any) -> Any:
         calls.append("optimized")
-        raise OptimizedPathError("simulated failure")
+        raise SimulatedFailure("simulated failure")
 
     replace_impl(kernel, "fetch_inflight", "optimized", broken)
     companies = kernel.get_companies()
-    kernel.settings.set("scheduler.flush_small_batches", True)
-    plans = kernel.fetch_pending(companies)
+    plans = kernel.fetch_pending(companies, flush=True)
     submitted = [(plan, kernel.submit_batch(plan)) for plan in plans]
     kernel.record_submitted(submitted)
     inflight = kernel.fetch_inflight(companies)
@@ -84,7 +86,7 @@ def test_optimized_raising_gives_the_originals_answer_and_one_event(kernel: Any)
 
 def test_both_failing_raises_a_chained_error(kernel: Any) -> None:
     def broken_optimized(kernel: Any, companies: Any) -> Any:
-        raise OptimizedPathError("optimized broke")
+        raise SimulatedFailure("optimized broke")
 
     def broken_original(kernel: Any, companies: Any) -> Any:
         raise RuntimeError("original broke too")
@@ -93,7 +95,7 @@ def test_both_failing_raises_a_chained_error(kernel: Any) -> None:
     replace_impl(kernel, "retry_failed", "original", broken_original)
     with pytest.raises(RuntimeError, match="original broke too") as info:
         kernel.retry_failed(kernel.get_companies())
-    assert isinstance(info.value.__cause__, OptimizedPathError)
+    assert isinstance(info.value.__cause__, SimulatedFailure)
 
 
 def test_tracker_switches_to_the_original_and_back(kernel: Any) -> None:
@@ -121,7 +123,7 @@ def test_tracker_switches_to_the_original_and_back(kernel: Any) -> None:
     def flaky(kernel: Any, companies: Any) -> Any:
         calls["optimized"] += 1
         if failing["on"]:
-            raise OptimizedPathError("flaky")
+            raise SimulatedFailure("flaky")
         return original_impl(kernel=kernel, companies=companies)
 
     replace_impl(kernel, "fetch_finished", "optimized", flaky)

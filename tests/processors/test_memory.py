@@ -11,8 +11,8 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-from kernel.demo.synthetic import write_jsonl
-from kernel.importer import import_file
+from plugins.common.importing.importer import import_file
+from plugins.common.synthetic import write_jsonl
 from plugins.emulator import EmulatorConfig, EmulatorServer
 from tests.processors.support import loaded_kernel
 

@@ -102,7 +102,6 @@ def test_enable_parallel_processing_bounds_concurrent_companies(
             processing__max_concurrent_companies=3,
             extra=[("probe", probe)],
         )
-        kernel.settings.set("scheduler.flush_small_batches", True)
-        report = Scheduler(kernel, record=False).run_task("create")
+        report = Scheduler(kernel, record=False, flush=True).run_task("create")
     assert report.counts["submitted"] == 8
     assert probe.peak == expected

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from kernel.types import CircuitOpenError
 from plugins.openai_provider.breaker import (
     CLOSED,
     HALF_OPEN,
@@ -12,6 +11,7 @@ from plugins.openai_provider.breaker import (
     OPERATIONS,
     BreakerBoard,
     CircuitBreaker,
+    CircuitOpenError,
 )
 from tests.provider.support import FakeClock
 

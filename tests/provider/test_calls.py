@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from kernel.types import CircuitOpenError, ProviderError
-from plugins.openai_provider.breaker import BreakerBoard
+from kernel.types import ProviderError
+from plugins.openai_provider.breaker import BreakerBoard, CircuitOpenError
 from plugins.openai_provider.calls import Caller, OutcomeUnknownError, ProviderCallError
 from plugins.openai_provider.config import ProviderConfig
 from plugins.openai_provider.retry import Failure

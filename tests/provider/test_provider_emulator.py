@@ -13,7 +13,8 @@ import pytest
 
 import plugins.openai_provider.files as provider_files
 import plugins.openai_provider.provider as provider_module
-from kernel.types import BatchStatus, CircuitOpenError, LocalBatch, ProviderError, SubmittedBatch
+from kernel.types import BatchStatus, LocalBatch, ProviderError, SubmittedBatch
+from plugins.openai_provider.breaker import CircuitOpenError
 from plugins.openai_provider.calls import OutcomeUnknownError
 from tests.provider.conftest import Harness
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kernel.chaos.harness import base_environment, prepare_database, settings_env
+from plugins.chaos.harness import base_environment, prepare_database, settings_env
 
 CRASHED = 137
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kernel.chaos.harness import ChaosOptions, run_chaos
+from plugins.chaos.harness import ChaosOptions, run_chaos
 
 
 def seed() -> int:

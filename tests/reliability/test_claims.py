@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from kernel.chaos.harness import base_environment
 from kernel.types import BatchPlan
+from plugins.chaos.harness import base_environment
 from tests.reliability.support import load
 
 KernelFactory = Any

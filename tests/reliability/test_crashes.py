@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from kernel.chaos.audit import audit
+from plugins.chaos.audit import audit
 from plugins.emulator import EmulatorConfig, EmulatorServer
 from tests.reliability.support import CRASHED, kernel_env, kernel_run, load
 

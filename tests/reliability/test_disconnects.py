@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from kernel.chaos.audit import audit
-from kernel.chaos.harness import ChaosOptions, run_chaos
+from plugins.chaos.audit import audit
+from plugins.chaos.harness import ChaosOptions, run_chaos
 from plugins.emulator import EmulatorConfig, EmulatorServer
 from tests.reliability.support import kernel_env, load
 

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from kernel.importer import import_file
+from plugins.common.importing.importer import import_file
+from plugins.serve import start_server
 from tests.lifecycle.conftest import make_pipeline
 
 __all__ = ["Served", "get", "make_pipeline"]
@@ -77,6 +78,6 @@ def served(make_pipeline: Any, sqlite_url: str, tmp_path: Path) -> Iterator[Serv
     queue_more(kernel, tmp_path / "more.jsonl", {"company-0000": 5, "company-0001": 3})
     kernel.settings.set("serve.tokens", [{"token": TOKEN}, {"token": SCOPED, "company": company}])
     kernel.settings.set("serve.refresh_seconds", 1)
-    handle = kernel.start_server("127.0.0.1", 0)
+    handle = start_server(kernel, "127.0.0.1", 0)
     yield Served(handle.url, pipeline, company)
     handle.stop()

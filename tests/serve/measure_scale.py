@@ -21,10 +21,11 @@ from typing import Any
 
 from sqlalchemy import create_engine, func, select
 
-from kernel.bench import rss
 from kernel.db.migrate import upgrade
 from kernel.db.models import Company
 from kernel.manager import Kernel
+from plugins.bench import rss
+from plugins.serve import start_server
 from tests.serve.tenants import seed_tenants
 
 TOKEN = "measure-token-0123456789abcdef"
@@ -64,7 +65,7 @@ def main() -> None:
         seed_tenants(engine, args.companies)
         present = args.companies
     engine.dispose()
-    handle = kernel.start_server("127.0.0.1", 0)
+    handle = start_server(kernel, "127.0.0.1", 0)
     out: dict[str, Any] = {"companies": present}
     try:
         for name, path in (

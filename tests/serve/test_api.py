@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from kernel.db.migrate import upgrade
+from plugins.serve import start_server
 from tests.serve.conftest import SCOPED, TOKEN, Served, get
 
 API = "/api/batch-monitoring"
@@ -52,7 +53,8 @@ def test_snapshot_json_matches_the_database(served: Served) -> None:
     assert set(snapshot["breakers"]) >= {"create", "upload", "retrieve"}
     cache = snapshot["cache"]
     assert cache["backend"] == "disk" and cache["hits"] + cache["misses"] > 0
-    assert snapshot["fallback"] is None
+    assert "fallback" not in snapshot and "fallback" not in snapshot["plugin_sections"]
+    assert {"breakers", "cache"} <= set(snapshot["plugin_sections"])
     finished = sum(b["completed"] + b["failed"] for b in snapshot["throughput"]["buckets"])
     assert finished == by_state["PROCESSING_COMPLETE"] + by_state["PROCESSING_FAILED"]
 
@@ -129,7 +131,7 @@ def test_readiness_fails_when_the_database_is_down(make_kernel: Any, tmp_path: A
     kernel = make_kernel(
         "postgresql+psycopg://nobody@127.0.0.1:9/none", migrate=False, serve__tokens=[TOKEN]
     )
-    handle = kernel.start_server("127.0.0.1", 0)
+    handle = start_server(kernel, "127.0.0.1", 0)
     try:
         assert get(handle.url + "/healthz")[0] == 200
         status, _, body = get(handle.url + "/readyz")
@@ -139,7 +141,7 @@ def test_readiness_fails_when_the_database_is_down(make_kernel: Any, tmp_path: A
         handle.stop()
     ok = make_kernel(f"sqlite:///{tmp_path}/ok.db", serve__tokens=[TOKEN])
     upgrade(ok.db)
-    handle = ok.start_server("127.0.0.1", 0)
+    handle = start_server(ok, "127.0.0.1", 0)
     try:
         assert get(handle.url + "/readyz")[0] == 200
     finally:

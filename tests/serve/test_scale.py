@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine
 
+from plugins.serve import start_server
 from tests.serve.conftest import TOKEN, get
 from tests.serve.tenants import company_id, cost_of, pending_of, seed_tenants
 
@@ -46,7 +47,7 @@ def tenants(make_kernel: Any, db_url: str) -> Iterator[Tenants]:
     )
     engine = create_engine(kernel.db.url)
     seed_tenants(engine, FIRST)
-    handle = kernel.start_server("127.0.0.1", 0)
+    handle = start_server(kernel, "127.0.0.1", 0)
     yield Tenants(handle.url, handle, engine, FIRST)
     handle.stop()
     engine.dispose()
@@ -146,7 +147,7 @@ def test_companies_are_ranked_paged_and_summed_in_other(tenants: Tenants) -> Non
 def test_concurrent_requests_share_one_snapshot_build(make_kernel: Any, sqlite_url: str) -> None:
     kernel = make_kernel(sqlite_url, serve__tokens=[TOKEN], serve__cache_seconds=60)
     seed_tenants(create_engine(kernel.db.url), 200)
-    handle = kernel.start_server("127.0.0.1", 0)
+    handle = start_server(kernel, "127.0.0.1", 0)
     answers: list[bytes] = []
     try:
         barrier = threading.Barrier(10)

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from plugins.serve import start_server
 from tests.serve.conftest import TOKEN, get
 
 HOLD = 300
@@ -30,7 +31,7 @@ TCP_INFO_TOTAL_RETRANS = 100  # offset of tcpi_total_retrans in Linux's struct t
 def server(make_kernel: Any, sqlite_url: str) -> Iterator[Any]:
     """A monitoring server with a 3-second keep-alive and request deadline."""
     kernel = make_kernel(sqlite_url, serve__tokens=[TOKEN], serve__keep_alive_seconds=3)
-    handle = kernel.start_server("127.0.0.1", 0)
+    handle = start_server(kernel, "127.0.0.1", 0)
     yield handle
     handle.stop()
 
@@ -159,7 +160,7 @@ def test_requests_beyond_the_concurrency_limit_get_503_and_healthz_still_answers
     make_kernel: Any, sqlite_url: str
 ) -> None:
     kernel = make_kernel(sqlite_url, serve__tokens=[TOKEN], serve__max_concurrent_requests=2)
-    handle = kernel.start_server("127.0.0.1", 0)
+    handle = start_server(kernel, "127.0.0.1", 0)
     release = threading.Event()
     entered = threading.Semaphore(0)
     original = handle.app.handle

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from typing import Any
 
 from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
-from kernel.cli.main import app
+from kernel.cli.main import build_app
 from tests.serve.conftest import Served
 from tests.serve.tenants import seed_tenants
 from tests.serve.test_scale import expected_order
+
+app = build_app([])
 
 runner = CliRunner()
 
@@ -39,13 +42,16 @@ def test_status_json_matches_the_database(served: Served) -> None:
     assert missing.exit_code == 1
 
 
-def test_status_text_says_no_data_for_missing_sections(served: Served) -> None:
+def test_status_text_shows_each_plugin_section_as_key_value_lines(served: Served) -> None:
     url = served.pipeline.kernel.db.url.render_as_string(hide_password=False)
     result = runner.invoke(app, ["status", "--database", url], env={"COLUMNS": "160"})
     assert result.exit_code == 0, result.output
     text = result.stdout
     assert "PROCESSING_COMPLETE" in text and "last cycle" in text
-    assert "no data" in text and "breaker create" in text
+    assert re.search(r"breakers create state\W+closed\b", text)
+    assert re.search(r"cache backend\W+disk\b", text)
+    plugins = text[text.index("plugins") :]
+    assert "{" not in plugins and "'" not in plugins, "a section printed as a raw dict"
 
 
 def test_status_shows_the_top_companies_and_one_other_row(make_kernel: Any, db_url: str) -> None:

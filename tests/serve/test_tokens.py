@@ -12,6 +12,7 @@ from sqlalchemy import insert
 
 from kernel.db.models import BudgetHold
 from kernel.types import ConfigError
+from plugins.serve import start_server
 from tests.serve.conftest import TOKEN, get
 
 SECRET = "very-secret-token-0123456789"
@@ -37,7 +38,7 @@ def test_a_token_entry_that_names_no_company_stops_start_up(
 ) -> None:
     kernel = make_kernel(sqlite_url, serve__tokens=[{"token": TOKEN}, entry])
     with pytest.raises(ConfigError) as caught:
-        kernel.start_server("127.0.0.1", 0)
+        start_server(kernel, "127.0.0.1", 0)
     message = str(caught.value)
     assert "serve.tokens[1]" in message
     assert SECRET not in message
@@ -47,7 +48,7 @@ def test_a_repeated_token_stops_start_up(make_kernel: Any, sqlite_url: str) -> N
     tokens = [{"token": SECRET, "company": "acme"}, SECRET]
     kernel = make_kernel(sqlite_url, serve__tokens=tokens)
     with pytest.raises(ConfigError, match=r"serve\.tokens\[1\] repeats") as caught:
-        kernel.start_server("127.0.0.1", 0)
+        start_server(kernel, "127.0.0.1", 0)
     assert SECRET not in str(caught.value)
 
 
@@ -85,7 +86,7 @@ def test_a_company_token_does_not_see_the_overall_budget_figures(
                 },
             ],
         )
-    handle = kernel.start_server("127.0.0.1", 0)
+    handle = start_server(kernel, "127.0.0.1", 0)
     try:
         scoped = json.loads(get(handle.url + "/api/batch-monitoring", SECRET)[2])
         global_view = json.loads(get(handle.url + "/api/batch-monitoring", TOKEN)[2])
@@ -108,7 +109,7 @@ def test_a_company_token_keeps_its_own_budget_reason(make_kernel: Any, sqlite_ur
             insert(BudgetHold),
             [{"scope": "company:acme", "need": 0.9, "reason": own, "held_at": datetime.now(UTC)}],
         )
-    handle = kernel.start_server("127.0.0.1", 0)
+    handle = start_server(kernel, "127.0.0.1", 0)
     try:
         scoped = json.loads(get(handle.url + "/api/batch-monitoring", SECRET)[2])
     finally:

@@ -1,0 +1,46 @@
+"""What every command shares: the ``--settings`` and ``--database`` options and opening a kernel.
+
+Plugins' commands use these too, so every command reads settings the same way and reports a bad
+setting the same way (one line, from :func:`kernel.cli.main.main`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from kernel.manager import Kernel
+
+SETTINGS_FLAG = "--settings"
+
+SettingsOption = Annotated[
+    Path | None,
+    typer.Option(SETTINGS_FLAG, help="A settings.toml to load over the shipped defaults."),
+]
+DatabaseOption = Annotated[
+    str | None, typer.Option("--database", help="Database URL (overrides database.url).")
+]
+
+console = Console(stderr=True)
+"""Messages for the user (stderr); results a command prints go to stdout."""
+
+
+def open_kernel(
+    settings_file: Path | None,
+    database: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Kernel:
+    """Load settings (shipped defaults, ``settings_file``, the environment, ``--database``, then
+    ``overrides`` as dotted keys) and build a kernel. A bad setting raises
+    :class:`kernel.types.ConfigError`, which the command line shows in one line."""
+    from kernel.manager import Kernel
+    from kernel.settings import load_settings
+
+    dotted: dict[str, Any] = {"database.url": database} if database else {}
+    dotted |= dict(overrides or {})
+    return Kernel.create(load_settings(dotted, settings_file=settings_file))

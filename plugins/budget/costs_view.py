@@ -1,0 +1,106 @@
+"""``batchkernel costs`` output: rich tables, or CSV rows on standard output."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Column, Table
+
+from plugins.budget.costs import KEY, SUMS
+from plugins.common.csvcells import SafeWriter
+
+
+def parse_since(text: str | None) -> datetime | None:
+    """``--since`` as the start of that UTC day; a clean error for anything else."""
+    if text is None:
+        return None
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d")
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"{text!r} is not a date (YYYY-MM-DD)", param_hint="--since"
+        ) from exc
+    return day.replace(tzinfo=UTC)
+
+
+def write_csv(report: dict[str, Any]) -> None:
+    """Every (company, model, processing type, day) row with all its sums; formula-like text
+    (a company id such as ``=HYPERLINK(...)``) is neutralised for spreadsheets."""
+    writer = SafeWriter(sys.stdout)
+    writer.writerow([*KEY, *SUMS])
+    for row in report["rows"]:
+        writer.writerow([row[name] for name in KEY] + [_plain(row[name]) for name in SUMS])
+
+
+def _plain(value: Any) -> Any:
+    """Money with enough digits for fractions of a cent; counts as they are."""
+    return f"{value:.8f}" if isinstance(value, float) else value
+
+
+def _error(estimated: float, actual: float) -> str:
+    """How far the estimate was from the actual, in percent of the actual."""
+    if not actual:
+        return "-"
+    return f"{(estimated - actual) / actual:+.1%}"
+
+
+def _table(title: str, rows: list[dict[str, Any]], key: str) -> Table:
+    """One roll-up: requests, tokens, cost, savings, estimate against actual."""
+    table = Table(
+        Column(key.replace("_", " "), no_wrap=True),
+        *(
+            Column(name, justify="right")
+            for name in ("requests", "in / out tokens", "cost $", "sync $", "saved $")
+        ),
+        *(
+            Column(name, justify="right")
+            for name in ("batches", "estimate $", "actual $", "est. err")
+        ),
+        title=title,
+    )
+    for row in rows:
+        table.add_row(
+            str(row[key]),
+            f"{row['requests']:,}",
+            f"{row['input_tokens']:,} / {row['output_tokens']:,}",
+            f"{row['cost_usd']:.4f}",
+            f"{row['list_cost_usd']:.4f}",
+            f"{row['savings_usd']:.4f}",
+            f"{row['batches']:,}",
+            f"{row['estimated_cost_usd']:.4f}",
+            f"{row['actual_cost_usd']:.4f}",
+            _error(row["estimated_cost_usd"], row["actual_cost_usd"]),
+        )
+    return table
+
+
+def print_costs(console: Console, report: dict[str, Any]) -> None:
+    """The report as tables by company, model, processing type and day, then the totals."""
+    scope = report["scope"]
+    console.print(
+        "[bold]batchkernel costs[/bold]"
+        + (f" for company {scope['company']}" if scope["company"] else "")
+        + (f" since {scope['since'][:10]}" if scope["since"] else "")
+    )
+    if not report["rows"]:
+        console.print("no spend recorded")
+        return
+    for title, key in (
+        ("by company", "company_id"),
+        ("by model", "model"),
+        ("by processing type", "processing_type"),
+        ("by day (UTC; open = charged, not finished)", "day"),
+    ):
+        console.print(_table(title, report[f"by_{key.removesuffix('_id')}"], key))
+    totals = report["totals"]
+    console.print(
+        f"total: ${totals['cost_usd']:.4f} for {totals['requests']:,} requests; the synchronous "
+        f"API would have cost ${totals['list_cost_usd']:.4f} (saved ${totals['savings_usd']:.4f}); "
+        f"estimated ${totals['estimated_cost_usd']:.4f} against ${totals['actual_cost_usd']:.4f} "
+        f"actual over {totals['batches']:,} applied batches "
+        f"({_error(totals['estimated_cost_usd'], totals['actual_cost_usd'])})"
+    )

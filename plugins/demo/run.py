@@ -1,0 +1,153 @@
+"""The demo run: a fresh SQLite file (or a given database), synthetic sessions, the emulator, the
+pipeline until idle with a progress display, then a summary of what happened.
+
+The emulator runs in this process, started through the emulator library
+(:class:`plugins.emulator.EmulatorServer` on a free loopback port): nothing to install or stop
+separately, and the port it bound is known at once.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import func, select
+
+from kernel.db.migrate import upgrade
+from kernel.db.models import AIProcessingRequest
+from kernel.db.queries import batches_by_status, requests_by_status
+from kernel.manager import Kernel
+from kernel.scheduler import Scheduler
+from kernel.settings import load_settings
+from kernel.types import RequestStatus
+from plugins.common.importing.importer import import_file
+from plugins.common.synthetic import write_jsonl
+from plugins.emulator import EmulatorConfig, EmulatorServer
+
+DEMO_DIR = Path(".batchkernel/demo")
+
+
+def demo_settings(database: str | None) -> dict[str, Any]:
+    """Overrides that make the demo self-contained and quick."""
+    DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    url = database
+    if url is None:
+        path = DEMO_DIR / "demo.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        url = f"sqlite:///{path}"
+    return {
+        "database.url": url,
+        "batch.workdir": str(DEMO_DIR / "files"),
+        "batch.retry_base_seconds": 0.2,
+        "batch.retry_max_seconds": 2,
+        "batch.stale_plan_seconds": 5,
+        "scheduler.idle_pause_seconds": 0.02,
+        "scheduler.idle_timeout_seconds": 300,
+    }
+
+
+def totals(kernel: Kernel) -> dict[str, float]:
+    """Tokens and cost over all requests."""
+    row = AIProcessingRequest
+    with kernel.db.transaction() as session:
+        result = session.execute(
+            select(
+                func.coalesce(func.sum(row.prompt_tokens), 0),
+                func.coalesce(func.sum(row.completion_tokens), 0),
+                func.coalesce(func.sum(row.total_cost_usd), 0.0),
+            )
+        ).one()
+    return {"input_tokens": result[0], "output_tokens": result[1], "cost_usd": float(result[2])}
+
+
+def run_demo(*, companies: int, sessions: int, database: str | None, seed: int) -> int:
+    """Run the demo end to end; returns the process exit code."""
+    console = Console()
+    started = time.perf_counter()
+    settings = load_settings(demo_settings(database))
+    kernel = Kernel.create(settings)
+    emulator = EmulatorServer(EmulatorConfig(), host="127.0.0.1", port=0).start()
+    try:
+        settings.set("openai.base_url", emulator.base_url)
+        if not settings.get("openai.api_key"):
+            settings.set("openai.api_key", "demo-key-not-secret")
+        upgrade(kernel.db)
+        with tempfile.TemporaryDirectory() as tmp:
+            source = write_jsonl(Path(tmp) / "sessions.jsonl", companies, sessions, seed=seed)
+            report = import_file(kernel, source)
+        console.print(
+            f"imported {report.sessions_created} sessions of {companies} companies "
+            f"({report.requests_created} requests) into {kernel.db.url.render_as_string()}; "
+            f"emulator at {emulator.base_url}"
+        )
+        total = sum(requests_by_status(kernel.db).values())
+        queries_before = kernel.db.queries.total
+        scheduler = Scheduler(kernel)
+        with Progress(
+            TextColumn("[bold]pipeline"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task("run", total=total, detail="")
+
+            def on_pass(passes: int, left: dict[str, int]) -> None:
+                done = total - left["pending"] - left["in_flight"]
+                progress.update(
+                    task,
+                    completed=done,
+                    detail=f"pass {passes}: {left['pending']} pending, {left['in_flight']} in flight",
+                )
+
+            outcome = scheduler.run_until_idle(on_pass=on_pass)
+        queries = kernel.db.queries.total - queries_before
+        elapsed = time.perf_counter() - started
+        print_summary(console, kernel, outcome.passes, queries, elapsed)
+        if not outcome.idle:
+            console.print(f"[red]the pipeline did not finish: {outcome.reason}[/red]")
+            return 1
+        stuck = requests_by_status(kernel.db).get(RequestStatus.BATCHING_IN_PROGRESS.value, 0)
+        return 0 if stuck == 0 else 1
+    finally:
+        emulator.stop()
+        kernel.close()
+
+
+def print_summary(
+    console: Console, kernel: Kernel, passes: int, queries: int, elapsed: float
+) -> None:
+    """The final table: requests and batches by state, tokens, cost, queries, time."""
+    table = Table(title="batchkernel demo summary", show_header=False)
+    for status, count in sorted(requests_by_status(kernel.db).items()):
+        table.add_row(f"requests {status}", f"{count:,}")
+    for status, count in sorted(batches_by_status(kernel.db).items()):
+        table.add_row(f"batches {status}", f"{count:,}")
+    sums = totals(kernel)
+    table.add_row("input tokens", f"{sums['input_tokens']:,}")
+    table.add_row("output tokens", f"{sums['output_tokens']:,}")
+    table.add_row("cost (USD, batch price)", f"{sums['cost_usd']:.4f}")
+    table.add_row("database queries (pipeline)", f"{queries:,}")
+    table.add_row("scheduler passes", str(passes))
+    table.add_row("cache hit rate", _cache_line(kernel.collect_status().get("cache")))
+    table.add_row("wall time", f"{elapsed:.1f} s")
+    console.print(table)
+
+
+def _cache_line(cache: dict[str, Any] | None) -> str:
+    """The company cache's measured hit rate, lookups and database reads, or why there is none."""
+    if not cache:
+        return "no cache plugin enabled"
+    rate = cache.get("hit_rate")
+    shown = f"{rate:.1%}" if isinstance(rate, int | float) else "n/a"
+    return (
+        f"{shown} ({cache.get('hits')} hits, {cache.get('misses')} misses, "
+        f"{cache.get('refreshes', 0)} refreshes; {cache.get('backend')})"
+    )

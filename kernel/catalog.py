@@ -17,13 +17,15 @@ ENTRY_POINT_GROUP = "batchkernel.plugins"
 
 @dataclass(frozen=True, slots=True)
 class CatalogEntry:
-    """A built-in plugin: import target, role, and the plugins it cannot work without."""
+    """A built-in plugin: import target, role, the plugins it cannot work without, and the light
+    module that declares its settings (read even when the plugin is not enabled)."""
 
     name: str
     target: str
     role: str
     description: str
     requires: tuple[str, ...] = ()
+    settings: str = ""
 
 
 BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
@@ -59,48 +61,56 @@ BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
             "plugins.budget:BudgetPlugin",
             "extension",
             "admission control: cost estimates, budgets, fair shares, enqueued-token limits",
+            settings="plugins.budget.settings_spec",
         ),
         CatalogEntry(
             "openai",
             "plugins.openai_provider:OpenAIProvider",
             "provider",
             "OpenAI Batch API through the official openai SDK",
+            settings="plugins.openai_provider.settings_spec",
         ),
         CatalogEntry(
             "cache-disk",
             "plugins.cache_disk:DiskCache",
             "cache",
             "company cache in a diskcache directory, shared by the processes of one machine",
+            settings="plugins.cache_disk.settings_spec",
         ),
         CatalogEntry(
             "cache-memory",
             "plugins.cache_memory:MemoryCache",
             "cache",
             "company cache inside one process",
+            settings="plugins.cache_common.settings_spec",
         ),
         CatalogEntry(
             "cache-redis",
             "plugins.cache_redis:RedisCache",
             "cache",
             "company cache in Redis, shared by several machines (the redis extra)",
+            settings="plugins.cache_redis.settings_spec",
         ),
         CatalogEntry(
             "otel",
             "plugins.otel:OtelPlugin",
             "exporter",
             "OpenTelemetry traces and metrics (OTLP HTTP/gRPC, console, Prometheus)",
+            settings="plugins.otel.settings_spec",
         ),
         CatalogEntry(
             "serve",
             "plugins.serve:ServePlugin",
             "extension",
             "monitoring HTTP server: health, snapshot JSON/CSV, Prometheus metrics, dashboard",
+            settings="plugins.serve.settings_spec",
         ),
         CatalogEntry(
             "emulator",
             "plugins.emulator.plugin:EmulatorPlugin",
             "extension",
             "OpenAI-compatible Batch API server on loopback, with fault injection",
+            settings="plugins.emulator.settings_spec",
         ),
     )
 }

@@ -62,7 +62,11 @@ DATABASE = Section(
         ),
         Setting("pool_size", int, 5, "PostgreSQL connections kept per process", ge=1, le=1000),
         Setting(
-            "statement_timeout_ms", int, 30000, "PostgreSQL: a statement is cancelled after", ge=0
+            "statement_timeout_ms",
+            int,
+            30000,
+            "PostgreSQL: a statement running longer is cancelled",
+            ge=0,
         ),
         Setting(
             "idle_in_transaction_timeout_ms",
@@ -72,7 +76,11 @@ DATABASE = Section(
             ge=0,
         ),
         Setting(
-            "sqlite_busy_timeout_ms", int, 30000, "how long a SQLite writer waits for the lock", ge=0
+            "sqlite_busy_timeout_ms",
+            int,
+            30000,
+            "how long a SQLite writer waits for the lock",
+            ge=0,
         ),
         Setting("echo", bool, False, "log every SQL statement (debugging)"),
     ),
@@ -90,7 +98,9 @@ PLUGINS = Section(
             "the processor plugin: optimized or original (or a third-party one)",
             non_empty=True,
         ),
-        Setting("provider", str, "openai", "the plugin that talks to the batch provider"),
+        Setting(
+            "provider", str, "openai", "the plugin that talks to the batch provider", non_empty=True
+        ),
         Setting(
             "cache",
             str,
@@ -100,9 +110,7 @@ PLUGINS = Section(
         ),
         Setting("exporters", list, [], "telemetry plugins to enable, by name"),
         Setting("enabled", list, [], "more plugins to enable, by name"),
-        Setting(
-            "disabled", list, [], "plugins never to load, by name (their dependents go too)"
-        ),
+        Setting("disabled", list, [], "plugins never to load, by name (their dependents go too)"),
         Setting("autoload", bool, True, "load every installed third-party plugin"),
         Setting("strict", bool, False, "a third-party plugin that fails to import stops start-up"),
         Setting(
@@ -127,7 +135,10 @@ PROCESSING = Section(
             "false: the original processor, whatever plugins.processor says",
         ),
         Setting(
-            "enable_batch_operations", bool, True, "false: the optimized processor queries per company"
+            "enable_batch_operations",
+            bool,
+            True,
+            "false: the optimized processor queries per company",
         ),
         Setting(
             "enable_parallel_processing",

@@ -107,7 +107,8 @@ def collect_declarations(*, third_party: bool = True) -> Declarations:
     declarations = Declarations()
 
     def register(name: str, plugin: Any) -> None:
-        declarations.plugins.append(name)
+        if name != KERNEL:
+            declarations.plugins.append(name)
         if id(plugin) in names_of:
             names_of[id(plugin)].append(name)
             return

@@ -103,9 +103,7 @@ def read_file(path: Path, declarations: Declarations) -> tuple[SettingsFile, lis
     return SettingsFile(path, environments), problems
 
 
-def _not_an_environment(
-    path: Path, name: str, body: Any, declarations: Declarations
-) -> str | None:
+def _not_an_environment(path: Path, name: str, body: Any, declarations: Declarations) -> str | None:
     """Why a top-level entry of a settings file is no environment table, if it is not one."""
     section = name.lower()
     if section in declarations.sections:
@@ -165,17 +163,15 @@ def unknown_section(name: str, where: str, declarations: Declarations, spell: An
     return f"unknown settings section {name} ({where}){hint}{_unreadable(declarations)}"
 
 
-def unknown_key(
-    section: str, key: str, where: str, declarations: Declarations, spell: Any
-) -> str:
+def unknown_key(section: str, key: str, where: str, declarations: Declarations, spell: Any) -> str:
     """An unknown key of a known section, with the closest key of it (or of another section)."""
     keys = declarations.sections[section]
-    close = _closest(key.lower(), keys)
     elsewhere = [item for item in declarations if item.setting.key == key.lower()]
-    if close:
-        hint = f"; did you mean {spell(section, close)}?"
-    elif elsewhere:
+    close = _closest(key.lower(), keys)
+    if elsewhere:
         hint = f"; did you mean {spell(elsewhere[0].section, elsewhere[0].setting.key)}?"
+    elif close:
+        hint = f"; did you mean {spell(section, close)}?"
     else:
         hint = f"; `batchkernel settings` lists the keys of [{section}]"
     return f"unknown setting {section}.{key} ({where}){hint}"
@@ -264,7 +260,9 @@ def _unknown_variable(name: str, declarations: Declarations) -> str:
         if close
         else f"; settings are {ENV_PREFIX}_<SECTION>__<KEY> (`batchkernel settings` lists them)"
     )
-    return f"unknown environment variable {name}: it names no setting{hint}{_unreadable(declarations)}"
+    return (
+        f"unknown environment variable {name}: it names no setting{hint}{_unreadable(declarations)}"
+    )
 
 
 def _unreadable(declarations: Declarations) -> str:
@@ -275,8 +273,13 @@ def _unreadable(declarations: Declarations) -> str:
 
 
 def _closest(word: str, candidates: Any) -> str | None:
-    """The candidate closest to ``word`` (difflib), if any is close."""
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    """The candidate closest to ``word``: one it abbreviates (``prod``), else the closest by
+    difflib, if any is close."""
+    names = sorted(candidates)
+    prefixed = [name for name in names if len(word) >= 3 and name.startswith(word)]
+    if len(prefixed) == 1:
+        return prefixed[0]
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
     return close[0] if close else None
 
 

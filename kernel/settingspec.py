@@ -76,9 +76,9 @@ class Setting:
             return False
         if self.non_empty and len(value) == 0:
             return False
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            if not _within(value, self.ge, self.gt, self.le, self.lt):
-                return False
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        if numeric and not _within(value, self.ge, self.gt, self.le, self.lt):
+            return False
         try:
             return self.check is None or bool(self.check(value))
         except (TypeError, ValueError, AttributeError):

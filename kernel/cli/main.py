@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from kernel.cli.settings_command import show_settings
 from kernel.types import CompanyStatus, KernelError
 
 app = typer.Typer(
@@ -22,6 +24,7 @@ db_app = typer.Typer(help="Schema management.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 companies_app = typer.Typer(help="Companies (tenants): list them, change their status.")
 app.add_typer(companies_app, name="companies", no_args_is_help=True)
+app.command("settings")(show_settings)
 console = Console(stderr=True)
 IMPORT_SHOWN = 50
 
@@ -381,5 +384,5 @@ def main() -> None:
     try:
         app()
     except KernelError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise SystemExit(2) from exc

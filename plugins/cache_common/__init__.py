@@ -4,7 +4,15 @@ from plugins.common.lazy import lazy_exports
 
 __getattr__ = lazy_exports(
     __name__,
-    {"CacheConfig": "config", "database_namespace": "config", "CompanyCache": "flight", "CachePlugin": "plugin", "CacheStats": "stats", "Entry": "store", "Store": "store"},
+    {
+        "CacheConfig": "config",
+        "database_namespace": "config",
+        "CompanyCache": "flight",
+        "CachePlugin": "plugin",
+        "CacheStats": "stats",
+        "Entry": "store",
+        "Store": "store",
+    },
 )
 
 __all__ = [

@@ -68,7 +68,9 @@ _KINDS: dict[Any, type] = {
 
 def _setting(field: dataclasses.Field[Any], hint: Any) -> Setting:
     """One config field as a setting: its type, its default, its range."""
-    default = field.default if field.default_factory is dataclasses.MISSING else field.default_factory()
+    default = (
+        field.default if field.default_factory is dataclasses.MISSING else field.default_factory()
+    )
     if isinstance(default, tuple):
         default = list(default)
     kind = _KINDS[hint]

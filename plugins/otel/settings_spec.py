@@ -47,10 +47,18 @@ TELEMETRY = Section(
         ),
         Setting("service_name", str, "batchkernel", "the service.name resource attribute"),
         Setting(
-            "export_interval_seconds", float, 15, "how often metrics are pushed to the collector", ge=0
+            "export_interval_seconds",
+            float,
+            15,
+            "how often metrics are pushed to the collector",
+            ge=0,
         ),
         Setting(
-            "max_queue_size", int, 2048, "spans kept while the collector is slow; more are dropped", ge=1
+            "max_queue_size",
+            int,
+            2048,
+            "spans kept while the collector is slow; more are dropped",
+            ge=1,
         ),
         Setting(
             "prometheus_port",
@@ -61,7 +69,11 @@ TELEMETRY = Section(
             le=65535,
         ),
         Setting(
-            "prometheus_host", str, "127.0.0.1", "the address of the Prometheus port", non_empty=True
+            "prometheus_host",
+            str,
+            "127.0.0.1",
+            "the address of the Prometheus port",
+            non_empty=True,
         ),
     ),
 )

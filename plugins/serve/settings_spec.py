@@ -49,7 +49,12 @@ SERVE = Section(
             le=10000,
         ),
         Setting(
-            "backlog", int, 1024, "connections queued before the server accepts them", ge=16, le=65535
+            "backlog",
+            int,
+            1024,
+            "connections queued before the server accepts them",
+            ge=16,
+            le=65535,
         ),
         Setting(
             "shutdown_seconds", float, 3, "on stop, requests in progress get this long", ge=0, le=60
@@ -63,7 +68,12 @@ SERVE = Section(
             le=10000,
         ),
         Setting(
-            "max_page_size", int, 500, "the largest ?page_size= a client may ask for", ge=1, le=10000
+            "max_page_size",
+            int,
+            500,
+            "the largest ?page_size= a client may ask for",
+            ge=1,
+            le=10000,
         ),
         Setting(
             "cache_seconds",

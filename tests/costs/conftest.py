@@ -65,8 +65,9 @@ def costs_kernel(make_kernel: Any) -> Any:
             "openai__base_url": server.base_url,
             "batch__min_batch_size": 1,
             "plugins__cache": "none",
-            "scheduler__flush_small_batches": True,
         } | settings
-        return make_kernel(db_url, **options)
+        kernel = make_kernel(db_url, **options)
+        kernel.settings.set("scheduler.flush_small_batches", True)
+        return kernel
 
     return build

@@ -55,8 +55,8 @@ def test_submissions_and_polls_are_one_statement_and_only_move_rows_as_read(
         processor=processor,
         companies=COMPANIES,
         sessions=2 * COMPANIES,
-        scheduler__flush_small_batches=True,
     )
+    kernel.settings.set("scheduler.flush_small_batches", True)
     plans = kernel.fetch_pending(kernel.get_companies())
     assert len(plans) == COMPANIES
     settled, *live = plans
@@ -141,8 +141,8 @@ def cancel_statements(make_kernel: Any, url: str, tmp_path: Path, companies: int
             processor="optimized",
             companies=companies,
             sessions=companies,
-            scheduler__flush_small_batches=True,
         )
+        kernel.settings.set("scheduler.flush_small_batches", True)
         scheduler = Scheduler(kernel, record=False)
         assert scheduler.create_step()["submitted"] == companies
         with kernel.db.transaction() as session:

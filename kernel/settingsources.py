@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,9 @@ SPECIAL_PREFIXES = (f"{ENV_PREFIX}_TEST_",)
 """Families of variables the test suite and CI read."""
 DEFAULT = "default"
 COMMAND_LINE = "command line"
+
+Spelling = Callable[[str, str | None], str]
+"""How a message spells a setting (or, with no key, a section) for the user to type it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +129,7 @@ def tree_problems(
     tree: Mapping[str, Any],
     where: str,
     declarations: Declarations,
-    spell: Any = None,
+    spell: Spelling | None = None,
 ) -> list[str]:
     """Sections and keys of ``tree`` (``{section: {key: value}}``) that nothing declares."""
     spell = spell or _dotted
@@ -149,7 +152,7 @@ def tree_problems(
     return problems
 
 
-def unknown_section(name: str, where: str, declarations: Declarations, spell: Any) -> str:
+def unknown_section(name: str, where: str, declarations: Declarations, spell: Spelling) -> str:
     """An unknown section, the closest section (or the section of a key of that name)."""
     section = name.lower()
     owners = [item for item in declarations if item.setting.key == section]
@@ -163,7 +166,9 @@ def unknown_section(name: str, where: str, declarations: Declarations, spell: An
     return f"unknown settings section {name} ({where}){hint}{_unreadable(declarations)}"
 
 
-def unknown_key(section: str, key: str, where: str, declarations: Declarations, spell: Any) -> str:
+def unknown_key(
+    section: str, key: str, where: str, declarations: Declarations, spell: Spelling
+) -> str:
     """An unknown key of a known section, with the closest key of it (or of another section)."""
     keys = declarations.sections[section]
     elsewhere = [item for item in declarations if item.setting.key == key.lower()]
@@ -194,7 +199,9 @@ def variable_layers(
         try:
             value = parse_conf_data(environ[name], tomlfy=True)
         except Exception:
-            problems.append(f"{name} is not a valid value (after @json, JSON is expected)")
+            problems.append(
+                f"{name} cannot be read: a value is TOML (5, true, text, [1, 2]) or @json and JSON"
+            )
             continue
         tree = _lower(_nest(parts, value))
         found = tree_problems(tree, name, declarations, _variable)
@@ -272,7 +279,7 @@ def _unreadable(declarations: Declarations) -> str:
     return f" (the settings of plugin {', '.join(declarations.failed)} could not be read)"
 
 
-def _closest(word: str, candidates: Any) -> str | None:
+def _closest(word: str, candidates: Iterable[str]) -> str | None:
     """The candidate closest to ``word``: one it abbreviates (``prod``), else the closest by
     difflib, if any is close."""
     names = sorted(candidates)
@@ -294,7 +301,7 @@ def _variable(section: str, key: str | None) -> str:
     return f"{ENV_PREFIX}_{section.upper()}{suffix}"
 
 
-def _table_spelling(environment: str) -> Any:
+def _table_spelling(environment: str) -> Spelling:
     """Settings as a file's tables spell them: ``[default.batch] max_attempts``."""
 
     def spell(section: str, key: str | None) -> str:
@@ -305,8 +312,8 @@ def _table_spelling(environment: str) -> Any:
 
 def _nest(path: Sequence[str], value: Any) -> dict[str, Any]:
     """``{a: {b: value}}`` for the path ``[a, b]``."""
-    tree: Any = value
-    for part in reversed(path):
+    tree: dict[str, Any] = {path[-1]: value}
+    for part in reversed(path[:-1]):
         tree = {part: tree}
     return tree
 

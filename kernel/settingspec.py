@@ -53,14 +53,14 @@ class Setting:
     def expected(self) -> str:
         """What the setting accepts, in plain words: ``a whole number from 1 to 64``."""
         if self.choices:
-            words = "one of: " + ", ".join(_choice(choice) for choice in self.choices)
-            return f"{words} or nothing" if self.optional else words
+            listed = "one of: " + ", ".join(_choice(choice) for choice in self.choices)
+            return f"{listed} or nothing" if self.optional else listed
         words = [_TYPE_WORDS[self.kind]]
         if self.non_empty:
             words[0] = words[0].replace("a ", "a non-empty ", 1)
-        bounds = _bounds(self.ge, self.gt, self.le, self.lt)
+        bounds = " and ".join(_bounds(self.ge, self.gt, self.le, self.lt))
         if bounds:
-            words.append(" and ".join(bounds))
+            words.append(f"of {bounds}" if bounds.startswith("at ") else bounds)
         if self.rule:
             words.append(self.rule)
         text = " ".join(words)

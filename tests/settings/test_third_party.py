@@ -82,7 +82,8 @@ def test_the_enabled_plugin_reads_its_section(sqlite_url: str) -> None:
     )
     try:
         kernel.metric("batchkernel.test", 1)
-        assert kernel.pm.get_plugin("fake-configured").greetings == ["hej"]
+        plugin = kernel.pm.get_plugin("fake-configured")
+        assert plugin is not None and plugin.greetings == ["hej"]
     finally:
         kernel.close()
 

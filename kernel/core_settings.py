@@ -6,7 +6,7 @@ their own sections (and may add keys to these) through the same ``declare_settin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from kernel import hookimpl
@@ -27,26 +27,6 @@ def _model_prices(models: Mapping[str, Any]) -> bool:
         )
         for prices in models.values()
     )
-
-
-def _retry_order(values: Mapping[str, Any]) -> Iterable[str]:
-    """The backoff between attempts grows from the base to the cap, so the base is the smaller."""
-    if values["retry_base_seconds"] > values["retry_max_seconds"]:
-        yield (
-            "batch.retry_base_seconds must not exceed batch.retry_max_seconds "
-            f"({values['retry_base_seconds']} > {values['retry_max_seconds']}): lower the base "
-            "or raise the cap"
-        )
-
-
-def _heartbeat_within_lease(values: Mapping[str, Any]) -> Iterable[str]:
-    """A running instance renews its leases on each beat, so it must beat before they lapse."""
-    if values["heartbeat_seconds"] >= values["lease_seconds"]:
-        yield (
-            "scheduler.heartbeat_seconds must be below scheduler.lease_seconds "
-            f"({values['heartbeat_seconds']} >= {values['lease_seconds']}): leases would lapse "
-            "between beats"
-        )
 
 
 DATABASE = Section(
@@ -234,7 +214,6 @@ BATCH = Section(
             non_empty=True,
         ),
     ),
-    validate=_retry_order,
 )
 
 SCHEDULER = Section(
@@ -265,7 +244,6 @@ SCHEDULER = Section(
             gt=0,
         ),
     ),
-    validate=_heartbeat_within_lease,
 )
 
 MODEL = Section(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,26 +76,34 @@ class Declarations:
 
     def add(self, owner: str, section: Section) -> None:
         """Merge one plugin's declaration of ``section``; a key declared twice must agree."""
+        conflict = self.conflict(owner, section)
+        if conflict:
+            raise PluginLoadError(conflict)
         name = section.name.lower()
         keys = self.sections.setdefault(name, {})
         if section.help and not self.helps.get(name):
             self.helps[name] = section.help
         for setting in section.settings:
-            key = setting.key.lower()
-            known = keys.get(key)
-            if known is None:
-                keys[key] = Declared(name, setting, (owner,))
-            elif known.setting != setting:
-                raise PluginLoadError(
-                    f"plugins {', '.join(known.owners)} and {owner} declare the setting "
-                    f"{name}.{key} differently; one of them must change its name"
-                )
-            elif owner not in known.owners:
-                keys[key] = Declared(name, setting, (*known.owners, owner))
+            known = keys.get(setting.key.lower())
+            owners = known.owners if known else ()
+            if owner not in owners:
+                keys[setting.key.lower()] = Declared(name, setting, (*owners, owner))
         if section.validate is not None and all(
             section.validate is not fn for _, fn in self.validators
         ):
             self.validators.append((name, section.validate))
+
+    def conflict(self, owner: str, section: Section) -> str | None:
+        """Why ``section`` cannot be merged: a key another plugin declares differently."""
+        name = section.name.lower()
+        for setting in section.settings:
+            known = self.find(name, setting.key)
+            if known is not None and known.setting != setting:
+                return (
+                    f"plugins {', '.join(known.owners)} and {owner} declare the setting "
+                    f"{name}.{setting.key.lower()} differently; one of them must change its name"
+                )
+        return None
 
 
 def collect_declarations(*, third_party: bool = True) -> Declarations:
@@ -130,17 +138,20 @@ def collect_declarations(*, third_party: bool = True) -> Declarations:
                 declarations.failed[name] = f"{type(exc).__name__}: {exc}"
                 log.debug("settings of plugin %s are unknown", name, exc_info=True)
     for impl in pm.hook.declare_settings.get_hookimpls():
-        owner = ", ".join(names_of[id(impl.plugin)])
         builtin = impl.plugin_name == KERNEL or impl.plugin_name in BUILTIN_PLUGINS
         try:
-            sections = _checked(owner, impl.function())
+            sections = _checked(impl.plugin_name, impl.function())
+            conflicts = [declarations.conflict(impl.plugin_name, section) for section in sections]
+            if any(conflicts):
+                raise PluginLoadError(next(c for c in conflicts if c))
         except Exception as exc:
             if builtin:
                 raise
             declarations.failed[impl.plugin_name] = f"{type(exc).__name__}: {exc}"
             continue
-        for section in sections:
-            declarations.add(owner, section)
+        for owner in names_of[id(impl.plugin)]:
+            for section in sections:
+                declarations.add(owner, section)
     return declarations
 
 
@@ -152,11 +163,3 @@ def _checked(owner: str, answer: Any) -> Sequence[Section]:
             f"got {type(answer).__name__}"
         )
     return answer
-
-
-def section_values(settings: Any, section: str) -> Mapping[str, Any]:
-    """The effective values of one section as plain data (``{}`` when it is absent)."""
-    value = settings.get(section)
-    if hasattr(value, "to_dict"):
-        return dict(value.to_dict())
-    return dict(value) if isinstance(value, Mapping) else {}

@@ -25,8 +25,10 @@ def show_settings(
         str | None, typer.Option("--database", help="Database URL (overrides database.url).")
     ] = None,
 ) -> None:
-    """Every setting's effective value and its source: default, a file, an environment variable
-    or the command line. Secrets are masked. Bad or unknown settings are reported."""
+    """Every setting's value and source (default, file, variable, command line); secrets masked.
+
+    Unknown or bad settings are reported with the closest valid name; exit status 2.
+    """
     from kernel.cli import settings_view
     from kernel.declarations import collect_declarations
     from kernel.settings import read_settings

@@ -17,7 +17,8 @@ ENTRY_POINT_GROUP = "batchkernel.plugins"
 
 @dataclass(frozen=True, slots=True)
 class CatalogEntry:
-    """A built-in plugin: import target, role, and the plugins it cannot work without.
+    """A built-in plugin: import target, role, the plugins it cannot work without, and the light
+    module that declares its settings (read even when the plugin is not enabled).
 
     Role ``command`` marks a plugin that only adds commands: it is registered at every start
     unless ``plugins.disabled`` names it.
@@ -27,6 +28,7 @@ class CatalogEntry:
     target: str
     role: str
     requires: tuple[str, ...] = ()
+    settings: str = ""
 
 
 BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
@@ -38,14 +40,48 @@ BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
         CatalogEntry(
             "fallback", "plugins.fallback:FallbackPlugin", "processor", requires=("optimized",)
         ),
-        CatalogEntry("budget", "plugins.budget:BudgetPlugin", "extension"),
-        CatalogEntry("openai", "plugins.openai_provider:OpenAIProvider", "provider"),
-        CatalogEntry("cache-disk", "plugins.cache_disk:DiskCache", "cache"),
-        CatalogEntry("cache-memory", "plugins.cache_memory:MemoryCache", "cache"),
-        CatalogEntry("cache-redis", "plugins.cache_redis:RedisCache", "cache"),
-        CatalogEntry("otel", "plugins.otel:OtelPlugin", "exporter"),
-        CatalogEntry("serve", "plugins.serve:ServePlugin", "command"),
-        CatalogEntry("emulator", "plugins.emulator_command:EmulatorCommand", "command"),
+        CatalogEntry(
+            "budget",
+            "plugins.budget:BudgetPlugin",
+            "extension",
+            settings="plugins.budget.settings_spec",
+        ),
+        CatalogEntry(
+            "openai",
+            "plugins.openai_provider:OpenAIProvider",
+            "provider",
+            settings="plugins.openai_provider.settings_spec",
+        ),
+        CatalogEntry(
+            "cache-disk",
+            "plugins.cache_disk:DiskCache",
+            "cache",
+            settings="plugins.cache_disk.settings_spec",
+        ),
+        CatalogEntry(
+            "cache-memory",
+            "plugins.cache_memory:MemoryCache",
+            "cache",
+            settings="plugins.cache_common.settings_spec",
+        ),
+        CatalogEntry(
+            "cache-redis",
+            "plugins.cache_redis:RedisCache",
+            "cache",
+            settings="plugins.cache_redis.settings_spec",
+        ),
+        CatalogEntry(
+            "otel", "plugins.otel:OtelPlugin", "exporter", settings="plugins.otel.settings_spec"
+        ),
+        CatalogEntry(
+            "serve", "plugins.serve:ServePlugin", "command", settings="plugins.serve.settings_spec"
+        ),
+        CatalogEntry(
+            "emulator",
+            "plugins.emulator_command:EmulatorCommand",
+            "command",
+            settings="plugins.emulator.settings_spec",
+        ),
         CatalogEntry("importer", "plugins.importer:ImportCommand", "command"),
         CatalogEntry("companies", "plugins.companies:CompaniesCommand", "command"),
         CatalogEntry("status", "plugins.status:StatusCommand", "command"),

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import typer
 
     from kernel.manager import Kernel
+    from kernel.settingspec import Section
     from kernel.types import (
         ApplySummary,
         BatchPlan,
@@ -427,4 +428,36 @@ class BenchmarkSpec:
         """
 
 
-HOOKSPEC_CLASSES = (ProcessorSpec, ProviderSpec, TelemetrySpec, CommandSpec, BenchmarkSpec)
+class SettingsSpec:
+    """Settings declarations: the sections and keys each plugin reads, with defaults and rules."""
+
+    @_hookspec
+    def declare_settings(self) -> Sequence[Section]:
+        """Return the settings sections this plugin owns, or adds keys to, as declarations.
+
+        Broadcast; takes no ``kernel``: settings are loaded and checked before any kernel exists.
+        The kernel asks every built-in and installed plugin, enabled or not, so a key of a plugin
+        that is not enabled is still known and checked; keep the module that answers free of
+        heavy imports. Defaults come only from here; unknown keys are errors. Called by
+        ``kernel.declarations.collect_declarations`` when settings are loaded.
+
+        .. versionadded:: 0.3
+
+        Example::
+
+            @hookimpl
+            def declare_settings(self):
+                return [Section("slack", "Alerts to Slack.", (
+                    Setting("webhook_url", str, "", "incoming webhook", secret=True),
+                ))]
+        """
+
+
+HOOKSPEC_CLASSES = (
+    ProcessorSpec,
+    ProviderSpec,
+    TelemetrySpec,
+    CommandSpec,
+    BenchmarkSpec,
+    SettingsSpec,
+)

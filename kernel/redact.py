@@ -1,8 +1,9 @@
 """What a message may show of a setting's value: secrets hidden, credentials in URLs masked.
 
-Used wherever a configured value ends up in an error or a log line, so a typo in a token, an API
-key, an exporter header or a password-carrying URL is reported by its key and type, never by its
-content.
+Used wherever a configured value ends up in an error, a log line or ``batchkernel settings``, so a
+typo in a token, an API key, an exporter header or a password-carrying URL is reported by its key
+and type, never by its content. Which settings are secret is declared with them
+(``Setting(secret=True)``); inside a table, entries whose names look secret are masked too.
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ SECRET_WORDS = (
     "auth",
     "cookie",
 )
-"""A key whose last part contains one of these holds a secret (``serve.tokens``, ``openai.api_key``,
-``telemetry.headers``)."""
+"""An entry of a table whose name contains one of these holds a secret (``{password = ...}``)."""
 
 _URL_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/?#@\s]*)@")
 _QUERY_SECRET = re.compile(
@@ -43,7 +43,7 @@ _KINDS: tuple[tuple[type | tuple[type, ...], str], ...] = (
 
 
 def is_secret_key(key: str) -> bool:
-    """Whether the setting ``key`` (dotted, any case) holds a secret."""
+    """Whether a table entry named ``key`` (dotted, any case) looks like it holds a secret."""
     last = key.rsplit(".", 1)[-1].lower()
     return any(word in last for word in SECRET_WORDS)
 
@@ -80,9 +80,16 @@ def redacted(value: Any) -> Any:
     return value
 
 
-def shown(key: str, value: Any, *, limit: int = 80) -> str:
-    """How an error message about setting ``key`` shows ``value``: a secret only by its type."""
-    if is_secret_key(key):
+def shown(value: Any, *, secret: bool, limit: int = 80) -> str:
+    """How an error message shows a setting's ``value``: a ``secret`` only by its type."""
+    if secret:
         return f"{kind(value)}, value hidden" if value not in (None, "") else repr(value)
     text = repr(redacted(value))
     return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def displayed(value: Any, *, secret: bool) -> Any:
+    """A setting's value as ``batchkernel settings`` shows it: a set secret as ``***``."""
+    if secret:
+        return MASK if value not in (None, "", [], {}) else value
+    return redacted(value)

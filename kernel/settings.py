@@ -1,243 +1,262 @@
-"""Settings: dynaconf over ``settings.toml``, ``BATCHKERNEL_*`` variables and the seed's flags.
+"""Settings: the declared defaults, ``settings.toml`` files, ``BATCHKERNEL_*`` variables, the seed's
+flags and the command line, merged into one dynaconf object and checked against the declarations.
 
-Validation runs at load time and raises :class:`kernel.types.ConfigError` naming the bad setting
-and, in plain words, the valid values, so a typo stops the program before it touches the
-database. A message never shows a secret: values of secret keys (tokens, API keys, headers) are
-shown by their type only and passwords in URLs are masked (:mod:`kernel.redact`).
+Every key comes from a declaration (:mod:`kernel.settingspec`) made by the kernel or a plugin
+through the ``declare_settings`` hook; defaults come only from there. Loading stops with a
+:class:`kernel.types.ConfigError` that names each bad setting: an unknown section, key,
+environment or ``BATCHKERNEL_*`` variable (with the closest valid name), a value of the wrong
+type or out of bounds (with the valid values), an unknown plugin name. A message never shows a
+secret: values of keys declared ``secret`` are shown by their type only and passwords in URLs are
+masked (:mod:`kernel.redact`).
 """
 
 from __future__ import annotations
 
+import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dynaconf import Dynaconf, ValidationError, Validator
+from dynaconf import Dynaconf
 
+from kernel.declarations import Declarations, Declared, collect_declarations
 from kernel.redact import shown
+from kernel.settingsources import (
+    COMMAND_LINE,
+    ENV_PREFIX,
+    Layer,
+    SettingsFile,
+    environment_problem,
+    merged,
+    override_layer,
+    read_file,
+    sources,
+    variable_layers,
+)
 from kernel.types import ConfigError
 
-ENV_PREFIX = "BATCHKERNEL"
 SEED_FLAGS = {
     "ENABLE_BATCH_OPTIMIZATION": "processing.enable_batch_optimization",
     "ENABLE_BATCH_OPERATIONS": "processing.enable_batch_operations",
     "ENABLE_PARALLEL_PROCESSING": "processing.enable_parallel_processing",
     "FALLBACK_ON_ERRORS": "processing.fallback_on_errors",
 }
+TRACE_VARIABLE = f"{ENV_PREFIX}_TRACE_PLUGINS"
+DEFAULT_ENVIRONMENT = "development"
+PLUGIN_NAME_KEYS = ("processor", "provider", "cache", "exporters", "enabled", "disabled")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
+@dataclass(frozen=True, slots=True)
+class Effective:
+    """One setting as loaded: its declaration, value and source."""
+
+    declared: Declared
+    value: Any
+    source: Layer
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedSettings:
+    """Loaded and checked settings, with where each value came from."""
+
+    settings: Dynaconf
+    environment: str
+    files: tuple[Path, ...]
+    declarations: Declarations
+    layers: tuple[Layer, ...]
+
+    def effective(self) -> Iterator[Effective]:
+        """Every declared setting with its effective value and its source."""
+        found = sources(self.layers, self.declarations)
+        tree = merged(self.layers)
+        for item in self.declarations:
+            value = tree.get(item.section, {}).get(item.setting.key)
+            yield Effective(item, value, found[item.dotted])
+
+
 def default_settings_file() -> Path:
-    """The shipped defaults: ``settings.toml`` beside the package, or at the repository root."""
+    """The shipped environments: ``settings.toml`` beside the package, or at the repository root."""
     packaged = Path(__file__).with_name("settings.toml")
     return (
         packaged if packaged.exists() else Path(__file__).resolve().parent.parent / "settings.toml"
     )
 
 
-def _validators() -> list[Validator]:
-    """The rules every loaded configuration must satisfy."""
-
-    def positive(key: str, *, lte: int | None = None) -> Validator:
-        bounds: dict[str, int] = {"gte": 1} if lte is None else {"gte": 1, "lte": lte}
-        return Validator(key, must_exist=True, is_type_of=(int, float), **bounds)
-
-    rules = [
-        Validator("database.url", must_exist=True, is_type_of=str, len_min=1),
-        Validator("plugins.processor", must_exist=True, is_type_of=str),
-        Validator("plugins.provider", must_exist=True, is_type_of=str),
-        Validator("plugins.cache", must_exist=True, is_type_of=str),
-        Validator("plugins.exporters", "plugins.enabled", "plugins.disabled", is_type_of=list),
-        Validator("plugins.strict", "plugins.autoload", "plugins.trace", is_type_of=bool),
-        Validator(*SEED_FLAGS.values(), must_exist=True, is_type_of=bool),
-        positive("processing.max_concurrent_companies", lte=64),
-        positive("processing.chunk_size", lte=50_000),
-        positive("batch.max_requests_per_batch", lte=50_000),
-        positive("batch.max_file_bytes", lte=200_000_000),
-        positive("batch.max_input_tokens_per_batch"),
-        positive("batch.min_batch_size"),
-        positive("batch.max_attempts", lte=100),
-        Validator("batch.max_wait_minutes", must_exist=True, is_type_of=(int, float), gte=0),
-        Validator("cache.ttl_seconds", must_exist=True, is_type_of=(int, float), gt=0),
-        Validator(
-            "cache.refresh_ahead",
-            must_exist=True,
-            is_type_of=(int, float),
-            gt=0,
-            lte=1,
-            messages={
-                "operations": "cache.refresh_ahead must be a fraction of the TTL in (0, 1] "
-                "(1 turns refresh-ahead off; got {value})"
-            },
-        ),
-        Validator("cache.fill_wait_seconds", is_type_of=(int, float), gte=0),
-        Validator("cache.lock_seconds", is_type_of=(int, float), gt=0),
-        Validator("cache.directory", "cache.key_prefix", is_type_of=str),
-        Validator(
-            "cache.redis_url",
-            is_type_of=str,
-            condition=lambda url: url.split("://", 1)[0] in ("redis", "rediss", "unix"),
-            messages={
-                "condition": "cache.redis_url must start with redis://, rediss:// or unix:// "
-                "(got {value})"
-            },
-        ),
-        Validator("model.name", must_exist=True, is_type_of=str, len_min=1),
-        Validator("model.temperature", is_type_of=(int, float), gte=0, lte=2),
-        positive("model.max_tokens"),
-        Validator("openai.base_url", must_exist=True, is_type_of=str, startswith="http"),
-        Validator("openai.api_key", is_type_of=str),
-        Validator(
-            "openai.input_expires_after_seconds",
-            "openai.output_expires_after_seconds",
-            is_type_of=int,
-            condition=lambda seconds: seconds == 0 or 3600 <= seconds <= 2_592_000,
-            messages={
-                "condition": "{name} must be 0 (the provider's default) or from 3600 (an hour) "
-                "to 2592000 (30 days) seconds (got {value})"
-            },
-        ),
-        Validator("openai.sweep_interval_seconds", is_type_of=(int, float), gte=0),
-        Validator("openai.max_retries", is_type_of=int, gte=0, lte=20),
-        Validator(
-            "openai.file_retention",
-            is_in=["delete", "keep"],
-            messages={
-                "operations": "openai.file_retention must be one of: delete, keep (got {value})"
-            },
-        ),
-        Validator(
-            "telemetry.exporter",
-            is_in=["otlp", "console", "none"],
-            messages={
-                "operations": "telemetry.exporter must be one of: otlp, console, none (got {value})"
-            },
-        ),
-        Validator(
-            "telemetry.protocol",
-            is_in=["", "http/protobuf", "grpc"],
-            messages={
-                "operations": "telemetry.protocol must be one of: http/protobuf, grpc, or empty "
-                "for OTEL_EXPORTER_OTLP_PROTOCOL (got {value})"
-            },
-        ),
-        Validator("telemetry.endpoint", "telemetry.service_name", is_type_of=str),
-        Validator("telemetry.headers", is_type_of=dict),
-        Validator(
-            "telemetry.timeout_seconds",
-            "telemetry.export_interval_seconds",
-            is_type_of=(int, float),
-            gte=0,
-        ),
-        Validator("telemetry.max_queue_size", is_type_of=int, gte=1),
-        Validator("telemetry.prometheus_port", "serve.port", is_type_of=int, gte=0, lte=65535),
-        Validator("telemetry.prometheus_host", "serve.host", is_type_of=str, len_min=1),
-        Validator("serve.tokens", is_type_of=list),
-        Validator("serve.refresh_seconds", is_type_of=(int, float), gt=0),
-        Validator("serve.keep_alive_seconds", is_type_of=(int, float), gt=0, lte=60),
-        Validator("serve.read_timeout_seconds", is_type_of=(int, float), gt=0, lte=600),
-        Validator(
-            "serve.shutdown_seconds", "serve.cache_seconds", is_type_of=(int, float), gte=0, lte=60
-        ),
-        Validator("serve.max_concurrent_requests", is_type_of=int, gte=1, lte=10000),
-        Validator("serve.backlog", is_type_of=int, gte=16, lte=65535),
-        Validator("serve.top_companies", "serve.max_page_size", is_type_of=int, gte=1, lte=10000),
-        Validator(
-            "batch.max_batches_per_cycle",
-            "batch.max_inflight_per_company",
-            "estimates.output_tokens_per_request",
-            "estimates.history_days",
-            "estimates.min_history_requests",
-            is_type_of=int,
-            gte=0,
-        ),
-        Validator("batch.company_weights", "batch.enqueued_token_limits", is_type_of=dict),
-        Validator(
-            "budgets.daily_usd",
-            "budgets.monthly_usd",
-            "budgets.company_daily_usd",
-            "budgets.company_monthly_usd",
-            is_type_of=(int, float),
-            gte=0,
-        ),
-        Validator("budgets.warn_fraction", is_type_of=(int, float), gt=0, lte=1),
-        Validator("budgets.companies", is_type_of=dict),
-        Validator(
-            "scheduler.create_interval_seconds",
-            "scheduler.poll_interval_seconds",
-            "scheduler.apply_interval_seconds",
-            "scheduler.retry_interval_seconds",
-            "scheduler.reconcile_interval_seconds",
-            "scheduler.lease_seconds",
-            "scheduler.heartbeat_seconds",
-            must_exist=True,
-            is_type_of=(int, float),
-            gt=0,
-        ),
-    ]
-    return [_explained(rule) for rule in rules]
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    settings_file: str | os.PathLike[str] | None = None,
+    environment: str | None = None,
+) -> Dynaconf:
+    """Load, merge and check settings; see :func:`read_settings`."""
+    return read_settings(overrides, settings_file=settings_file, environment=environment).settings
 
 
-class _MaskedTemplate(str):
-    """A dynaconf message template that shows ``{value}`` through :func:`kernel.redact.shown`."""
+def read_settings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    settings_file: str | os.PathLike[str] | None = None,
+    environment: str | None = None,
+) -> LoadedSettings:
+    """Load, merge and check settings, keeping each value's source.
 
-    def format(self, *args: Any, **kwargs: Any) -> str:
-        """Format as ``str.format`` does, with the offending value masked for its key."""
-        if "value" in kwargs:
-            kwargs["value"] = shown(str(kwargs.get("name", "")), kwargs["value"])
-        return str.format(self, *args, **kwargs)
+    Precedence, lowest first: the declared defaults; the shipped file, then the user's
+    (``settings_file``, else ``BATCHKERNEL_SETTINGS_FILE``, else ``./settings.toml`` when it is not
+    the shipped one), each its ``[default]`` table then the environment's (``environment``, else
+    ``BATCHKERNEL_ENV``, else development); ``BATCHKERNEL_<SECTION>__<KEY>`` variables; the seed's
+    flags and ``BATCHKERNEL_TRACE_PLUGINS``; an empty key's fallback variable (``OPENAI_API_KEY``);
+    then ``overrides`` (dotted keys: the command line, and tests).
+    """
+    declarations = collect_declarations()
+    paths = _settings_files(settings_file)
+    problems: list[str] = []
+    files: list[SettingsFile] = []
+    for path in paths:
+        parsed, found = read_file(path, declarations)
+        files.append(parsed)
+        problems += found
+    given_by = "environment" if environment else f"{ENV_PREFIX}_ENV"
+    chosen = environment or os.environ.get(f"{ENV_PREFIX}_ENV") or DEFAULT_ENVIRONMENT
+    wrong_environment = environment_problem(chosen, files, given_by)
+    if wrong_environment:
+        problems.append(wrong_environment)
+    chosen = chosen.lower()
+    variables, found = variable_layers(os.environ, declarations)
+    problems += found
+    command_line, found = override_layer(overrides or {}, declarations)
+    problems += found
+    _stop(problems)
+
+    layers = [Layer("default", "", declarations.defaults())]
+    for parsed in files:
+        layers += parsed.layers(chosen)
+    layers += variables
+    layers += _flag_layers()
+    layers += _fallback_layers(merged([*layers, command_line]), declarations)
+    layers.append(command_line)
+    tree = merged(layers)
+    problems = _value_problems(tree, layers, declarations)
+    _stop(problems or _plugin_problems(tree, declarations))
+    settings = Dynaconf(
+        envvar_prefix=None,
+        environments=False,
+        load_dotenv=False,
+        merge_enabled=False,
+        settings_files=[],
+        **{section.upper(): values for section, values in tree.items()},
+    )
+    return LoadedSettings(settings, chosen, tuple(paths), declarations, tuple(layers))
 
 
-_TYPES: dict[Any, str] = {
-    str: "a string",
-    bool: "true or false",
-    int: "a whole number",
-    (int, float): "a number",
-    float: "a number",
-    list: "a list",
-    dict: "a table (key = value pairs)",
-}
+def shipped_settings() -> Dynaconf:
+    """The declared defaults under the shipped file alone: no user file, no variables (what the
+    command line lists commands from when the user's settings cannot be loaded)."""
+    declarations = collect_declarations()
+    parsed, _ = read_file(default_settings_file(), declarations)
+    layers = [Layer("default", "", declarations.defaults()), *parsed.layers(DEFAULT_ENVIRONMENT)]
+    return Dynaconf(
+        envvar_prefix=None,
+        environments=False,
+        load_dotenv=False,
+        merge_enabled=False,
+        settings_files=[],
+        **{section.upper(): values for section, values in merged(layers).items()},
+    )
 
 
-def _expected(operations: Mapping[str, Any]) -> str:
-    """What a rule's operations accept, in plain words (``a whole number from 1 to 64``)."""
-    if "is_in" in operations:
-        return "one of: " + ", ".join(str(choice) for choice in operations["is_in"])
-    words = [_TYPES.get(operations.get("is_type_of"), "a value")]
-    low = next((op for op in ("gte", "gt") if op in operations), None)
-    high = next((op for op in ("lte", "lt") if op in operations), None)
-    if low == "gte" and high == "lte":
-        words.append(f"from {operations['gte']} to {operations['lte']}")
-    else:
-        if low:
-            words.append(("at least " if low == "gte" else "above ") + str(operations[low]))
-        if high:
-            words.append(("at most " if high == "lte" else "below ") + str(operations[high]))
-    if operations.get("len_min") == 1:
-        words[0] = words[0].replace("a ", "a non-empty ", 1)
-    elif "len_min" in operations:
-        words.append(f"at least {operations['len_min']} long")
-    if "startswith" in operations:
-        words.append(f"starting with {operations['startswith']!r}")
-    return " ".join(words)
+def _settings_files(settings_file: str | os.PathLike[str] | None) -> list[Path]:
+    """The shipped file, then the user's if there is one."""
+    files = [default_settings_file()]
+    user_file = settings_file or os.environ.get(f"{ENV_PREFIX}_SETTINGS_FILE")
+    if user_file is None and Path("settings.toml").exists():
+        local = Path("settings.toml").resolve()
+        if local != default_settings_file().resolve():
+            user_file = str(local)
+    if user_file is not None:
+        if not Path(user_file).exists():
+            raise ConfigError(f"settings file {user_file} does not exist")
+        files.append(Path(user_file).resolve())
+    return files
 
 
-def _explained(rule: Validator) -> Validator:
-    """Give ``rule`` messages that name the key and the valid values in plain words, and mask
-    the offending value (custom messages keep their wording, with the value masked too)."""
-    expected = _expected(rule.operations)
-    defaults = Validator.default_messages
-    plain = {
-        "operations": f"{{name}} must be {expected} (got {{value}})",
-        "must_exist_true": f"{{name}} is missing: set it to {expected}",
-        "condition": "{name} is not valid (got {value})",
-    }
-    for key, text in rule.messages.items():
-        custom = text != defaults.get(key)
-        rule.messages[key] = _MaskedTemplate(text if custom else plain.get(key, text))
-    return rule
+def _flag_layers() -> list[Layer]:
+    """The seed's boolean flags and ``BATCHKERNEL_TRACE_PLUGINS``, which win over the files."""
+    layers = []
+    for variable, key in SEED_FLAGS.items():
+        if variable in os.environ:
+            section, name = key.split(".")
+            value = _parse_flag(variable, os.environ[variable])
+            layers.append(Layer("environment", variable, {section: {name: value}}))
+    if os.environ.get(TRACE_VARIABLE, "").lower() in _TRUE:
+        layers.append(Layer("environment", TRACE_VARIABLE, {"plugins": {"trace": True}}))
+    return layers
+
+
+def _fallback_layers(tree: Mapping[str, Any], declarations: Declarations) -> list[Layer]:
+    """Declared fallback variables (``OPENAI_API_KEY``) for keys that are still empty."""
+    layers = []
+    for item in declarations:
+        variable = item.setting.fallback_env
+        if variable and os.environ.get(variable) and not tree[item.section].get(item.setting.key):
+            value = os.environ[variable]
+            layers.append(Layer("environment", variable, {item.section: {item.setting.key: value}}))
+    return layers
+
+
+def _value_problems(
+    tree: Mapping[str, Any], layers: list[Layer], declarations: Declarations
+) -> list[str]:
+    """Values of the wrong type or out of bounds, then the sections' own cross-field checks."""
+    found = sources(layers, declarations)
+    problems: list[str] = []
+    bad_sections: set[str] = set()
+    for item in declarations:
+        value = tree[item.section].get(item.setting.key)
+        if not item.setting.accepts(value):
+            bad_sections.add(item.section)
+            problems.append(
+                f"{item.dotted} must be {item.setting.expected()} "
+                f"(got {shown(value, secret=item.setting.secret)}), set {found[item.dotted].where}"
+            )
+    for section, validate in declarations.validators:
+        if section in bad_sections:
+            continue
+        try:
+            problems += [str(problem) for problem in validate(tree[section])]
+        except Exception as exc:
+            problems.append(f"the [{section}] settings could not be checked: {type(exc).__name__}")
+    return problems
+
+
+def _plugin_problems(tree: Mapping[str, Any], declarations: Declarations) -> list[str]:
+    """Plugin names in ``plugins.*`` that no built-in or installed plugin has."""
+    known = set(declarations.plugins)
+    problems = []
+    for key in PLUGIN_NAME_KEYS:
+        value = tree["plugins"][key]
+        names = value if isinstance(value, list) else [value]
+        for name in names:
+            if str(name) in known or (key == "cache" and name == "none"):
+                continue
+            close = difflib.get_close_matches(str(name), sorted(known), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            problems.append(
+                f"plugins.{key} names an unknown plugin {name!r}; {hint}"
+                f"known plugins: {', '.join(sorted(known))} (see `batchkernel plugins`)"
+            )
+    return problems
+
+
+def _stop(problems: list[str]) -> None:
+    """Raise one error listing every problem, if there is any."""
+    if len(problems) == 1:
+        raise ConfigError(f"invalid settings: {problems[0]}")
+    if problems:
+        raise ConfigError("invalid settings:\n  " + "\n  ".join(problems))
 
 
 def _parse_flag(name: str, raw: str) -> bool:
@@ -250,51 +269,13 @@ def _parse_flag(name: str, raw: str) -> bool:
     raise ConfigError(f"environment variable {name}={raw!r} is not a boolean; use true or false")
 
 
-def load_settings(
-    overrides: Mapping[str, Any] | None = None,
-    *,
-    settings_file: str | os.PathLike[str] | None = None,
-    environment: str | None = None,
-) -> Dynaconf:
-    """Load, merge and validate settings.
-
-    Precedence, lowest first: shipped defaults, the user's file (``settings_file``, else
-    ``BATCHKERNEL_SETTINGS_FILE``, else ``./settings.toml`` when it is not the shipped one),
-    ``BATCHKERNEL_*`` variables, the seed's flags, then ``overrides`` (dotted keys, for the CLI
-    and tests).
-    """
-    files = [str(default_settings_file())]
-    user_file = settings_file or os.environ.get(f"{ENV_PREFIX}_SETTINGS_FILE")
-    if user_file is None and Path("settings.toml").exists():
-        local = Path("settings.toml").resolve()
-        if local != default_settings_file().resolve():
-            user_file = str(local)
-    if user_file is not None:
-        if not Path(user_file).exists():
-            raise ConfigError(f"settings file {user_file} does not exist")
-        files.append(str(user_file))
-    settings = Dynaconf(
-        envvar_prefix=ENV_PREFIX,
-        settings_files=files,
-        environments=True,
-        env_switcher=f"{ENV_PREFIX}_ENV",
-        env=environment or os.environ.get(f"{ENV_PREFIX}_ENV", "development"),
-        merge_enabled=True,
-        load_dotenv=False,
-    )
-    for variable, key in SEED_FLAGS.items():
-        if variable in os.environ:
-            settings.set(key, _parse_flag(variable, os.environ[variable]))
-    if not settings.get("openai.api_key") and os.environ.get("OPENAI_API_KEY"):
-        settings.set("openai.api_key", os.environ["OPENAI_API_KEY"])
-    if os.environ.get(f"{ENV_PREFIX}_TRACE_PLUGINS", "").lower() in _TRUE:
-        settings.set("plugins.trace", True)
-    for key, value in (overrides or {}).items():
-        settings.set(key, value)
-    settings.validators.register(*_validators())
-    try:
-        settings.validators.validate_all()
-    except ValidationError as exc:
-        # No chaining: the message is complete and the original error could show the value.
-        raise ConfigError(f"invalid settings: {exc}") from None
-    return settings
+__all__ = [
+    "COMMAND_LINE",
+    "ENV_PREFIX",
+    "SEED_FLAGS",
+    "Effective",
+    "LoadedSettings",
+    "default_settings_file",
+    "load_settings",
+    "read_settings",
+]

@@ -13,16 +13,13 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pluggy
 import typer
 
 from kernel.cli.options import SETTINGS_FLAG
 from kernel.types import KernelError, PluginLoadError
-
-if TYPE_CHECKING:
-    from dynaconf import Dynaconf
 
 log = logging.getLogger("batchkernel.plugins")
 
@@ -38,35 +35,19 @@ def settings_file_in(argv: Sequence[str]) -> Path | None:
     return found
 
 
-def shipped_defaults() -> Dynaconf:
-    """The shipped ``settings.toml`` alone: no user file, no environment (for listing commands)."""
-    from dynaconf import Dynaconf
-
-    from kernel.settings import default_settings_file
-
-    return Dynaconf(
-        settings_files=[str(default_settings_file())],
-        environments=True,
-        env="development",
-        merge_enabled=True,
-        load_dotenv=False,
-        loaders=[],
-    )
-
-
 def command_manager(argv: Sequence[str]) -> tuple[pluggy.PluginManager, bool]:
     """The plugin manager whose plugins add commands, and whether ``plugins.strict`` is on:
     from the user's settings, or from the shipped defaults when those cannot be loaded (the
     command that needs them reports why)."""
     from kernel.manager import build_plugin_manager
-    from kernel.settings import load_settings
+    from kernel.settings import load_settings, shipped_settings
 
     try:
         settings = load_settings(settings_file=settings_file_in(argv))
         pm = build_plugin_manager(settings)[0]
     except KernelError as exc:
         log.debug("commands listed from the shipped defaults: %s", exc)
-        settings = shipped_defaults()
+        settings = shipped_settings()
         pm = build_plugin_manager(settings)[0]
     return pm, bool(settings.plugins.get("strict", False))
 

@@ -186,5 +186,5 @@ class Database:
             statement_timeout_ms=int(db.statement_timeout_ms),
             idle_in_transaction_timeout_ms=int(db.idle_in_transaction_timeout_ms),
             sqlite_busy_timeout_ms=int(db.sqlite_busy_timeout_ms),
-            echo=bool(db.get("echo", False)),
+            echo=bool(db.echo),
         )

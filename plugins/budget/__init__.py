@@ -5,6 +5,11 @@ batch slots fairly between companies, and keeps every model under the provider's
 limit. See :mod:`plugins.budget.plugin`.
 """
 
-from plugins.budget.plugin import BudgetPlugin
+from plugins.common.lazy import lazy_exports
+
+__getattr__ = lazy_exports(
+    __name__,
+    {"BudgetPlugin": "plugin"},
+)
 
 __all__ = ["BudgetPlugin"]

@@ -56,7 +56,7 @@ class Admission:
     def __init__(self, kernel: Any, ledger: Ledger, now: datetime) -> None:
         settings = kernel.settings
         self.budgets = Budgets.from_settings(settings)
-        self.per_company = int(settings.batch.get("max_inflight_per_company", 0) or 0)
+        self.per_company = int(settings.batch.max_inflight_per_company)
         self.limits = token_limits(settings)
         self.ledger = ledger
         self.now = now
@@ -149,7 +149,7 @@ def admit(kernel: Any, plans: Sequence[BatchPlan]) -> list[tuple[BatchPlan, bool
     if not plans:
         return []
     prices = load_prices(kernel)
-    history_days = float((kernel.settings.get("estimates") or {}).get("history_days", 30))
+    history_days = float(kernel.settings.estimates.history_days)
     now = utcnow()
     decisions: dict[str, tuple[bool, str]] = {}
     with kernel.db.transaction() as session:

@@ -32,9 +32,8 @@ class Estimator:
     def __init__(
         self, settings: Any, usage: dict[tuple[str, str, str], Usage], prices: PriceBook
     ) -> None:
-        section = settings.get("estimates") or {}
-        self.default = int(section.get("output_tokens_per_request", 150))
-        self.minimum = int(section.get("min_history_requests", 50))
+        self.default = int(settings.estimates.output_tokens_per_request)
+        self.minimum = int(settings.estimates.min_history_requests)
         self.prices = prices
         totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
         for (company, _, ptype), use in usage.items():

@@ -29,13 +29,13 @@ EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 def weights(settings: Any) -> dict[str, float]:
     """Weight per company id from ``batch.company_weights`` (others weigh 1)."""
-    raw = settings.batch.get("company_weights") or {}
+    raw = settings.batch.company_weights
     return {str(cid): max(float(w), 0.001) for cid, w in raw.items()}
 
 
 def token_limits(settings: Any) -> dict[str, int]:
     """The enqueued-token limit per model (``batch.enqueued_token_limits``; 0 or absent: none)."""
-    raw = settings.batch.get("enqueued_token_limits") or {}
+    raw = settings.batch.enqueued_token_limits
     return {str(model): int(limit) for model, limit in raw.items() if int(limit) > 0}
 
 
@@ -107,10 +107,10 @@ def budget_blocked(
 def choose(kernel: Any, companies: Sequence[Company]) -> list[Company] | None:
     """The companies to claim for this cycle with their quotas; ``None`` when nothing limits."""
     settings = kernel.settings
-    cap = int(settings.batch.get("max_batches_per_cycle", 0) or 0)
-    per_company = int(settings.batch.get("max_inflight_per_company", 0) or 0)
+    cap = int(settings.batch.max_batches_per_cycle)
+    per_company = int(settings.batch.max_inflight_per_company)
     budgets = Budgets.from_settings(settings)
-    history_days = float((settings.get("estimates") or {}).get("history_days", 30))
+    history_days = float(settings.estimates.history_days)
     limits = token_limits(settings)
     now = utcnow()
     with kernel.db.transaction() as session:

@@ -1,10 +1,19 @@
 """Library shared by the cache plugins: settings, stored format, single-flight logic, hooks."""
 
-from plugins.cache_common.config import CacheConfig, database_namespace
-from plugins.cache_common.flight import CompanyCache
-from plugins.cache_common.plugin import CachePlugin
-from plugins.cache_common.stats import CacheStats
-from plugins.cache_common.store import Entry, Store
+from plugins.common.lazy import lazy_exports
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "CacheConfig": "config",
+        "database_namespace": "config",
+        "CompanyCache": "flight",
+        "CachePlugin": "plugin",
+        "CacheStats": "stats",
+        "Entry": "store",
+        "Store": "store",
+    },
+)
 
 __all__ = [
     "CacheConfig",

@@ -14,10 +14,10 @@ from sqlalchemy.engine import make_url
 class CacheConfig:
     """TTL, refresh-ahead point and single-flight timings, read once from ``cache.*``."""
 
-    ttl_seconds: float = 300.0
-    refresh_ahead: float = 0.8
-    fill_wait_seconds: float = 5.0
-    lock_seconds: float = 30.0
+    ttl_seconds: float
+    refresh_ahead: float
+    fill_wait_seconds: float
+    lock_seconds: float
 
     @property
     def refresh_after_seconds(self) -> float:
@@ -26,14 +26,13 @@ class CacheConfig:
 
     @classmethod
     def from_settings(cls, settings: Any) -> CacheConfig:
-        """Build from the validated ``cache`` section (missing keys keep their defaults)."""
-        section = settings.get("cache") or {}
-        defaults = cls()
+        """Build from the ``cache`` section (declared, so every key is present and valid)."""
+        section = settings.cache
         return cls(
-            ttl_seconds=float(section.get("ttl_seconds", defaults.ttl_seconds)),
-            refresh_ahead=float(section.get("refresh_ahead", defaults.refresh_ahead)),
-            fill_wait_seconds=float(section.get("fill_wait_seconds", defaults.fill_wait_seconds)),
-            lock_seconds=float(section.get("lock_seconds", defaults.lock_seconds)),
+            ttl_seconds=float(section.ttl_seconds),
+            refresh_ahead=float(section.refresh_ahead),
+            fill_wait_seconds=float(section.fill_wait_seconds),
+            lock_seconds=float(section.lock_seconds),
         )
 
 

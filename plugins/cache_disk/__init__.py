@@ -5,6 +5,11 @@ and one invalidation, so a company suspended through ``batchkernel companies set
 process is seen at once by the schedulers running in the others.
 """
 
-from plugins.cache_disk.store import DiskCache, DiskStore, cache_directory
+from plugins.common.lazy import lazy_exports
+
+__getattr__ = lazy_exports(
+    __name__,
+    {"DiskCache": "store", "DiskStore": "store", "cache_directory": "store"},
+)
 
 __all__ = ["DiskCache", "DiskStore", "cache_directory"]

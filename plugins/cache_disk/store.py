@@ -13,7 +13,7 @@ from plugins.cache_common import CachePlugin, Entry, database_namespace
 
 def cache_directory(settings: Any) -> Path:
     """``cache.directory``; empty: ``cache`` beside ``batch.workdir`` (``.batchkernel/cache``)."""
-    configured = str((settings.get("cache") or {}).get("directory", "") or "")
+    configured = str(settings.cache.directory)
     if configured:
         return Path(configured).expanduser()
     return Path(str(settings.batch.workdir)).expanduser().parent / "cache"

@@ -4,6 +4,11 @@ The client is imported when the plugin is loaded, so a missing package stops sta
 message naming the extra instead of failing at the first lookup.
 """
 
-from plugins.cache_redis.store import RedisCache, RedisStore
+from plugins.common.lazy import lazy_exports
+
+__getattr__ = lazy_exports(
+    __name__,
+    {"RedisCache": "store", "RedisStore": "store"},
+)
 
 __all__ = ["RedisCache", "RedisStore"]

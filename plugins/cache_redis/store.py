@@ -100,9 +100,9 @@ class RedisCache(CachePlugin):
 
     def open_store(self, kernel: Any) -> RedisStore:
         """The store at ``cache.redis_url`` under ``cache.key_prefix``, namespaced by database."""
-        section = kernel.settings.get("cache") or {}
+        section = kernel.settings.cache
         return RedisStore(
-            str(section.get("redis_url", "redis://127.0.0.1:6379/0")),
-            str(section.get("key_prefix", "batchkernel")),
+            str(section.redis_url),
+            str(section.key_prefix),
             database_namespace(str(kernel.settings.database.url)),
         )

@@ -65,8 +65,8 @@ class PriceBook:
     def from_settings(cls, settings: Any) -> PriceBook:
         """Build from ``prices.models.<name>.{input,cached_input,output}`` and ``prices.batch_discount``."""
         section = settings.prices
-        discount = float(section.get("batch_discount", 0.5))
-        models = section.get("models", {}) or {}
+        discount = float(section.batch_discount)
+        models = section.models
         return cls(
             {
                 str(name): Price(

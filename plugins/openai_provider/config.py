@@ -22,33 +22,29 @@ class ProviderConfig:
     circuit_failure_threshold: int
     circuit_reset_seconds: float
     file_retention: str
-    input_expires_after_seconds: int = 604_800
-    output_expires_after_seconds: int = 604_800
-    sweep_interval_seconds: float = 3_600.0
+    input_expires_after_seconds: int
+    output_expires_after_seconds: int
+    sweep_interval_seconds: float
 
     @classmethod
     def from_settings(cls, settings: Any) -> ProviderConfig:
-        """Build from a dynaconf settings object, applying the shipped defaults for absent keys."""
-        section = settings.get("openai") or {}
+        """Build from the ``openai`` section (declared, so every key is present and valid)."""
+        section = settings.openai
         try:
             return cls(
-                base_url=str(section.get("base_url", "https://api.openai.com/v1")),
-                api_key=str(section.get("api_key") or ""),
-                timeout_seconds=float(section.get("timeout_seconds", 60)),
-                connect_timeout_seconds=float(section.get("connect_timeout_seconds", 5)),
-                max_retries=max(0, int(section.get("max_retries", 3))),
-                backoff_base_seconds=max(0.0, float(section.get("backoff_base_seconds", 0.5))),
-                backoff_max_seconds=max(0.0, float(section.get("backoff_max_seconds", 30))),
-                circuit_failure_threshold=max(1, int(section.get("circuit_failure_threshold", 5))),
-                circuit_reset_seconds=max(0.0, float(section.get("circuit_reset_seconds", 300))),
-                file_retention=str(section.get("file_retention", "delete")),
-                input_expires_after_seconds=int(
-                    section.get("input_expires_after_seconds", 604_800)
-                ),
-                output_expires_after_seconds=int(
-                    section.get("output_expires_after_seconds", 604_800)
-                ),
-                sweep_interval_seconds=max(0.0, float(section.get("sweep_interval_seconds", 3600))),
+                base_url=str(section.base_url),
+                api_key=str(section.api_key or ""),
+                timeout_seconds=float(section.timeout_seconds),
+                connect_timeout_seconds=float(section.connect_timeout_seconds),
+                max_retries=int(section.max_retries),
+                backoff_base_seconds=float(section.backoff_base_seconds),
+                backoff_max_seconds=float(section.backoff_max_seconds),
+                circuit_failure_threshold=int(section.circuit_failure_threshold),
+                circuit_reset_seconds=float(section.circuit_reset_seconds),
+                file_retention=str(section.file_retention),
+                input_expires_after_seconds=int(section.input_expires_after_seconds),
+                output_expires_after_seconds=int(section.output_expires_after_seconds),
+                sweep_interval_seconds=float(section.sweep_interval_seconds),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"invalid [openai] setting: {exc}") from exc

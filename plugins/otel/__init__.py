@@ -4,6 +4,8 @@ Enabled automatically when ``telemetry.exporter`` is not ``none`` (or ``telemetr
 is set). Everything OpenTelemetry lives in this package; the kernel knows none of it.
 """
 
-from plugins.otel.plugin import OtelPlugin
+from plugins.common.lazy import lazy_exports
+
+__getattr__ = lazy_exports(__name__, {"OtelPlugin": "plugin"})
 
 __all__ = ["OtelPlugin"]

@@ -15,40 +15,40 @@ DEFAULT_GRPC_ENDPOINT = "http://localhost:4317"
 class TelemetryConfig:
     """What the exporters need; ``None`` leaves a value to the OTel SDK's own environment lookup."""
 
-    exporter: str = "none"
-    protocol: str = "http/protobuf"
-    endpoint: str | None = None
-    headers: dict[str, str] | None = None
-    timeout_seconds: float | None = None
-    service_name: str = "batchkernel"
-    export_interval_seconds: float = 15.0
-    max_queue_size: int = 2048
-    prometheus_port: int = 0
-    prometheus_host: str = "127.0.0.1"
+    exporter: str
+    protocol: str
+    endpoint: str | None
+    headers: dict[str, str] | None
+    timeout_seconds: float | None
+    service_name: str
+    export_interval_seconds: float
+    max_queue_size: int
+    prometheus_port: int
+    prometheus_host: str
     resource: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Any) -> TelemetryConfig:
         """Read ``[telemetry]``; empty values fall back to the standard OTel variables."""
-        section = settings.get("telemetry") or {}
-        protocol = str(section.get("protocol") or "").strip() or os.environ.get(
+        section = settings.telemetry
+        protocol = str(section.protocol).strip() or os.environ.get(
             "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"
         )
         if protocol not in PROTOCOLS:
             protocol = "http/protobuf"
-        headers = {str(k): str(v) for k, v in dict(section.get("headers") or {}).items()}
-        timeout = float(section.get("timeout_seconds") or 0)
+        headers = {str(k): str(v) for k, v in dict(section.headers).items()}
+        timeout = float(section.timeout_seconds)
         return cls(
-            exporter=str(section.get("exporter", "none")),
+            exporter=str(section.exporter),
             protocol=protocol,
-            endpoint=str(section.get("endpoint") or "").strip() or None,
+            endpoint=str(section.endpoint).strip() or None,
             headers=headers or None,
             timeout_seconds=timeout if timeout > 0 else None,
-            service_name=str(section.get("service_name") or "batchkernel"),
-            export_interval_seconds=float(section.get("export_interval_seconds") or 15),
-            max_queue_size=int(section.get("max_queue_size") or 2048),
-            prometheus_port=int(section.get("prometheus_port") or 0),
-            prometheus_host=str(section.get("prometheus_host") or "127.0.0.1"),
+            service_name=str(section.service_name),
+            export_interval_seconds=float(section.export_interval_seconds),
+            max_queue_size=int(section.max_queue_size),
+            prometheus_port=int(section.prometheus_port),
+            prometheus_host=str(section.prometheus_host),
         )
 
     def signal_endpoint(self, signal: str) -> str | None:

@@ -82,11 +82,11 @@ class MonitoringApp:
         self.kernel = kernel
         self.tokens = tokens
         self.reader = MonitorReader.for_database(kernel.db)
-        section = kernel.settings.get("serve") or {}
-        self.refresh_seconds = float(section.get("refresh_seconds", 10))
+        section = kernel.settings.serve
+        self.refresh_seconds = float(section.refresh_seconds)
         self.page_size = top_companies(kernel.settings)
-        self.max_page_size = int(section.get("max_page_size", 500))
-        self.snapshots = SnapshotCache(self._build, float(section.get("cache_seconds", 2)))
+        self.max_page_size = int(section.max_page_size)
+        self.snapshots = SnapshotCache(self._build, float(section.cache_seconds))
 
     def close(self) -> None:
         """Release the database pool."""

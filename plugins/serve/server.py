@@ -35,27 +35,22 @@ OUT_OF_FILES_EVERY = 60.0
 class ServerLimits:
     """Timeouts and limits of the HTTP server (``serve.*`` settings)."""
 
-    keep_alive_seconds: float = 5.0
-    read_timeout_seconds: float = 10.0
-    max_concurrent_requests: int = 32
-    backlog: int = 1024
-    shutdown_seconds: float = 3.0
+    keep_alive_seconds: float
+    read_timeout_seconds: float
+    max_concurrent_requests: int
+    backlog: int
+    shutdown_seconds: float
 
     @classmethod
     def from_settings(cls, settings: Any) -> ServerLimits:
-        """Read the ``serve`` section (validated in kernel/settings.py)."""
-        section = settings.get("serve") or {}
-        default = cls()
+        """Read the ``serve`` section (declared, so every key is present and valid)."""
+        section = settings.serve
         return cls(
-            keep_alive_seconds=float(section.get("keep_alive_seconds", default.keep_alive_seconds)),
-            read_timeout_seconds=float(
-                section.get("read_timeout_seconds", default.read_timeout_seconds)
-            ),
-            max_concurrent_requests=int(
-                section.get("max_concurrent_requests", default.max_concurrent_requests)
-            ),
-            backlog=int(section.get("backlog", default.backlog)),
-            shutdown_seconds=float(section.get("shutdown_seconds", default.shutdown_seconds)),
+            keep_alive_seconds=float(section.keep_alive_seconds),
+            read_timeout_seconds=float(section.read_timeout_seconds),
+            max_concurrent_requests=int(section.max_concurrent_requests),
+            backlog=int(section.backlog),
+            shutdown_seconds=float(section.shutdown_seconds),
         )
 
 
@@ -137,10 +132,10 @@ class MonitoringServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        limits: ServerLimits | None = None,
+        limits: ServerLimits,
     ) -> None:
         self.app = app
-        self.limits = limits or ServerLimits()
+        self.limits = limits
         self._socket = _listen(host, port, self.limits.backlog)
         bound_host, bound_port = self._socket.getsockname()[:2]
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host

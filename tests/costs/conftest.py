@@ -67,6 +67,8 @@ def costs_kernel(make_kernel: Any) -> Any:
             "batch__min_batch_size": 1,
             "plugins__cache": "none",
         } | settings
-        return make_kernel(db_url, **options)
+        kernel = make_kernel(db_url, **options)
+        kernel.settings.set("scheduler.flush_small_batches", True)
+        return kernel
 
     return build

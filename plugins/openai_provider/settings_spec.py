@@ -1,0 +1,85 @@
+"""Settings of the ``openai`` provider: the ``[openai]`` section (kept free of the SDK import)."""
+
+from __future__ import annotations
+
+from kernel import hookimpl
+from kernel.settingspec import Section, Setting
+
+
+def _expiry(seconds: int) -> bool:
+    """0 (the provider's default) or from an hour to 30 days."""
+    return seconds == 0 or 3600 <= seconds <= 2_592_000
+
+
+def _expires_after(key: str, what: str) -> Setting:
+    """When the provider deletes a file of ours on its own."""
+    return Setting(
+        key,
+        int,
+        604_800,
+        f"{what} expire at the provider after this (7 days; 0: the provider's default)",
+        check=_expiry,
+        rule="that is 0 (the provider's default) or from 3600 (an hour) to 2592000 (30 days)",
+    )
+
+
+OPENAI = Section(
+    "openai",
+    "The OpenAI provider: endpoint, key, and the resilience of every call (timeouts, retries with "
+    "backoff, a circuit breaker per operation); what happens to provider files afterwards.",
+    (
+        Setting(
+            "base_url",
+            str,
+            "https://api.openai.com/v1",
+            "the provider endpoint",
+            check=lambda url: url.startswith("http"),
+            rule="starting with 'http'",
+        ),
+        Setting(
+            "api_key",
+            str,
+            "",
+            "the API key (else OPENAI_API_KEY); never logged",
+            secret=True,
+            fallback_env="OPENAI_API_KEY",
+        ),
+        Setting("timeout_seconds", float, 60, "one call gives up after this", gt=0),
+        Setting("connect_timeout_seconds", float, 5, "connecting gives up after this", gt=0),
+        Setting("max_retries", int, 3, "retries of a failed call (with backoff)", ge=0, le=20),
+        Setting("backoff_base_seconds", float, 0.5, "backoff before the first retry", ge=0),
+        Setting("backoff_max_seconds", float, 30, "the longest backoff between retries", ge=0),
+        Setting(
+            "circuit_failure_threshold",
+            int,
+            5,
+            "failures in a row that open an operation's circuit",
+            ge=1,
+        ),
+        Setting(
+            "circuit_reset_seconds", float, 300, "an open circuit lets a call try after this", ge=0
+        ),
+        Setting(
+            "file_retention",
+            str,
+            "delete",
+            "provider files after results are applied: delete or keep",
+            choices=("delete", "keep"),
+        ),
+        Setting(
+            "sweep_interval_seconds",
+            float,
+            3600,
+            "at most one sweep of the provider's file list (for leftovers) per this interval",
+            ge=0,
+        ),
+        _expires_after("input_expires_after_seconds", "uploaded input files"),
+        _expires_after("output_expires_after_seconds", "result files"),
+    ),
+)
+
+
+@hookimpl
+def declare_settings() -> list[Section]:
+    """The ``[openai]`` section."""
+    return [OPENAI]

@@ -104,7 +104,7 @@ PLUGINS = Section(
 
 PROCESSING = Section(
     "processing",
-    "How requests are processed. The seed's flags ENABLE_BATCH_OPTIMIZATION, "
+    "How requests are processed. The legacy environment flags ENABLE_BATCH_OPTIMIZATION, "
     "ENABLE_BATCH_OPERATIONS, ENABLE_PARALLEL_PROCESSING and FALLBACK_ON_ERRORS are read from the "
     "environment too and win over this section.",
     (

@@ -1,7 +1,7 @@
 """Scheduler instances in the database: who runs, their heartbeat, last task runs, plugin status.
 
 ``batchkernel status`` and ``serve`` run in other processes; they read these rows instead of
-in-process singletons (the original monitoring route's defect B-22).
+in-process singletons.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The plugin manager, built per instance from settings, and the typed ``Kernel`` facade over its hooks.
 
-Registration sequence (rule R7): specs; blocked names; the original processor as the ``trylast``
+Registration sequence: specs; blocked names; the original processor as the ``trylast``
 default; the selected processor; fallback; provider; cache; exporters; enabled extras and
 autoloaded third-party plugins; ``check_pending()``. Which plugin answers never depends on
 registration order, only on the tiers (``tryfirst`` cache, plain selected processor, ``trylast``
@@ -326,7 +326,7 @@ class Kernel:
         **attrs: Any,
     ) -> None:
         """Broadcast one measurement to each exporter separately: one that raises is logged at
-        debug level and the others still see the metric (R15)."""
+        debug level and the others still see the metric."""
         args = {"kernel": self, "metric": Metric(name, kind, float(value), unit, attrs)}
         for impl in reversed(self.pm.hook.record_metric.get_hookimpls()):
             if impl.wrapper or impl.hookwrapper:
@@ -337,7 +337,7 @@ class Kernel:
                 self.log.debug("exporter %s failed on %s", impl.plugin_name, name, exc_info=True)
 
     def _first(self, hook: str, expected: type | tuple[type, ...], **kwargs: Any) -> Any:
-        """Call a first-result hook and check its answer's type (R11)."""
+        """Call a first-result hook and check its answer's type."""
         result = getattr(self.pm.hook, hook)(kernel=self, **kwargs)
         if result is None:
             raise NoProviderError(

@@ -1,4 +1,4 @@
-"""The hooks every cache backend shares (rule R14): a ``tryfirst`` lookup and a storing wrapper.
+"""The hooks every cache backend shares: a ``tryfirst`` lookup and a storing wrapper.
 
 ``get_companies`` answers first with the cached list, or ``None`` on a miss so the processor
 queries; ``store_companies`` wraps the same hook and stores the processor's answer after

@@ -3,7 +3,7 @@
 The router (``tryfirst``) answers with the original processor, through a subset caller without
 the optimized processor and without itself, when the tracker routes the operation there;
 otherwise it answers ``None`` and the optimized processor runs. The wrapper times the optimized
-path and, when it raises, records a fallback event and answers with the original (rule R13); if
+path and, when it raises, records a fallback event and answers with the original; if
 the original fails too, its error propagates chained to the optimized one's.
 """
 

@@ -1,6 +1,6 @@
 """The ``otel`` plugin: spans around the scheduler's cycles, tasks and hook calls; metrics out.
 
-Every span comes from a ``wrapper=True, tryfirst=True`` hook implementation (rule R12): it is the
+Every span comes from a ``wrapper=True, tryfirst=True`` hook implementation: it is the
 outermost layer, so its timing includes any fallback, and an error inside is recorded on the
 span and re-raised unchanged. Providers and exporters are built on first use, per plugin instance;
 OpenTelemetry itself is imported only then, so a command that records nothing never loads it.
@@ -127,7 +127,7 @@ class OtelPlugin:
 
     @hookimpl
     def record_metric(self, kernel: Any, metric: Metric) -> None:
-        """Record a kernel metric on its OTel instrument; never raises (R15)."""
+        """Record a kernel metric on its OTel instrument; never raises."""
         try:
             if self._ready(kernel) and self.bridge is not None:
                 self.bridge.record(metric)

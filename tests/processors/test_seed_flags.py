@@ -1,4 +1,4 @@
-"""The seed's four flags, each with a real, observable effect."""
+"""The four legacy environment flags, each with a real, observable effect."""
 
 from __future__ import annotations
 

@@ -1,10 +1,9 @@
-"""The hooks every cache backend shares: a ``tryfirst`` lookup and a storing wrapper.
+"""The hooks every cache backend shares: a ``tryfirst`` lookup that fills itself on a miss.
 
-``get_companies`` answers first with the cached list, or ``None`` on a miss so the processor
-queries; ``store_companies`` wraps the same hook and stores the processor's answer after
-``yield`` (skipping answers that came from the cache). ``companies_changed`` drops the entry so a
-change made through batchkernel is seen at once; one made behind its back is seen within the TTL.
-Hits, misses and refreshes go to ``record_metric`` and to the ``cache`` status section.
+``get_companies`` answers first: with the cached list on a hit; on a miss with the processors'
+answer, which it asks for itself (without this plugin) and stores. ``companies_changed`` drops
+the entry so a change made through batchkernel is seen at once; one made behind its back is seen
+within the TTL. Hits, misses and refreshes go to ``record_metric`` and to the ``cache`` status section.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from kernel import hookimpl
@@ -43,7 +42,6 @@ class CachePlugin:
         self.config: CacheConfig | None = None
         self._cache: CompanyCache | None = None
         self._open_lock = threading.Lock()
-        self._local = threading.local()
 
     def open_store(self, kernel: Any) -> Store:
         """The backend's store for ``kernel``'s database (implemented by each backend)."""
@@ -72,7 +70,12 @@ class CachePlugin:
 
     @hookimpl(tryfirst=True)
     def get_companies(self, kernel: Any) -> list[Company] | None:
-        """The cached ACTIVE companies (a hit), or ``None`` so the processor queries (a miss)."""
+        """The cached ACTIVE companies on a hit; on a miss, the processor's answer, stored here.
+
+        The miss is answered by asking the processors without this plugin, so the lookup, the
+        fill and the release of the fill lock happen in this one call with no state kept
+        between hooks. An unavailable cache answers ``None`` and the processor queries.
+        """
         try:
             companies, ticket = self.cache(kernel).lookup()
         except Exception as exc:
@@ -82,29 +85,18 @@ class CachePlugin:
             self.stats.add(misses=1, errors=1)
             kernel.metric(LOOKUPS, 1, result="miss", backend=self.backend)
             return None
-        self._local.ticket = ticket
+        kernel.metric(LOOKUPS, 1, result="hit" if ticket.hit else "miss", backend=self.backend)
         if ticket.hit:
             self.stats.add(hits=1, coalesced=int(ticket.waited))
-        else:
-            self.stats.add(misses=1)
-        kernel.metric(LOOKUPS, 1, result="hit" if ticket.hit else "miss", backend=self.backend)
-        return companies
-
-    @hookimpl(wrapper=True, specname="get_companies")
-    def store_companies(self, kernel: Any) -> Generator[None, Any, Any]:
-        """Store what the processor read on a miss; always release the fill lock."""
-        self._local.ticket = None
+            return companies
+        self.stats.add(misses=1)
         try:
-            result = yield
-            ticket: Ticket | None = self._local.ticket
-            if ticket is not None and not ticket.hit and isinstance(result, list):
-                self._store(kernel, ticket, result)
-            return result
+            fresh = self._query(kernel)
+            if isinstance(fresh, list):
+                self._store(kernel, ticket, fresh)
+            return fresh
         finally:
-            ticket = self._local.ticket
-            self._local.ticket = None
-            if ticket is not None:
-                self._release(ticket)
+            self._release(ticket)
 
     def _store(self, kernel: Any, ticket: Ticket, companies: list[Company]) -> None:
         """Fill the cache; a failing store only costs the next lookup a miss."""

@@ -2,9 +2,11 @@
 
 The router (``tryfirst``) answers with the original processor, through a subset caller without
 the optimized processor and without itself, when the tracker routes the operation there;
-otherwise it answers ``None`` and the optimized processor runs. The wrapper times the optimized
-path and, when it raises, records a fallback event and answers with the original; if
-the original fails too, its error propagates chained to the optimized one's.
+otherwise it answers ``None`` and the optimized processor runs. A routed answer (or error) comes
+back wrapped in :class:`Routed`, so the wrapper tells it apart from the optimized path's answer by
+the value itself: it unwraps a routed answer, and otherwise times the optimized path and, when it
+raises, records a fallback event and answers with the original; if the original fails too, its
+error propagates chained to the optimized one's.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Generator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from kernel import hookimpl
@@ -28,6 +31,14 @@ OPERATIONS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """The original processor's answer (or its error) to an operation the router sent there."""
+
+    answer: Any = None
+    error: BaseException | None = None
+
+
 class FallbackPlugin:
     """Plugin ``fallback``; registered only with the optimized processor (it requires it)."""
 
@@ -36,7 +47,6 @@ class FallbackPlugin:
     def __init__(self) -> None:
         self.tracker = PerformanceTracker()
         self.events: dict[str, int] = dict.fromkeys(OPERATIONS, 0)
-        self._local = threading.local()
         self._lock = threading.Lock()
 
     def _original(self, kernel: Any, operation: str, kwargs: dict[str, Any]) -> Any:
@@ -46,21 +56,19 @@ class FallbackPlugin:
         )
         return caller(kernel=kernel, **kwargs)
 
-    def _route(self, kernel: Any, operation: str, kwargs: dict[str, Any]) -> Any:
+    def _route(self, kernel: Any, operation: str, kwargs: dict[str, Any]) -> Routed | None:
         """Answer with the original when the tracker says so; else None (the optimized runs)."""
-        self._local.routed = False
         if self.tracker.route(operation).path != ORIGINAL:
             return None
-        self._local.routed = True
         start = time.perf_counter()
         try:
             result = self._original(kernel, operation, kwargs)
-        except Exception:
+        except Exception as exc:
             self.tracker.record(operation, ORIGINAL, time.perf_counter() - start, False)
-            raise
+            return Routed(error=exc)
         self.tracker.record(operation, ORIGINAL, time.perf_counter() - start, True)
         kernel.metric("batchkernel.fallback.routed", 1, operation=operation)
-        return result
+        return Routed(answer=result)
 
     def _guard(
         self, kernel: Any, operation: str, kwargs: dict[str, Any]
@@ -70,8 +78,6 @@ class FallbackPlugin:
         try:
             result = yield
         except Exception as exc:
-            if getattr(self._local, "routed", False):
-                raise
             self.tracker.record(operation, OPTIMIZED, time.perf_counter() - start, False)
             with self._lock:
                 self.events[operation] += 1
@@ -88,8 +94,11 @@ class FallbackPlugin:
                 return self._original(kernel, operation, kwargs)
             except Exception as second:
                 raise second from exc
-        if not getattr(self._local, "routed", False):
-            self.tracker.record(operation, OPTIMIZED, time.perf_counter() - start, True)
+        if isinstance(result, Routed):
+            if result.error is not None:
+                raise result.error
+            return result.answer
+        self.tracker.record(operation, OPTIMIZED, time.perf_counter() - start, True)
         return result
 
     @hookimpl

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from kernel.api import KernelAPI
 from kernel.db.models import SchedulerInstance, TaskLease, utcnow
 
 
@@ -27,7 +28,7 @@ def db_now(db: Any) -> Any:
 class TaskLeases:
     """Leases on periodic tasks held by one instance."""
 
-    def __init__(self, kernel: Any, owner: str, ttl_seconds: float) -> None:
+    def __init__(self, kernel: KernelAPI, owner: str, ttl_seconds: float) -> None:
         self.kernel = kernel
         self.owner = owner
         self.ttl = timedelta(seconds=ttl_seconds)
@@ -99,7 +100,9 @@ class TaskLeases:
 class Heartbeat:
     """A daemon thread that beats the instance row and renews held leases every few seconds."""
 
-    def __init__(self, kernel: Any, instance_id: str, leases: TaskLeases, every: float) -> None:
+    def __init__(
+        self, kernel: KernelAPI, instance_id: str, leases: TaskLeases, every: float
+    ) -> None:
         self.kernel = kernel
         self.instance_id = instance_id
         self.leases = leases

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 from dynaconf import Dynaconf
@@ -46,6 +46,10 @@ from kernel.types import (
     RetrySummary,
     SubmittedBatch,
 )
+
+if TYPE_CHECKING:
+    from kernel.api import KernelAPI
+    from kernel.db.engine import Database
 
 log = logging.getLogger("batchkernel.plugins")
 
@@ -264,7 +268,7 @@ class Kernel:
         settings: Dynaconf,
         pm: pluggy.PluginManager,
         registry: PluginRegistry,
-        database: Any = None,
+        database: Database | None = None,
     ) -> None:
         self.settings = settings
         self.pm = pm
@@ -288,7 +292,7 @@ class Kernel:
         return cls(settings, pm, registry)
 
     @cached_property
-    def db(self) -> Any:
+    def db(self) -> Database:
         """The database, opened on first use from ``database.*`` settings."""
         if self._database is None:
             from kernel.db.engine import Database
@@ -505,3 +509,8 @@ def describe_plugins(kernel: Kernel) -> list[PluginInfo]:
             ),
         )
     return sorted(infos.values(), key=lambda info: (info.status != "enabled", info.name))
+
+
+if TYPE_CHECKING:
+    # The facade is what plugins receive as ``kernel``: mypy checks here that it keeps the contract.
+    _FACADE_KEEPS_THE_CONTRACT: type[KernelAPI] = Kernel

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
+from kernel.api import KernelAPI
 from kernel.coordination import Heartbeat, TaskLeases
 from kernel.crashpoints import crashpoint
 from kernel.db.queries import (
@@ -80,7 +81,7 @@ class Scheduler:
 
     def __init__(
         self,
-        kernel: Any,
+        kernel: KernelAPI,
         *,
         clock: Callable[[], float] = time.monotonic,
         record: bool = True,

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from kernel.api import KernelAPI
 from kernel.db.models import AIModel, AIModelPrice
 from plugins.common.locks import exclusive
 from plugins.common.timeutil import utcnow
@@ -165,7 +166,7 @@ def sync_prices(db: Any, book: PriceBook, now: datetime | None = None) -> PriceB
     )
 
 
-def load_prices(kernel: Any) -> PriceBook:
+def load_prices(kernel: KernelAPI) -> PriceBook:
     """The prices in force for this kernel: its settings, stored as versions on first use."""
     book = _LOADED.get(kernel)
     if book is None:

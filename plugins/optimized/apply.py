@@ -28,6 +28,7 @@ from sqlalchemy import (
     update,
 )
 
+from kernel.api import KernelAPI
 from kernel.db.models import AIBatchRequest, AIProcessingRequest, ChatSession
 from kernel.types import (
     ENDED_BATCH_STATUSES,
@@ -147,7 +148,7 @@ def request_changes(
 class ResultApplier:
     """Applies the results of one apply step, chunk by chunk, inside short transactions."""
 
-    def __init__(self, kernel: Any) -> None:
+    def __init__(self, kernel: KernelAPI) -> None:
         self.kernel = kernel
         self.settings = kernel.settings
         self.prices = load_prices(kernel)

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Column, String, select, update
 
+from kernel.api import KernelAPI
 from kernel.db.models import AIBatchRequest, AIProcessingRequest, Message, new_id
 from kernel.types import BatchPlan, BatchStatus, RequestStatus
 from plugins.common.lifecycle import new_submission_key
@@ -52,7 +53,7 @@ CLAIM_STAGE = temp_table(
 
 
 def fetch_pending(
-    kernel: Any,
+    kernel: KernelAPI,
     company_ids: Sequence[str],
     quotas: dict[str, int] | None = None,
     *,
@@ -92,7 +93,7 @@ Named = list[tuple[str, str, Draft]]
 
 
 def claim_page(
-    kernel: Any,
+    kernel: KernelAPI,
     company_ids: Sequence[str],
     limits: BatchLimits,
     page_size: int,
@@ -185,7 +186,7 @@ def fail(session: Any, ids: Sequence[str], reason: str) -> None:
     )
 
 
-def write_files(kernel: Any, named: Named) -> list[BatchPlan]:
+def write_files(kernel: KernelAPI, named: Named) -> list[BatchPlan]:
     """Stream the page's messages in batch order and write each batch's JSONL file."""
     if not named:
         return []

@@ -16,6 +16,7 @@ from typing import Any
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
+from kernel.api import KernelAPI
 from kernel.types import Metric
 from plugins.common.monitoring.queries import (
     MonitorReader,
@@ -65,7 +66,7 @@ class _Cached:
 class MetricBridge:
     """Maps kernel metrics onto OTel instruments and registers the observed ones."""
 
-    def __init__(self, meter: Meter, kernel: Any) -> None:
+    def __init__(self, meter: Meter, kernel: KernelAPI) -> None:
         self.meter = meter
         self.kernel = kernel
         self._lock = threading.Lock()

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from kernel.api import KernelAPI
 from kernel.cli.main import build_app
 from kernel.db.models import AIBatchRequest, AIModel, AIModelPrice, AIProcessingRequest
 from kernel.scheduler import Scheduler
@@ -22,7 +23,7 @@ V1 = {"input": 0.15, "cached_input": 0.075, "output": 0.60}
 V2 = {"input": 0.30, "cached_input": 0.10, "output": 1.20}
 
 
-def prices(kernel: Any) -> list[AIModelPrice]:
+def prices(kernel: KernelAPI) -> list[AIModelPrice]:
     """Every stored price version of gpt-4o-mini, oldest first."""
     with kernel.db.transaction() as session:
         return list(

@@ -7,9 +7,9 @@ import time
 import openai
 import orjson
 import pytest
-from emulator_helpers import TERMINAL, jsonl, parse_jsonl, request_line, wait_for
 
 from plugins.emulator import EmulatorServer
+from tests.emulator.emulator_helpers import TERMINAL, jsonl, parse_jsonl, request_line, wait_for
 
 
 def test_cancel_splits_partial_results(

@@ -8,9 +8,15 @@ import urllib.request
 import openai
 import orjson
 import pytest
-from emulator_helpers import GERMAN_SICK, TERMINAL, parse_jsonl, request_line, wait_for
 
 from plugins.emulator import EmulatorServer
+from tests.emulator.emulator_helpers import (
+    GERMAN_SICK,
+    TERMINAL,
+    parse_jsonl,
+    request_line,
+    wait_for,
+)
 
 FILE_FIELDS = {
     "id",

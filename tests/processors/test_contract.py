@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from kernel.api import KernelAPI
 from kernel.scheduler import Scheduler
 from plugins.emulator import EmulatorConfig, EmulatorServer
 from tests.processors.support import final_state, loaded_kernel
@@ -24,7 +25,7 @@ SCENARIOS = {
 }
 
 
-def copy_database(db_url: str, kernel: Any) -> str:
+def copy_database(db_url: str, kernel: KernelAPI) -> str:
     """An identical copy of the (closed) database at ``db_url``: same rows, same ids."""
     kernel.close()
     url = make_url(db_url)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import delete, null, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from kernel.api import KernelAPI
 from kernel.db.models import AIProcessingRequest, ChatSession, Company, Message, new_id, utcnow
 from kernel.types import CompanyStatus, RequestStatus
 from plugins.common.importing.lines import MessageLine, SessionRecord
@@ -94,7 +95,7 @@ def differences(record: SessionRecord, stored: Stored) -> list[str]:
 class ChunkWriter:
     """Writes chunks for one import: settings read once, one transaction per call."""
 
-    def __init__(self, kernel: Any, *, update: bool) -> None:
+    def __init__(self, kernel: KernelAPI, *, update: bool) -> None:
         self.db = kernel.db
         self.processing_type = str(kernel.settings.processing.processing_type)
         self.model = str(kernel.settings.model.name)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kernel.api import KernelAPI
 from kernel.db.models import SchedulerInstance, TaskLease, utcnow
+from kernel.db.rowcount import rowcount
 
 
 def db_now(db: Any) -> Any:
@@ -40,18 +41,20 @@ class TaskLeases:
         db = self.kernel.db
         now = db_now(db)
         with db.transaction() as session:
-            taken = session.execute(
-                update(TaskLease)
-                .where(
-                    TaskLease.task == task,
-                    or_(
-                        TaskLease.owner.is_(None),
-                        TaskLease.owner == self.owner,
-                        TaskLease.expires_at < now,
-                    ),
+            taken = rowcount(
+                session.execute(
+                    update(TaskLease)
+                    .where(
+                        TaskLease.task == task,
+                        or_(
+                            TaskLease.owner.is_(None),
+                            TaskLease.owner == self.owner,
+                            TaskLease.expires_at < now,
+                        ),
+                    )
+                    .values(owner=self.owner, expires_at=now + self.ttl)
                 )
-                .values(owner=self.owner, expires_at=now + self.ttl)
-            ).rowcount
+            )
         if not taken:
             with db.transaction() as session:
                 exists = session.scalar(select(TaskLease.task).where(TaskLease.task == task))

@@ -452,6 +452,7 @@ class SettingsSpec:
                     Setting("webhook_url", str, "", "incoming webhook", secret=True),
                 ))]
         """
+        raise NotImplementedError
 
 
 HOOKSPEC_CLASSES = (

@@ -126,7 +126,7 @@ def sync_prices(db: Any, book: PriceBook, now: datetime | None = None) -> PriceB
                 insert(AIModel).returning(AIModel.name, AIModel.id),
                 [{"name": name} for name in missing],
             ).all()
-            stored |= {name: (model_id, None) for name, model_id in made}  # type: ignore[misc]
+            stored |= {name: (model_id, None) for name, model_id in made}
         changed = {
             name: stored[name]
             for name, price in book.prices.items()

@@ -116,7 +116,7 @@ class FallbackPlugin:
         merged = dict(sections[0])
         events = [part.get("events") for part in sections]
         if all(isinstance(count, int | float) for count in events):
-            merged["events"] = sum(events)  # type: ignore[arg-type]
+            merged["events"] = sum(events)
         per_operation: dict[str, float] = {}
         for part in sections:
             for operation, count in (part.get("by_operation") or {}).items():

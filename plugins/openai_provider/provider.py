@@ -6,8 +6,9 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
@@ -47,9 +48,10 @@ from plugins.openai_provider.retry import Failure
 
 if TYPE_CHECKING:
     import openai
+    from openai import Omit
 
-ENDPOINT = "/v1/chat/completions"
-COMPLETION_WINDOW = "24h"
+ENDPOINT: Final = "/v1/chat/completions"
+COMPLETION_WINDOW: Final = "24h"
 CREATE_LOOKUP_MARGIN_SECONDS = 300
 """A batch created for our upload cannot be older than the upload minus this (server clock)."""
 PLAN_LOOKUP_MARGIN_SECONDS = 3600
@@ -62,9 +64,11 @@ KEY_CACHE_SIZE = 10_000
 """Batch ids whose submission key the sweep remembers (a batch's metadata never changes)."""
 
 
-def _after(cursor: str | None) -> dict[str, str]:
-    """The ``after`` argument of a list call: the cursor, or nothing on the first page."""
-    return {} if cursor is None else {"after": cursor}
+def _after(cursor: str | None) -> str | Omit:
+    """The ``after`` argument of a list call: the cursor, or omitted on the first page."""
+    from openai import omit
+
+    return omit if cursor is None else cursor
 
 
 class OpenAIProvider:
@@ -294,7 +298,7 @@ class OpenAIProvider:
                 config,
                 "list",
                 lambda: client.files.list(
-                    purpose=purpose, limit=self.file_page_size, order="asc", **_after(after)
+                    purpose=purpose, limit=self.file_page_size, order="asc", after=_after(after)
                 ),
             )
 
@@ -317,7 +321,7 @@ class OpenAIProvider:
                 kernel,
                 config,
                 "list",
-                lambda: client.batches.list(limit=PAGE_SIZE, **_after(after)),
+                lambda: client.batches.list(limit=PAGE_SIZE, after=_after(after)),
             )
 
         return find_by_submission_key(list_page, key, not_before=not_before)
@@ -382,7 +386,7 @@ class OpenAIProvider:
                     kernel,
                     config,
                     "download",
-                    lambda fid=file_id, dest=target: download_file(client, fid, dest),
+                    partial(download_file, client, file_id, target),
                 )
             except ProviderCallError as exc:
                 if exc.failure.kind != "not_found":

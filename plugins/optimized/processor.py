@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from kernel import hookimpl
 from kernel.api import KernelAPI
 from kernel.db.models import AIBatchRequest, AIProcessingRequest
+from kernel.db.rowcount import rowcount
 from kernel.db.rows import to_local_batch as to_local
 from kernel.types import (
     ENDED_BATCH_STATUSES,
@@ -148,7 +149,7 @@ class OptimizedProcessor:
 
         def work(ids: list[str]) -> list[RetrySummary]:
             with kernel.db.transaction() as session:
-                failed = session.execute(
+                failed_result = session.execute(
                     update(r)
                     .where(r.company_id.in_(ids), r.status == PENDING, r.attempts >= max_attempts)
                     .values(
@@ -157,9 +158,10 @@ class OptimizedProcessor:
                         error=func.coalesce(r.error, "attempts used up"),
                     )
                     .execution_options(synchronize_session=False)
-                ).rowcount
+                )
+                failed = rowcount(failed_result)
                 stranded = select(AIBatchRequest.id).where(AIBatchRequest.status.in_(settled))
-                requeued = session.execute(
+                requeued_result = session.execute(
                     update(r)
                     .where(
                         r.company_id.in_(ids),
@@ -168,7 +170,8 @@ class OptimizedProcessor:
                     )
                     .values(status=PENDING, batch_id=None, available_at=utcnow())
                     .execution_options(synchronize_session=False)
-                ).rowcount
+                )
+                requeued = rowcount(requeued_result)
             return [RetrySummary(requeued=requeued or 0, failed=failed or 0)]
 
         parts = per_group(kernel, companies, work)

@@ -20,6 +20,7 @@ from kernel import hookimpl
 from kernel.api import KernelAPI
 from kernel.db.models import AIBatchRequest, AIProcessingRequest, ChatSession, SchedulerInstance
 from kernel.db.models import Company as CompanyRow
+from kernel.db.rowcount import rowcount
 from kernel.db.rows import to_local_batch as to_local
 from kernel.types import (
     ENDED_BATCH_STATUSES,
@@ -87,7 +88,7 @@ def fail_requests(session: Session, ids: Sequence[str], reason: str) -> int:
         .where(AIProcessingRequest.id.in_(ids), AIProcessingRequest.status == PENDING)
         .values(status=FAILED, error=reason, completed_at=utcnow())
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 class OriginalProcessor:
@@ -259,7 +260,7 @@ class OriginalProcessor:
                 )
                 .values(status=BatchStatus.ABANDONED.value, note=reason, ended_at=utcnow())
             )
-            if result.rowcount != 1:
+            if rowcount(result) != 1:
                 return False
             session.execute(
                 update(AIProcessingRequest)
@@ -459,8 +460,8 @@ class OriginalProcessor:
             input_tokens=int(tally["input_tokens"]),
             output_tokens=int(tally["output_tokens"]),
             cost_usd=tally["cost_usd"],
-            batches=int(result.rowcount == 1),
-            already_applied=int(result.rowcount != 1),
+            batches=int(rowcount(result) == 1),
+            already_applied=int(rowcount(result) != 1),
         )
 
     def _write_requeue(
@@ -522,7 +523,7 @@ class OriginalProcessor:
                     + adds["add_completion_cost"],
                 )
             )
-            if result.rowcount != 1:
+            if rowcount(result) != 1:
                 tally["ignored_lines"] += 1
                 return
             if outcome.kind == "success":
@@ -568,7 +569,7 @@ class OriginalProcessor:
                         error=func.coalesce(AIProcessingRequest.error, "attempts used up"),
                     )
                 )
-                failed += result.rowcount or 0
+                failed += rowcount(result) or 0
                 stranded = select(AIBatchRequest.id).where(AIBatchRequest.status.in_(settled))
                 result = session.execute(
                     update(AIProcessingRequest)
@@ -582,5 +583,5 @@ class OriginalProcessor:
                     )
                     .values(status=PENDING, batch_id=None, available_at=utcnow())
                 )
-                requeued += result.rowcount or 0
+                requeued += rowcount(result) or 0
         return RetrySummary(requeued=requeued, failed=failed)

@@ -106,12 +106,12 @@ class MetricBridge:
                     self._warned.add(metric.name)
                     log.debug("metric %s sent as %s and %s", metric.name, kind, metric.kind)
                 return None
-            create = {
+            creators: dict[str, Callable[..., Any]] = {
                 "counter": self.meter.create_counter,
                 "histogram": self.meter.create_histogram,
                 "gauge": self.meter.create_gauge,
-            }[metric.kind]
-            instrument = create(metric.name, unit=metric.unit)
+            }
+            instrument = creators[metric.kind](metric.name, unit=metric.unit)
             self._instruments[metric.name] = (metric.kind, instrument)
             return instrument
 

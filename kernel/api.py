@@ -34,15 +34,32 @@ Step = Callable[[], dict[str, float]]
 """One scheduler step or cycle: runs and returns its counts."""
 
 
-class KernelAPI(Protocol):
+class Reporting(Protocol):
+    """The part of the kernel that reports: its logger and metrics (all a retry loop needs)."""
+
+    log: logging.Logger
+    """The kernel's logger (``batchkernel``)."""
+
+    def metric(
+        self,
+        name: str,
+        value: float,
+        *,
+        kind: MetricKind = "counter",
+        unit: str = "1",
+        **attrs: Any,
+    ) -> None:
+        """Broadcast one measurement to every exporter."""
+        ...
+
+
+class KernelAPI(Reporting, Protocol):
     """What a plugin may use of the kernel it is called with."""
 
     settings: Dynaconf
     """The effective settings (defaults, file, environment), validated."""
     pm: pluggy.PluginManager
     """The plugin manager: look up another plugin (``get_plugin``) or call a subset of a hook."""
-    log: logging.Logger
-    """The kernel's logger (``batchkernel``)."""
     instance_id: str | None
     """The running scheduler's instance id, ``None`` outside a scheduler."""
 
@@ -62,18 +79,6 @@ class KernelAPI(Protocol):
 
     def close(self) -> None:
         """Release the plugins' resources and the database connections."""
-        ...
-
-    def metric(
-        self,
-        name: str,
-        value: float,
-        *,
-        kind: MetricKind = "counter",
-        unit: str = "1",
-        **attrs: Any,
-    ) -> None:
-        """Broadcast one measurement to every exporter."""
         ...
 
     def get_companies(self) -> list[Company]:

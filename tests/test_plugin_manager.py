@@ -179,6 +179,7 @@ def test_metrics_reach_every_exporter_and_a_failing_one_is_contained(sqlite_url:
     )
     kernel.metric("batchkernel.test", 3, unit="{request}", company="c1")
     recorder = kernel.pm.get_plugin("fake-ok")
+    assert recorder is not None
     assert [(m.name, m.value, dict(m.attributes)) for m in recorder.metrics] == [
         ("batchkernel.test", 3.0, {"company": "c1"})
     ]

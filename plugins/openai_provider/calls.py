@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from kernel.api import KernelAPI
+from kernel.api import Reporting
 from kernel.types import ProviderError
 from plugins.openai_provider.breaker import BreakerBoard, CircuitOpenError, Permit
 from plugins.openai_provider.config import ProviderConfig
@@ -82,7 +82,7 @@ class Caller:
         self.rng = rng or random.Random()
         self.perf_counter = perf_counter
 
-    def attempt(self, kernel: KernelAPI, operation: str, fn: Callable[[], T]) -> T:
+    def attempt(self, kernel: Reporting, operation: str, fn: Callable[[], T]) -> T:
         """Make one call and record its outcome and duration; classified failures are wrapped."""
         started = self.perf_counter()
         outcome = "ok"
@@ -109,7 +109,7 @@ class Caller:
 
     def run(
         self,
-        kernel: KernelAPI,
+        kernel: Reporting,
         config: ProviderConfig,
         operation: str,
         fn: Callable[[], T],
@@ -149,7 +149,7 @@ class Caller:
 
     def _loop(
         self,
-        kernel: KernelAPI,
+        kernel: Reporting,
         config: ProviderConfig,
         operation: str,
         fn: Callable[[], T],

@@ -50,6 +50,7 @@ def batch_cost(kernel: KernelAPI) -> float:
         max_tokens=1000,
     )
     price = PriceBook.from_settings(kernel.settings).for_model("gpt-4o-mini")
+    assert price is not None
     output = PER_BATCH * int(kernel.settings.estimates.output_tokens_per_request)
     return sum(price.cost(PER_BATCH * line.tokens, output))
 

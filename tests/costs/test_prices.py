@@ -46,7 +46,8 @@ def test_prices_are_stored_once_and_versioned_on_change(make_kernel: Any, sqlite
     versions = prices(first)
     assert [v.output_per_million for v in versions] == [0.6, 0.9]
     assert versions[0].effective_until is not None and versions[1].effective_until is None
-    assert book.for_model("gpt-4o-mini").id == versions[1].id
+    price = book.for_model("gpt-4o-mini")
+    assert price is not None and price.id == versions[1].id
 
 
 @pytest.mark.parametrize("processor", ["original", "optimized"])

@@ -49,7 +49,7 @@ def write_lines(path: Path, lines: Sequence[bytes | dict[str, Any]]) -> Path:
 def count(kernel: KernelAPI, model: Any, *where: Any) -> int:
     """Rows in a table (matching ``where``)."""
     with kernel.db.transaction() as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where))
+        return session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
 
 
 def cli_env(tmp_path: Path, db_url: str, **extra: str) -> dict[str, str]:

@@ -51,8 +51,8 @@ def messages_of(kernel: KernelAPI, external_id: str) -> list[tuple[str, str]]:
     """A stored session's messages in order."""
     with kernel.db.transaction() as session:
         return [
-            tuple(row)
-            for row in session.execute(
+            (role, content)
+            for role, content in session.execute(
                 select(Message.role, Message.content)
                 .join(ChatSession)
                 .where(ChatSession.external_id == external_id)

@@ -75,11 +75,9 @@ def test_optimized_raising_gives_the_originals_answer_and_one_event(kernel: Kern
     inflight = kernel.fetch_inflight(companies)
     assert calls == ["optimized"]
     assert sorted(b.batch_id for b in inflight) == sorted(p.batch_id for p in plans)
-    events = [
-        m
-        for m in kernel.pm.get_plugin("recorder").metrics
-        if m.name == "batchkernel.fallback.events"
-    ]
+    recorder = kernel.pm.get_plugin("recorder")
+    assert recorder is not None
+    events = [m for m in recorder.metrics if m.name == "batchkernel.fallback.events"]
     assert len(events) == 1 and events[0].attributes["operation"] == "fetch_inflight"
     status = kernel.collect_status()["fallback"]
     assert status["events"] == 1 and status["by_operation"]["fetch_inflight"] == 1
@@ -101,6 +99,7 @@ def test_both_failing_raises_a_chained_error(kernel: KernelAPI) -> None:
 
 def test_tracker_switches_to_the_original_and_back(kernel: KernelAPI) -> None:
     fallback = kernel.pm.get_plugin("fallback")
+    assert fallback is not None
     fallback.tracker = PerformanceTracker(window=10, min_samples=5, sample_every=2)
     failing = {"on": True}
     slow_original = next(

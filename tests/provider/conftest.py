@@ -122,9 +122,9 @@ def _build_kernel(
         log.warning("Kernel.create failed; using a stand-in kernel", exc_info=True)
         from kernel.settings import load_settings
 
-        kernel = StandInKernel(settings=load_settings(overrides))
-        kernel.metrics = recorder.metrics
-        return kernel, OpenAIProvider()
+        stand_in = StandInKernel(settings=load_settings(overrides))
+        stand_in.metrics = recorder.metrics
+        return stand_in, OpenAIProvider()
 
 
 @pytest.fixture

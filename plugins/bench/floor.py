@@ -99,6 +99,7 @@ class Floor:
         """Record the enclosed block's seconds, statements and traced peak as stage ``name``."""
         rss.reset_peak()
         resident = rss.current()
+        base = 0
         if self.trace_memory:
             tracemalloc.reset_peak()
             base = tracemalloc.get_traced_memory()[0]

@@ -69,6 +69,7 @@ class StageDriver:
         figures = self.figures.stages[name]
         rss.reset_peak()
         resident = rss.current()
+        base = 0
         if self.trace_memory:
             tracemalloc.reset_peak()
             base = tracemalloc.get_traced_memory()[0]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from kernel import hookimpl
-from kernel.api import KernelAPI
+from kernel.api import KernelAPI, Reporting
 from kernel.types import (
     BatchPlan,
     LocalBatch,
@@ -89,7 +89,7 @@ class OpenAIProvider:
     ) -> None:
         self.clock = clock
         self.sleep = sleep
-        self._kernel: Any = None
+        self._kernel: Reporting | None = None
         self._clients = ClientHolder()
         self._built = False
         self._lock = threading.Lock()

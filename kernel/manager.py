@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 from dynaconf import Dynaconf
@@ -46,6 +46,12 @@ from kernel.types import (
     RetrySummary,
     SubmittedBatch,
 )
+
+if TYPE_CHECKING:
+    from kernel.api import KernelAPI, Step
+    from kernel.db.engine import Database
+
+T = TypeVar("T")
 
 log = logging.getLogger("batchkernel.plugins")
 
@@ -264,7 +270,7 @@ class Kernel:
         settings: Dynaconf,
         pm: pluggy.PluginManager,
         registry: PluginRegistry,
-        database: Any = None,
+        database: Database | None = None,
     ) -> None:
         self.settings = settings
         self.pm = pm
@@ -288,7 +294,7 @@ class Kernel:
         return cls(settings, pm, registry)
 
     @cached_property
-    def db(self) -> Any:
+    def db(self) -> Database:
         """The database, opened on first use from ``database.*`` settings."""
         if self._database is None:
             from kernel.db.engine import Database
@@ -336,7 +342,7 @@ class Kernel:
             except Exception:
                 self.log.debug("exporter %s failed on %s", impl.plugin_name, name, exc_info=True)
 
-    def _first(self, hook: str, expected: type | tuple[type, ...], **kwargs: Any) -> Any:
+    def _first(self, hook: str, expected: type[T], **kwargs: Any) -> T:
         """Call a first-result hook and check its answer's type."""
         result = getattr(self.pm.hook, hook)(kernel=self, **kwargs)
         if result is None:
@@ -412,7 +418,8 @@ class Kernel:
 
     def find_batch(self, plan: BatchPlan) -> ProviderBatch | None:
         """The provider batch created for a plan, if any (``None`` is a valid answer here)."""
-        return self.pm.hook.find_batch(kernel=self, plan=plan)
+        found: ProviderBatch | None = self.pm.hook.find_batch(kernel=self, plan=plan)
+        return found
 
     def record_batch_statuses(self, updates: Sequence[tuple[LocalBatch, ProviderBatch]]) -> int:
         """Store polled statuses; returns the rows changed."""
@@ -459,11 +466,11 @@ class Kernel:
         """Close exhausted requests and re-queue stranded ones."""
         return self._first("retry_failed", RetrySummary, companies=companies)
 
-    def run_task(self, task: str, step: Any) -> dict[str, float]:
+    def run_task(self, task: str, step: Step) -> dict[str, float]:
         """Run a scheduler step through the hook, so telemetry can wrap it."""
         return self._first("run_task", dict, task=task, step=step)
 
-    def run_cycle(self, step: Any) -> dict[str, float]:
+    def run_cycle(self, step: Step) -> dict[str, float]:
         """Run one scheduler cycle through the hook, so telemetry can wrap it."""
         return self._first("run_cycle", dict, step=step)
 
@@ -505,3 +512,8 @@ def describe_plugins(kernel: Kernel) -> list[PluginInfo]:
             ),
         )
     return sorted(infos.values(), key=lambda info: (info.status != "enabled", info.name))
+
+
+if TYPE_CHECKING:
+    # The facade is what plugins receive as ``kernel``: mypy checks here that it keeps the contract.
+    _FACADE_KEEPS_THE_CONTRACT: type[KernelAPI] = Kernel

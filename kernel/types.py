@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -201,9 +201,7 @@ class ApplySummary:
 
     def __add__(self, other: ApplySummary) -> ApplySummary:
         """Field-wise sum, to total several batches."""
-        return ApplySummary(
-            *(getattr(self, name) + getattr(other, name) for name in self.__slots__)  # type: ignore[attr-defined]
-        )
+        return ApplySummary(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
 
 @dataclass(frozen=True, slots=True)

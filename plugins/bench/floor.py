@@ -91,13 +91,15 @@ class Floor:
         self.settings = load_settings({"plugins.autoload": False, **(overrides or {})})
         self.trace_memory = trace_memory
         self.stages: dict[str, dict[str, float]] = {}
-        self.batches: list[tuple[str, str, str, str, list[str]]] = []
+        self.batches: list[list[Any]] = []
+        """[batch id, company, model, processing type, request ids, input bytes, tokens]"""
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         """Record the enclosed block's seconds, statements and traced peak as stage ``name``."""
         rss.reset_peak()
         resident = rss.current()
+        base = 0
         if self.trace_memory:
             tracemalloc.reset_peak()
             base = tracemalloc.get_traced_memory()[0]
@@ -140,7 +142,7 @@ class Floor:
             if (company, model, ptype) != key or len(current[4]) >= limits.max_requests:
                 key = (company, model, ptype)
                 current = [str(uuid.uuid4()), company, model, ptype, [], 0, 0]
-                self.batches.append(current)  # type: ignore[arg-type]
+                self.batches.append(current)
             if (model, ptype) not in sizes:
                 empty = build_line("0" * 36, model, ptype, [], temperature=0.1, max_tokens=1000)
                 sizes[(model, ptype)] = (len(empty.data), len(system_prompt(ptype)))
@@ -202,7 +204,7 @@ class Floor:
 
         def flush() -> None:
             if request is not None:
-                model, ptype = kinds[batch]  # type: ignore[index]
+                model, ptype = kinds[batch]
                 line = build_line(
                     request, model, ptype, messages, temperature=temperature, max_tokens=max_tokens
                 )

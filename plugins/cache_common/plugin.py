@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from kernel import hookimpl
+from kernel.api import KernelAPI
 from kernel.types import Company
 from plugins.cache_common.config import CacheConfig
 from plugins.cache_common.flight import CompanyCache, Ticket
@@ -43,11 +44,11 @@ class CachePlugin:
         self._cache: CompanyCache | None = None
         self._open_lock = threading.Lock()
 
-    def open_store(self, kernel: Any) -> Store:
+    def open_store(self, kernel: KernelAPI) -> Store:
         """The backend's store for ``kernel``'s database (implemented by each backend)."""
         raise NotImplementedError
 
-    def cache(self, kernel: Any) -> CompanyCache:
+    def cache(self, kernel: KernelAPI) -> CompanyCache:
         """The company cache, opened on first use from the kernel's settings."""
         if self._cache is None:
             with self._open_lock:
@@ -63,13 +64,13 @@ class CachePlugin:
                     )
         return self._cache
 
-    def _query(self, kernel: Any) -> list[Company] | None:
+    def _query(self, kernel: KernelAPI) -> list[Company] | None:
         """The processors' answer without this plugin (no recursion into the cache)."""
         caller = kernel.pm.subset_hook_caller("get_companies", remove_plugins=[self])
         return caller(kernel=kernel)
 
     @hookimpl(tryfirst=True)
-    def get_companies(self, kernel: Any) -> list[Company] | None:
+    def get_companies(self, kernel: KernelAPI) -> list[Company] | None:
         """The cached ACTIVE companies on a hit; on a miss, the processor's answer, stored here.
 
         The miss is answered by asking the processors without this plugin, so the lookup, the
@@ -98,7 +99,7 @@ class CachePlugin:
         finally:
             self._release(ticket)
 
-    def _store(self, kernel: Any, ticket: Ticket, companies: list[Company]) -> None:
+    def _store(self, kernel: KernelAPI, ticket: Ticket, companies: list[Company]) -> None:
         """Fill the cache; a failing store only costs the next lookup a miss."""
         try:
             self.cache(kernel).fill(ticket, companies)
@@ -115,7 +116,7 @@ class CachePlugin:
             log.warning("company cache (%s): unlock failed: %s", self.backend, exc)
 
     @hookimpl
-    def companies_changed(self, kernel: Any, company_ids: Sequence[str]) -> None:
+    def companies_changed(self, kernel: KernelAPI, company_ids: Sequence[str]) -> None:
         """Drop the cached list so the next lookup reads the database; never raises."""
         try:
             self.cache(kernel).invalidate()
@@ -125,13 +126,13 @@ class CachePlugin:
             log.warning("company cache (%s): invalidation failed: %s", self.backend, exc)
 
     @hookimpl
-    def collect_status(self, kernel: Any) -> dict[str, Any]:
+    def collect_status(self, kernel: KernelAPI) -> dict[str, Any]:
         """The ``cache`` section: backend, hits, misses, refreshes, hit rate and more."""
         config = self.config or CacheConfig.from_settings(kernel.settings)
         return {"cache": self.stats.section(self.backend, config.ttl_seconds)}
 
     @hookimpl
-    def merge_status(self, kernel: Any, section: str, parts: Sequence[Any]) -> Any:
+    def merge_status(self, kernel: KernelAPI, section: str, parts: Sequence[Any]) -> Any:
         """Merge the instances' ``cache`` sections (see :func:`merge_sections`)."""
         if section != "cache":
             return None
@@ -142,7 +143,7 @@ class CachePlugin:
         return self._cache.wait_idle(timeout) if self._cache is not None else True
 
     @hookimpl
-    def shutdown(self, kernel: Any) -> None:
+    def shutdown(self, kernel: KernelAPI) -> None:
         """Close the store when the kernel closes."""
         self.close()
 

@@ -128,7 +128,7 @@ def _check_ledger(
     conn: sa.Connection, ledger: dict[str, Any], result: Audit, *, ambiguous: bool
 ) -> set[str]:
     """Every provider batch linked to one local batch, or (ambiguous runs) cancelled."""
-    local = dict(
+    local: dict[str, str] = dict(
         conn.execute(
             sa.text(
                 "SELECT provider_batch_id, status FROM ai_batch_requests "

@@ -125,17 +125,19 @@ def interpret_line(record: dict[str, Any], processing_type: str) -> LineOutcome:
             request_id, "retry", error="provider line has neither response nor error"
         )
     status = int(response.get("status_code") or 0)
-    body = response.get("body") if isinstance(response.get("body"), dict) else {}
+    given_body = response.get("body")
+    body: dict[str, Any] = given_body if isinstance(given_body, dict) else {}
     request_ref = response.get("request_id")
     if not 200 <= status < 300 or error:
-        detail = body.get("error") if isinstance(body.get("error"), dict) else {}
+        given_detail = body.get("error")
+        detail: dict[str, Any] = given_detail if isinstance(given_detail, dict) else {}
         message = str(detail.get("message") or f"HTTP {status}")
-        code = detail.get("code") or detail.get("type") or status
+        reason = detail.get("code") or detail.get("type") or status
         kind = "fail" if 400 <= status < 500 and status not in (408, 409, 429) else "retry"
         return LineOutcome(
             request_id,
             kind,
-            error=f"provider {status} {code}: {message}",
+            error=f"provider {status} {reason}: {message}",
             provider_request_id=request_ref,
         )
     prompt, completion, cached = _usage(body)

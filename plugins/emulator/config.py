@@ -136,12 +136,12 @@ def _coerce(name: str, hint: Any, value: Any) -> Any:
             raise ValueError(f"{name} must be an HTTP error status 400..599, got {number}")
         return number
     if hint is float:
-        number = _as_float(name, value)
-        if number < 0:
-            raise ValueError(f"{name} must be >= 0, got {number}")
-        if (name.startswith("rate_") or name.endswith("_fraction")) and number > 1:
-            raise ValueError(f"{name} is a fraction and must be within 0..1, got {number}")
-        return number
+        amount = _as_float(name, value)
+        if amount < 0:
+            raise ValueError(f"{name} must be >= 0, got {amount}")
+        if (name.startswith("rate_") or name.endswith("_fraction")) and amount > 1:
+            raise ValueError(f"{name} is a fraction and must be within 0..1, got {amount}")
+        return amount
     if hint == (str | None):
         if value is not None and not isinstance(value, str):
             raise ValueError(f"{name} must be a string or null, got {value!r}")

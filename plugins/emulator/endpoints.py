@@ -79,7 +79,7 @@ def _chat(body: dict[str, Any], rng: random.Random, created: int) -> EndpointRes
     content = model.reply(messages)
     prompt = model.prompt_tokens(messages)
     completion = model.completion_tokens(content)
-    response = {
+    response: dict[str, Any] = {
         "id": ids.hex_id("chatcmpl-", rng, 116),
         "object": "chat.completion",
         "created": created,

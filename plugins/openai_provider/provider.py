@@ -6,10 +6,12 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from kernel import hookimpl
+from kernel.api import KernelAPI, Reporting
 from kernel.types import (
     BatchPlan,
     LocalBatch,
@@ -46,9 +48,10 @@ from plugins.openai_provider.retry import Failure
 
 if TYPE_CHECKING:
     import openai
+    from openai import Omit
 
-ENDPOINT = "/v1/chat/completions"
-COMPLETION_WINDOW = "24h"
+ENDPOINT: Final = "/v1/chat/completions"
+COMPLETION_WINDOW: Final = "24h"
 CREATE_LOOKUP_MARGIN_SECONDS = 300
 """A batch created for our upload cannot be older than the upload minus this (server clock)."""
 PLAN_LOOKUP_MARGIN_SECONDS = 3600
@@ -61,9 +64,11 @@ KEY_CACHE_SIZE = 10_000
 """Batch ids whose submission key the sweep remembers (a batch's metadata never changes)."""
 
 
-def _after(cursor: str | None) -> dict[str, str]:
-    """The ``after`` argument of a list call: the cursor, or nothing on the first page."""
-    return {} if cursor is None else {"after": cursor}
+def _after(cursor: str | None) -> str | Omit:
+    """The ``after`` argument of a list call: the cursor, or omitted on the first page."""
+    from openai import omit
+
+    return omit if cursor is None else cursor
 
 
 class OpenAIProvider:
@@ -84,7 +89,7 @@ class OpenAIProvider:
     ) -> None:
         self.clock = clock
         self.sleep = sleep
-        self._kernel: Any = None
+        self._kernel: Reporting | None = None
         self._clients = ClientHolder()
         self._built = False
         self._lock = threading.Lock()
@@ -105,12 +110,12 @@ class OpenAIProvider:
         return self.breakers.states()
 
     @hookimpl
-    def collect_status(self, kernel: Any) -> dict[str, Any]:
+    def collect_status(self, kernel: KernelAPI) -> dict[str, Any]:
         """The ``breakers`` section of the monitoring snapshot: every operation's breaker."""
         return {"breakers": self.breaker_states()}
 
     @hookimpl
-    def merge_status(self, kernel: Any, section: str, parts: Sequence[Any]) -> Any:
+    def merge_status(self, kernel: KernelAPI, section: str, parts: Sequence[Any]) -> Any:
         """Several instances' ``breakers`` as one: per operation, the worst state any reports
         (open, then half-open, then closed)."""
         if section != "breakers":
@@ -126,7 +131,7 @@ class OpenAIProvider:
                     merged[operation] = dict(info)
         return merged
 
-    def _setup(self, kernel: Any) -> tuple[ProviderConfig, openai.OpenAI]:
+    def _setup(self, kernel: KernelAPI) -> tuple[ProviderConfig, openai.OpenAI]:
         """Current settings and client; a changed endpoint or key gets a new client and breakers."""
         self._kernel = kernel
         config = ProviderConfig.from_settings(kernel.settings)
@@ -147,7 +152,7 @@ class OpenAIProvider:
         kernel.metric(CIRCUIT_STATE, STATE_GAUGE[state], kind="gauge", operation=operation)
 
     @hookimpl
-    def submit_batch(self, kernel: Any, plan: BatchPlan) -> SubmittedBatch:
+    def submit_batch(self, kernel: KernelAPI, plan: BatchPlan) -> SubmittedBatch:
         """Upload the plan's file and create its batch; adopt, never duplicate, a lost create."""
         config, client = self._setup(kernel)
         key = plan.submission_key
@@ -226,7 +231,7 @@ class OpenAIProvider:
             return None
 
     def _upload(
-        self, kernel: Any, config: ProviderConfig, client: openai.OpenAI, plan: BatchPlan
+        self, kernel: KernelAPI, config: ProviderConfig, client: openai.OpenAI, plan: BatchPlan
     ) -> Any:
         """Upload the input file under ``bk-<key>.jsonl``; delete duplicates a lost answer left."""
         path = Path(plan.input_path)
@@ -261,7 +266,7 @@ class OpenAIProvider:
 
     def _delete_orphans(
         self,
-        kernel: Any,
+        kernel: KernelAPI,
         config: ProviderConfig,
         client: openai.OpenAI,
         filename: str,
@@ -282,7 +287,7 @@ class OpenAIProvider:
             self._delete_quietly(kernel, config, client, file_id)
 
     def _files(
-        self, kernel: Any, config: ProviderConfig, client: openai.OpenAI, purpose: str
+        self, kernel: KernelAPI, config: ProviderConfig, client: openai.OpenAI, purpose: str
     ) -> Iterator[Any]:
         """Every provider file of ``purpose``, all pages; each page is one retried call."""
 
@@ -293,7 +298,7 @@ class OpenAIProvider:
                 config,
                 "list",
                 lambda: client.files.list(
-                    purpose=purpose, limit=self.file_page_size, order="asc", **_after(after)
+                    purpose=purpose, limit=self.file_page_size, order="asc", after=_after(after)
                 ),
             )
 
@@ -301,7 +306,7 @@ class OpenAIProvider:
 
     def _find(
         self,
-        kernel: Any,
+        kernel: KernelAPI,
         config: ProviderConfig,
         client: openai.OpenAI,
         key: str,
@@ -316,13 +321,13 @@ class OpenAIProvider:
                 kernel,
                 config,
                 "list",
-                lambda: client.batches.list(limit=PAGE_SIZE, **_after(after)),
+                lambda: client.batches.list(limit=PAGE_SIZE, after=_after(after)),
             )
 
         return find_by_submission_key(list_page, key, not_before=not_before)
 
     @hookimpl
-    def find_batch(self, kernel: Any, plan: BatchPlan) -> ProviderBatch | None:
+    def find_batch(self, kernel: KernelAPI, plan: BatchPlan) -> ProviderBatch | None:
         """The provider batch stamped with ``plan``'s submission key, or ``None``."""
         config, client = self._setup(kernel)
         found = self._find(
@@ -333,7 +338,7 @@ class OpenAIProvider:
         return found
 
     @hookimpl
-    def poll_batch(self, kernel: Any, batch: LocalBatch) -> ProviderBatch:
+    def poll_batch(self, kernel: KernelAPI, batch: LocalBatch) -> ProviderBatch:
         """Retrieve one batch's current status."""
         config, client = self._setup(kernel)
         batch_id = _provider_id(batch, "retrieve")
@@ -342,7 +347,7 @@ class OpenAIProvider:
         )
 
     @hookimpl
-    def cancel_batch(self, kernel: Any, batch: LocalBatch) -> ProviderBatch:
+    def cancel_batch(self, kernel: KernelAPI, batch: LocalBatch) -> ProviderBatch:
         """Ask for cancellation; a batch that already ended is returned as it is."""
         config, client = self._setup(kernel)
         batch_id = _provider_id(batch, "cancel")
@@ -359,7 +364,9 @@ class OpenAIProvider:
             raise
 
     @hookimpl
-    def download_results(self, kernel: Any, batch: LocalBatch, directory: Path) -> ResultFiles:
+    def download_results(
+        self, kernel: KernelAPI, batch: LocalBatch, directory: Path
+    ) -> ResultFiles:
         """Stream the output and error files to ``directory/<batch_id>.{output,error}.jsonl``."""
         config, client = self._setup(kernel)
         output_id, error_id = batch.output_file_id, batch.error_file_id
@@ -379,7 +386,7 @@ class OpenAIProvider:
                     kernel,
                     config,
                     "download",
-                    lambda fid=file_id, dest=target: download_file(client, fid, dest),
+                    partial(download_file, client, file_id, target),
                 )
             except ProviderCallError as exc:
                 if exc.failure.kind != "not_found":
@@ -398,7 +405,7 @@ class OpenAIProvider:
         return ResultFiles(output_path=paths[0], error_path=paths[1], missing=tuple(missing))
 
     @hookimpl
-    def discard_submission(self, kernel: Any, plan: BatchPlan) -> None:
+    def discard_submission(self, kernel: KernelAPI, plan: BatchPlan) -> None:
         """Delete input files uploaded for a plan whose batch was never created (never raises;
         what it misses, the sweep deletes later)."""
         try:
@@ -408,7 +415,7 @@ class OpenAIProvider:
             kernel.log.warning("could not discard uploads of plan %s: %s", plan.batch_id, exc)
 
     @hookimpl
-    def cleanup_batch(self, kernel: Any, batch: LocalBatch) -> bool:
+    def cleanup_batch(self, kernel: KernelAPI, batch: LocalBatch) -> bool:
         """Delete the batch's provider files when ``openai.file_retention`` is ``delete``.
 
         True when none is left (a 404 counts as gone; with ``keep`` nothing is to be deleted),
@@ -430,7 +437,7 @@ class OpenAIProvider:
             )
             return False
 
-    def _result_files(self, kernel: Any, batch: LocalBatch) -> tuple[str | None, str | None]:
+    def _result_files(self, kernel: KernelAPI, batch: LocalBatch) -> tuple[str | None, str | None]:
         """The result file ids the provider reports for a batch adopted after it ended (never
         recorded locally); none when the provider no longer knows the batch."""
         try:
@@ -443,7 +450,7 @@ class OpenAIProvider:
 
     @hookimpl
     def sweep_provider_files(
-        self, kernel: Any, settled: Callable[[Sequence[str]], set[str]]
+        self, kernel: KernelAPI, settled: Callable[[Sequence[str]], set[str]]
     ) -> int:
         """Delete every provider file of ours whose batch is over, at most once per
         ``openai.sweep_interval_seconds`` and only with ``file_retention = delete``.
@@ -477,7 +484,7 @@ class OpenAIProvider:
         return deleted
 
     def _owned_files(
-        self, kernel: Any, config: ProviderConfig, client: openai.OpenAI
+        self, kernel: KernelAPI, config: ProviderConfig, client: openai.OpenAI
     ) -> dict[str, str]:
         """Our files at the provider, by file id, with the submission key each belongs to."""
         owned: dict[str, str] = {}
@@ -493,7 +500,7 @@ class OpenAIProvider:
         return owned
 
     def _key_of_batch(
-        self, kernel: Any, config: ProviderConfig, client: openai.OpenAI, batch_id: str
+        self, kernel: KernelAPI, config: ProviderConfig, client: openai.OpenAI, batch_id: str
     ) -> str | None:
         """The submission key stamped on provider batch ``batch_id`` (remembered), or ``None``
         (not ours, gone, or not known this time: a failed lookup is tried again next sweep)."""
@@ -518,7 +525,7 @@ class OpenAIProvider:
         return key
 
     def _delete_quietly(
-        self, kernel: Any, config: ProviderConfig, client: openai.OpenAI, file_id: str
+        self, kernel: KernelAPI, config: ProviderConfig, client: openai.OpenAI, file_id: str
     ) -> bool:
         """Delete one provider file: True when it is gone (a 404 counts as gone); a failure is
         logged as a warning and answers False."""

@@ -28,7 +28,9 @@ from sqlalchemy import (
     update,
 )
 
+from kernel.api import KernelAPI
 from kernel.db.models import AIBatchRequest, AIProcessingRequest, ChatSession
+from kernel.db.rowcount import rowcount
 from kernel.types import (
     ENDED_BATCH_STATUSES,
     ApplySummary,
@@ -147,7 +149,7 @@ def request_changes(
 class ResultApplier:
     """Applies the results of one apply step, chunk by chunk, inside short transactions."""
 
-    def __init__(self, kernel: Any) -> None:
+    def __init__(self, kernel: KernelAPI) -> None:
         self.kernel = kernel
         self.settings = kernel.settings
         self.prices = load_prices(kernel)
@@ -195,7 +197,7 @@ class ResultApplier:
         with self.kernel.db.transaction() as session:
             fields = [("batch_id", String(36)), *fields_of(table, *actual)]
             v = rowset(session.get_bind().dialect, fields, rows)
-            moved = session.execute(
+            moved_result = session.execute(
                 update(table)
                 .where(
                     table.c.id == v.c.batch_id,
@@ -207,7 +209,8 @@ class ResultApplier:
                     applied_at=utcnow(),
                     **{name: v.c[name] for name in actual},
                 )
-            ).rowcount
+            )
+            moved = rowcount(moved_result)
         return moved or 0
 
     def _rows(self, results: Sequence[tuple[LocalBatch, ResultFiles]]) -> Iterator[tuple[Any, ...]]:

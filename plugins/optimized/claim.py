@@ -10,7 +10,9 @@ from typing import Any
 
 from sqlalchemy import Column, String, select, update
 
+from kernel.api import KernelAPI
 from kernel.db.models import AIBatchRequest, AIProcessingRequest, Message, new_id
+from kernel.db.rowcount import rowcount
 from kernel.types import BatchPlan, BatchStatus, RequestStatus
 from plugins.common.lifecycle import new_submission_key
 from plugins.common.lines import BatchLimits, build_line
@@ -52,7 +54,7 @@ CLAIM_STAGE = temp_table(
 
 
 def fetch_pending(
-    kernel: Any,
+    kernel: KernelAPI,
     company_ids: Sequence[str],
     quotas: dict[str, int] | None = None,
     *,
@@ -92,7 +94,7 @@ Named = list[tuple[str, str, Draft]]
 
 
 def claim_page(
-    kernel: Any,
+    kernel: KernelAPI,
     company_ids: Sequence[str],
     limits: BatchLimits,
     page_size: int,
@@ -156,7 +158,7 @@ def claim_page(
         with staging(session, CLAIM_STAGE) as stage:
             load(session, stage, members, db.queries)
             request = AIProcessingRequest
-            claimed = session.execute(
+            claimed_result = session.execute(
                 update(request)
                 .where(
                     request.id == stage.c.request_id,
@@ -165,7 +167,8 @@ def claim_page(
                 )
                 .values(status=IN_PROGRESS, batch_id=stage.c.batch_id)
                 .execution_options(synchronize_session=False)
-            ).rowcount
+            )
+            claimed = rowcount(claimed_result)
         if claimed != len(members):
             raise RuntimeError(
                 f"claimed {claimed} of {len(members)} locked requests; rolled back (another "
@@ -185,7 +188,7 @@ def fail(session: Any, ids: Sequence[str], reason: str) -> None:
     )
 
 
-def write_files(kernel: Any, named: Named) -> list[BatchPlan]:
+def write_files(kernel: KernelAPI, named: Named) -> list[BatchPlan]:
     """Stream the page's messages in batch order and write each batch's JSONL file."""
     if not named:
         return []
@@ -210,7 +213,7 @@ def write_files(kernel: Any, named: Named) -> list[BatchPlan]:
     def flush_request() -> None:
         if current_request is None or handle is None:
             return
-        draft = drafts[current_batch]  # type: ignore[index]
+        draft = drafts[current_batch]
         line = build_line(
             current_request,
             draft.model,

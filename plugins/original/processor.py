@@ -17,8 +17,10 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from kernel import hookimpl
+from kernel.api import KernelAPI
 from kernel.db.models import AIBatchRequest, AIProcessingRequest, ChatSession, SchedulerInstance
 from kernel.db.models import Company as CompanyRow
+from kernel.db.rowcount import rowcount
 from kernel.db.rows import to_local_batch as to_local
 from kernel.types import (
     ENDED_BATCH_STATUSES,
@@ -62,7 +64,7 @@ SESSION_FIELDS = (
 )
 
 
-def to_plan(row: AIBatchRequest, kernel: Any) -> BatchPlan:
+def to_plan(row: AIBatchRequest, kernel: KernelAPI) -> BatchPlan:
     """A PLANNED batch row as a plan (for reconciliation)."""
     return BatchPlan(
         batch_id=row.id,
@@ -86,14 +88,14 @@ def fail_requests(session: Session, ids: Sequence[str], reason: str) -> int:
         .where(AIProcessingRequest.id.in_(ids), AIProcessingRequest.status == PENDING)
         .values(status=FAILED, error=reason, completed_at=utcnow())
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 class OriginalProcessor:
     """Processor plugin ``original``: registered always, answers last (``trylast``)."""
 
     @hookimpl
-    def benchmark_probes(self, kernel: Any, stage: str) -> list[Probe]:
+    def benchmark_probes(self, kernel: KernelAPI, stage: str) -> list[Probe]:
         """The claim inside ``fetch_pending``: each batch's transaction, less the input file it
         writes at its end (building)."""
         if stage != "claim":
@@ -101,7 +103,7 @@ class OriginalProcessor:
         return [Probe(OriginalProcessor, "_claim"), Probe(sys.modules[__name__], "write_lines", -1)]
 
     @hookimpl(trylast=True)
-    def get_companies(self, kernel: Any) -> list[Company]:
+    def get_companies(self, kernel: KernelAPI) -> list[Company]:
         """All ACTIVE companies, straight from the database every time."""
         with kernel.db.transaction() as session:
             rows = session.execute(
@@ -113,7 +115,7 @@ class OriginalProcessor:
 
     @hookimpl(trylast=True)
     def fetch_pending(
-        self, kernel: Any, companies: Sequence[Company], flush: bool
+        self, kernel: KernelAPI, companies: Sequence[Company], flush: bool
     ) -> list[BatchPlan]:
         """One query per company loading full sessions and messages, then plan and claim batches."""
         plans: list[BatchPlan] = []
@@ -121,7 +123,7 @@ class OriginalProcessor:
             plans += self._plan_company(kernel, company, flush)
         return plans
 
-    def _plan_company(self, kernel: Any, company: Company, flush: bool) -> list[BatchPlan]:
+    def _plan_company(self, kernel: KernelAPI, company: Company, flush: bool) -> list[BatchPlan]:
         """Plan this company's next batches (at most ``batch.max_requests_per_batch`` requests);
         fewer than ``batch.min_batch_size`` wait unless old enough or ``flush``."""
         settings = kernel.settings
@@ -188,7 +190,7 @@ class OriginalProcessor:
 
     def _claim(
         self,
-        kernel: Any,
+        kernel: KernelAPI,
         company: Company,
         model: str,
         processing_type: str,
@@ -235,19 +237,19 @@ class OriginalProcessor:
 
     @hookimpl(trylast=True)
     def record_submitted(
-        self, kernel: Any, submissions: Sequence[tuple[BatchPlan, SubmittedBatch]]
+        self, kernel: KernelAPI, submissions: Sequence[tuple[BatchPlan, SubmittedBatch]]
     ) -> list[str]:
         """PLANNED -> the provider's status with its ids, one statement for all plans (the
         batch-row writes both processors share)."""
         return batchrows.record_submitted(kernel, submissions)
 
     @hookimpl(trylast=True)
-    def company_concurrency(self, kernel: Any) -> int:
+    def company_concurrency(self, kernel: KernelAPI) -> int:
         """One company at a time, as the original system did."""
         return 1
 
     @hookimpl(trylast=True)
-    def abandon_plan(self, kernel: Any, plan: BatchPlan, reason: str) -> bool:
+    def abandon_plan(self, kernel: KernelAPI, plan: BatchPlan, reason: str) -> bool:
         """PLANNED -> ABANDONED and its members back to the queue, no attempt spent."""
         with kernel.db.transaction() as session:
             result = session.execute(
@@ -258,7 +260,7 @@ class OriginalProcessor:
                 )
                 .values(status=BatchStatus.ABANDONED.value, note=reason, ended_at=utcnow())
             )
-            if result.rowcount != 1:
+            if rowcount(result) != 1:
                 return False
             session.execute(
                 update(AIProcessingRequest)
@@ -272,7 +274,7 @@ class OriginalProcessor:
         return True
 
     @hookimpl(trylast=True)
-    def fetch_stale_plans(self, kernel: Any, older_than_seconds: float) -> list[BatchPlan]:
+    def fetch_stale_plans(self, kernel: KernelAPI, older_than_seconds: float) -> list[BatchPlan]:
         """PLANNED batches of this instance (or of none) older than the grace period, and those
         whose owner stopped beating.
 
@@ -310,7 +312,7 @@ class OriginalProcessor:
 
     @staticmethod
     def _batches_per_company(
-        kernel: Any, companies: Sequence[Company], *conditions: Any
+        kernel: KernelAPI, companies: Sequence[Company], *conditions: Any
     ) -> list[LocalBatch]:
         """One query per company for its batches matching ``conditions``."""
         batches: list[LocalBatch] = []
@@ -325,21 +327,21 @@ class OriginalProcessor:
         return batches
 
     @hookimpl(trylast=True)
-    def fetch_inflight(self, kernel: Any, companies: Sequence[Company]) -> list[LocalBatch]:
+    def fetch_inflight(self, kernel: KernelAPI, companies: Sequence[Company]) -> list[LocalBatch]:
         """One query per company for its batches still running at the provider."""
         statuses = [s.value for s in IN_FLIGHT_BATCH_STATUSES]
         return self._batches_per_company(kernel, companies, AIBatchRequest.status.in_(statuses))
 
     @hookimpl(trylast=True)
     def record_batch_statuses(
-        self, kernel: Any, updates: Sequence[tuple[LocalBatch, ProviderBatch]]
+        self, kernel: KernelAPI, updates: Sequence[tuple[LocalBatch, ProviderBatch]]
     ) -> int:
         """Every polled status in one statement, each conditional on the polled status (the
         batch-row writes both processors share); a status that would go backwards is ignored."""
         return batchrows.record_statuses(kernel, updates)
 
     @hookimpl(trylast=True)
-    def fetch_finished(self, kernel: Any, companies: Sequence[Company]) -> list[LocalBatch]:
+    def fetch_finished(self, kernel: KernelAPI, companies: Sequence[Company]) -> list[LocalBatch]:
         """One query per company for ended batches whose results are not applied."""
         statuses = [s.value for s in ENDED_BATCH_STATUSES]
         return self._batches_per_company(
@@ -351,7 +353,7 @@ class OriginalProcessor:
 
     @hookimpl(trylast=True)
     def apply_results(
-        self, kernel: Any, results: Sequence[tuple[LocalBatch, ResultFiles]]
+        self, kernel: KernelAPI, results: Sequence[tuple[LocalBatch, ResultFiles]]
     ) -> ApplySummary:
         """Apply batch after batch."""
         total = ApplySummary()
@@ -359,7 +361,9 @@ class OriginalProcessor:
             total += self._apply_batch(kernel, batch, files)
         return total
 
-    def _apply_batch(self, kernel: Any, batch: LocalBatch, files: ResultFiles) -> ApplySummary:
+    def _apply_batch(
+        self, kernel: KernelAPI, batch: LocalBatch, files: ResultFiles
+    ) -> ApplySummary:
         """Apply line by line, one transaction per line, then settle every member left over."""
         with kernel.db.transaction() as session:
             if session.scalar(
@@ -456,12 +460,12 @@ class OriginalProcessor:
             input_tokens=int(tally["input_tokens"]),
             output_tokens=int(tally["output_tokens"]),
             cost_usd=tally["cost_usd"],
-            batches=int(result.rowcount == 1),
-            already_applied=int(result.rowcount != 1),
+            batches=int(rowcount(result) == 1),
+            already_applied=int(rowcount(result) != 1),
         )
 
     def _write_requeue(
-        self, kernel: Any, batch: LocalBatch, request_id: str, reason: str, when: Any
+        self, kernel: KernelAPI, batch: LocalBatch, request_id: str, reason: str, when: Any
     ) -> None:
         """Put one member back in the queue without spending an attempt."""
         with kernel.db.transaction() as session:
@@ -477,7 +481,7 @@ class OriginalProcessor:
 
     def _write_outcome(
         self,
-        kernel: Any,
+        kernel: KernelAPI,
         batch: LocalBatch,
         outcome: LineOutcome,
         attempts: int,
@@ -519,7 +523,7 @@ class OriginalProcessor:
                     + adds["add_completion_cost"],
                 )
             )
-            if result.rowcount != 1:
+            if rowcount(result) != 1:
                 tally["ignored_lines"] += 1
                 return
             if outcome.kind == "success":
@@ -545,7 +549,7 @@ class OriginalProcessor:
             tally["requeued"] += 1
 
     @hookimpl(trylast=True)
-    def retry_failed(self, kernel: Any, companies: Sequence[Company]) -> RetrySummary:
+    def retry_failed(self, kernel: KernelAPI, companies: Sequence[Company]) -> RetrySummary:
         """Per company: close requests out of attempts, re-queue members of batches that ended."""
         max_attempts = int(kernel.settings.batch.max_attempts)
         requeued = failed = 0
@@ -565,7 +569,7 @@ class OriginalProcessor:
                         error=func.coalesce(AIProcessingRequest.error, "attempts used up"),
                     )
                 )
-                failed += result.rowcount or 0
+                failed += rowcount(result) or 0
                 stranded = select(AIBatchRequest.id).where(AIBatchRequest.status.in_(settled))
                 result = session.execute(
                     update(AIProcessingRequest)
@@ -579,5 +583,5 @@ class OriginalProcessor:
                     )
                     .values(status=PENDING, batch_id=None, available_at=utcnow())
                 )
-                requeued += result.rowcount or 0
+                requeued += rowcount(result) or 0
         return RetrySummary(requeued=requeued, failed=failed)

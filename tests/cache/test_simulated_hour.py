@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from kernel.api import KernelAPI
 from kernel.scheduler import TASKS
 from tests.cache.support import add_companies
 
 HOUR = 3600
 
 
-def simulate_hour(kernel: Any, plugin: Any, clock: Any) -> int:
+def simulate_hour(kernel: KernelAPI, plugin: Any, clock: Any) -> int:
     """Step the fake clock through an hour of task runs; returns the lookups made."""
     schedule = kernel.settings.scheduler
     start = clock.now

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
+from kernel.api import KernelAPI
 from plugins.common.importing.importer import import_file
 from plugins.emulator import EmulatorConfig, EmulatorServer
 
@@ -35,7 +36,9 @@ def write_tenants(path: Path, backlog: dict[str, int]) -> Path:
     return path
 
 
-def load_tenants(kernel: Any, tmp_path: Path, backlog: dict[str, int], name: str = "t") -> None:
+def load_tenants(
+    kernel: KernelAPI, tmp_path: Path, backlog: dict[str, int], name: str = "t"
+) -> None:
     """Import the sessions of ``backlog`` into the kernel's database."""
     source = write_tenants(tmp_path / f"{name}.jsonl", backlog)
     assert import_file(kernel, source).requests_created == sum(backlog.values())

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from kernel.api import KernelAPI
 from kernel.db.models import AIBatchRequest, AIProcessingRequest
 from kernel.scheduler import Scheduler
 from plugins.common.lines import build_line
@@ -19,7 +20,7 @@ from tests.costs.conftest import ANSWER, QUESTION, load_tenants
 SMALL = {f"small-{i:02d}": 5 for i in range(10)}
 
 
-def submitted_by_company(kernel: Any) -> Counter[str]:
+def submitted_by_company(kernel: KernelAPI) -> Counter[str]:
     """Batches that reached the provider, per company."""
     with kernel.db.transaction() as session:
         rows = session.scalars(

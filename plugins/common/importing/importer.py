@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
+from kernel.api import KernelAPI
 from kernel.types import KernelError
 from plugins.common.importing.isolate import write_isolating
 from plugins.common.importing.lines import SessionRecord, parse_line
@@ -93,7 +93,7 @@ def _distinct(
     return kept
 
 
-def import_file(kernel: Any, path: Path, *, update: bool = False) -> ImportReport:
+def import_file(kernel: KernelAPI, path: Path, *, update: bool = False) -> ImportReport:
     """Import a JSONL file; returns counts, bad lines (problems) and notes, sorted by line."""
     report = ImportReport(update=update)
     writer = ChunkWriter(kernel, update=update)

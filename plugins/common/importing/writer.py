@@ -17,7 +17,9 @@ from typing import Any
 from sqlalchemy import delete, null, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from kernel.api import KernelAPI
 from kernel.db.models import AIProcessingRequest, ChatSession, Company, Message, new_id, utcnow
+from kernel.db.rowcount import rowcount
 from kernel.types import CompanyStatus, RequestStatus
 from plugins.common.importing.lines import MessageLine, SessionRecord
 from plugins.common.importing.report import ImportReport, Problem
@@ -94,7 +96,7 @@ def differences(record: SessionRecord, stored: Stored) -> list[str]:
 class ChunkWriter:
     """Writes chunks for one import: settings read once, one transaction per call."""
 
-    def __init__(self, kernel: Any, *, update: bool) -> None:
+    def __init__(self, kernel: KernelAPI, *, update: bool) -> None:
         self.db = kernel.db
         self.processing_type = str(kernel.settings.processing.processing_type)
         self.model = str(kernel.settings.model.name)
@@ -323,12 +325,13 @@ class ChunkWriter:
         # After the session rows are locked by the update: a concurrent update of the same
         # session has committed by now, and this delete sees (and replaces) its messages.
         session.execute(delete(Message).where(Message.session_id.in_(list(ready))))
-        requeued = session.execute(
+        requeued_result = session.execute(
             update(r)
             .where(r.session_id.in_(list(ready)), r.status != IN_PROGRESS)
             .values(REQUEUE | {"requested_at": now, "available_at": now})
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
+        requeued = rowcount(requeued_result)
         result.sessions_updated += len(ready)
         result.requests_requeued += requeued
         return list(ready.items())

@@ -13,9 +13,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast, overload
 
-from sqlalchemy import Connection, Engine, case, create_engine, func, literal, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    case,
+    create_engine,
+    func,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.engine import URL
 
 from kernel.db.models import AIBatchRequest, AIProcessingRequest, Company, SchedulerInstance
@@ -23,11 +33,15 @@ from kernel.types import RequestStatus
 
 PENDING = RequestStatus.PENDING_BATCHING.value
 IN_FLIGHT = RequestStatus.BATCHING_IN_PROGRESS.value
-COMPANY_ID_LENGTH: int = Company.__table__.c.id.type.length
+COMPANY_ID_LENGTH: int = cast(String, Company.__table__.c.id.type).length or 0
 TERMINAL = (RequestStatus.PROCESSING_COMPLETE.value, RequestStatus.PROCESSING_FAILED.value)
 READ_TIMEOUT_MS = 5000
 
 
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: datetime | None) -> datetime | None: ...
 def as_utc(value: datetime | None) -> datetime | None:
     """Timestamps read back from SQLite are naive UTC; make every one aware."""
     if value is None:

@@ -6,6 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from kernel import hookimpl
+from kernel.builtin_tasks import session_tasks
+from kernel.task_settings import settings_tasks
+from kernel.types import TaskSpec
 
 
 class CorePlugin:
@@ -22,3 +25,8 @@ class CorePlugin:
     def run_cycle(self, kernel: Any, step: Callable[[], dict[str, float]]) -> dict[str, float]:
         """Run the cycle itself; wrappers around this hook add a cycle span."""
         return step()
+
+    @hookimpl
+    def register_tasks(self, kernel: Any) -> list[TaskSpec]:
+        """The built-in session tasks and the ``[tasks.NAME]`` tasks of the settings."""
+        return [*session_tasks(), *settings_tasks(kernel.settings)]

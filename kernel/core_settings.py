@@ -141,11 +141,13 @@ PROCESSING = Section(
             le=64,
         ),
         Setting(
-            "processing_type",
-            str,
-            "session_analysis",
-            "the processing type of imported requests",
+            "default_tasks",
+            list,
+            ["session_analysis"],
+            'tasks enqueued for an imported session whose line names none (its "tasks")',
             non_empty=True,
+            check=lambda names: all(isinstance(name, str) and name for name in names),
+            rule="of task names",
         ),
         Setting(
             "chunk_size",

@@ -5,16 +5,18 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kernel import hookimpl
 from kernel.types import (
     BatchPlan,
+    LLMResult,
     LocalBatch,
     ProviderBatch,
     ProviderError,
+    ProviderLimits,
     ResultFiles,
     SubmittedBatch,
 )
@@ -22,6 +24,8 @@ from plugins.openai_provider.breaker import BREAKER_RANK, OPEN, STATE_GAUGE, Bre
 from plugins.openai_provider.calls import Caller, OutcomeUnknownError, ProviderCallError
 from plugins.openai_provider.client import ClientHolder
 from plugins.openai_provider.config import ProviderConfig
+from plugins.openai_provider.decoding import read_results
+from plugins.openai_provider.encoding import ChatEncoder
 from plugins.openai_provider.files import (
     batch_of_result,
     download_file,
@@ -47,6 +51,10 @@ from plugins.openai_provider.retry import Failure
 if TYPE_CHECKING:
     import openai
 
+NAME = "openai"
+"""The provider name this plugin answers for (``plan.provider``, ``batch.provider``)."""
+LIMITS = ProviderLimits(max_requests=50_000, max_bytes=200_000_000)
+"""The Batch API's own limits: 50,000 requests and 200 MB an input file."""
 ENDPOINT = "/v1/chat/completions"
 COMPLETION_WINDOW = "24h"
 CREATE_LOOKUP_MARGIN_SECONDS = 300
@@ -105,6 +113,23 @@ class OpenAIProvider:
         return self.breakers.states()
 
     @hookimpl
+    def provider_limits(self, kernel: Any, provider: str) -> ProviderLimits | None:
+        """The Batch API's limits per batch, for provider ``openai``."""
+        return LIMITS if provider == NAME else None
+
+    @hookimpl
+    def request_encoder(self, kernel: Any, provider: str, model: str) -> ChatEncoder | None:
+        """Chat-completions lines for ``model``, for provider ``openai``."""
+        return ChatEncoder(model) if provider == NAME else None
+
+    @hookimpl
+    def read_results(
+        self, kernel: Any, batch: LocalBatch, files: ResultFiles
+    ) -> Iterable[LLMResult] | None:
+        """The neutral results of an ``openai`` batch's output and error files, streamed."""
+        return read_results(files) if batch.provider == NAME else None
+
+    @hookimpl
     def collect_status(self, kernel: Any) -> dict[str, Any]:
         """The ``breakers`` section of the monitoring snapshot: every operation's breaker."""
         return {"breakers": self.breaker_states()}
@@ -147,8 +172,10 @@ class OpenAIProvider:
         kernel.metric(CIRCUIT_STATE, STATE_GAUGE[state], kind="gauge", operation=operation)
 
     @hookimpl
-    def submit_batch(self, kernel: Any, plan: BatchPlan) -> SubmittedBatch:
+    def submit_batch(self, kernel: Any, plan: BatchPlan) -> SubmittedBatch | None:
         """Upload the plan's file and create its batch; adopt, never duplicate, a lost create."""
+        if plan.provider != NAME:
+            return None
         config, client = self._setup(kernel)
         key = plan.submission_key
         with self._lock:
@@ -324,6 +351,8 @@ class OpenAIProvider:
     @hookimpl
     def find_batch(self, kernel: Any, plan: BatchPlan) -> ProviderBatch | None:
         """The provider batch stamped with ``plan``'s submission key, or ``None``."""
+        if plan.provider != NAME:
+            return None
         config, client = self._setup(kernel)
         found = self._find(
             kernel, config, client, plan.submission_key, not_before=self._plan_cutoff(plan)
@@ -333,8 +362,10 @@ class OpenAIProvider:
         return found
 
     @hookimpl
-    def poll_batch(self, kernel: Any, batch: LocalBatch) -> ProviderBatch:
+    def poll_batch(self, kernel: Any, batch: LocalBatch) -> ProviderBatch | None:
         """Retrieve one batch's current status."""
+        if batch.provider != NAME:
+            return None
         config, client = self._setup(kernel)
         batch_id = _provider_id(batch, "retrieve")
         return self.caller.run(
@@ -342,8 +373,10 @@ class OpenAIProvider:
         )
 
     @hookimpl
-    def cancel_batch(self, kernel: Any, batch: LocalBatch) -> ProviderBatch:
+    def cancel_batch(self, kernel: Any, batch: LocalBatch) -> ProviderBatch | None:
         """Ask for cancellation; a batch that already ended is returned as it is."""
+        if batch.provider != NAME:
+            return None
         config, client = self._setup(kernel)
         batch_id = _provider_id(batch, "cancel")
         try:
@@ -359,8 +392,12 @@ class OpenAIProvider:
             raise
 
     @hookimpl
-    def download_results(self, kernel: Any, batch: LocalBatch, directory: Path) -> ResultFiles:
+    def download_results(
+        self, kernel: Any, batch: LocalBatch, directory: Path
+    ) -> ResultFiles | None:
         """Stream the output and error files to ``directory/<batch_id>.{output,error}.jsonl``."""
+        if batch.provider != NAME:
+            return None
         config, client = self._setup(kernel)
         output_id, error_id = batch.output_file_id, batch.error_file_id
         if not output_id and not error_id and batch.provider_batch_id:
@@ -401,6 +438,8 @@ class OpenAIProvider:
     def discard_submission(self, kernel: Any, plan: BatchPlan) -> None:
         """Delete input files uploaded for a plan whose batch was never created (never raises;
         what it misses, the sweep deletes later)."""
+        if plan.provider != NAME:
+            return None
         try:
             config, client = self._setup(kernel)
             self._delete_orphans(kernel, config, client, upload_filename(plan.submission_key), None)
@@ -408,12 +447,14 @@ class OpenAIProvider:
             kernel.log.warning("could not discard uploads of plan %s: %s", plan.batch_id, exc)
 
     @hookimpl
-    def cleanup_batch(self, kernel: Any, batch: LocalBatch) -> bool:
+    def cleanup_batch(self, kernel: Any, batch: LocalBatch) -> bool | None:
         """Delete the batch's provider files when ``openai.file_retention`` is ``delete``.
 
         True when none is left (a 404 counts as gone; with ``keep`` nothing is to be deleted),
         False when one may remain: the kernel tries again later. Never raises.
         """
+        if batch.provider != NAME:
+            return None
         try:
             config, client = self._setup(kernel)
             if config.file_retention != "delete":

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from kernel.types import LLMRequest
-from plugins.common.tokens import approximate_tokens
+from plugins.common.tokens import count_chat
 
 ENDPOINT = "/v1/chat/completions"
 
@@ -18,6 +18,16 @@ def chat_messages(request: LLMRequest) -> list[dict[str, str]]:
     messages = [{"role": "system", "content": request.instructions}]
     messages += [{"role": role, "content": content} for role, content in request.messages]
     return messages
+
+
+def response_format(request: LLMRequest) -> dict[str, Any]:
+    """Strict structured outputs with the task's schema; plain JSON mode without a schema."""
+    if request.schema is None:
+        return {"type": "json_object"}
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": request.schema_name, "schema": request.schema, "strict": True},
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +42,7 @@ class ChatEncoder:
         if request.temperature is not None:
             body["temperature"] = request.temperature
         body["max_tokens"] = request.max_output_tokens
-        body["response_format"] = {"type": "json_object"}
+        body["response_format"] = response_format(request)
         return body
 
     def encode(self, request: LLMRequest) -> bytes:
@@ -46,6 +56,7 @@ class ChatEncoder:
         return orjson.dumps(line) + b"\n"
 
     def count_tokens(self, request: LLMRequest) -> int:
-        """Input tokens of the request: characters / 4 plus 4 a message."""
+        """Input tokens of the request's messages: exact with the offline tokenizer, else
+        characters / 4 plus 4 a message."""
         messages = chat_messages(request)
-        return approximate_tokens(sum(len(m["content"]) for m in messages), len(messages))
+        return count_chat(self.model, [(m["role"], m["content"]) for m in messages])

@@ -24,6 +24,7 @@ from plugins.optimized.planning import (
     LineSizer,
     candidates_of,
     eligible_companies,
+    learn_ratio,
     measure_missing,
     page_query,
     plan_page,
@@ -246,6 +247,8 @@ def write_files(kernel: Any, provider: str, named: Named) -> list[BatchPlan]:
         )
         for batch_id, key, d in named
     ]
+    for plan in plans:
+        learn_ratio(plan.model, drafts[plan.batch_id].tokens, plan.estimated_input_tokens)
     changed = [
         (p.batch_id, p.estimated_input_tokens)
         for p in plans

@@ -7,6 +7,7 @@ import) are measured in one extra query for the page.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -52,10 +53,24 @@ class Draft:
     tokens: int = 0
 
 
+TRANSCRIPT_RATIOS: dict[str, float] = {}
+"""Per model, how many more tokens than characters / 4 written transcripts had (at least 1):
+learnt from every batch written, so a batch the estimate under-counted is planned smaller
+the next time instead of being over its token limit again."""
+
+
+def learn_ratio(model: str, planned: int, exact: int) -> None:
+    """Remember that a batch planned at ``planned`` tokens (already scaled by the model's ratio)
+    had ``exact`` once written: the ratio grows by what was still missing."""
+    if planned > 0 and exact > planned:
+        TRANSCRIPT_RATIOS[model] = TRANSCRIPT_RATIOS.get(model, 1.0) * exact / planned
+
+
 class LineSizer:
     """Sizes of request records from the sessions' stored transcript sizes, without reading a
     message: the encoded size and exact tokens of a record with an empty transcript (once per
-    model and task), plus the transcript's bytes and its characters / 4."""
+    model and task), plus the transcript's bytes and its characters / 4 (scaled up by what
+    earlier batches of the model showed, see :data:`TRANSCRIPT_RATIOS`)."""
 
     def __init__(self, kernel: Any, provider: str) -> None:
         self.kernel = kernel
@@ -91,7 +106,9 @@ class LineSizer:
         """(bytes, input tokens) of the candidate's record."""
         nbytes, tokens = self.overhead(candidate.model, candidate.processing_type)
         chars = int(candidate.chars or 0)
-        return nbytes + int(candidate.nbytes or 0), tokens + approximate_tokens(chars, 0)
+        ratio = TRANSCRIPT_RATIOS.get(candidate.model, 1.0)
+        transcript = math.ceil(approximate_tokens(chars, 0) * ratio)
+        return nbytes + int(candidate.nbytes or 0), tokens + transcript
 
 
 def eligible_companies(

@@ -65,6 +65,8 @@ def enqueue_task(kernel: Any, task_name: str, company_id: str | None = None) -> 
         source = source.where(s.company_id == company_id)
     with db.transaction() as session:
         created = session.execute(
-            insert(r.__table__).from_select(list(REQUEST_COLUMNS), source)
-        ).rowcount
-    return int(created or 0)
+            insert(r.__table__)
+            .from_select(list(REQUEST_COLUMNS), source)
+            .returning(r.__table__.c.id)
+        ).all()
+    return len(created)

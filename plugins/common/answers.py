@@ -72,6 +72,17 @@ def session_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def describe(error: Any) -> str:
+    """One schema violation in words, naming the answer's field: ``category 'PARKING' is not an
+    allowed category; allowed: ...``."""
+    name = str(error.path[-1]) if error.path else "answer"
+    if error.validator == "enum":
+        allowed = ", ".join(map(str, error.validator_value[:20]))
+        return f"{name} {error.instance!r} is not an allowed {name}; allowed: {allowed}"
+    where = error.json_path if error.path else "answer"
+    return f"{where}: {error.message}"
+
+
 class AnswerJudge:
     """Judges results against the kernel's tasks, one compiled validator per task."""
 
@@ -95,8 +106,7 @@ class AnswerJudge:
                     data[key] = data[key].upper()
         error = best_match(self.validator(task).iter_errors(data))
         if error is not None:
-            where = error.json_path if error.path else "answer"
-            raise ValueError(f"{where}: {error.message}")
+            raise ValueError(describe(error))
         fields = session_fields(data) if task.applies == "session" else {}
         if task.applies == "session":
             data = {**data, **fields}

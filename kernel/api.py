@@ -7,7 +7,7 @@ metrics, the work directory, plugin lookup and the checked pipeline calls), not 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -22,12 +22,17 @@ if TYPE_CHECKING:
         ApplySummary,
         BatchPlan,
         Company,
+        LLMResult,
         LocalBatch,
         MetricKind,
         ProviderBatch,
+        ProviderHealth,
+        ProviderLimits,
+        RequestEncoder,
         ResultFiles,
         RetrySummary,
         SubmittedBatch,
+        TaskSpec,
     )
 
 Step = Callable[[], dict[str, float]]
@@ -79,6 +84,34 @@ class KernelAPI(Reporting, Protocol):
 
     def close(self) -> None:
         """Release the plugins' resources and the database connections."""
+        ...
+
+    def tasks(self) -> Mapping[str, TaskSpec]:
+        """Every defined task by name (built-in, from settings, from plugins)."""
+        ...
+
+    def task(self, name: str) -> TaskSpec:
+        """The task called ``name``; a ``ConfigError`` listing the valid names otherwise."""
+        ...
+
+    def providers(self) -> list[str]:
+        """The configured providers, primary first."""
+        ...
+
+    def provider_limits(self, provider: str) -> ProviderLimits:
+        """What one batch may hold at ``provider``."""
+        ...
+
+    def request_encoder(self, provider: str, model: str) -> RequestEncoder:
+        """The encoder of neutral requests for ``model`` at ``provider``."""
+        ...
+
+    def read_results(self, batch: LocalBatch, files: ResultFiles) -> Iterable[LLMResult]:
+        """The neutral results of a batch's downloaded files, streamed by its provider."""
+        ...
+
+    def provider_health(self, provider: str) -> ProviderHealth:
+        """Whether ``provider`` takes new batches now."""
         ...
 
     def get_companies(self) -> list[Company]:

@@ -141,11 +141,13 @@ PROCESSING = Section(
             le=64,
         ),
         Setting(
-            "processing_type",
-            str,
-            "session_analysis",
-            "the processing type of imported requests",
+            "default_tasks",
+            list,
+            ["session_analysis"],
+            'tasks enqueued for an imported session whose line names none (its "tasks")',
             non_empty=True,
+            check=lambda names: all(isinstance(name, str) and name for name in names),
+            rule="of task names",
         ),
         Setting(
             "chunk_size",
@@ -285,7 +287,37 @@ PRICES = Section(
     ),
 )
 
-SECTIONS = (DATABASE, PLUGINS, PROCESSING, BATCH, SCHEDULER, MODEL, PRICES)
+TASK_KEYS = ("instructions", "schema", "model", "params")
+
+
+def _task_table(task: Any) -> bool:
+    """A task is a table with instructions and schema, and maybe model and params."""
+    return (
+        isinstance(task, Mapping)
+        and {"instructions", "schema"} <= set(task)
+        and set(task) <= set(TASK_KEYS)
+    )
+
+
+TASKS = Section(
+    "tasks",
+    "Your own tasks, one table each: [default.tasks.NAME] with instructions (the system prompt), "
+    "schema (the answer's JSON schema: a table, JSON text, or a JSON file path relative to the "
+    "settings file) and optionally model and params (temperature, max_output_tokens, "
+    "reasoning_effort). Their answers are stored as JSON on each request.",
+    (),
+    entries=Setting(
+        "NAME",
+        dict,
+        {},
+        "one task",
+        check=_task_table,
+        rule="with instructions and schema (and optionally model and params)",
+        relative_paths=("schema",),
+    ),
+)
+
+SECTIONS = (DATABASE, PLUGINS, PROCESSING, BATCH, SCHEDULER, MODEL, PRICES, TASKS)
 
 
 @hookimpl

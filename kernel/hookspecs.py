@@ -16,7 +16,7 @@ answers the provider hooks; cache plugins answer ``get_companies`` first; export
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,13 +33,18 @@ if TYPE_CHECKING:
         ApplySummary,
         BatchPlan,
         Company,
+        LLMResult,
         LocalBatch,
         Metric,
         Probe,
         ProviderBatch,
+        ProviderHealth,
+        ProviderLimits,
+        RequestEncoder,
         ResultFiles,
         RetrySummary,
         SubmittedBatch,
+        TaskSpec,
     )
 
 _hookspec = pluggy.HookspecMarker(PROJECT)
@@ -227,7 +232,59 @@ class ProcessorSpec:
 
 
 class ProviderSpec:
-    """Calls to the batch provider, answered by a provider plugin (``openai``)."""
+    """Calls to the batch provider, answered by a provider plugin (``openai``).
+
+    Several provider plugins may be registered at once: each answers only for its own provider
+    name (``provider``, ``plan.provider``, ``batch.provider``) and returns ``None`` otherwise.
+    """
+
+    @_hookspec(firstresult=True)
+    def provider_limits(self, kernel: KernelAPI, provider: str) -> ProviderLimits | None:
+        """What one batch may hold at ``provider``: requests, bytes, custom id rules.
+
+        Processors never plan a batch above these, whatever ``batch.*`` settings say. First
+        result wins; ``None``: not this plugin's provider. Called when a processor plans batches.
+
+        .. versionadded:: 0.6
+        """
+
+    @_hookspec(firstresult=True)
+    def request_encoder(
+        self, kernel: KernelAPI, provider: str, model: str
+    ) -> RequestEncoder | None:
+        """An encoder of neutral requests (:class:`kernel.types.LLMRequest`) for ``model`` at
+        ``provider``: ``encode`` gives one record of the provider's input file, ``count_tokens``
+        the input tokens the provider will count.
+
+        First result wins; ``None``: not this plugin's provider. Called by processors while they
+        write batch input files.
+
+        .. versionadded:: 0.6
+        """
+
+    @_hookspec(firstresult=True)
+    def read_results(
+        self, kernel: KernelAPI, batch: LocalBatch, files: ResultFiles
+    ) -> Iterable[LLMResult] | None:
+        """Stream the neutral results (:class:`kernel.types.LLMResult`) of a batch's downloaded
+        result files, one per record, in file order.
+
+        Answered by the plugin of ``batch.provider``; ``None``: not its batch. The processor
+        matches results to requests by ``custom_id`` and validates each answer against its
+        task's schema. Called by the apply step.
+
+        .. versionadded:: 0.6
+        """
+
+    @_hookspec(firstresult=True)
+    def provider_health(self, kernel: KernelAPI, provider: str) -> ProviderHealth | None:
+        """Whether ``provider`` takes new batches now (quota spent, circuit open, bad settings).
+
+        First result wins; ``None``: not this plugin's provider (taken as healthy). Called by the
+        create step and by routing before batches are planned for a provider.
+
+        .. versionadded:: 0.6
+        """
 
     @_hookspec(firstresult=True)
     def submit_batch(self, kernel: KernelAPI, plan: BatchPlan) -> SubmittedBatch | None:
@@ -429,6 +486,28 @@ class BenchmarkSpec:
         """
 
 
+class TaskHookSpec:
+    """Tasks: what the model is asked about a session, and the schema of its answer."""
+
+    @_hookspec
+    def register_tasks(self, kernel: KernelAPI) -> Sequence[TaskSpec] | None:
+        """Return the tasks this plugin defines (:class:`kernel.types.TaskSpec`).
+
+        Broadcast: every plugin's tasks are collected; a name defined twice is an error. The
+        kernel's ``core`` plugin registers the built-in session tasks (``session_analysis``) and
+        the tasks of the ``[tasks.NAME]`` settings. Every task's schema is checked for strict
+        structured-output compatibility when the kernel first needs its tasks (at start-up).
+
+        .. versionadded:: 0.6
+
+        Example::
+
+            @hookimpl
+            def register_tasks(self, kernel):
+                return [TaskSpec("topics", "List the topics.", {"type": "object", ...})]
+        """
+
+
 class SettingsSpec:
     """Settings declarations: the sections and keys each plugin reads, with defaults and rules."""
 
@@ -461,5 +540,6 @@ HOOKSPEC_CLASSES = (
     TelemetrySpec,
     CommandSpec,
     BenchmarkSpec,
+    TaskHookSpec,
     SettingsSpec,
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -31,20 +31,26 @@ from kernel.catalog import (
 from kernel.crashpoints import crashpoint
 from kernel.hookspecs import HOOKSPEC_CLASSES
 from kernel.settings import load_settings
+from kernel.tasks import build_registry, unknown_task
 from kernel.types import (
     ApplySummary,
     BatchPlan,
     Company,
     ConfigError,
+    LLMResult,
     LocalBatch,
     Metric,
     MetricKind,
     NoProviderError,
     PluginLoadError,
     ProviderBatch,
+    ProviderHealth,
+    ProviderLimits,
+    RequestEncoder,
     ResultFiles,
     RetrySummary,
     SubmittedBatch,
+    TaskSpec,
 )
 
 if TYPE_CHECKING:
@@ -353,6 +359,63 @@ class Kernel:
         if not isinstance(result, expected):
             raise TypeError(f"{hook!r} must return {expected}, got {type(result).__name__}")
         return result
+
+    @cached_property
+    def _tasks(self) -> dict[str, TaskSpec]:
+        """Every plugin's tasks, collected and checked once."""
+        return build_registry(self.pm.hook.register_tasks(kernel=self))
+
+    def tasks(self) -> Mapping[str, TaskSpec]:
+        """Every defined task by name (built-in, from settings, from plugins); raises
+        :class:`ConfigError` when one is invalid (its schema is not strict-mode compatible)."""
+        return self._tasks
+
+    def task(self, name: str) -> TaskSpec:
+        """The task called ``name``; a :class:`ConfigError` listing the valid names otherwise."""
+        try:
+            return self._tasks[name]
+        except KeyError:
+            raise unknown_task(name, self._tasks) from None
+
+    def providers(self) -> list[str]:
+        """The configured providers, primary first: ``routing.providers`` when set, else
+        ``[plugins.provider]``."""
+        routing = self.settings.get("routing") or {}
+        names = [str(name) for name in (routing.get("providers") or [])]
+        return names or [str(self.settings.plugins.provider)]
+
+    def provider_limits(self, provider: str) -> ProviderLimits:
+        """What one batch may hold at ``provider`` (its plugin must answer)."""
+        return self._first("provider_limits", ProviderLimits, provider=provider)
+
+    def request_encoder(self, provider: str, model: str) -> RequestEncoder:
+        """The encoder of neutral requests for ``model`` at ``provider``."""
+        encoder: RequestEncoder | None = self.pm.hook.request_encoder(
+            kernel=self, provider=provider, model=model
+        )
+        if encoder is None:
+            raise NoProviderError(
+                f"no enabled plugin encodes requests for provider {provider!r}; enabled: "
+                f"{', '.join(p for p, _ in self.pm.list_name_plugin())}"
+            )
+        return encoder
+
+    def read_results(self, batch: LocalBatch, files: ResultFiles) -> Iterable[LLMResult]:
+        """The neutral results of a batch's downloaded files, streamed by its provider's plugin."""
+        results: Iterable[LLMResult] | None = self.pm.hook.read_results(
+            kernel=self, batch=batch, files=files
+        )
+        if results is None:
+            raise NoProviderError(
+                f"no enabled plugin reads results of provider {batch.provider!r} (batch "
+                f"{batch.batch_id})"
+            )
+        return results
+
+    def provider_health(self, provider: str) -> ProviderHealth:
+        """Whether ``provider`` takes new batches now (healthy when no plugin says otherwise)."""
+        health = self.pm.hook.provider_health(kernel=self, provider=provider)
+        return health if health is not None else ProviderHealth(provider, "ok")
 
     def get_companies(self) -> list[Company]:
         """The active companies, from the cache when one is enabled."""

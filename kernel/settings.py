@@ -222,6 +222,14 @@ def _value_problems(
                 f"{item.dotted} must be {item.setting.expected()} "
                 f"(got {shown(value, secret=item.setting.secret)}), set {found[item.dotted].where}"
             )
+    for section, declared in declarations.entries.items():
+        rule = declared.setting
+        for name, value in (tree.get(section) or {}).items():
+            if not rule.accepts(value):
+                bad_sections.add(section)
+                problems.append(
+                    f"{section}.{name} must be {rule.expected()} (got {shown(value, secret=False)})"
+                )
     for section, validate in declarations.validators:
         if section in bad_sections:
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -14,9 +14,11 @@ from kernel import hookimpl
 from kernel.api import KernelAPI, Reporting
 from kernel.types import (
     BatchPlan,
+    LLMResult,
     LocalBatch,
     ProviderBatch,
     ProviderError,
+    ProviderLimits,
     ResultFiles,
     SubmittedBatch,
 )
@@ -24,6 +26,8 @@ from plugins.openai_provider.breaker import BREAKER_RANK, OPEN, STATE_GAUGE, Bre
 from plugins.openai_provider.calls import Caller, OutcomeUnknownError, ProviderCallError
 from plugins.openai_provider.client import ClientHolder
 from plugins.openai_provider.config import ProviderConfig
+from plugins.openai_provider.decoding import read_results
+from plugins.openai_provider.encoding import ChatEncoder
 from plugins.openai_provider.files import (
     batch_of_result,
     download_file,
@@ -50,6 +54,10 @@ if TYPE_CHECKING:
     import openai
     from openai import Omit
 
+NAME = "openai"
+"""The provider name this plugin answers for (``plan.provider``, ``batch.provider``)."""
+LIMITS = ProviderLimits(max_requests=50_000, max_bytes=200_000_000)
+"""The Batch API's own limits: 50,000 requests and 200 MB an input file."""
 ENDPOINT: Final = "/v1/chat/completions"
 COMPLETION_WINDOW: Final = "24h"
 CREATE_LOOKUP_MARGIN_SECONDS = 300
@@ -110,6 +118,23 @@ class OpenAIProvider:
         return self.breakers.states()
 
     @hookimpl
+    def provider_limits(self, kernel: KernelAPI, provider: str) -> ProviderLimits | None:
+        """The Batch API's limits per batch, for provider ``openai``."""
+        return LIMITS if provider == NAME else None
+
+    @hookimpl
+    def request_encoder(self, kernel: KernelAPI, provider: str, model: str) -> ChatEncoder | None:
+        """Chat-completions lines for ``model``, for provider ``openai``."""
+        return ChatEncoder(model) if provider == NAME else None
+
+    @hookimpl
+    def read_results(
+        self, kernel: KernelAPI, batch: LocalBatch, files: ResultFiles
+    ) -> Iterable[LLMResult] | None:
+        """The neutral results of an ``openai`` batch's output and error files, streamed."""
+        return read_results(files) if batch.provider == NAME else None
+
+    @hookimpl
     def collect_status(self, kernel: KernelAPI) -> dict[str, Any]:
         """The ``breakers`` section of the monitoring snapshot: every operation's breaker."""
         return {"breakers": self.breaker_states()}
@@ -152,8 +177,10 @@ class OpenAIProvider:
         kernel.metric(CIRCUIT_STATE, STATE_GAUGE[state], kind="gauge", operation=operation)
 
     @hookimpl
-    def submit_batch(self, kernel: KernelAPI, plan: BatchPlan) -> SubmittedBatch:
+    def submit_batch(self, kernel: KernelAPI, plan: BatchPlan) -> SubmittedBatch | None:
         """Upload the plan's file and create its batch; adopt, never duplicate, a lost create."""
+        if plan.provider != NAME:
+            return None
         config, client = self._setup(kernel)
         key = plan.submission_key
         with self._lock:
@@ -329,6 +356,8 @@ class OpenAIProvider:
     @hookimpl
     def find_batch(self, kernel: KernelAPI, plan: BatchPlan) -> ProviderBatch | None:
         """The provider batch stamped with ``plan``'s submission key, or ``None``."""
+        if plan.provider != NAME:
+            return None
         config, client = self._setup(kernel)
         found = self._find(
             kernel, config, client, plan.submission_key, not_before=self._plan_cutoff(plan)
@@ -338,8 +367,14 @@ class OpenAIProvider:
         return found
 
     @hookimpl
-    def poll_batch(self, kernel: KernelAPI, batch: LocalBatch) -> ProviderBatch:
+    def poll_batch(self, kernel: KernelAPI, batch: LocalBatch) -> ProviderBatch | None:
         """Retrieve one batch's current status."""
+        if batch.provider != NAME:
+            return None
+        return self._retrieve(kernel, batch)
+
+    def _retrieve(self, kernel: KernelAPI, batch: LocalBatch) -> ProviderBatch:
+        """One batch's current status at the provider."""
         config, client = self._setup(kernel)
         batch_id = _provider_id(batch, "retrieve")
         return self.caller.run(
@@ -347,8 +382,10 @@ class OpenAIProvider:
         )
 
     @hookimpl
-    def cancel_batch(self, kernel: KernelAPI, batch: LocalBatch) -> ProviderBatch:
+    def cancel_batch(self, kernel: KernelAPI, batch: LocalBatch) -> ProviderBatch | None:
         """Ask for cancellation; a batch that already ended is returned as it is."""
+        if batch.provider != NAME:
+            return None
         config, client = self._setup(kernel)
         batch_id = _provider_id(batch, "cancel")
         try:
@@ -358,7 +395,7 @@ class OpenAIProvider:
         except ProviderCallError as exc:
             if exc.failure.retryable or exc.failure.status != 400:
                 raise
-            current = self.poll_batch(kernel, batch)
+            current = self._retrieve(kernel, batch)
             if current.status in TERMINAL_STATUSES:
                 return current
             raise
@@ -366,12 +403,14 @@ class OpenAIProvider:
     @hookimpl
     def download_results(
         self, kernel: KernelAPI, batch: LocalBatch, directory: Path
-    ) -> ResultFiles:
+    ) -> ResultFiles | None:
         """Stream the output and error files to ``directory/<batch_id>.{output,error}.jsonl``."""
+        if batch.provider != NAME:
+            return None
         config, client = self._setup(kernel)
         output_id, error_id = batch.output_file_id, batch.error_file_id
         if not output_id and not error_id and batch.provider_batch_id:
-            current = self.poll_batch(kernel, batch)
+            current = self._retrieve(kernel, batch)
             output_id, error_id = current.output_file_id, current.error_file_id
         directory = Path(directory)
         missing: list[str] = []
@@ -408,6 +447,8 @@ class OpenAIProvider:
     def discard_submission(self, kernel: KernelAPI, plan: BatchPlan) -> None:
         """Delete input files uploaded for a plan whose batch was never created (never raises;
         what it misses, the sweep deletes later)."""
+        if plan.provider != NAME:
+            return None
         try:
             config, client = self._setup(kernel)
             self._delete_orphans(kernel, config, client, upload_filename(plan.submission_key), None)
@@ -415,12 +456,14 @@ class OpenAIProvider:
             kernel.log.warning("could not discard uploads of plan %s: %s", plan.batch_id, exc)
 
     @hookimpl
-    def cleanup_batch(self, kernel: KernelAPI, batch: LocalBatch) -> bool:
+    def cleanup_batch(self, kernel: KernelAPI, batch: LocalBatch) -> bool | None:
         """Delete the batch's provider files when ``openai.file_retention`` is ``delete``.
 
         True when none is left (a 404 counts as gone; with ``keep`` nothing is to be deleted),
         False when one may remain: the kernel tries again later. Never raises.
         """
+        if batch.provider != NAME:
+            return None
         try:
             config, client = self._setup(kernel)
             if config.file_retention != "delete":
@@ -441,7 +484,7 @@ class OpenAIProvider:
         """The result file ids the provider reports for a batch adopted after it ended (never
         recorded locally); none when the provider no longer knows the batch."""
         try:
-            current = self.poll_batch(kernel, batch)
+            current = self._retrieve(kernel, batch)
         except ProviderCallError as exc:
             if exc.failure.kind != "not_found":
                 raise

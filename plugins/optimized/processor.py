@@ -12,37 +12,31 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
-from kernel.db.models import AIBatchRequest, AIProcessingRequest
-from kernel.db.rowcount import rowcount
+from kernel.db.models import AIBatchRequest
 from kernel.db.rows import to_local_batch as to_local
 from kernel.types import (
     ENDED_BATCH_STATUSES,
     IN_FLIGHT_BATCH_STATUSES,
     ApplySummary,
     BatchPlan,
-    BatchStatus,
     Company,
     LocalBatch,
     Probe,
     ProviderBatch,
-    RequestStatus,
     ResultFiles,
     RetrySummary,
     SubmittedBatch,
 )
 from plugins.common import batchrows
-from plugins.common.timeutil import utcnow
+from plugins.common.retrying import retry_companies
 from plugins.optimized import claim
 from plugins.optimized.apply import ResultApplier
 
 T = TypeVar("T")
-PENDING = RequestStatus.PENDING_BATCHING.value
-IN_PROGRESS = RequestStatus.BATCHING_IN_PROGRESS.value
-FAILED = RequestStatus.PROCESSING_FAILED.value
 
 
 def company_groups(kernel: KernelAPI, companies: Sequence[Company]) -> list[list[str]]:
@@ -144,35 +138,10 @@ class OptimizedProcessor:
     def retry_failed(self, kernel: KernelAPI, companies: Sequence[Company]) -> RetrySummary:
         """Two statements for all companies: close exhausted requests, re-queue stranded ones."""
         max_attempts = int(kernel.settings.batch.max_attempts)
-        settled = [BatchStatus.APPLIED.value, BatchStatus.ABANDONED.value]
-        r = AIProcessingRequest
 
         def work(ids: list[str]) -> list[RetrySummary]:
             with kernel.db.transaction() as session:
-                failed_result = session.execute(
-                    update(r)
-                    .where(r.company_id.in_(ids), r.status == PENDING, r.attempts >= max_attempts)
-                    .values(
-                        status=FAILED,
-                        completed_at=utcnow(),
-                        error=func.coalesce(r.error, "attempts used up"),
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-                failed = rowcount(failed_result)
-                stranded = select(AIBatchRequest.id).where(AIBatchRequest.status.in_(settled))
-                requeued_result = session.execute(
-                    update(r)
-                    .where(
-                        r.company_id.in_(ids),
-                        r.status == IN_PROGRESS,
-                        r.batch_id.is_(None) | r.batch_id.in_(stranded),
-                    )
-                    .values(status=PENDING, batch_id=None, available_at=utcnow())
-                    .execution_options(synchronize_session=False)
-                )
-                requeued = rowcount(requeued_result)
-            return [RetrySummary(requeued=requeued or 0, failed=failed or 0)]
+                return [retry_companies(session, ids, max_attempts)]
 
         parts = per_group(kernel, companies, work)
         return RetrySummary(

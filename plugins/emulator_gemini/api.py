@@ -98,7 +98,11 @@ class GeminiApp:
         cfg = self.config
         if cfg.latency_ms > 0:
             time.sleep(cfg.latency_ms / 1000)
-        fault = None if _upload_session(request) else self.faults.http_fault(operation, request.request_id)
+        fault = (
+            None
+            if _upload_session(request)
+            else self.faults.http_fault(operation, request.request_id)
+        )
         if fault == "drop":
             return Response(drop=True)
         if fault == "429":

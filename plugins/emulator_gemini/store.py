@@ -62,7 +62,6 @@ class Batch:
     state: str = PENDING
     times: dict[str, float] = field(default_factory=dict)
     outcomes: bytearray = field(default_factory=bytearray)
-    cancel_at: float | None = None
     error: dict[str, Any] | None = None
     results: Results | None = None
     responses_file: str | None = None
@@ -174,9 +173,7 @@ class Store:
                     "FAILED_PRECONDITION",
                     f"Batch {batch.name} is already in a terminal state ({batch.state}).",
                 )
-            if batch.cancel_at is None:
-                batch.cancel_at = now + self.config.cancelling_seconds
-                batch.times["cancel_requested"] = now
+            batch.times.setdefault("cancel_requested", now)
             self._advance(now)
 
     def delete(self, batch_id: str) -> None:
@@ -270,8 +267,9 @@ class Store:
         """When the batch leaves its state, and how."""
         cfg = self.config
         candidates: list[Event] = []
-        if batch.cancel_at is not None:
-            candidates.append((batch.cancel_at, self._cancelled))
+        requested = batch.times.get("cancel_requested")
+        if requested is not None:
+            candidates.append((requested + cfg.cancelling_seconds, self._cancelled))
         if batch.state == PENDING:
             candidates.append((batch.created + cfg.validating_seconds, self._start))
         elif batch.state == RUNNING:

@@ -71,7 +71,7 @@ def request(custom_id: str, index: int) -> LLMRequest:
         task="probe",
         model=MODEL,
         instructions="Analyse the chat and answer in JSON.",
-        messages=(("user", f"I am unhappy with my salary, question {index}?"),),
+        messages=(("user", f"I am angry about my salary, question {index}?"),),
         schema=SCHEMA,
         schema_name="probe",
         max_output_tokens=500,

@@ -49,6 +49,7 @@ MAX_REQUESTS = 50_000
 MAX_FILE_BYTES = 2_000_000_000
 """A batch input file may hold up to 2 GB; we stay a little below."""
 LIST_PAGE_SIZE = 100
+GEMINI_MODEL_PREFIXES = ("gemini", "gemma", "models/", "tunedModels/")
 GONE = frozenset({"not_found", "unauthorized"})
 """Gemini answers 403 for a file that no longer exists."""
 
@@ -84,7 +85,7 @@ class GeminiProvider:
         if provider != NAME:
             return None
         config = GeminiConfig.from_settings(kernel.settings)
-        return GeminiEncoder(model or config.model, config.max_output_tokens)
+        return GeminiEncoder(model_for(model, config), config.max_output_tokens)
 
     @hookimpl
     def read_results(
@@ -136,7 +137,7 @@ class GeminiProvider:
             ) from exc
         uploaded = "" if inline else self._upload(config, client, path, key)
         kernel.crashpoint("after_file_upload")
-        model = plan.model or config.model
+        model = model_for(plan.model, config)
 
         def create() -> ProviderBatch:
             """One create call (never repeated after an ambiguous failure)."""
@@ -347,6 +348,14 @@ class GeminiProvider:
         except ProviderError:
             return False
         return True
+
+
+def model_for(model: str | None, config: GeminiConfig) -> str:
+    """The Gemini model for a batch: its own when it names a Gemini model, else ``gemini.model``
+    (a batch planned with another provider's model name, e.g. the default ``model.name``)."""
+    if model and model.startswith(GEMINI_MODEL_PREFIXES):
+        return model
+    return config.model
 
 
 def _provider_id(batch: LocalBatch, operation: str) -> str:

@@ -53,6 +53,12 @@ BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
             settings="plugins.openai_provider.settings_spec",
         ),
         CatalogEntry(
+            "gemini",
+            "plugins.gemini_provider:GeminiProvider",
+            "provider",
+            settings="plugins.gemini_provider.settings_spec",
+        ),
+        CatalogEntry(
             "cache-disk",
             "plugins.cache_disk:DiskCache",
             "cache",

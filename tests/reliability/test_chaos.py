@@ -48,7 +48,7 @@ def test_chaos_three_schedulers_under_kills_disconnects_and_provider_faults(
             requests=requests,
             companies=12,
             seconds=1500.0,
-            stall_seconds=90.0,
+            stall_seconds=120.0,
             ambiguous=ambiguous,
         ),
         out,

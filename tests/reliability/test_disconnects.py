@@ -86,7 +86,7 @@ def test_f14_three_processes_on_one_sqlite_file_under_sigkill(tmp_path: Path) ->
             requests=240,
             companies=6,
             seconds=600,
-            stall_seconds=60,
+            stall_seconds=120,
             ambiguous=False,
             kill_every=(1.0, 3.0),
         )

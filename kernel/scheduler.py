@@ -552,7 +552,8 @@ class Scheduler:
         signal.signal(signal.SIGINT, _stop)
 
     def run_forever(self) -> None:
-        """Run each task on its interval until a signal arrives."""
+        """Run each task on its interval until a signal arrives; the handlers are installed
+        before the instance registers, which is how other processes see it is ready."""
         self.install_signal_handlers()
         due = dict.fromkeys(TASKS, self.clock())
         self.start_instance()

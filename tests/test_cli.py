@@ -145,7 +145,7 @@ def test_run_stops_cleanly_on_sigterm(tmp_path: Path, sqlite_url: str) -> None:
             time.sleep(0.1)
         time.sleep(0.5)
         process.send_signal(signal.SIGTERM)
-        _out, err = process.communicate(timeout=20)
+        _out, err = process.communicate(timeout=60)
         assert process.returncode == 0, err
         assert "stopping after the current step" in err
 

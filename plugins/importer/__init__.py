@@ -32,7 +32,12 @@ def _show(report: ImportReport) -> None:
 
 
 def import_sessions(
-    file: Annotated[Path, typer.Argument(help="JSONL file, one session a line.", exists=True)],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="JSONL file, one session a line.", exists=True, dir_okay=False, readable=True
+        ),
+    ],
     update: Annotated[
         bool,
         typer.Option(

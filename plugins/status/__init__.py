@@ -31,7 +31,7 @@ def status_command(
     from plugins.common.monitoring.snapshot import build_snapshot
     from plugins.status.view import print_status
 
-    kernel = open_kernel(settings, database)
+    kernel = open_kernel(settings, database, need_schema=True)
     reader = MonitorReader.for_database(kernel.db)
     try:
         snapshot = build_snapshot(reader, kernel, company=company)

@@ -22,6 +22,7 @@ from kernel.cli.logs import LEVELS
 from kernel.cli.logs import configure as configure_logging
 from kernel.cli.options import DatabaseOption, SettingsOption, console, open_kernel
 from kernel.cli.plugin_commands import add_plugin_commands, command_manager
+from kernel.cli.run_command import run
 from kernel.cli.settings_command import show_settings
 from kernel.types import KernelError
 
@@ -87,30 +88,6 @@ def plugins(settings: SettingsOption = None, database: DatabaseOption = None) ->
             info.name, info.source, info.version or "-", info.role, status, ", ".join(info.hooks)
         )
     Console().print(table)
-
-
-def run(
-    once: Annotated[bool, typer.Option("--once", help="Run each task once, then exit.")] = False,
-    until_idle: Annotated[
-        bool, typer.Option("--until-idle", help="Run back to back until nothing is left.")
-    ] = False,
-    settings: SettingsOption = None,
-    database: DatabaseOption = None,
-) -> None:
-    """The scheduler: create batches, poll, apply results, retry, reconcile; stops on SIGTERM."""
-    from kernel.scheduler import Scheduler
-
-    kernel = open_kernel(settings, database)
-    scheduler = Scheduler(kernel)
-    if once:
-        scheduler.run_once()
-    elif until_idle:
-        outcome = scheduler.run_until_idle()
-        if not outcome.idle:
-            console.print(f"[red]not idle: {outcome.reason}[/red]")
-            raise typer.Exit(code=1)
-    else:
-        scheduler.run_forever()
 
 
 def core_app() -> typer.Typer:

@@ -20,10 +20,9 @@ def costs_command(
     database: DatabaseOption = None,
 ) -> None:
     """Spend by company, model, processing type and day; estimates against actuals; savings."""
-    from rich.console import Console
-
     from plugins.budget.costs import cost_report
     from plugins.budget.costs_view import parse_since, print_costs, write_csv
+    from plugins.common.console import stdout_console
     from plugins.common.monitoring.queries import MonitorReader
 
     if as_json and as_csv:
@@ -44,4 +43,4 @@ def costs_command(
     elif as_csv:
         write_csv(report)
     else:
-        print_costs(Console(), report)
+        print_costs(stdout_console(), report)

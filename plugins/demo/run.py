@@ -148,6 +148,14 @@ def _cache_line(cache: dict[str, Any] | None) -> str:
     rate = cache.get("hit_rate")
     shown = f"{rate:.1%}" if isinstance(rate, int | float) else "n/a"
     return (
-        f"{shown} ({cache.get('hits')} hits, {cache.get('misses')} misses, "
-        f"{cache.get('refreshes', 0)} refreshes; {cache.get('backend')})"
+        f"{shown} ({_count(cache.get('hits'), 'hit')}, {_count(cache.get('misses'), 'miss')}, "
+        f"{_count(cache.get('refreshes', 0), 'refresh')}; {cache.get('backend')})"
     )
+
+
+def _count(value: Any, noun: str) -> str:
+    """``1 miss``, ``2 misses``, ``3 hits``."""
+    number = int(value or 0)
+    if number == 1:
+        return f"1 {noun}"
+    return f"{number:,} {noun}{'es' if noun.endswith(('s', 'sh', 'ch')) else 's'}"

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from kernel import hookimpl
 from kernel.types import (
     BatchPlan,
+    HealthCheck,
     LocalBatch,
     ProviderBatch,
     ProviderError,
@@ -108,6 +109,20 @@ class OpenAIProvider:
     def collect_status(self, kernel: Any) -> dict[str, Any]:
         """The ``breakers`` section of the monitoring snapshot: every operation's breaker."""
         return {"breakers": self.breaker_states()}
+
+    @hookimpl
+    def health_checks(self, kernel: Any, remote: bool) -> list[HealthCheck]:
+        """The key is set; with ``remote``, the endpoint answers a list call with it."""
+        from plugins.openai_provider.health import checks
+
+        return checks(kernel.settings, remote=remote)
+
+    @hookimpl
+    def describe_setup(self, kernel: Any) -> dict[str, str]:
+        """The banner's provider line: name, endpoint, whether a key is set."""
+        from plugins.openai_provider.health import setup_facts
+
+        return setup_facts(kernel.settings)
 
     @hookimpl
     def merge_status(self, kernel: Any, section: str, parts: Sequence[Any]) -> Any:

@@ -85,6 +85,7 @@ BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
         CatalogEntry("importer", "plugins.importer:ImportCommand", "command"),
         CatalogEntry("companies", "plugins.companies:CompaniesCommand", "command"),
         CatalogEntry("status", "plugins.status:StatusCommand", "command"),
+        CatalogEntry("doctor", "plugins.doctor:DoctorCommand", "command"),
         CatalogEntry("demo", "plugins.demo:DemoCommand", "command"),
         CatalogEntry("bench", "plugins.bench:BenchCommand", "command"),
         CatalogEntry("chaos", "plugins.chaos:ChaosCommand", "command"),

@@ -64,7 +64,11 @@ def banner(kernel: Kernel, mode: str) -> None:
         else "original",
         **kernel.describe_setup(),
     }
-    plugins = sorted(info.name for info in kernel.registry if info.status == "enabled")
+    plugins = sorted(
+        info.name
+        for info in kernel.registry
+        if info.status == "enabled" and info.role not in ("command", "kernel")
+    )
     text = "; ".join(f"{label} {value}" for label, value in facts.items())
     log.info(
         "batchkernel %s run%s: %s; plugins %s",

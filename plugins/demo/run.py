@@ -8,6 +8,7 @@ separately, and the port it bound is known at once.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 from pathlib import Path
@@ -70,6 +71,9 @@ def run_demo(*, companies: int, sessions: int, database: str | None, seed: int) 
     """Run the demo end to end; returns the process exit code."""
     console = Console()
     started = time.perf_counter()
+    # The progress bar below says what each pass did; the scheduler's own lines would repeat it.
+    progress_log = logging.getLogger("batchkernel.run")
+    progress_log.setLevel(max(progress_log.getEffectiveLevel(), logging.WARNING))
     settings = load_settings(demo_settings(database))
     kernel = Kernel.create(settings)
     emulator = EmulatorServer(EmulatorConfig(), host="127.0.0.1", port=0).start()
@@ -111,6 +115,7 @@ def run_demo(*, companies: int, sessions: int, database: str | None, seed: int) 
         queries = kernel.db.queries.total - queries_before
         elapsed = time.perf_counter() - started
         print_summary(console, kernel, outcome.passes, queries, elapsed)
+        print_next_steps(console, kernel.db.url)
         if not outcome.idle:
             console.print(f"[red]the pipeline did not finish: {outcome.reason}[/red]")
             return 1
@@ -139,6 +144,32 @@ def print_summary(
     table.add_row("cache hit rate", _cache_line(kernel.collect_status().get("cache")))
     table.add_row("wall time", f"{elapsed:.1f} s")
     console.print(table)
+
+
+def print_next_steps(console: Console, url: Any) -> None:
+    """What to try next on the demo's database, with its URL filled in."""
+    shown = url.render_as_string(hide_password=True)
+    option = f"--database '{shown}'"
+    lines = [
+        "[bold]next[/bold], on the demo's database:",
+        f"  batchkernel status {option}  # requests and batches by state",
+        f"  batchkernel costs {option}   # spend by company, model and day",
+        f"  batchkernel doctor {option}  # what a real run needs",
+        "  the results are on chat_sessions (sentiment, category, summary, language, escalated,",
+        "  forwarded_hr, questions); each request's tokens, cost and error on ai_processing_requests:",
+    ]
+    if url.get_backend_name() == "sqlite" and url.database:
+        lines.append(
+            f'  sqlite3 {url.database} "SELECT external_id, sentiment, category, summary '
+            'FROM chat_sessions LIMIT 5"'
+        )
+    else:
+        lines.append(
+            f"  psql '{shown}' -c \"SELECT external_id, sentiment, category, summary "
+            'FROM chat_sessions LIMIT 5"'
+        )
+    for line in lines:
+        console.print(line, highlight=False, soft_wrap=True)
 
 
 def _cache_line(cache: dict[str, Any] | None) -> str:

@@ -29,6 +29,12 @@ def _show(report: ImportReport) -> None:
         if len(items) > SHOWN:
             typer.echo(f"... and {len(items) - SHOWN} more {kind}", err=True)
     typer.echo(report.summary(), err=True)
+    if report.problems:
+        typer.echo(
+            f"{len(report.problems):,} bad line{'s' if len(report.problems) != 1 else ''} "
+            "skipped: fix them and import the file again (lines already imported are kept)",
+            err=True,
+        )
 
 
 def import_sessions(

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from kernel import hookimpl
+from kernel.cli.errors import listen_error
 from kernel.cli.options import SettingsOption, console, open_kernel
 
 
@@ -28,7 +29,10 @@ def emulator_command(
     section = dict(kernel.settings.get("emulator", {}) or {})
     section.pop("port", None)
     config = EmulatorConfig.from_dict({str(k).lower(): v for k, v in section.items()})
-    server = EmulatorServer(config, host="127.0.0.1", port=port).start()
+    try:
+        server = EmulatorServer(config, host="127.0.0.1", port=port).start()
+    except OSError as exc:
+        raise listen_error(exc, "127.0.0.1", port) from exc
     console.print(f"emulator listening at {server.base_url} (Ctrl-C to stop)")
     forever = threading.Event()
     try:

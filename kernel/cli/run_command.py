@@ -143,54 +143,54 @@ def run(
         scheduler.install_signal_handlers()
         started = time.monotonic()
         if once:
-            code = _once(scheduler)
+            failures = _once(scheduler)
         elif until_idle:
-            code = _until_idle(scheduler)
+            failures = _until_idle(scheduler)
         else:
-            code = _forever(scheduler)
+            failures = _forever(scheduler)
         if mode:
             summary(scheduler, time.monotonic() - started, _left(kernel))
     finally:
         kernel.close()
-    if code:
-        raise typer.Exit(code=code)
+    for failure in failures:
+        _failure(failure)
+    if failures:
+        raise typer.Exit(code=1)
 
 
-def _once(scheduler: Scheduler) -> int:
-    """Every task once; 1 when one failed (the reasons are printed)."""
+def _once(scheduler: Scheduler) -> list[str]:
+    """Every task once; why it failed (empty: it did not)."""
     scheduler.start_instance()
     try:
         reports = scheduler.run_once()
     finally:
         scheduler.stop_instance()
-    failed = [report for report in reports if report.error]
-    for report in failed:
-        _failure(f"task {report.task} failed: {report.error}")
+    failed = [f"task {report.task} failed: {report.error}" for report in reports if report.error]
     if scheduler.stop_event.is_set() and not scheduler.fatal:
         log.info("stopped on request")
-    return 1 if failed or scheduler.fatal else 0
+    return failed
 
 
-def _until_idle(scheduler: Scheduler) -> int:
-    """Until nothing is pending or in flight; 0 when idle or stopped on request."""
+def _until_idle(scheduler: Scheduler) -> list[str]:
+    """Until nothing is pending or in flight; why not (empty: idle, or stopped on request)."""
     outcome = scheduler.run_until_idle()
     if outcome.idle:
-        return 0
+        return []
     if outcome.stopped:
         log.info("stopped on request after %s", _passes(outcome.passes))
-        return 0
-    _failure(f"not idle: {outcome.reason}")
-    return 1
+        return []
+    if scheduler.fatal:
+        return [f"stopped: {scheduler.fatal}"]
+    return [f"not idle: {outcome.reason}"]
 
 
-def _forever(scheduler: Scheduler) -> int:
-    """Each task on its interval until a signal; 1 after a misconfiguration."""
+def _forever(scheduler: Scheduler) -> list[str]:
+    """Each task on its interval until a signal; why it stopped otherwise."""
     scheduler.run_forever()
     if scheduler.fatal:
-        _failure(f"stopped: {scheduler.fatal}")
-        return 1
+        return [f"stopped: {scheduler.fatal}"]
     log.info("stopped on request")
-    return 0
+    return []
 
 
 def _passes(count: int) -> str:

@@ -128,7 +128,9 @@ CASES: dict[str, Callable[[Path, pytest.FixtureRequest], Case]] = {
     "serve on a busy port": lambda tmp, req: Case(
         ["serve", "--port", str(req.getfixturevalue("busy_port"))],
         "already in use",
-        env={"BATCHKERNEL_SERVE__TOKENS": '@json [{"token": "a-long-enough-test-token-0123456789"}]'},
+        env={
+            "BATCHKERNEL_SERVE__TOKENS": '@json [{"token": "a-long-enough-test-token-0123456789"}]'
+        },
     ),
 }
 

@@ -235,3 +235,10 @@ def test_run_once_records_its_stop(
     assert counts(sqlite_url, INSTANCES) == {"stopped": 1}
     status = batchkernel("status", env=env, cwd=tmp_path)
     assert "stopped, last beat" in status.stdout and "live, last beat" not in status.stdout
+
+
+def test_plugin_tracing_is_shown(tmp_path: Path) -> None:
+    env = clean_env(tmp_path, BATCHKERNEL_TRACE_PLUGINS="1")
+    result = batchkernel("plugins", env=env, cwd=tmp_path)
+    assert result.returncode == 0
+    assert "DEBUG   batchkernel.plugins: registered openai" in result.stderr

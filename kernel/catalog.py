@@ -92,6 +92,7 @@ BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
         CatalogEntry("companies", "plugins.companies:CompaniesCommand", "command"),
         CatalogEntry("tasks", "plugins.tasks:TasksCommand", "command"),
         CatalogEntry("status", "plugins.status:StatusCommand", "command"),
+        CatalogEntry("doctor", "plugins.doctor:DoctorCommand", "command"),
         CatalogEntry("demo", "plugins.demo:DemoCommand", "command"),
         CatalogEntry("bench", "plugins.bench:BenchCommand", "command"),
         CatalogEntry("chaos", "plugins.chaos:ChaosCommand", "command"),

@@ -1,4 +1,5 @@
-"""The kernel's own settings sections: database, plugins, processing, batch, scheduler, model, prices.
+"""The kernel's own settings sections: database, plugins, processing, batch, scheduler, log,
+model, prices.
 
 These are the keys the scheduler, the processors and the pipeline core read. Plugins declare
 their own sections (and may add keys to these) through the same ``declare_settings`` hook.
@@ -245,6 +246,34 @@ SCHEDULER = Section(
             "how often a running instance beats and renews its leases",
             gt=0,
         ),
+        Setting(
+            "check_provider_on_start",
+            bool,
+            True,
+            "`run` calls the provider once before claiming work (false: like --no-provider-check)",
+        ),
+    ),
+)
+
+LOG = Section(
+    "log",
+    "What the command line logs on standard error, and how. `--log-level`, `--quiet` and "
+    "`--debug` win over `level`.",
+    (
+        Setting(
+            "level",
+            str,
+            "info",
+            "batchkernel's log level (info: a start-up banner and progress per cycle)",
+            choices=("debug", "info", "warning", "error"),
+        ),
+        Setting(
+            "format",
+            str,
+            "text",
+            "text (one line with a UTC timestamp) or json (one object a line, for log shippers)",
+            choices=("text", "json"),
+        ),
     ),
 )
 
@@ -320,7 +349,7 @@ TASKS = Section(
     ),
 )
 
-SECTIONS = (DATABASE, PLUGINS, PROCESSING, BATCH, SCHEDULER, MODEL, PRICES, TASKS)
+SECTIONS = (DATABASE, PLUGINS, PROCESSING, BATCH, SCHEDULER, LOG, MODEL, PRICES, TASKS)
 
 
 @hookimpl

@@ -347,6 +347,21 @@ class Probe:
     sign: int = 1
 
 
+@dataclass(frozen=True, slots=True)
+class HealthCheck:
+    """One check of ``batchkernel doctor`` and of ``run`` before it claims work.
+
+    ``detail`` says what was found; ``fix`` what to do when ``ok`` is False. A failing
+    ``blocking`` check stops ``run`` from starting; a non-blocking one is only reported.
+    """
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    blocking: bool = True
+
+
 class KernelError(Exception):
     """Base class of every error batchkernel raises on purpose."""
 

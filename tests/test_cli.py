@@ -116,7 +116,7 @@ def test_run_until_idle_fails_with_a_reason_when_it_cannot_finish(
     )
     source = write_jsonl(tmp_path / "s.jsonl", 1, 5)
     assert batchkernel("import", str(source), env=env).returncode == 0
-    result = batchkernel("run", "--until-idle", env=env)
+    result = batchkernel("run", "--until-idle", "--no-provider-check", env=env)
     assert result.returncode == 1
     assert "not idle" in result.stderr
 

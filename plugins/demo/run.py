@@ -8,6 +8,7 @@ separately, and the port it bound is known at once.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 from pathlib import Path
@@ -91,6 +92,9 @@ def run_demo(
     """Run the demo end to end against ``provider``'s emulator; returns the process exit code."""
     console = Console()
     started = time.perf_counter()
+    # The progress bar below says what each pass did; the scheduler's own lines would repeat it.
+    progress_log = logging.getLogger("batchkernel.run")
+    progress_log.setLevel(max(progress_log.getEffectiveLevel(), logging.WARNING))
     emulator, section = start_emulator(provider)
     settings = load_settings({**demo_settings(database), "plugins.provider": provider})
     try:
@@ -136,6 +140,7 @@ def run_demo(
         queries = kernel.db.queries.total - queries_before
         elapsed = time.perf_counter() - started
         print_summary(console, kernel, outcome.passes, queries, elapsed)
+        print_next_steps(console, kernel.db.url)
         if not outcome.idle:
             console.print(f"[red]the pipeline did not finish: {outcome.reason}[/red]")
             return 1
@@ -166,6 +171,32 @@ def print_summary(
     console.print(table)
 
 
+def print_next_steps(console: Console, url: Any) -> None:
+    """What to try next on the demo's database, with its URL filled in."""
+    shown = url.render_as_string(hide_password=True)
+    option = f"--database '{shown}'"
+    lines = [
+        "[bold]next[/bold], on the demo's database:",
+        f"  batchkernel status {option}  # requests and batches by state",
+        f"  batchkernel costs {option}   # spend by company, model and day",
+        f"  batchkernel doctor {option}  # what a real run needs",
+        "  the results are on chat_sessions (sentiment, category, summary, language, escalated,",
+        "  forwarded_hr, questions); each request's tokens, cost and error on ai_processing_requests:",
+    ]
+    if url.get_backend_name() == "sqlite" and url.database:
+        lines.append(
+            f'  sqlite3 {url.database} "SELECT external_id, sentiment, category, summary '
+            'FROM chat_sessions LIMIT 5"'
+        )
+    else:
+        lines.append(
+            f"  psql '{shown}' -c \"SELECT external_id, sentiment, category, summary "
+            'FROM chat_sessions LIMIT 5"'
+        )
+    for line in lines:
+        console.print(line, highlight=False, soft_wrap=True)
+
+
 def _cache_line(cache: dict[str, Any] | None) -> str:
     """The company cache's measured hit rate, lookups and database reads, or why there is none."""
     if not cache:
@@ -173,6 +204,14 @@ def _cache_line(cache: dict[str, Any] | None) -> str:
     rate = cache.get("hit_rate")
     shown = f"{rate:.1%}" if isinstance(rate, int | float) else "n/a"
     return (
-        f"{shown} ({cache.get('hits')} hits, {cache.get('misses')} misses, "
-        f"{cache.get('refreshes', 0)} refreshes; {cache.get('backend')})"
+        f"{shown} ({_count(cache.get('hits'), 'hit')}, {_count(cache.get('misses'), 'miss')}, "
+        f"{_count(cache.get('refreshes', 0), 'refresh')}; {cache.get('backend')})"
     )
+
+
+def _count(value: Any, noun: str) -> str:
+    """``1 miss``, ``2 misses``, ``3 hits``."""
+    number = int(value or 0)
+    if number == 1:
+        return f"1 {noun}"
+    return f"{number:,} {noun}{'es' if noun.endswith(('s', 'sh', 'ch')) else 's'}"

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from kernel import hookimpl
+from kernel.cli.errors import listen_error
 from kernel.cli.options import SettingsOption, console, open_kernel
 
 EMULATORS: dict[str, str] = {
@@ -71,7 +72,10 @@ def emulator_command(
 
     server_class = _server_class(provider)
     kernel = open_kernel(settings)
-    server = server_class(_changed_settings(kernel.settings), port=port).start()
+    try:
+        server = server_class(_changed_settings(kernel.settings), port=port).start()
+    except OSError as exc:
+        raise listen_error(exc, "127.0.0.1", port) from exc
     console.print(f"emulator listening at {server.base_url} (Ctrl-C to stop)")
     forever = threading.Event()
     try:

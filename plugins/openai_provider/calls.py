@@ -30,9 +30,11 @@ class ProviderCallError(ProviderError):
         *,
         retryable: bool | None = None,
         message: str | None = None,
+        url: str = "",
     ) -> None:
+        where = f" at {url}" if url else ""
         super().__init__(
-            message or f"provider {operation} failed ({failure.kind}): {failure.message}",
+            message or f"provider {operation}{where} failed ({failure.kind}): {failure.message}",
             retryable=failure.retryable if retryable is None else retryable,
             operation=operation,
         )
@@ -165,7 +167,9 @@ class Caller:
             except _AttemptFailed as failed:
                 failure = failed.failure
                 if not failure.retryable:
-                    raise ProviderCallError(operation, failure) from failed.cause
+                    raise ProviderCallError(
+                        operation, failure, url=config.base_url
+                    ) from failed.cause
                 last = attempt + 1 >= attempts
                 delay = None
                 if not last:
@@ -205,6 +209,8 @@ class Caller:
                             failure.retry_after or 0.0,
                             config.backoff_max_seconds,
                         )
-                    raise ProviderCallError(operation, failure) from failed.cause
+                    raise ProviderCallError(
+                        operation, failure, url=config.base_url
+                    ) from failed.cause
                 kernel.metric(RETRIES, 1, kind="counter", operation=operation, reason=failure.kind)
                 attempt += 1

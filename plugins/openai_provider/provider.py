@@ -14,6 +14,7 @@ from kernel import hookimpl
 from kernel.api import KernelAPI, Reporting
 from kernel.types import (
     BatchPlan,
+    HealthCheck,
     LLMResult,
     LocalBatch,
     ProviderBatch,
@@ -138,6 +139,20 @@ class OpenAIProvider:
     def collect_status(self, kernel: KernelAPI) -> dict[str, Any]:
         """The ``breakers`` section of the monitoring snapshot: every operation's breaker."""
         return {"breakers": self.breaker_states()}
+
+    @hookimpl
+    def health_checks(self, kernel: KernelAPI, remote: bool) -> list[HealthCheck]:
+        """The key is set; with ``remote``, the endpoint answers a list call with it."""
+        from plugins.openai_provider.health import checks
+
+        return checks(kernel.settings, remote=remote)
+
+    @hookimpl
+    def describe_setup(self, kernel: KernelAPI) -> dict[str, str]:
+        """The banner's provider line: name, endpoint, whether a key is set."""
+        from plugins.openai_provider.health import setup_facts
+
+        return setup_facts(kernel.settings)
 
     @hookimpl
     def merge_status(self, kernel: KernelAPI, section: str, parts: Sequence[Any]) -> Any:

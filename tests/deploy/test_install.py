@@ -167,7 +167,7 @@ def test_db_upgrade_then_probes_then_run_stops_on_sigterm(
         "BATCHKERNEL_OPENAI__BASE_URL": "http://127.0.0.1:9/v1",
     }
     scheduler = subprocess.Popen(
-        ["batchkernel", "run"],
+        ["batchkernel", "run", "--no-provider-check"],
         env=run_env,
         cwd=work,
         stdout=subprocess.PIPE,

@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import select, text
 
 from kernel.api import KernelAPI
+from kernel.manager import Kernel
 from kernel.types import HealthCheck, KernelError
 
 SKEW_TOLERANCE_SECONDS = 5.0

@@ -84,6 +84,7 @@ BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
         ),
         CatalogEntry("importer", "plugins.importer:ImportCommand", "command"),
         CatalogEntry("companies", "plugins.companies:CompaniesCommand", "command"),
+        CatalogEntry("operations", "plugins.operations:OperationsPlugin", "command"),
         CatalogEntry("status", "plugins.status:StatusCommand", "command"),
         CatalogEntry("demo", "plugins.demo:DemoCommand", "command"),
         CatalogEntry("bench", "plugins.bench:BenchCommand", "command"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ class LineOutcome:
     completion_tokens: int = 0
     cached_tokens: int = 0
     provider_request_id: str | None = None
+    raw: str | None = None
 
 
 @dataclass(slots=True)
@@ -111,7 +112,14 @@ def _usage(body: dict[str, Any]) -> tuple[int, int, int]:
 
 
 def interpret_line(record: dict[str, Any], processing_type: str) -> LineOutcome:
-    """Turn one parsed result line into the outcome for its request."""
+    """Turn one parsed result line into the outcome for its request, keeping the line itself
+    (``raw``) so an operator can see what the provider answered."""
+    outcome = _interpret(record, processing_type)
+    return replace(outcome, raw=orjson.dumps(record).decode())
+
+
+def _interpret(record: dict[str, Any], processing_type: str) -> LineOutcome:
+    """The outcome one parsed result line means for its request."""
     request_id = str(record.get("custom_id"))
     response = record.get("response")
     error = record.get("error")

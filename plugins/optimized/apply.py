@@ -69,6 +69,7 @@ RESULT_STAGE = temp_table(
     Column("error", Text),
     Column("provider_request_id", String(255)),
     Column("price_id", Integer),
+    Column("raw_answer", Text),
 )
 
 COL = {column.name: index for index, column in enumerate(RESULT_STAGE.columns)}
@@ -98,6 +99,7 @@ def stage_row(outcome: LineOutcome, batch: LocalBatch, prices: PriceBook) -> tup
         outcome.error,
         outcome.provider_request_id,
         price.id if price and outcome.prompt_tokens + outcome.completion_tokens else None,
+        outcome.raw,
     )
 
 
@@ -269,6 +271,7 @@ class ResultApplier:
             changes = request_changes(s.c.kind, s.c.error, tokens, now, self.settings)
             changes["provider_request_id"] = s.c.provider_request_id
             changes["price_id"] = func.coalesce(s.c.price_id, r.price_id)
+            changes["raw_answer"] = func.coalesce(s.c.raw_answer, r.raw_answer)
             returned = session.execute(
                 update(r)
                 .where(matches)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from kernel import hookimpl
@@ -135,6 +135,7 @@ class OriginalProcessor:
                     AIProcessingRequest.status == PENDING,
                     AIProcessingRequest.batch_id.is_(None),
                     AIProcessingRequest.available_at <= now,
+                    ~exists().where(CompanyRow.id == company.id, CompanyRow.paused_at.is_not(None)),
                 )
                 .order_by(AIProcessingRequest.requested_at, AIProcessingRequest.id)
                 .limit(limits.max_requests)

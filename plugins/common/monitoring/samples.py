@@ -69,8 +69,9 @@ class SampleWriter:
         with self._lock:
             if self._last == minute:
                 return False
+            written = write_sample(self._database(), minute)
             self._last = minute
-            return write_sample(self._database(), minute)
+            return written
 
     def close(self) -> None:
         """Close the engine."""

@@ -18,6 +18,7 @@ from typing import Any
 
 from kernel.types import BatchStatus, RequestStatus
 from plugins.common.budgets import Budgets, budget_status, holds
+from plugins.common.operations.audit import recent as recent_actions
 from plugins.common.monitoring.queries import (
     COMPANY_ID_LENGTH,
     CompanyRank,
@@ -43,9 +44,11 @@ SHARED_BUDGET_REASON = (
     "waiting: a budget shared by all companies has no room for this company's next batch; "
     "it goes on when that budget has room"
 )
+RECENT_ACTIONS = 10
 CORE_KEYS = frozenset(
     {
         "generated_at",
+        "audit",
         "scope",
         "requests",
         "batches",
@@ -349,12 +352,14 @@ def build_snapshot(
         )
         rows = instances(conn) if include_global else []
         budgets = _budget_section(conn, settings, company, now)
+        actions = recent_actions(conn, company=company, limit=RECENT_ACTIONS)
     snapshot: dict[str, Any] = {
         "generated_at": _iso(now),
         "scope": {"company": company, "global_sections": include_global},
         **per_company,
         "throughput": {"minutes": throughput_minutes, "buckets": buckets},
         "budgets": _bounded_budgets(budgets, size, None if include_global else company),
+        "audit": actions,
     }
     if include_global:
         snapshot.update(_scheduler(rows, now, live_after_seconds(settings), kernel.merge_status))

@@ -66,13 +66,17 @@ def totals(kernel: Kernel) -> dict[str, float]:
     return {"input_tokens": result[0], "output_tokens": result[1], "cost_usd": float(result[2])}
 
 
-def run_demo(*, companies: int, sessions: int, database: str | None, seed: int) -> int:
-    """Run the demo end to end; returns the process exit code."""
+def run_demo(
+    *, companies: int, sessions: int, database: str | None, seed: int, failures: float = 0.0
+) -> int:
+    """Run the demo end to end (``failures``: share of answers refused for good); returns the
+    process exit code."""
     console = Console()
     started = time.perf_counter()
     settings = load_settings(demo_settings(database))
     kernel = Kernel.create(settings)
-    emulator = EmulatorServer(EmulatorConfig(), host="127.0.0.1", port=0).start()
+    faults = EmulatorConfig(seed=seed, rate_line_error=failures, line_error_status=400)
+    emulator = EmulatorServer(faults, host="127.0.0.1", port=0).start()
     try:
         settings.set("openai.base_url", emulator.base_url)
         if not settings.get("openai.api_key"):

@@ -18,7 +18,6 @@ from typing import Any
 
 from kernel.types import BatchStatus, RequestStatus
 from plugins.common.budgets import Budgets, budget_status, holds
-from plugins.common.operations.audit import recent as recent_actions
 from plugins.common.monitoring.queries import (
     COMPANY_ID_LENGTH,
     CompanyRank,
@@ -32,6 +31,7 @@ from plugins.common.monitoring.queries import (
     request_totals,
     throughput,
 )
+from plugins.common.operations.audit import recent as recent_actions
 
 log = logging.getLogger("batchkernel.status")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from kernel import hookimpl
 from kernel.cli.options import DatabaseOption, SettingsOption, console, open_kernel
@@ -53,10 +54,9 @@ def _pause(company_id: str, paused: bool, settings: Any, database: str | None) -
         outcome = set_paused(kernel, Actor(cli_actor()), company_id, paused)
     finally:
         kernel.close()
+    console.print(escape(outcome.message), style=None if outcome.ok else "red", soft_wrap=True)
     if not outcome.ok:
-        console.print(f"[red]{outcome.message}[/red]")
         raise typer.Exit(code=1)
-    console.print(outcome.message)
 
 
 def pause_command(

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kernel.cli.options import DatabaseOption, SettingsOption, console, open_kernel
+from kernel.cli.options import DatabaseOption, SettingsOption, open_kernel
 from plugins.operations.common import (
     CompanyOption,
     JsonOption,
@@ -24,6 +24,7 @@ from plugins.operations.common import (
     print_rows,
     reading,
     report,
+    say,
     text,
     usage_error,
     usd,
@@ -105,7 +106,7 @@ def show_command(
     with reading(open_kernel(settings, database)) as conn:
         detail = batch_detail(conn, batch_id, page=page)
     if detail is None:
-        console.print(f"[red]no batch with id {batch_id!r}[/red]; see batchkernel batches list")
+        say(f"no batch with id {batch_id!r}; see batchkernel batches list", problem=True)
         raise typer.Exit(code=1)
     if as_json:
         print_json(detail)

@@ -12,6 +12,7 @@ import orjson
 import typer
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Column, Table
 from sqlalchemy import Connection
 
@@ -38,9 +39,14 @@ out = Console(width=None if sys.stdout.isatty() else PIPED_WIDTH)
 """Results go to stdout (wide when piped, so ids never break); messages to stderr."""
 
 
+def say(message: str, *, problem: bool = False) -> None:
+    """One message on stderr, never wrapped mid-sentence, never read as markup; red if a problem."""
+    console.print(escape(message), style="red" if problem else None, soft_wrap=True)
+
+
 def usage_error(exc: FilterError) -> typer.Exit:
     """Print a filter problem in one line; exit status 2."""
-    console.print(f"[red]{exc}[/red]")
+    say(str(exc), problem=True)
     return typer.Exit(code=2)
 
 
@@ -89,11 +95,11 @@ def print_rows(
         table.add_row(*(show(row.get(key)) for key, _, show in columns))
     out.print(table)
     if not rows:
-        console.print("nothing matches these filters")
+        say("nothing matches these filters")
     elif has_next:
-        console.print(f"page {page}; next: {next_hint} --page {page + 1}")
+        say(f"page {page}; next: {next_hint} --page {page + 1}")
     else:
-        console.print(f"page {page} (last)")
+        say(f"page {page} (last)")
 
 
 def text(value: Any) -> str:
@@ -116,14 +122,13 @@ def confirm(question: str, yes: bool) -> None:
     if yes:
         return
     if not typer.confirm(question, default=False, err=True):
-        console.print("nothing done")
+        say("nothing done")
         raise typer.Exit(code=1)
 
 
 def report(outcome: Any) -> None:
     """An action's outcome in one line; non-zero exit when it was refused or failed."""
+    say(outcome.message, problem=not outcome.ok)
     if outcome.ok:
-        console.print(outcome.message)
         return
-    console.print(f"[red]{outcome.message}[/red]")
     raise typer.Exit(code=1)

@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from kernel.cli.options import DatabaseOption, SettingsOption, console, open_kernel
+from kernel.cli.options import DatabaseOption, SettingsOption, open_kernel
 from plugins.operations.common import (
     CompanyOption,
     JsonOption,
@@ -26,6 +26,7 @@ from plugins.operations.common import (
     print_rows,
     reading,
     report,
+    say,
     text,
     usage_error,
     when,
@@ -171,9 +172,7 @@ def show_command(
     with reading(open_kernel(settings, database)) as conn:
         detail = request_detail(conn, request_id)
     if detail is None:
-        console.print(
-            f"[red]no request with id {request_id!r}[/red]; see batchkernel requests list"
-        )
+        say(f"no request with id {request_id!r}; see batchkernel requests list", problem=True)
         raise typer.Exit(code=1)
     if as_json:
         print_json(detail)
@@ -200,7 +199,7 @@ def _act(
 
     if bool(ids) == every:
         flag = "--all-failed" if verb == "retry" else "--all-pending"
-        console.print(f"[red]name request ids, or give {flag} with filters (not both)[/red]")
+        say(f"name request ids, or give {flag} with filters (not both)", problem=True)
         raise typer.Exit(code=2)
     what = f"{len(ids)} request(s)" if ids else f"every matching request ({filters.describe()})"
     confirm(f"{verb} {what}?", yes)
@@ -211,7 +210,7 @@ def _act(
         if ids:
             for request_id in ids:
                 outcome = one(kernel, actor, request_id)
-                console.print(outcome.message if outcome.ok else f"[red]{outcome.message}[/red]")
+                say(outcome.message, problem=not outcome.ok)
                 failed = failed or not outcome.ok
         else:
             try:

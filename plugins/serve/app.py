@@ -1,7 +1,9 @@
 """The monitoring routes, independent of the HTTP server: request in, :class:`Response` out.
 
 Health checks are open; everything else needs a bearer token (a company-scoped token sees only
-its company). GET and HEAD only, and they never change state. Unknown or malformed query
+its company). Monitoring routes are GET and HEAD only and never change state; the console's
+API (:mod:`plugins.serve.console_api`) adds reads and the operator actions (POST, no body).
+Unknown or malformed query
 parameters are a 400 that says what is valid, before anything reaches the database. Snapshots
 come from a short-lived cache shared by concurrent requests (:mod:`plugins.serve.snapshots`).
 """

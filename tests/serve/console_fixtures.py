@@ -45,9 +45,9 @@ def post(url: str, token: str | None, *, header: bool = True) -> tuple[int, Mess
 
 
 @pytest.fixture
-def console(make_pipeline: Any, sqlite_url: str) -> Iterator[Console]:
+def console(make_pipeline: Any, db_url: str) -> Iterator[Console]:
     """Run a pipeline with refused answers to idle and serve it with three kinds of token."""
-    pipeline = make_pipeline(sqlite_url, sessions=40, companies=3, config=FAILING)
+    pipeline = make_pipeline(db_url, sessions=40, companies=3, config=FAILING)
     pipeline.run()
     kernel = pipeline.kernel
     kernel.settings.set(

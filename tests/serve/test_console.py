@@ -51,6 +51,12 @@ def browser_page(
     assert [e for e in errors if not (refused and expected in e)] == []
 
 
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """The browser tests run on SQLite (the API behind them is tested on both databases)."""
+    return sqlite_url
+
+
 def on_view(page: Any, view: str) -> None:
     """Wait until the console has rendered ``view``."""
     page.locator(f"body[data-view='{view}']").wait_for(state="attached")

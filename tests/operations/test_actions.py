@@ -10,6 +10,7 @@ from kernel.types import RequestStatus
 from plugins.common.operations import actions
 from plugins.common.operations.actions import Actor
 from plugins.common.operations.filters import Filters
+from plugins.emulator import EmulatorConfig
 from tests.operations.support import FAILING, audit_rows, by_state
 from tests.serve.conftest import queue_more
 
@@ -114,3 +115,21 @@ def test_cancel_batch_refuses_an_ended_batch(make_pipeline: Any, db_url: str) ->
     assert "has ended" in outcome.message
     missing = actions.cancel_batch(pipeline.kernel, OPERATOR, "no-such-batch")
     assert (missing.ok, missing.status) == (False, 404)
+
+
+def test_cancel_a_batch_at_the_provider_and_nothing_is_stranded(
+    make_pipeline: Any, db_url: str
+) -> None:
+    slow = EmulatorConfig(seed=1, in_progress_seconds=3600)
+    pipeline = make_pipeline(db_url, sessions=10, companies=1, config=slow)
+    pipeline.scheduler.run_task("create")
+    pipeline.scheduler.run_task("poll")
+    batch = pipeline.batches()[0]
+    assert batch.status in ("VALIDATING", "IN_PROGRESS")
+    outcome = actions.cancel_batch(pipeline.kernel, OPERATOR, batch.id)
+    assert outcome.ok, outcome.message
+    assert pipeline.batches()[0].status in ("CANCELLING", "CANCELLED")
+    pipeline.server.configure(in_progress_seconds=0)
+    pipeline.run()
+    assert {r.status for r in pipeline.requests()} == {COMPLETE}
+    assert [(a.action, a.result) for a in audit_rows(pipeline.kernel)] == [("batches.cancel", "ok")]

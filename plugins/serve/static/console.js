@@ -220,7 +220,11 @@ async function request(id) {
     facts(t, entries);
     parts.push(t);
     const raw = html("details");
-    raw.append(html("summary", "the provider's line as received"), html("pre", r.answer.line, "raw"));
+    const lineTable = html("table", undefined, "facts");
+    let line = null;
+    try { line = JSON.parse(r.answer.line); } catch (exc) { line = null; }
+    facts(lineTable, line && typeof line === "object" ? Object.entries(line) : [["line", r.answer.line]]);
+    raw.append(html("summary", "everything the provider's line holds"), lineTable);
     parts.push(raw);
     answer.replaceChildren(...parts);
   }

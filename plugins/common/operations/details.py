@@ -77,6 +77,8 @@ def _answer(raw: str | None) -> dict[str, Any] | None:
         if text is None and isinstance(body.get("output_text"), str):
             text = body["output_text"]
     error = line.get("error") if isinstance(line, dict) else None
+    if error is None and isinstance(body, dict) and isinstance(body.get("error"), dict):
+        error = body["error"]
     return {
         "line": orjson.dumps(line, option=orjson.OPT_INDENT_2).decode(),
         "text": text if isinstance(text, str) else None,

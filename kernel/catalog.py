@@ -91,6 +91,7 @@ BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
         CatalogEntry("importer", "plugins.importer:ImportCommand", "command"),
         CatalogEntry("companies", "plugins.companies:CompaniesCommand", "command"),
         CatalogEntry("tasks", "plugins.tasks:TasksCommand", "command"),
+        CatalogEntry("operations", "plugins.operations:OperationsPlugin", "command"),
         CatalogEntry("status", "plugins.status:StatusCommand", "command"),
         CatalogEntry("doctor", "plugins.doctor:DoctorCommand", "command"),
         CatalogEntry("demo", "plugins.demo:DemoCommand", "command"),

@@ -37,6 +37,8 @@ def request_values(
     values["add_prompt_cost"] = prompt_cost
     values["add_completion_cost"] = completion_cost
     values["provider_request_id"] = outcome.provider_request_id
+    if outcome.raw is not None:
+        values["raw_answer"] = outcome.raw
     if price is not None and price.id is not None and usage.input + usage.output:
         values["price_id"] = price.id
     max_attempts = int(settings.batch.max_attempts)

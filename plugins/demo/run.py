@@ -38,8 +38,11 @@ EMULATORS: dict[str, tuple[str, str]] = {
 """Per provider: its emulator server (``module:class``) and its settings section."""
 
 
-def start_emulator(provider: str) -> tuple[EmulatorServer, str]:
-    """The provider's emulator, started on a free loopback port, and its settings section."""
+def start_emulator(
+    provider: str, faults: dict[str, Any] | None = None
+) -> tuple[EmulatorServer, str]:
+    """The provider's emulator (with ``faults``: emulator settings), started on a free loopback
+    port, and its settings section."""
     import importlib
 
     if provider not in EMULATORS:
@@ -49,7 +52,7 @@ def start_emulator(provider: str) -> tuple[EmulatorServer, str]:
     target, section = EMULATORS[provider]
     module, _, name = target.partition(":")
     server_class = getattr(importlib.import_module(module), name)
-    return server_class(None, host="127.0.0.1", port=0).start(), section
+    return server_class(faults, host="127.0.0.1", port=0).start(), section
 
 
 def demo_settings(database: str | None) -> dict[str, Any]:
@@ -87,15 +90,23 @@ def totals(kernel: Kernel) -> dict[str, float]:
 
 
 def run_demo(
-    *, companies: int, sessions: int, database: str | None, seed: int, provider: str = "openai"
+    *,
+    companies: int,
+    sessions: int,
+    database: str | None,
+    seed: int,
+    provider: str = "openai",
+    failures: float = 0.0,
 ) -> int:
-    """Run the demo end to end against ``provider``'s emulator; returns the process exit code."""
+    """Run the demo end to end against ``provider``'s emulator (``failures``: share of answers
+    refused for good); returns the process exit code."""
     console = Console()
     started = time.perf_counter()
     # The progress bar below says what each pass did; the scheduler's own lines would repeat it.
     progress_log = logging.getLogger("batchkernel.run")
     progress_log.setLevel(max(progress_log.getEffectiveLevel(), logging.WARNING))
-    emulator, section = start_emulator(provider)
+    faults = {"seed": seed, "rate_line_error": failures, "line_error_status": 400}
+    emulator, section = start_emulator(provider, faults if failures else None)
     settings = load_settings({**demo_settings(database), "plugins.provider": provider})
     try:
         kernel = Kernel.create(settings)

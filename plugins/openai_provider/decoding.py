@@ -8,6 +8,7 @@ is: the processor validates it against the task's schema.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -100,7 +101,7 @@ def read_file(path: Path) -> Iterator[LLMResult]:
             if not isinstance(record, dict) or not record.get("custom_id"):
                 yield LLMResult("", "fail", error=f"{path.name} line {number}: no custom_id")
                 continue
-            yield interpret(record)
+            yield replace(interpret(record), raw=raw)
 
 
 def read_results(files: ResultFiles) -> Iterator[LLMResult]:

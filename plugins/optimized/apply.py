@@ -71,6 +71,7 @@ RESULT_STAGE = temp_table(
     Column("error", Text),
     Column("provider_request_id", String(255)),
     Column("price_id", Integer),
+    Column("raw_answer", Text),
 )
 
 COL = {column.name: index for index, column in enumerate(RESULT_STAGE.columns)}
@@ -108,6 +109,7 @@ def stage_row(outcome: Outcome, batch: LocalBatch, prices: PriceBook) -> tuple[A
         outcome.error,
         outcome.provider_request_id,
         price.id if price and usage.input + usage.output else None,
+        outcome.raw,
     )
 
 
@@ -285,6 +287,7 @@ class ResultApplier:
             changes["result_json"] = case(
                 (s.c.kind == "success", self._staged(s, "result_json")), else_=r.result_json
             )
+            changes["raw_answer"] = func.coalesce(s.c.raw_answer, r.raw_answer)
             returned = session.execute(
                 update(r)
                 .where(matches)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from kernel import hookimpl
@@ -140,6 +140,7 @@ class OriginalProcessor:
                     AIProcessingRequest.status == RequestStatus.PENDING_BATCHING,
                     AIProcessingRequest.batch_id.is_(None),
                     AIProcessingRequest.available_at <= now,
+                    ~exists().where(CompanyRow.id == company.id, CompanyRow.paused_at.is_not(None)),
                 )
                 .order_by(AIProcessingRequest.requested_at, AIProcessingRequest.id)
                 .limit(limits.max_requests)

@@ -198,6 +198,23 @@ def _plugins(snapshot: dict[str, Any]) -> Table:
     return table
 
 
+def _actions(snapshot: dict[str, Any]) -> Table:
+    """The latest operator actions (cancel, retry, pause...) from the audit log."""
+    table = Table("when (UTC)", "who", "action", "target", "result", title="recent actions")
+    for row in snapshot.get("audit") or []:
+        colour = "green" if row["result"] == "ok" else "red"
+        table.add_row(
+            str(row["at"])[:19].replace("T", " "),
+            escape(row["actor"]),
+            row["action"],
+            escape(row["target"]),
+            f"[{colour}]{row['result']}[/{colour}]",
+        )
+    if not table.rows:
+        table.add_row("-", "-", "none yet", "-", "-")
+    return table
+
+
 def print_status(console: Console, snapshot: dict[str, Any]) -> None:
     """Print the snapshot as tables."""
     scope = snapshot["scope"]["company"]
@@ -210,3 +227,4 @@ def print_status(console: Console, snapshot: dict[str, Any]) -> None:
     console.print(_budgets(snapshot))
     console.print(_scheduler(snapshot))
     console.print(_plugins(snapshot))
+    console.print(_actions(snapshot))

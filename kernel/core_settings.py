@@ -207,6 +207,14 @@ BATCH = Section(
             ge=0,
         ),
         Setting(
+            "cancelling_timeout_seconds",
+            float,
+            900,
+            "a batch the provider still shows cancelling this long after the cancel is taken "
+            "as cancelled: its results so far are applied, the rest re-queued",
+            ge=0,
+        ),
+        Setting(
             "workdir",
             str,
             ".batchkernel/files",

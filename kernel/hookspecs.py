@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         Metric,
         Probe,
         ProviderBatch,
+        ProviderHealth,
         ResultFiles,
         RetrySummary,
         SubmittedBatch,
@@ -269,6 +270,16 @@ class ProviderSpec:
         """Ask the provider to cancel a running batch. Called by the reconcile task.
 
         .. versionadded:: 0.1
+        """
+
+    @_hookspec(firstresult=True)
+    def provider_health(self, kernel: Kernel, provider: str) -> ProviderHealth | None:
+        """Whether provider ``provider`` can take new batches now (``condition`` "ok"), or why
+        not ("quota": billing or account limits, creation pauses until ``until``). A provider
+        plugin answers ``None`` for a name that is not its own. Called by the create task before
+        it plans batches, and by ``run --until-idle`` to stop with the reason.
+
+        .. versionadded:: 0.5
         """
 
     @_hookspec

@@ -42,6 +42,7 @@ from kernel.types import (
     NoProviderError,
     PluginLoadError,
     ProviderBatch,
+    ProviderHealth,
     ResultFiles,
     RetrySummary,
     SubmittedBatch,
@@ -454,6 +455,15 @@ class Kernel:
     def cancel_batch(self, batch: LocalBatch) -> ProviderBatch:
         """Ask the provider to cancel a batch."""
         return self._first("cancel_batch", ProviderBatch, batch=batch)
+
+    def provider_health(self, provider: str) -> ProviderHealth:
+        """Whether ``provider`` takes new batches now; "ok" when no plugin says otherwise."""
+        health = self.pm.hook.provider_health(kernel=self, provider=provider)
+        return health if isinstance(health, ProviderHealth) else ProviderHealth(provider, "ok")
+
+    def providers(self) -> list[str]:
+        """The configured provider names (``plugins.provider``)."""
+        return [str(self.settings.plugins.provider)]
 
     def retry_failed(self, companies: Sequence[Company]) -> RetrySummary:
         """Close exhausted requests and re-queue stranded ones."""

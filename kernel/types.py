@@ -156,6 +156,7 @@ class ProviderBatch:
     errors: tuple[BatchError, ...] = ()
     metadata: Mapping[str, str] = field(default_factory=dict)
     created_at: int | None = None
+    cancelling_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,12 +178,28 @@ class LocalBatch:
 
 
 @dataclass(frozen=True, slots=True)
+class ProviderHealth:
+    """Whether a provider can take new batches: "ok", or why not ("quota": billing or account
+    limits, creation paused until ``until``; "circuit"; "config") with the provider's reason."""
+
+    provider: str
+    condition: Literal["ok", "quota", "circuit", "config"]
+    reason: str = ""
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ResultFiles:
-    """Where a batch's downloaded output and error files are on local disk (None: no such file)."""
+    """Where a batch's downloaded output and error files are on local disk (None: no such file).
+
+    ``rejected``: for a batch that failed validation, the requests the provider named (by the
+    line it blamed), each with the provider's message; they fail for good, the others go back.
+    """
 
     output_path: Path | None
     error_path: Path | None
     missing: tuple[str, ...] = ()
+    rejected: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,9 +275,21 @@ class NoProviderError(KernelError):
 
 
 class ProviderError(KernelError):
-    """A provider call failed; ``retryable`` tells whether trying again later can succeed."""
+    """A provider call failed; ``retryable`` tells whether trying again later can succeed.
 
-    def __init__(self, message: str, *, retryable: bool, operation: str = "") -> None:
+    ``condition`` says what the failure means for the provider as a whole: "quota" (billing or
+    account: creation pauses), "config", "rate_limit"; ``None`` for a failure of this call only.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        operation: str = "",
+        condition: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.operation = operation
+        self.condition = condition

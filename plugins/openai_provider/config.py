@@ -25,6 +25,8 @@ class ProviderConfig:
     input_expires_after_seconds: int
     output_expires_after_seconds: int
     sweep_interval_seconds: float
+    quota_pause_seconds: float
+    quota_pause_max_seconds: float
 
     @classmethod
     def from_settings(cls, settings: Any) -> ProviderConfig:
@@ -45,6 +47,8 @@ class ProviderConfig:
                 input_expires_after_seconds=int(section.input_expires_after_seconds),
                 output_expires_after_seconds=int(section.output_expires_after_seconds),
                 sweep_interval_seconds=float(section.sweep_interval_seconds),
+                quota_pause_seconds=float(section.quota_pause_seconds),
+                quota_pause_max_seconds=float(section.quota_pause_max_seconds),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"invalid [openai] setting: {exc}") from exc

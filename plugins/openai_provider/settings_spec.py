@@ -73,6 +73,21 @@ OPENAI = Section(
             "at most one sweep of the provider's file list (for leftovers) per this interval",
             ge=0,
         ),
+        Setting(
+            "quota_pause_seconds",
+            float,
+            900,
+            "after an insufficient_quota (billing) answer, batch creation pauses this long; "
+            "each further one in a row doubles the pause",
+            gt=0,
+        ),
+        Setting(
+            "quota_pause_max_seconds",
+            float,
+            21_600,
+            "the longest pause of batch creation after quota answers in a row",
+            gt=0,
+        ),
         _expires_after("input_expires_after_seconds", "uploaded input files"),
         _expires_after("output_expires_after_seconds", "result files"),
     ),

@@ -38,6 +38,7 @@ from kernel.types import (
     ResultFiles,
 )
 from plugins.common.lifecycle import retry_at
+from plugins.common.outcomes import failed_batch_rule
 from plugins.common.pricing import PriceBook, load_prices
 from plugins.common.results import BadLine, LineOutcome, interpret_line, read_result_file
 from plugins.common.rowsets import fields_of, rowset
@@ -169,9 +170,8 @@ class ResultApplier:
             )
         todo = [(b, f) for b, f in results if b.batch_id in open_ids]
         already = len(results) - len(todo)
-        with_lines = [(b, f) for b, f in todo if b.status != BatchStatus.FAILED]
         chunk: list[tuple[Any, ...]] = []
-        for row in self._rows(with_lines):
+        for row in self._rows(todo):
             chunk.append(row)
             if len(chunk) >= self.chunk_size:
                 self._write_chunk(chunk)
@@ -211,8 +211,15 @@ class ResultApplier:
         return moved or 0
 
     def _rows(self, results: Sequence[tuple[LocalBatch, ResultFiles]]) -> Iterator[tuple[Any, ...]]:
-        """Staged rows for every line of every file, the first line of a request winning."""
+        """Staged rows for every line of every file, the first line of a request winning; for a
+        batch that failed validation, one "fail" row per request the provider rejected."""
         for batch, files in results:
+            if batch.status == BatchStatus.FAILED:
+                for request_id, message in files.rejected.items():
+                    yield stage_row(
+                        LineOutcome(request_id, "fail", error=message), batch, self.prices
+                    )
+                continue
             bad: list[BadLine] = []
             seen: set[str] = set()
             for path in (files.output_path, files.error_path):
@@ -296,12 +303,13 @@ class ResultApplier:
         )
 
     def _settle_leftovers(self, results: Sequence[tuple[LocalBatch, ResultFiles]]) -> None:
-        """Members with no line: re-queued free, or charged an attempt when the batch completed."""
+        """Members with no line: re-queued free, or charged an attempt when the batch completed;
+        members of a failed batch by :func:`failed_batch_rule` ("failed": re-queued later)."""
         groups: dict[tuple[str, str], list[str]] = {}
         for batch, files in results:
             if batch.status == BatchStatus.FAILED:
-                reason = "; ".join(f"{e.code}: {e.message}" for e in batch.errors) or "batch failed"
-                key = (f"batch failed at provider: {reason}", "failed")
+                kind, reason = failed_batch_rule(batch, files)
+                key = (reason, "failed" if kind == "defer" else kind)
             elif files.missing:
                 key = ("result file no longer available at the provider", "requeue")
             elif batch.status != BatchStatus.COMPLETED:

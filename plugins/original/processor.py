@@ -38,12 +38,11 @@ from kernel.types import (
 )
 from plugins.common import batchrows
 from plugins.common.lifecycle import (
-    CAPACITY_ERROR_CODES,
     new_submission_key,
     retry_at,
 )
 from plugins.common.lines import BatchLimits, RequestLine, build_line, split_lines, write_lines
-from plugins.common.outcomes import request_values
+from plugins.common.outcomes import failed_batch_rule, request_values
 from plugins.common.pricing import PriceBook, load_prices
 from plugins.common.results import BadLine, LineOutcome, interpret_line, read_result_file
 from plugins.common.timeutil import as_utc, utcnow
@@ -380,23 +379,7 @@ class OriginalProcessor:
         prices = load_prices(kernel)
         tally: dict[str, float] = defaultdict(float)
         if batch.status == BatchStatus.FAILED:
-            codes = {e.code for e in batch.errors}
-            reason = "; ".join(f"{e.code}: {e.message}" for e in batch.errors) or "batch failed"
-            capacity = bool(codes & CAPACITY_ERROR_CODES)
-            later = retry_at(utcnow(), 1, kernel.settings)
-            for request_id in members:
-                self._write_requeue(
-                    kernel, batch, request_id, f"batch failed at provider: {reason}", later
-                )
-                tally["requeued"] += 1
-            kernel.log.warning(
-                "batch %s failed at the provider (%s); %d requests re-queued without spending "
-                "an attempt%s",
-                batch.batch_id,
-                reason,
-                len(members),
-                " (capacity)" if capacity else "",
-            )
+            self._apply_failed(kernel, batch, files, members, prices, tally)
         else:
             bad: list[BadLine] = []
             seen: set[str] = set()
@@ -458,6 +441,41 @@ class OriginalProcessor:
             cost_usd=tally["cost_usd"],
             batches=int(result.rowcount == 1),
             already_applied=int(result.rowcount != 1),
+        )
+
+    def _apply_failed(
+        self,
+        kernel: Any,
+        batch: LocalBatch,
+        files: ResultFiles,
+        members: dict[str, tuple[int, str, str]],
+        prices: PriceBook,
+        tally: dict[str, float],
+    ) -> None:
+        """A batch that failed at the provider: the requests it blamed fail, the rest are
+        settled by :func:`failed_batch_rule` (back at once, later, or for an attempt)."""
+        kind, reason = failed_batch_rule(batch, files)
+        later = retry_at(utcnow(), 1, kernel.settings)
+        for request_id, (attempts, model, _) in members.items():
+            message = files.rejected.get(request_id)
+            if message is not None:
+                outcome = LineOutcome(request_id, "fail", error=message)
+            elif kind == "defer":
+                self._write_requeue(kernel, batch, request_id, reason, later)
+                tally["requeued"] += 1
+                continue
+            else:
+                outcome = LineOutcome(request_id, kind, error=reason)
+            self._write_outcome(kernel, batch, outcome, attempts, model, prices, tally)
+        kernel.log.warning(
+            "batch %s failed at the provider (%s); %d of %d requests rejected, the others: %s",
+            batch.batch_id,
+            "; ".join(f"{e.code}: {e.message}" for e in batch.errors) or "no reason given",
+            len(files.rejected.keys() & members.keys()),
+            len(members),
+            {"defer": "re-queued later", "requeue": "re-queued", "retry": "charged an attempt"}[
+                kind
+            ],
         )
 
     def _write_requeue(

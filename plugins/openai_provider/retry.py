@@ -29,6 +29,8 @@ class Failure:
     counts toward the circuit breaker). ``ambiguous``: the server may have acted on the request
     even though we got no answer (connection lost, timeout, 5xx), so a create must be looked up
     before it is repeated. ``retry_after``: seconds the server asked us to wait, if it did.
+    ``condition``: what the failure says about the provider as a whole ("quota": a billing or
+    account state, batch creation must pause).
     """
 
     kind: str
@@ -37,6 +39,7 @@ class Failure:
     status: int | None = None
     retry_after: float | None = None
     message: str = ""
+    condition: str | None = None
 
 
 def classify(exc: BaseException, *, now: Callable[[], float] = time.time) -> Failure | None:

@@ -7,11 +7,16 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from rich.console import Console
 from sqlalchemy import select, update
 
 from kernel.db.models import AIProcessingRequest, Message
 from kernel.types import BatchStatus, RequestStatus
+from plugins.common.monitoring.queries import MonitorReader
+from plugins.common.monitoring.snapshot import build_snapshot
 from plugins.emulator import EmulatorConfig
+from plugins.serve.formats import snapshot_prometheus
+from plugins.status.view import print_status
 
 COMPLETE = RequestStatus.PROCESSING_COMPLETE.value
 FAILED = RequestStatus.PROCESSING_FAILED.value
@@ -100,6 +105,24 @@ def test_insufficient_quota_pauses_creation_and_until_idle_stops_with_the_reason
 
     report = pipeline.scheduler.run_task("create")
     assert report.counts.get("paused_providers") == 1 and not report.counts.get("plans")
+    _assert_paused_is_visible(pipeline.kernel)
+
+
+def _assert_paused_is_visible(kernel: Any) -> None:
+    """``status`` (text and JSON) and ``serve``'s metrics show creation paused, from the
+    instance rows the scheduler wrote (as another process would read them)."""
+    reader = MonitorReader.for_database(kernel.db)
+    try:
+        snapshot = build_snapshot(reader, kernel)
+    finally:
+        reader.dispose()
+    assert snapshot["provider_health"]["openai"]["condition"] == "quota"
+    assert 'batchkernel_provider_creation_paused{condition="quota",provider="openai"} 1.0' in (
+        snapshot_prometheus(snapshot).decode()
+    )
+    console = Console(record=True, width=300)
+    print_status(console, snapshot)
+    assert "provider_health openai condition" in console.export_text()
 
 
 def test_rate_limit_429s_stay_transient(make_pipeline: Any, db_url: str) -> None:

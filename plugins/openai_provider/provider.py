@@ -339,20 +339,23 @@ class OpenAIProvider:
     def _files(
         self, kernel: Any, config: ProviderConfig, client: openai.OpenAI, purpose: str
     ) -> Iterator[Any]:
-        """Every provider file of ``purpose``, all pages; each page is one retried call."""
+        """Every provider file of ``purpose``, all pages (the SDK's cursor pagination); each
+        page is one retried call."""
 
-        def list_page(after: str | None) -> Any:
-            """One page of files, oldest first."""
+        def first() -> Any:
+            """The first page of files, oldest first."""
             return self.caller.run(
                 kernel,
                 config,
                 "list",
-                lambda: client.files.list(
-                    purpose=purpose, limit=self.file_page_size, order="asc", **_after(after)
-                ),
+                lambda: client.files.list(purpose=purpose, limit=self.file_page_size, order="asc"),
             )
 
-        return every_item(list_page)
+        def following(page: Any) -> Any:
+            """The page after ``page``."""
+            return self.caller.run(kernel, config, "list", page.get_next_page)
+
+        return every_item(first, following)
 
     def _find(
         self,

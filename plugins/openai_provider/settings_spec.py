@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kernel import hookimpl
 from kernel.settingspec import Section, Setting
+from plugins.openai_provider.models import EFFORTS, SHIPPED, valid_table
 
 
 def _expiry(seconds: int) -> bool:
@@ -43,6 +44,30 @@ OPENAI = Section(
             "the API key (else OPENAI_API_KEY); never logged",
             secret=True,
             fallback_env="OPENAI_API_KEY",
+        ),
+        Setting(
+            "endpoint",
+            str,
+            "/v1/chat/completions",
+            "the API every request line calls: chat completions or the Responses API",
+            choices=("/v1/chat/completions", "/v1/responses"),
+        ),
+        Setting(
+            "models",
+            dict,
+            SHIPPED,
+            "what each model accepts, by model-name prefix (the longest match wins): "
+            "reasoning = true sends max_completion_tokens (Responses: max_output_tokens), no "
+            "temperature, and the reasoning effort; false sends max_tokens and temperature",
+            check=valid_table,
+            rule='of model-name prefixes to tables like {reasoning = true}, e.g. [default.openai.models."o5"] reasoning = true',
+        ),
+        Setting(
+            "reasoning_effort",
+            str,
+            "",
+            "the reasoning effort asked of reasoning models (empty: the model's default)",
+            choices=("", *EFFORTS),
         ),
         Setting("timeout_seconds", float, 60, "one call gives up after this", gt=0),
         Setting("connect_timeout_seconds", float, 5, "connecting gives up after this", gt=0),

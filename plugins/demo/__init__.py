@@ -17,11 +17,16 @@ def demo_command(
         str | None, typer.Option(help="Database URL (default: a fresh SQLite file).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed of the synthetic data.")] = 7,
+    provider: Annotated[
+        str, typer.Option(help="Whose batch API to emulate and use (openai, gemini).")
+    ] = "openai",
 ) -> None:
     """The main job on embedded defaults: synthetic data, the emulator, the pipeline until idle."""
     from plugins.demo.run import run_demo
 
-    code = run_demo(companies=companies, sessions=sessions, database=database, seed=seed)
+    code = run_demo(
+        companies=companies, sessions=sessions, database=database, seed=seed, provider=provider
+    )
     raise typer.Exit(code=code)
 
 

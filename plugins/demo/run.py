@@ -27,9 +27,28 @@ from kernel.settings import load_settings
 from kernel.types import RequestStatus
 from plugins.common.importing.importer import import_file
 from plugins.common.synthetic import write_jsonl
-from plugins.emulator import EmulatorConfig, EmulatorServer
+from plugins.emulator import EmulatorServer
 
 DEMO_DIR = Path(".batchkernel/demo")
+EMULATORS: dict[str, tuple[str, str]] = {
+    "openai": ("plugins.emulator:EmulatorServer", "openai"),
+    "gemini": ("plugins.emulator_gemini:GeminiEmulatorServer", "gemini"),
+}
+"""Per provider: its emulator server (``module:class``) and its settings section."""
+
+
+def start_emulator(provider: str) -> tuple[EmulatorServer, str]:
+    """The provider's emulator, started on a free loopback port, and its settings section."""
+    import importlib
+
+    if provider not in EMULATORS:
+        raise ValueError(
+            f"no demo for provider {provider!r}; choose one of: {', '.join(EMULATORS)}"
+        )
+    target, section = EMULATORS[provider]
+    module, _, name = target.partition(":")
+    server_class = getattr(importlib.import_module(module), name)
+    return server_class(None, host="127.0.0.1", port=0).start(), section
 
 
 def demo_settings(database: str | None) -> dict[str, Any]:
@@ -66,17 +85,23 @@ def totals(kernel: Kernel) -> dict[str, float]:
     return {"input_tokens": result[0], "output_tokens": result[1], "cost_usd": float(result[2])}
 
 
-def run_demo(*, companies: int, sessions: int, database: str | None, seed: int) -> int:
-    """Run the demo end to end; returns the process exit code."""
+def run_demo(
+    *, companies: int, sessions: int, database: str | None, seed: int, provider: str = "openai"
+) -> int:
+    """Run the demo end to end against ``provider``'s emulator; returns the process exit code."""
     console = Console()
     started = time.perf_counter()
-    settings = load_settings(demo_settings(database))
-    kernel = Kernel.create(settings)
-    emulator = EmulatorServer(EmulatorConfig(), host="127.0.0.1", port=0).start()
+    emulator, section = start_emulator(provider)
+    settings = load_settings({**demo_settings(database), "plugins.provider": provider})
     try:
-        settings.set("openai.base_url", emulator.base_url)
-        if not settings.get("openai.api_key"):
-            settings.set("openai.api_key", "demo-key-not-secret")
+        kernel = Kernel.create(settings)
+    except BaseException:
+        emulator.stop()
+        raise
+    try:
+        settings.set(f"{section}.base_url", emulator.base_url)
+        if not settings.get(f"{section}.api_key"):
+            settings.set(f"{section}.api_key", "demo-key-not-secret")
         upgrade(kernel.db)
         with tempfile.TemporaryDirectory() as tmp:
             source = write_jsonl(Path(tmp) / "sessions.jsonl", companies, sessions, seed=seed)

@@ -126,7 +126,8 @@ def _array(
 ) -> list[Any]:
     """Items from the analysis when it has a list of that name, else one generated item;
     within ``minItems``/``maxItems``."""
-    items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+    raw_items = schema.get("items")
+    items: dict[str, Any] = raw_items if isinstance(raw_items, dict) else {}
     low = int(schema.get("minItems") or 0)
     high = schema.get("maxItems")
     values: list[Any]

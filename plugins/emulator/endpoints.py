@@ -90,7 +90,7 @@ def _chat(
         invalid=invalid,
         refuse=refuse,
     )
-    response = {
+    response: dict[str, Any] = {
         "id": ids.hex_id("chatcmpl-", rng, 116),
         "object": "chat.completion",
         "created": created,
@@ -142,7 +142,7 @@ def _embeddings(body: dict[str, Any]) -> EndpointResult:
         text = item if isinstance(item, str) else str(item)
         tokens += math.ceil(len(text) / 4)
         data.append({"object": "embedding", "index": index, "embedding": _vector(text)})
-    response = {
+    response: dict[str, Any] = {
         "object": "list",
         "data": data,
         "model": body.get("model"),

@@ -140,8 +140,8 @@ def chat_format(body: dict[str, Any]) -> OutputFormat:
         return OutputFormat("text")
     kind = spec.get("type")
     if kind == "json_schema":
-        inner = spec.get("json_schema") if isinstance(spec.get("json_schema"), dict) else {}
-        return _schema_format(inner)
+        inner = spec.get("json_schema")
+        return _schema_format(inner if isinstance(inner, dict) else {})
     return OutputFormat("json_object" if kind == "json_object" else "text")
 
 

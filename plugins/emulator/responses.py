@@ -31,6 +31,7 @@ def respond(
     items: list[dict[str, Any]] = []
     if turn.reasoning:
         items.append({"id": ids.hex_id("rs_", rng, 48), "type": "reasoning", "summary": []})
+    content: list[dict[str, Any]]
     if turn.refusal is not None:
         content = [{"type": "refusal", "refusal": turn.refusal}]
     elif turn.text is not None:
@@ -47,7 +48,8 @@ def respond(
                 "content": content,
             }
         )
-    reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
+    raw_reasoning = body.get("reasoning")
+    reasoning: dict[str, Any] = raw_reasoning if isinstance(raw_reasoning, dict) else {}
     response = {
         "id": ids.hex_id("resp_", rng, 48),
         "object": "response",

@@ -1,4 +1,4 @@
-"""Plugin ``emulator``: ``batchkernel emulator``, the OpenAI-compatible Batch API emulator alone.
+"""Plugin ``emulator``: ``batchkernel emulator [--provider NAME]``, a provider's batch API emulator alone.
 
 Faults and timings come from the ``[emulator]`` settings section (any ``EmulatorConfig`` key).
 The emulator itself is the library :mod:`plugins.emulator` (also ``python -m plugins.emulator``,
@@ -7,28 +7,71 @@ every setting a flag), imported only when the command runs.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from kernel import hookimpl
 from kernel.cli.options import SettingsOption, console, open_kernel
 
+EMULATORS: dict[str, str] = {
+    "openai": "plugins.emulator:EmulatorServer",
+    "gemini": "plugins.emulator_gemini:GeminiEmulatorServer",
+}
+"""Emulator servers by provider name: ``module:class``, imported only when chosen."""
+
+
+def _server_class(provider: str) -> Any:
+    """The emulator server class of a provider, or a usage error naming the choices."""
+    import importlib
+
+    target = EMULATORS.get(provider)
+    if target is None:
+        raise typer.BadParameter(
+            f"no emulator for provider {provider!r}; choose one of: {', '.join(EMULATORS)}",
+            param_hint="--provider",
+        )
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _changed_settings(settings: Any) -> dict[str, Any]:
+    """The ``[emulator]`` keys set away from their defaults, so each provider's emulator keeps
+    its own defaults (Gemini's operations, window and ordering differ from OpenAI's)."""
+    from plugins.emulator import EmulatorConfig
+
+    defaults = EmulatorConfig().to_dict()
+    section = {str(k).lower(): v for k, v in dict(settings.get("emulator", {}) or {}).items()}
+    section.pop("port", None)
+    return {
+        key: value
+        for key, value in section.items()
+        if key not in defaults or _plain(value) != _plain(defaults[key])
+    }
+
+
+def _plain(value: Any) -> Any:
+    """Settings values compared as plain JSON-like data (tuples as lists, boxes as dicts)."""
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
 
 def emulator_command(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 8100,
+    provider: Annotated[
+        str, typer.Option(help="Which provider's batch API to emulate (openai, gemini).")
+    ] = "openai",
     settings: SettingsOption = None,
 ) -> None:
-    """Run the OpenAI-compatible Batch API emulator alone (faults from the emulator settings)."""
+    """Run a provider's batch API emulator alone (faults from the emulator settings)."""
     import threading
 
-    from plugins.emulator import EmulatorConfig, EmulatorServer
-
+    server_class = _server_class(provider)
     kernel = open_kernel(settings)
-    section = dict(kernel.settings.get("emulator", {}) or {})
-    section.pop("port", None)
-    config = EmulatorConfig.from_dict({str(k).lower(): v for k, v in section.items()})
-    server = EmulatorServer(config, host="127.0.0.1", port=port).start()
+    server = server_class(_changed_settings(kernel.settings), port=port).start()
     console.print(f"emulator listening at {server.base_url} (Ctrl-C to stop)")
     forever = threading.Event()
     try:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from kernel.api import Reporting
 from kernel.types import ProviderError
 from plugins.openai_provider.breaker import BreakerBoard, CircuitOpenError, Permit
 from plugins.openai_provider.config import ProviderConfig
@@ -75,7 +76,7 @@ class Caller:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         perf_counter: Callable[[], float] = time.perf_counter,
-        on_condition: Callable[[Any, str, Failure], None] | None = None,
+        on_condition: Callable[[Reporting, str, Failure], None] | None = None,
     ) -> None:
         self.board = board
         self.on_condition = on_condition
@@ -86,7 +87,7 @@ class Caller:
         self.rng = rng or random.Random()
         self.perf_counter = perf_counter
 
-    def attempt(self, kernel: Any, operation: str, fn: Callable[[], T]) -> T:
+    def attempt(self, kernel: Reporting, operation: str, fn: Callable[[], T]) -> T:
         """Make one call and record its outcome and duration; classified failures are wrapped."""
         started = self.perf_counter()
         outcome = "ok"
@@ -113,7 +114,7 @@ class Caller:
 
     def run(
         self,
-        kernel: Any,
+        kernel: Reporting,
         config: ProviderConfig,
         operation: str,
         fn: Callable[[], T],
@@ -153,7 +154,7 @@ class Caller:
 
     def _loop(
         self,
-        kernel: Any,
+        kernel: Reporting,
         config: ProviderConfig,
         operation: str,
         fn: Callable[[], T],

@@ -10,11 +10,11 @@ from typing import Any
 import openai
 import orjson
 import pytest
-from emulator_helpers import jsonl, parse_jsonl, wait_for
-from openai.types.responses import Response
+from openai.types.responses import Response, ResponseOutputMessage, ResponseOutputRefusal
 
 from plugins.emulator import EmulatorServer
 from plugins.emulator.answers import INVALID_ENUM
+from tests.emulator.emulator_helpers import jsonl, parse_jsonl, wait_for
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -251,8 +251,10 @@ def test_refusals_come_as_refusal_fields(server: EmulatorServer, client: openai.
     assert message["content"] is None and message["refusal"]
     _, results = _run(client, [_responses_line("r", "gpt-5-mini")], "/v1/responses")
     response = Response.model_validate(results["r"]["response"]["body"])
-    (content,) = response.output[-1].content  # type: ignore[union-attr]
-    assert content.type == "refusal" and content.refusal
+    message = response.output[-1]
+    assert isinstance(message, ResponseOutputMessage)
+    (content,) = message.content
+    assert isinstance(content, ResponseOutputRefusal) and content.refusal
 
 
 def test_insufficient_quota_is_a_429_on_upload_and_create(

@@ -263,6 +263,14 @@ MODEL = Section(
         Setting("name", str, "gpt-4o-mini", "the model", non_empty=True),
         Setting("temperature", float, 0.1, "sampling temperature", ge=0, le=2),
         Setting("max_tokens", int, 1000, "the most output tokens per request", ge=1),
+        Setting(
+            "length_retry_factor",
+            float,
+            2.0,
+            "an answer cut off at the output limit is asked once more with the limit times this; "
+            "cut off again, the request fails",
+            ge=1,
+        ),
     ),
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,9 @@ class ProviderConfig:
 
     base_url: str
     api_key: str
+    endpoint: str
+    models: Mapping[str, Any]
+    reasoning_effort: str
     timeout_seconds: float
     connect_timeout_seconds: float
     max_retries: int
@@ -36,6 +40,9 @@ class ProviderConfig:
             return cls(
                 base_url=str(section.base_url),
                 api_key=str(section.api_key or ""),
+                endpoint=str(section.endpoint),
+                models=dict(section.models),
+                reasoning_effort=str(section.reasoning_effort or ""),
                 timeout_seconds=float(section.timeout_seconds),
                 connect_timeout_seconds=float(section.connect_timeout_seconds),
                 max_retries=int(section.max_retries),

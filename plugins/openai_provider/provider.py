@@ -29,7 +29,7 @@ from plugins.openai_provider.calls import Caller, OutcomeUnknownError, ProviderC
 from plugins.openai_provider.client import ClientHolder
 from plugins.openai_provider.config import ProviderConfig
 from plugins.openai_provider.decoding import read_results
-from plugins.openai_provider.encoding import ChatEncoder
+from plugins.openai_provider.encoding import OpenAIEncoder, endpoint_of
 from plugins.openai_provider.files import (
     batch_of_result,
     download_file,
@@ -50,6 +50,7 @@ from plugins.openai_provider.mapping import (
     to_provider_batch,
     to_submitted,
 )
+from plugins.openai_provider.models import capabilities
 from plugins.openai_provider.pause import PAUSED, CreationPause
 from plugins.openai_provider.rejections import blamed_lines, rejected_requests
 from plugins.openai_provider.retry import Failure
@@ -62,7 +63,6 @@ NAME = "openai"
 """The provider name this plugin answers for (``plan.provider``, ``batch.provider``)."""
 LIMITS = ProviderLimits(max_requests=50_000, max_bytes=200_000_000)
 """The Batch API's own limits: 50,000 requests and 200 MB an input file."""
-ENDPOINT: Final = "/v1/chat/completions"
 COMPLETION_WINDOW: Final = "24h"
 CREATE_LOOKUP_MARGIN_SECONDS = 300
 """A batch created for our upload cannot be older than the upload minus this (server clock)."""
@@ -136,9 +136,14 @@ class OpenAIProvider:
         return LIMITS if provider == NAME else None
 
     @hookimpl
-    def request_encoder(self, kernel: KernelAPI, provider: str, model: str) -> ChatEncoder | None:
-        """Chat-completions lines for ``model``, for provider ``openai``."""
-        return ChatEncoder(model) if provider == NAME else None
+    def request_encoder(self, kernel: KernelAPI, provider: str, model: str) -> OpenAIEncoder | None:
+        """Lines of ``openai.endpoint`` for ``model``, with the parameters its entry in the
+        capability table (``openai.models``) says it takes; for provider ``openai``."""
+        if provider != NAME:
+            return None
+        config = ProviderConfig.from_settings(kernel.settings)
+        reasoning = capabilities(model, config.models).reasoning
+        return OpenAIEncoder(model, config.endpoint, reasoning, config.reasoning_effort)
 
     @hookimpl
     def read_results(
@@ -247,6 +252,7 @@ class OpenAIProvider:
         uploaded = self._upload(kernel, config, client, plan)
         kernel.crashpoint("after_file_upload")
         file_id = str(uploaded.id)
+        endpoint = endpoint_of(Path(plan.input_path))
         created_at = getattr(uploaded, "created_at", None)
         not_before = (
             int(created_at) - CREATE_LOOKUP_MARGIN_SECONDS
@@ -259,7 +265,7 @@ class OpenAIProvider:
             return to_provider_batch(
                 client.with_options(max_retries=0).batches.create(
                     input_file_id=file_id,
-                    endpoint=ENDPOINT,
+                    endpoint=endpoint,
                     completion_window=COMPLETION_WINDOW,
                     metadata=batch_metadata(key, plan.batch_id, plan.company_id, plan.model),
                     output_expires_after=output_expiry(config.output_expires_after_seconds),

@@ -46,6 +46,7 @@ from plugins.common.outcomes import failed_batch_rule
 from plugins.common.pricing import PriceBook, load_prices
 from plugins.common.rowsets import fields_of, rowset
 from plugins.common.timeutil import utcnow
+from plugins.common.truncation import TRUNCATED
 from plugins.optimized.staging import clear, load, staging, temp_table
 
 JSON_FIELDS = frozenset({"questions"})
@@ -123,10 +124,15 @@ def request_changes(
     kind: Any, error: Any, tokens: dict[str, Any], now: datetime, settings: Any
 ) -> dict[str, Any]:
     """Column values of the requests UPDATE for an outcome ``kind`` (the rules of
-    ``plugins.common.outcomes.request_values``, as SQL)."""
+    ``plugins.common.outcomes.request_values``, as SQL; an answer cut off at the output limit
+    a second time fails, as :func:`plugins.common.truncation.final_kind` says)."""
     r = AIProcessingRequest
     max_attempts = int(settings.batch.max_attempts)
     used = r.attempts + 1
+    cut_off_again = and_(
+        kind == "retry", error.like(f"{TRUNCATED}%"), r.error.like(f"{TRUNCATED}%")
+    )
+    kind = case((cut_off_again, literal("fail")), else_=kind)
     retry = kind == "retry"
     exhausted = and_(retry, used >= max_attempts)
     again = and_(retry, used < max_attempts)

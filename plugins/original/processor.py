@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -58,6 +59,7 @@ from plugins.common.outcomes import failed_batch_rule, request_values
 from plugins.common.pricing import PriceBook, load_prices
 from plugins.common.retrying import retry_companies
 from plugins.common.timeutil import as_utc, utcnow
+from plugins.common.truncation import final_kind
 
 
 def to_plan(row: AIBatchRequest, kernel: KernelAPI) -> BatchPlan:
@@ -173,6 +175,7 @@ class OriginalProcessor:
                         request.model,
                         [(m.role, m.content) for m in request.session.messages],
                         settings,
+                        previous_error=request.error,
                     ),
                 )
                 if limits.for_model(request.model).fits_alone(line):
@@ -384,7 +387,7 @@ class OriginalProcessor:
             ):
                 return ApplySummary(already_applied=1)
             members = {
-                r.id: (r.attempts, r.model, r.processing_type)
+                r.id: (r.attempts, r.model, r.processing_type, r.error)
                 for r in session.scalars(
                     select(AIProcessingRequest)
                     .where(
@@ -411,13 +414,16 @@ class OriginalProcessor:
                     tally["ignored_lines"] += 1
                     continue
                 seen.add(request_id)
-                attempts, model, processing_type = members[request_id]
+                attempts, model, processing_type, previous = members[request_id]
                 outcome = judge.judge(result, processing_type)
+                kind = final_kind(outcome.kind, outcome.error, previous)
+                if kind != outcome.kind:
+                    outcome = replace(outcome, kind="fail")
                 self._write_outcome(kernel, batch, outcome, attempts, model, prices, tally)
                 kernel.crashpoint("apply_chunk")
             charged = batch.status == BatchStatus.COMPLETED and not files.missing
             for request_id in members.keys() - seen:
-                attempts, model, _ = members[request_id]
+                attempts, model, _, _ = members[request_id]
                 reason = "no result line from the provider"
                 if files.missing:
                     reason = "result file no longer available at the provider"
@@ -458,7 +464,7 @@ class OriginalProcessor:
         kernel: KernelAPI,
         batch: LocalBatch,
         files: ResultFiles,
-        members: dict[str, tuple[int, str, str]],
+        members: dict[str, tuple[int, str, str, str | None]],
         prices: PriceBook,
         tally: dict[str, float],
     ) -> None:
@@ -466,7 +472,7 @@ class OriginalProcessor:
         settled by :func:`failed_batch_rule` (back at once, later, or for an attempt)."""
         kind, reason = failed_batch_rule(batch, files)
         later = retry_at(utcnow(), 1, kernel.settings)
-        for request_id, (attempts, model, _) in members.items():
+        for request_id, (attempts, model, _, _) in members.items():
             message = files.rejected.get(request_id)
             if message is not None:
                 outcome = Outcome(request_id, "fail", error=message)

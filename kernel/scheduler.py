@@ -51,6 +51,8 @@ _INTERVAL_KEYS = {
     "reconcile": "reconcile_interval_seconds",
 }
 COMPLETION_WINDOW = timedelta(hours=24)
+LASTING_CONDITIONS = frozenset({"quota", "config"})
+"""Provider conditions that waiting a few passes cannot end: ``run --until-idle`` stops on them."""
 LEFTOVERS_PER_PASS = 100
 """Applied batches whose files are not yet known to be gone, cleaned per apply pass at most."""
 
@@ -608,12 +610,13 @@ class Scheduler:
         if left.get("in_flight") or left.get("batches_unsettled"):
             return ""
         paused = self.paused_providers()
-        if not paused or len(paused) < len(self.kernel.providers()):
+        lasting = [h for h in paused if h.condition in LASTING_CONDITIONS]
+        if not lasting or len(paused) < len(self.kernel.providers()):
             return ""
         reasons = "; ".join(
             f"provider {h.provider} paused ({h.condition}) until "
             f"{h.until.isoformat() if h.until else '?'}: {h.reason}"
-            for h in paused
+            for h in lasting
         )
         return f"{left.get('pending', 0)} requests pending, no batch can be created: {reasons}"
 

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,6 +39,7 @@ from kernel.types import (
     KernelError,
     LocalBatch,
     ProviderError,
+    ProviderHealth,
     ResultFiles,
     SubmittedBatch,
 )
@@ -52,6 +53,8 @@ _INTERVAL_KEYS = {
     "reconcile": "reconcile_interval_seconds",
 }
 COMPLETION_WINDOW = timedelta(hours=24)
+LASTING_CONDITIONS = frozenset({"quota", "config"})
+"""Provider conditions that waiting a few passes cannot end: ``run --until-idle`` stops on them."""
 LEFTOVERS_PER_PASS = 100
 """Applied batches whose files are not yet known to be gone, cleaned per apply pass at most."""
 progress_log = logging.getLogger("batchkernel.run")
@@ -255,9 +258,27 @@ class Scheduler:
                 future.result()
         return results
 
+    def paused_providers(self) -> list[ProviderHealth]:
+        """The configured providers that take no new batches now (quota, billing), with why."""
+        healths = [self.kernel.provider_health(name) for name in self.kernel.providers()]
+        return [health for health in healths if health.condition != "ok"]
+
     def create_step(self) -> dict[str, float]:
-        """Plan and claim batches from pending requests, admit, submit, record them in one call."""
+        """Plan and claim batches from pending requests, admit, submit, record them in one call.
+
+        Nothing is planned while every configured provider has creation paused (quota)."""
         kernel = self.kernel
+        paused = self.paused_providers()
+        if paused and len(paused) == len(kernel.providers()):
+            for health in paused:
+                kernel.log.warning(
+                    "no batches created: provider %s paused (%s) until %s: %s",
+                    health.provider,
+                    health.condition,
+                    health.until.isoformat() if health.until else "?",
+                    health.reason,
+                )
+            return {"plans": 0, "submitted": 0, "paused_providers": len(paused)}
         companies = kernel.select_companies(kernel.get_companies())
         claimed = kernel.fetch_pending(companies, flush=self.flush)
         crashpoint("after_plan_commit")
@@ -465,7 +486,11 @@ class Scheduler:
         margin = timedelta(hours=float(self.settings.batch.inflight_margin_hours))
         deadline = datetime.now(UTC) - COMPLETION_WINDOW - margin
         cancelled = []
-        for batch in kernel.fetch_inflight(kernel.get_companies()):
+        inflight = kernel.fetch_inflight(kernel.get_companies())
+        counts["stuck_cancels"] = self._reconcile_cancelling(
+            [b for b in inflight if b.status == BatchStatus.CANCELLING]
+        )
+        for batch in inflight:
             if batch.submitted_at is None or batch.submitted_at > deadline:
                 continue
             if batch.status == BatchStatus.CANCELLING:
@@ -479,6 +504,41 @@ class Scheduler:
             counts["cancelled"] = len(cancelled)
         counts["files_swept"] = self._sweep()
         return counts
+
+    def _reconcile_cancelling(self, batches: Sequence[LocalBatch]) -> int:
+        """Re-poll batches in ``cancelling``; one the provider still shows cancelling past
+        ``batch.cancelling_timeout_seconds`` after the cancel is recorded as cancelled, so its
+        results so far are applied and its other members go back to the queue. How many were
+        taken as cancelled."""
+        if not batches:
+            return 0
+        kernel = self.kernel
+        limit = float(self.settings.batch.cancelling_timeout_seconds)
+        now = datetime.now(UTC).timestamp()
+        settled = []
+        forced = 0
+        for batch in batches:
+            try:
+                remote = kernel.poll_batch(batch)
+            except ProviderError as exc:
+                kernel.log.warning("re-poll of cancelling batch %s failed: %s", batch.batch_id, exc)
+                continue
+            if remote.status != "cancelling":
+                settled.append((batch, remote))
+                continue
+            if remote.cancelling_at is None or now - remote.cancelling_at < limit:
+                continue
+            kernel.log.warning(
+                "batch %s: still cancelling at the provider %.0fs after the cancel; taken as "
+                "cancelled",
+                batch.batch_id,
+                now - remote.cancelling_at,
+            )
+            settled.append((batch, replace(remote, status="cancelled")))
+            forced += 1
+        if settled:
+            kernel.record_batch_statuses(settled)
+        return forced
 
     def run_cycle(self, tasks: Sequence[str]) -> list[StepReport]:
         """Run ``tasks`` in order as one cycle (through the ``run_cycle`` hook), timed and counted."""
@@ -587,6 +647,9 @@ class Scheduler:
                 on_pass(passes, left)
             if not any(left.values()):
                 return IdleOutcome(True, passes=passes, seconds=self.clock() - start)
+            blocked = self._blocked(left)
+            if blocked:
+                return IdleOutcome(False, blocked, passes, self.clock() - start)
             if self.clock() - start > limit:
                 errors = "; ".join(r.error for r in reports if r.error)
                 return IdleOutcome(
@@ -600,6 +663,22 @@ class Scheduler:
         if self.fatal:
             return IdleOutcome(False, self.fatal, passes, self.clock() - start)
         return IdleOutcome(False, "stopped on request", passes, self.clock() - start, stopped=True)
+
+    def _blocked(self, left: dict[str, int]) -> str:
+        """Why the pending work cannot go on (every provider paused, nothing else running), or
+        "" when it can: ``run --until-idle`` stops with this instead of waiting for its timeout."""
+        if left.get("in_flight") or left.get("batches_unsettled"):
+            return ""
+        paused = self.paused_providers()
+        lasting = [h for h in paused if h.condition in LASTING_CONDITIONS]
+        if not lasting or len(paused) < len(self.kernel.providers()):
+            return ""
+        reasons = "; ".join(
+            f"provider {h.provider} paused ({h.condition}) until "
+            f"{h.until.isoformat() if h.until else '?'}: {h.reason}"
+            for h in lasting
+        )
+        return f"{left.get('pending', 0)} requests pending, no batch can be created: {reasons}"
 
     def install_signal_handlers(self) -> None:
         """Stop cleanly on SIGTERM and SIGINT: the step in progress finishes, no new one starts;

@@ -121,6 +121,25 @@ def test_run_until_idle_fails_with_a_reason_when_it_cannot_finish(
     assert "not idle" in result.stderr
 
 
+def test_run_until_idle_stops_at_once_with_the_reason_when_the_quota_is_spent(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    with EmulatorServer(EmulatorConfig(insufficient_quota=True)).start() as server:
+        env = cli_env(
+            tmp_path,
+            sqlite_url,
+            BATCHKERNEL_OPENAI__BASE_URL=server.base_url,
+            BATCHKERNEL_SCHEDULER__IDLE_TIMEOUT_SECONDS="3600",
+        )
+        source = write_jsonl(tmp_path / "s.jsonl", 1, 5)
+        assert batchkernel("import", str(source), env=env).returncode == 0
+        result = batchkernel("run", "--until-idle", env=env)
+    assert result.returncode == 1
+    output = " ".join((result.stdout + result.stderr).split())
+    assert "not idle: 5 requests pending, no batch can be created" in output
+    assert "paused (quota)" in output and "exceeded your current quota" in output
+
+
 def test_run_stops_cleanly_on_sigterm(tmp_path: Path, sqlite_url: str) -> None:
     with EmulatorServer(EmulatorConfig()).start() as server:
         env = cli_env(

@@ -21,6 +21,8 @@ LINE_MISSING = 2
 LINE_GARBAGE = 3
 LINE_UNKNOWN_ID = 4
 LINE_DUPLICATE = 5
+LINE_INVALID_ANSWER = 6
+LINE_REFUSAL = 7
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,8 @@ def _line_rates(cfg: EmulatorConfig) -> list[tuple[int, float]]:
         (LINE_GARBAGE, cfg.rate_garbage_lines),
         (LINE_UNKNOWN_ID, cfg.rate_unknown_id_lines),
         (LINE_DUPLICATE, cfg.rate_duplicate_lines),
+        (LINE_INVALID_ANSWER, cfg.rate_invalid_answers),
+        (LINE_REFUSAL, cfg.rate_refusals),
     )
     return [(code, rate) for code, rate in rates if rate > 0]
 
@@ -182,14 +186,7 @@ def line_outcomes_by_request(
 def line_outcomes(rng: random.Random, count: int, cfg: EmulatorConfig) -> bytearray:
     """Per-request outcome codes (LINE_*) for a batch, drawn from the line-level fault rates."""
     outcomes = bytearray(count)
-    rates = (
-        (LINE_ERROR, cfg.rate_line_error),
-        (LINE_MISSING, cfg.rate_missing_lines),
-        (LINE_GARBAGE, cfg.rate_garbage_lines),
-        (LINE_UNKNOWN_ID, cfg.rate_unknown_id_lines),
-        (LINE_DUPLICATE, cfg.rate_duplicate_lines),
-    )
-    active = [(code, rate) for code, rate in rates if rate > 0]
+    active = _line_rates(cfg)
     if not active:
         return outcomes
     draw = rng.random

@@ -37,6 +37,7 @@ class ProviderCallError(ProviderError):
             message or f"provider {operation}{where} failed ({failure.kind}): {failure.message}",
             retryable=failure.retryable if retryable is None else retryable,
             operation=operation,
+            condition=failure.condition,
         )
         self.failure = failure
 
@@ -77,8 +78,12 @@ class Caller:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         perf_counter: Callable[[], float] = time.perf_counter,
+        on_condition: Callable[[Reporting, str, Failure], None] | None = None,
     ) -> None:
         self.board = board
+        self.on_condition = on_condition
+        """Told (kernel, operation, failure) of every failure that concerns the whole provider
+        (a quota condition), so creation can pause."""
         self.clock = clock
         self.sleep = sleep
         self.rng = rng or random.Random()
@@ -166,6 +171,8 @@ class Caller:
                 return self.attempt(kernel, operation, fn)
             except _AttemptFailed as failed:
                 failure = failed.failure
+                if failure.condition is not None and self.on_condition is not None:
+                    self.on_condition(kernel, operation, failure)
                 if not failure.retryable:
                     raise ProviderCallError(
                         operation, failure, url=config.base_url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,9 @@ class ProviderConfig:
 
     base_url: str
     api_key: str
+    endpoint: str
+    models: Mapping[str, Any]
+    reasoning_effort: str
     timeout_seconds: float
     connect_timeout_seconds: float
     max_retries: int
@@ -25,6 +29,8 @@ class ProviderConfig:
     input_expires_after_seconds: int
     output_expires_after_seconds: int
     sweep_interval_seconds: float
+    quota_pause_seconds: float
+    quota_pause_max_seconds: float
 
     @classmethod
     def from_settings(cls, settings: Any) -> ProviderConfig:
@@ -34,6 +40,9 @@ class ProviderConfig:
             return cls(
                 base_url=str(section.base_url),
                 api_key=str(section.api_key or ""),
+                endpoint=str(section.endpoint),
+                models=dict(section.models),
+                reasoning_effort=str(section.reasoning_effort or ""),
                 timeout_seconds=float(section.timeout_seconds),
                 connect_timeout_seconds=float(section.connect_timeout_seconds),
                 max_retries=int(section.max_retries),
@@ -45,6 +54,8 @@ class ProviderConfig:
                 input_expires_after_seconds=int(section.input_expires_after_seconds),
                 output_expires_after_seconds=int(section.output_expires_after_seconds),
                 sweep_interval_seconds=float(section.sweep_interval_seconds),
+                quota_pause_seconds=float(section.quota_pause_seconds),
+                quota_pause_max_seconds=float(section.quota_pause_max_seconds),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"invalid [openai] setting: {exc}") from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kernel import hookimpl
 from kernel.settingspec import Section, Setting
+from plugins.openai_provider.models import EFFORTS, SHIPPED, valid_table
 
 
 def _expiry(seconds: int) -> bool:
@@ -45,6 +46,30 @@ OPENAI = Section(
             secret=True,
             fallback_env="OPENAI_API_KEY",
         ),
+        Setting(
+            "endpoint",
+            str,
+            "/v1/chat/completions",
+            "the API every request line calls: chat completions or the Responses API",
+            choices=("/v1/chat/completions", "/v1/responses"),
+        ),
+        Setting(
+            "models",
+            dict,
+            SHIPPED,
+            "what each model accepts, by model-name prefix (the longest match wins): "
+            "reasoning = true sends max_completion_tokens (Responses: max_output_tokens), no "
+            "temperature, and the reasoning effort; false sends max_tokens and temperature",
+            check=valid_table,
+            rule='of model-name prefixes to tables like {reasoning = true}, e.g. [default.openai.models."o5"] reasoning = true',
+        ),
+        Setting(
+            "reasoning_effort",
+            str,
+            "",
+            "the reasoning effort asked of reasoning models (empty: the model's default)",
+            choices=("", *EFFORTS),
+        ),
         Setting("timeout_seconds", float, 60, "one call gives up after this", gt=0),
         Setting("connect_timeout_seconds", float, 5, "connecting gives up after this", gt=0),
         Setting("max_retries", int, 3, "retries of a failed call (with backoff)", ge=0, le=20),
@@ -73,6 +98,21 @@ OPENAI = Section(
             3600,
             "at most one sweep of the provider's file list (for leftovers) per this interval",
             ge=0,
+        ),
+        Setting(
+            "quota_pause_seconds",
+            float,
+            900,
+            "after an insufficient_quota (billing) answer, batch creation pauses this long; "
+            "each further one in a row doubles the pause",
+            gt=0,
+        ),
+        Setting(
+            "quota_pause_max_seconds",
+            float,
+            21_600,
+            "the longest pause of batch creation after quota answers in a row",
+            gt=0,
         ),
         _expires_after("input_expires_after_seconds", "uploaded input files"),
         _expires_after("output_expires_after_seconds", "result files"),

@@ -80,7 +80,7 @@ BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
             "emulator",
             "plugins.emulator_command:EmulatorCommand",
             "command",
-            settings="plugins.emulator.settings_spec",
+            settings="plugins.emulator_command.settings_spec",
         ),
         CatalogEntry("importer", "plugins.importer:ImportCommand", "command"),
         CatalogEntry("companies", "plugins.companies:CompaniesCommand", "command"),

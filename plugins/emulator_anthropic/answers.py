@@ -42,11 +42,25 @@ class PromptCache:
             return False
 
 
-def answer(params: Mapping[str, Any], rng: random.Random, cache: PromptCache) -> dict[str, Any]:
-    """The ``message`` the Messages API returns for valid ``params``."""
+REFUSAL = "I can't help with that request."
+
+
+def answer(
+    params: Mapping[str, Any],
+    rng: random.Random,
+    cache: PromptCache,
+    *,
+    invalid: bool = False,
+    refuse: bool = False,
+) -> dict[str, Any]:
+    """The ``message`` the Messages API returns for valid ``params``; ``invalid`` breaks the
+    requested schema (a required property is left out), ``refuse`` answers with a refusal."""
     messages = list(params.get("messages") or [])
     hints = model.analyze(model.transcript_of(messages))
-    content, stop_reason, produced = _content(params, hints, rng)
+    if refuse:
+        content, stop_reason, produced = [{"type": "text", "text": REFUSAL}], "refusal", REFUSAL
+    else:
+        content, stop_reason, produced = _content(params, hints, rng, invalid)
     limit = int(params["max_tokens"])
     output_tokens = model.completion_tokens(produced)
     if output_tokens > limit:
@@ -66,12 +80,12 @@ def answer(params: Mapping[str, Any], rng: random.Random, cache: PromptCache) ->
 
 
 def _content(
-    params: Mapping[str, Any], hints: Mapping[str, Any], rng: random.Random
+    params: Mapping[str, Any], hints: Mapping[str, Any], rng: random.Random, invalid: bool
 ) -> tuple[list[dict[str, Any]], str, str]:
     """Content blocks, stop reason, and the produced text (for token counting)."""
     tool = _forced_tool(params)
     if tool is not None:
-        value = conforming(tool.get("input_schema") or {}, hints)
+        value = _broken(conforming(tool.get("input_schema") or {}, hints), invalid)
         block = {
             "type": "tool_use",
             "id": ids.seeded("toolu_", rng),
@@ -81,10 +95,19 @@ def _content(
         return [block], "tool_use", orjson.dumps(value).decode()
     fmt = (params.get("output_config") or {}).get("format")
     if isinstance(fmt, Mapping) and isinstance(fmt.get("schema"), Mapping):
-        text = orjson.dumps(conforming(fmt["schema"], hints)).decode()
+        text = orjson.dumps(_broken(conforming(fmt["schema"], hints), invalid)).decode()
     else:
         text = orjson.dumps(hints).decode()
     return [{"type": "text", "text": text}], "end_turn", text
+
+
+def _broken(value: Any, invalid: bool) -> Any:
+    """The value, or (``invalid``) the same object without its first property."""
+    if invalid and isinstance(value, dict) and value:
+        return dict(list(value.items())[1:])
+    if invalid:
+        return {"unexpected": True}
+    return value
 
 
 def _forced_tool(params: Mapping[str, Any]) -> Mapping[str, Any] | None:

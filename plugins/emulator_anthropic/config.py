@@ -73,6 +73,8 @@ class AnthropicEmulatorConfig:
     rate_duplicate_lines: float = 0.0
     rate_missing_lines: float = 0.0
     line_faults_by_request: bool = False
+    rate_invalid_answers: float = 0.0
+    rate_refusals: float = 0.0
 
     def __post_init__(self) -> None:
         """Coerce loosely typed values (JSON, CLI, settings) and reject out-of-range ones."""

@@ -10,17 +10,18 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from plugins.emulator.faults import (
-    LINE_DUPLICATE,
-    LINE_ERROR,
-    LINE_GARBAGE,
-    LINE_MISSING,
-    LINE_UNKNOWN_ID,
-)
-
 from . import ids
 from .answers import PromptCache, answer
 from .errors import error_body
+from .lines import (
+    LINE_DUPLICATE,
+    LINE_ERROR,
+    LINE_GARBAGE,
+    LINE_INVALID_ANSWER,
+    LINE_MISSING,
+    LINE_REFUSAL,
+    LINE_UNKNOWN_ID,
+)
 from .validation import params_problem
 
 INJECTED_MESSAGES = {
@@ -94,7 +95,10 @@ def _result(
     problem = params_problem(params)
     if problem is not None:
         return _errored("invalid_request_error", problem, rng)
-    return {"type": "succeeded", "message": answer(params, rng, cache)}
+    message = answer(
+        params, rng, cache, invalid=fault == LINE_INVALID_ANSWER, refuse=fault == LINE_REFUSAL
+    )
+    return {"type": "succeeded", "message": message}
 
 
 def _errored(error_type: str, message: str, rng: random.Random) -> dict[str, Any]:

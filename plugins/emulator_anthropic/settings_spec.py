@@ -48,6 +48,8 @@ HELP: dict[str, str] = {
     "rate_duplicate_lines": "fraction of result lines repeated",
     "rate_missing_lines": "fraction of result lines left out",
     "line_faults_by_request": "line faults follow the custom id, not chance",
+    "rate_invalid_answers": "fraction of answers that break the requested schema",
+    "rate_refusals": "fraction of requests the model refuses (stop_reason refusal)",
 }
 
 _KINDS: dict[Any, type] = {

@@ -16,16 +16,12 @@ from typing import IO, Any
 
 import orjson
 
-from plugins.emulator.faults import (
-    BatchFaults,
-    FaultInjector,
-    line_outcomes,
-    line_outcomes_by_request,
-)
+from plugins.emulator.faults import BatchFaults, FaultInjector
 
 from .answers import PromptCache
 from .config import AnthropicEmulatorConfig
 from .errors import AnthropicApiError, not_found
+from .lines import outcomes
 from .results import Counts, Plan, run
 
 BATCH_WINDOW = 86_400
@@ -98,11 +94,7 @@ class Store:
             order = array("I", range(len(pairs)))
             if cfg.shuffle_output:
                 random.Random(f"{seed}:order").shuffle(order)
-            outcomes = (
-                line_outcomes_by_request(custom_ids, self._sent, cfg)  # type: ignore[arg-type]
-                if cfg.line_faults_by_request
-                else line_outcomes(random.Random(f"{seed}:lines"), len(pairs), cfg)  # type: ignore[arg-type]
-            )
+            codes = outcomes(custom_ids, self._sent, seed, cfg)
             first_model = pairs[0][1].get("model")
             record = BatchRecord(
                 id=batch_id,
@@ -113,7 +105,7 @@ class Store:
                 model=first_model if isinstance(first_model, str) else None,
                 faults=faults,
                 create_response_lost=lost,
-                plan=Plan(path, offsets, custom_ids, order, outcomes, cfg.line_error_type, seed),
+                plan=Plan(path, offsets, custom_ids, order, codes, cfg.line_error_type, seed),
             )
             self._batches[batch_id] = record
             return self._api(record)

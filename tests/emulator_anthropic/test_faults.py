@@ -6,7 +6,7 @@ import anthropic
 import httpx2
 import orjson
 import pytest
-from anthropic_helpers import requests, wait_ended
+from anthropic_helpers import SCHEMA, conforms, requests, wait_ended
 from conftest import API_KEY
 
 from plugins.emulator_anthropic import AnthropicEmulatorServer
@@ -174,3 +174,18 @@ def test_admin_config_needs_the_key_and_hides_it(server: AnthropicEmulatorServer
     bad = httpx2.post(url, headers={"x-api-key": API_KEY}, json={"first_429": {"files.create": 1}})
     assert bad.status_code == 400 and bad.json()["error"]["type"] == "invalid_request_error"
     assert httpx2.get(f"{server.base_url}/_emulator/health").json()["status"] == "ok"
+
+
+def test_invalid_answers_and_refusals(
+    server: AnthropicEmulatorServer, client: anthropic.Anthropic
+) -> None:
+    server.configure(rate_invalid_answers=1.0)
+    batch = wait_ended(client, client.messages.batches.create(requests=requests(2)).id)
+    for line in client.messages.batches.results(batch.id):
+        (block,) = line.result.message.content
+        assert not conforms(block.input, SCHEMA)
+    server.configure(rate_invalid_answers=0.0, rate_refusals=1.0)
+    batch = wait_ended(client, client.messages.batches.create(requests=requests(2)).id)
+    for line in client.messages.batches.results(batch.id):
+        assert line.result.type == "succeeded"
+        assert line.result.message.stop_reason == "refusal"

@@ -53,6 +53,12 @@ BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
             settings="plugins.openai_provider.settings_spec",
         ),
         CatalogEntry(
+            "anthropic",
+            "plugins.anthropic_provider:AnthropicProvider",
+            "provider",
+            settings="plugins.anthropic_provider.settings_spec",
+        ),
+        CatalogEntry(
             "cache-disk",
             "plugins.cache_disk:DiskCache",
             "cache",

@@ -298,7 +298,7 @@ class AnthropicProvider:
         """Retrieve one batch's status."""
         if batch.provider != NAME:
             return None
-        config, client = self._setup(kernel)
+        _, client = self._setup(kernel)
         batch_id = _provider_id(batch, "retrieve")
         return self._call(
             "retrieve", lambda: to_provider_batch(client.messages.batches.retrieve(batch_id))
@@ -309,7 +309,7 @@ class AnthropicProvider:
         """Ask for cancellation; a batch that already ended is returned as it is."""
         if batch.provider != NAME:
             return None
-        config, client = self._setup(kernel)
+        _, client = self._setup(kernel)
         batch_id = _provider_id(batch, "cancel")
         try:
             return self._call(
@@ -333,7 +333,7 @@ class AnthropicProvider:
             return None
         import anthropic
 
-        config, client = self._setup(kernel)
+        _, client = self._setup(kernel)
         batch_id = _provider_id(batch, "download")
         target = Path(directory) / f"{batch.batch_id}.output.jsonl"
         try:

@@ -14,9 +14,11 @@ from plugins.anthropic_provider.customids import wire_id
 def batch_requests(path: Path, tag: str) -> list[dict[str, Any]]:
     """``requests`` for ``messages.batches.create``: each record's custom id tagged."""
     out: list[dict[str, Any]] = []
+    number = 0
     try:
         with path.open("rb") as handle:
-            for number, raw in enumerate(handle, start=1):
+            for raw in handle:
+                number += 1
                 if not raw.strip():
                     continue
                 record = orjson.loads(raw)

@@ -1,8 +1,9 @@
 """The demo run: a fresh SQLite file (or a given database), synthetic sessions, the emulator, the
 pipeline until idle with a progress display, then a summary of what happened.
 
-The emulator runs in this process, started through the emulator library
-(:class:`plugins.emulator.EmulatorServer` on a free loopback port): nothing to install or stop
+The emulator runs in this process, started through the emulator library of the chosen provider
+(:class:`plugins.emulator.EmulatorServer` for OpenAI, :class:`plugins.emulator_anthropic.
+AnthropicEmulatorServer` for Anthropic) on a free loopback port: nothing to install or stop
 separately, and the port it bound is known at once.
 """
 
@@ -28,12 +29,15 @@ from kernel.types import RequestStatus
 from plugins.common.importing.importer import import_file
 from plugins.common.synthetic import write_jsonl
 from plugins.emulator import EmulatorConfig, EmulatorServer
+from plugins.emulator_anthropic import AnthropicEmulatorServer
+
+PROVIDERS = ("openai", "anthropic")
 
 DEMO_DIR = Path(".batchkernel/demo")
 
 
-def demo_settings(database: str | None) -> dict[str, Any]:
-    """Overrides that make the demo self-contained and quick."""
+def demo_settings(database: str | None, provider: str = "openai") -> dict[str, Any]:
+    """Overrides that make the demo self-contained and quick, on ``provider``'s emulator."""
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     url = database
     if url is None:
@@ -43,6 +47,7 @@ def demo_settings(database: str | None) -> dict[str, Any]:
         url = f"sqlite:///{path}"
     return {
         "database.url": url,
+        "plugins.provider": provider,
         "batch.workdir": str(DEMO_DIR / "files"),
         "batch.retry_base_seconds": 0.2,
         "batch.retry_max_seconds": 2,
@@ -66,17 +71,28 @@ def totals(kernel: Kernel) -> dict[str, float]:
     return {"input_tokens": result[0], "output_tokens": result[1], "cost_usd": float(result[2])}
 
 
-def run_demo(*, companies: int, sessions: int, database: str | None, seed: int) -> int:
-    """Run the demo end to end; returns the process exit code."""
+def start_emulator(provider: str, settings: Any) -> Any:
+    """Start ``provider``'s emulator on a free port and point the provider's settings at it."""
+    if provider == "anthropic":
+        emulator: Any = AnthropicEmulatorServer(host="127.0.0.1", port=0).start()
+    else:
+        emulator = EmulatorServer(EmulatorConfig(), host="127.0.0.1", port=0).start()
+    settings.set(f"{provider}.base_url", emulator.base_url)
+    if not settings.get(f"{provider}.api_key"):
+        settings.set(f"{provider}.api_key", "demo-key-not-secret")
+    return emulator
+
+
+def run_demo(
+    *, companies: int, sessions: int, database: str | None, seed: int, provider: str = "openai"
+) -> int:
+    """Run the demo end to end on ``provider`` (openai or anthropic); returns the exit code."""
     console = Console()
     started = time.perf_counter()
-    settings = load_settings(demo_settings(database))
+    settings = load_settings(demo_settings(database, provider))
     kernel = Kernel.create(settings)
-    emulator = EmulatorServer(EmulatorConfig(), host="127.0.0.1", port=0).start()
+    emulator = start_emulator(provider, settings)
     try:
-        settings.set("openai.base_url", emulator.base_url)
-        if not settings.get("openai.api_key"):
-            settings.set("openai.api_key", "demo-key-not-secret")
         upgrade(kernel.db)
         with tempfile.TemporaryDirectory() as tmp:
             source = write_jsonl(Path(tmp) / "sessions.jsonl", companies, sessions, seed=seed)
@@ -84,7 +100,7 @@ def run_demo(*, companies: int, sessions: int, database: str | None, seed: int) 
         console.print(
             f"imported {report.sessions_created} sessions of {companies} companies "
             f"({report.requests_created} requests) into {kernel.db.url.render_as_string()}; "
-            f"emulator at {emulator.base_url}"
+            f"{provider} emulator at {emulator.base_url}"
         )
         total = sum(requests_by_status(kernel.db).values())
         queries_before = kernel.db.queries.total

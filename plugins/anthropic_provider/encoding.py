@@ -16,18 +16,25 @@ TOOL_DESCRIPTION = "Record the answer. Its input is the complete answer, matchin
 EFFORTS = {"minimal": "low", "low": "low", "medium": "medium", "high": "high"}
 
 
+def claude_model(model: str, config: AnthropicConfig) -> str:
+    """``model`` when it is a Claude model, else ``anthropic.model`` (a request queued with
+    another provider's default model, or moved here by failover)."""
+    return model if model.startswith("claude") else config.model
+
+
 class AnthropicEncoder:
     """Encodes requests for one model; the record's ``custom_id`` is the request id as given
-    (the submission tags it when the batch is sent)."""
+    (the submission tags it when the batch is sent). Sampling parameters (``temperature``) are
+    not sent: the SDK no longer types them."""
 
     def __init__(self, config: AnthropicConfig, model: str) -> None:
         self.config = config
-        self.model = model or config.model
+        self.model = claude_model(model, config)
 
     def params(self, request: LLMRequest) -> dict[str, Any]:
         """The Messages API parameters of one request."""
         params: dict[str, Any] = {
-            "model": request.model or self.model,
+            "model": claude_model(request.model, self.config) if request.model else self.model,
             "max_tokens": request.max_output_tokens or self.config.max_tokens,
             "messages": _messages(request.messages),
         }

@@ -356,47 +356,43 @@ class AnthropicProvider:
     def read_results(
         self, kernel: Any, batch: LocalBatch, files: ResultFiles
     ) -> Iterator[LLMResult] | None:
-        """The batch's results by request id, any order; lines not ours or not JSON are logged
-        and skipped (their requests have no result and go back to the queue)."""
+        """The batch's results by request id, in the file's (any) order."""
         if batch.provider != NAME:
             return None
         return self._read(kernel, batch, files)
 
     def _read(self, kernel: Any, batch: LocalBatch, files: ResultFiles) -> Iterator[LLMResult]:
-        """Stream the decoded lines."""
+        """Stream the decoded lines; a line tied to no request of this batch (not JSON, another
+        tag, a repeat) comes with an empty ``custom_id`` and the reason in ``error``."""
         if files.output_path is None:
             return
+        path = Path(files.output_path)
         tag = tag_of(batch.submission_key)
         seen: set[str] = set()
-        skipped = 0
-        with Path(files.output_path).open("rb") as handle:
-            for raw in handle:
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
                 raw = raw.strip()
                 if not raw:
                     continue
+                where = f"{path.name} line {number}"
                 try:
                     record = orjson.loads(raw)
-                    parts = split(str(record["custom_id"]))
-                    result = record["result"]
-                except (orjson.JSONDecodeError, KeyError, TypeError):
-                    skipped += 1
+                except orjson.JSONDecodeError as exc:
+                    yield LLMResult("", "fail", error=f"{where}: not JSON: {exc}")
                     continue
-                if (
-                    parts is None
-                    or parts[0] != tag
-                    or parts[1] in seen
-                    or not isinstance(result, dict)
-                ):
-                    skipped += 1
+                custom_id = record.get("custom_id") if isinstance(record, dict) else None
+                result = record.get("result") if isinstance(record, dict) else None
+                parts = split(custom_id) if isinstance(custom_id, str) else None
+                if parts is None or parts[0] != tag or not isinstance(result, dict):
+                    yield LLMResult(
+                        "", "fail", error=f"{where}: custom_id {custom_id!r} is not ours"
+                    )
+                    continue
+                if parts[1] in seen:
+                    yield LLMResult("", "fail", error=f"{where}: repeats {parts[1]}")
                     continue
                 seen.add(parts[1])
                 yield to_result(parts[1], result, raw)
-        if skipped:
-            kernel.log.warning(
-                "batch %s: %d result line(s) unreadable, repeated or not ours; skipped",
-                batch.batch_id,
-                skipped,
-            )
 
     @hookimpl
     def discard_submission(self, kernel: Any, plan: BatchPlan) -> None:

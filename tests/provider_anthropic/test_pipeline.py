@@ -83,6 +83,7 @@ def make_pipeline(make_kernel: Any, tmp_path: Path, processor: str) -> Iterator[
         options = {
             "plugins__provider": "anthropic",
             "plugins__processor": processor,
+            "model__name": "claude-haiku-4-5",
             "anthropic__base_url": server.base_url,
             "anthropic__api_key": "sk-ant-test",
             "anthropic__max_retries": 3,
@@ -147,7 +148,15 @@ def test_lifecycle_lands_every_result(make_pipeline: Any, db_url: str) -> None:
             expected["category"],
         )
         assert request.prompt_tokens > 0 and request.completion_tokens > 0
-        assert request.total_cost_usd > 0
+        assert request.model == "claude-haiku-4-5"
+        uncached = request.prompt_tokens - request.cached_tokens
+        expected = (
+            (uncached * 1.0 + request.cached_tokens * 0.10 + request.completion_tokens * 5.0)
+            / 1e6
+            * 0.5
+        )
+        assert request.total_cost_usd == pytest.approx(expected)
+    assert sum(r.cached_tokens for r in requests) > 0, "the cached system prompt is read"
     assert_exactly_once(pipeline)
     ledger = pipeline.provider_batches()
     assert len(ledger) == 3 and all(entry["deleted"] for entry in ledger), "ended batches deleted"
@@ -181,7 +190,7 @@ def test_lifecycle_lands_every_result(make_pipeline: Any, db_url: str) -> None:
 def test_faults_lose_and_duplicate_nothing(
     make_pipeline: Any, db_url: str, fault: dict[str, Any]
 ) -> None:
-    pipeline = make_pipeline(db_url, config=fault)
+    pipeline = make_pipeline(db_url, config=fault, batch__max_attempts=10)
     pipeline.run()
     assert_settled(pipeline)
     assert Counter(r.status for r in pipeline.requests()) == {COMPLETE: 40}

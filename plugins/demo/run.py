@@ -90,6 +90,8 @@ def run_demo(
     console = Console()
     started = time.perf_counter()
     settings = load_settings(demo_settings(database, provider))
+    if provider == "anthropic":
+        settings.set("model.name", str(settings.get("anthropic.model")))
     kernel = Kernel.create(settings)
     emulator = start_emulator(provider, settings)
     try:

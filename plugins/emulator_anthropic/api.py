@@ -27,6 +27,10 @@ from .validation import check_create
 log = logging.getLogger(__name__)
 
 MAX_JSON_BODY = 1024 * 1024
+CREDIT_EXHAUSTED = (
+    "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing "
+    "to upgrade or purchase credits."
+)
 VERSION = re.compile(r"\d{4}-\d{2}-\d{2}")
 Handler = Callable[..., Response]
 
@@ -162,6 +166,8 @@ class AnthropicEmulatorApp:
         """POST /v1/messages/batches: check the request list, then a batch in ``in_progress``."""
         cfg = self.config
         body = _json_object(request, cfg.max_body_bytes)
+        if cfg.credit_exhausted:
+            raise invalid(CREDIT_EXHAUSTED)
         pairs = check_create(body, cfg.max_requests_per_batch)
         extra = sorted(set(body) - {"requests"})
         if extra:

@@ -75,6 +75,7 @@ class AnthropicEmulatorConfig:
     line_faults_by_request: bool = False
     rate_invalid_answers: float = 0.0
     rate_refusals: float = 0.0
+    credit_exhausted: bool = False
 
     def __post_init__(self) -> None:
         """Coerce loosely typed values (JSON, CLI, settings) and reject out-of-range ones."""

@@ -50,6 +50,7 @@ HELP: dict[str, str] = {
     "line_faults_by_request": "line faults follow the custom id, not chance",
     "rate_invalid_answers": "fraction of answers that break the requested schema",
     "rate_refusals": "fraction of requests the model refuses (stop_reason refusal)",
+    "credit_exhausted": "every create is refused: the credit balance is too low",
 }
 
 _KINDS: dict[Any, type] = {

@@ -189,3 +189,12 @@ def test_invalid_answers_and_refusals(
     for line in client.messages.batches.results(batch.id):
         assert line.result.type == "succeeded"
         assert line.result.message.stop_reason == "refusal"
+
+
+def test_exhausted_credit_refuses_creates(
+    server: AnthropicEmulatorServer, client: anthropic.Anthropic
+) -> None:
+    server.configure(credit_exhausted=True)
+    with pytest.raises(anthropic.BadRequestError, match="credit balance is too low"):
+        client.messages.batches.create(requests=requests(1))
+    assert client.messages.batches.list().data == []

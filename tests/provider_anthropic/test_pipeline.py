@@ -166,6 +166,7 @@ def test_lifecycle_lands_every_result(make_pipeline: Any, db_url: str) -> None:
     "fault",
     [
         {"first_429": {"batches.create": 2}, "retry_after_seconds": 0},
+        {"first_529": {"batches.create": 1}},
         {"first_529": {"batches.retrieve": 2, "batches.results": 1}},
         {"first_500": {"batches.list": 1, "batches.retrieve": 1}},
         {"first_drop": {"batches.retrieve": 1}},
@@ -177,6 +178,7 @@ def test_lifecycle_lands_every_result(make_pipeline: Any, db_url: str) -> None:
     ],
     ids=[
         "429-create",
+        "529-create",
         "529",
         "500",
         "dropped",

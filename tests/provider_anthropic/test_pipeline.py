@@ -175,6 +175,7 @@ def test_lifecycle_lands_every_result(make_pipeline: Any, db_url: str) -> None:
         {"rate_duplicate_lines": 0.2, "rate_unknown_id_lines": 0.1, "rate_garbage_lines": 0.1},
         {"rate_missing_lines": 0.2},
         {"shuffle_output": False},
+        {"first_validation_failure": 1},
     ],
     ids=[
         "429-create",
@@ -187,6 +188,7 @@ def test_lifecycle_lands_every_result(make_pipeline: Any, db_url: str) -> None:
         "duplicate-unknown-garbled",
         "missing",
         "unshuffled",
+        "rejected-create",
     ],
 )
 def test_faults_lose_and_duplicate_nothing(

@@ -59,6 +59,12 @@ BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
             settings="plugins.anthropic_provider.settings_spec",
         ),
         CatalogEntry(
+            "gemini",
+            "plugins.gemini_provider:GeminiProvider",
+            "provider",
+            settings="plugins.gemini_provider.settings_spec",
+        ),
+        CatalogEntry(
             "cache-disk",
             "plugins.cache_disk:DiskCache",
             "cache",
@@ -90,6 +96,7 @@ BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
         ),
         CatalogEntry("importer", "plugins.importer:ImportCommand", "command"),
         CatalogEntry("companies", "plugins.companies:CompaniesCommand", "command"),
+        CatalogEntry("tasks", "plugins.tasks:TasksCommand", "command"),
         CatalogEntry("status", "plugins.status:StatusCommand", "command"),
         CatalogEntry("demo", "plugins.demo:DemoCommand", "command"),
         CatalogEntry("bench", "plugins.bench:BenchCommand", "command"),

@@ -16,7 +16,9 @@ from typing import Any
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from kernel.api import KernelAPI
 from kernel.db.models import SchedulerInstance, TaskLease, utcnow
+from kernel.db.rowcount import rowcount
 
 
 def db_now(db: Any) -> Any:
@@ -27,7 +29,7 @@ def db_now(db: Any) -> Any:
 class TaskLeases:
     """Leases on periodic tasks held by one instance."""
 
-    def __init__(self, kernel: Any, owner: str, ttl_seconds: float) -> None:
+    def __init__(self, kernel: KernelAPI, owner: str, ttl_seconds: float) -> None:
         self.kernel = kernel
         self.owner = owner
         self.ttl = timedelta(seconds=ttl_seconds)
@@ -39,18 +41,20 @@ class TaskLeases:
         db = self.kernel.db
         now = db_now(db)
         with db.transaction() as session:
-            taken = session.execute(
-                update(TaskLease)
-                .where(
-                    TaskLease.task == task,
-                    or_(
-                        TaskLease.owner.is_(None),
-                        TaskLease.owner == self.owner,
-                        TaskLease.expires_at < now,
-                    ),
+            taken = rowcount(
+                session.execute(
+                    update(TaskLease)
+                    .where(
+                        TaskLease.task == task,
+                        or_(
+                            TaskLease.owner.is_(None),
+                            TaskLease.owner == self.owner,
+                            TaskLease.expires_at < now,
+                        ),
+                    )
+                    .values(owner=self.owner, expires_at=now + self.ttl)
                 )
-                .values(owner=self.owner, expires_at=now + self.ttl)
-            ).rowcount
+            )
         if not taken:
             with db.transaction() as session:
                 exists = session.scalar(select(TaskLease.task).where(TaskLease.task == task))
@@ -99,7 +103,9 @@ class TaskLeases:
 class Heartbeat:
     """A daemon thread that beats the instance row and renews held leases every few seconds."""
 
-    def __init__(self, kernel: Any, instance_id: str, leases: TaskLeases, every: float) -> None:
+    def __init__(
+        self, kernel: KernelAPI, instance_id: str, leases: TaskLeases, every: float
+    ) -> None:
         self.kernel = kernel
         self.instance_id = instance_id
         self.leases = leases

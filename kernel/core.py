@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from kernel import hookimpl
+from kernel.api import KernelAPI
+from kernel.builtin_tasks import session_tasks
+from kernel.task_settings import settings_tasks
+from kernel.types import TaskSpec
 
 
 class CorePlugin:
@@ -13,12 +16,19 @@ class CorePlugin:
 
     @hookimpl(trylast=True)
     def run_task(
-        self, kernel: Any, task: str, step: Callable[[], dict[str, float]]
+        self, kernel: KernelAPI, task: str, step: Callable[[], dict[str, float]]
     ) -> dict[str, float]:
         """Run the step itself; wrappers around this hook add spans and timers."""
         return step()
 
     @hookimpl(trylast=True)
-    def run_cycle(self, kernel: Any, step: Callable[[], dict[str, float]]) -> dict[str, float]:
+    def run_cycle(
+        self, kernel: KernelAPI, step: Callable[[], dict[str, float]]
+    ) -> dict[str, float]:
         """Run the cycle itself; wrappers around this hook add a cycle span."""
         return step()
+
+    @hookimpl
+    def register_tasks(self, kernel: KernelAPI) -> list[TaskSpec]:
+        """The built-in session tasks and the ``[tasks.NAME]`` tasks of the settings."""
+        return [*session_tasks(), *settings_tasks(kernel.settings)]

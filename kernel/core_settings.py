@@ -104,7 +104,7 @@ PLUGINS = Section(
 
 PROCESSING = Section(
     "processing",
-    "How requests are processed. The seed's flags ENABLE_BATCH_OPTIMIZATION, "
+    "How requests are processed. The legacy environment flags ENABLE_BATCH_OPTIMIZATION, "
     "ENABLE_BATCH_OPERATIONS, ENABLE_PARALLEL_PROCESSING and FALLBACK_ON_ERRORS are read from the "
     "environment too and win over this section.",
     (
@@ -141,11 +141,13 @@ PROCESSING = Section(
             le=64,
         ),
         Setting(
-            "processing_type",
-            str,
-            "session_analysis",
-            "the processing type of imported requests",
+            "default_tasks",
+            list,
+            ["session_analysis"],
+            'tasks enqueued for an imported session whose line names none (its "tasks")',
             non_empty=True,
+            check=lambda names: all(isinstance(name, str) and name for name in names),
+            rule="of task names",
         ),
         Setting(
             "chunk_size",
@@ -279,6 +281,9 @@ PRICES = Section(
                 "claude-haiku-4-5": {"input": 1.00, "cached_input": 0.10, "output": 5.00},
                 "claude-sonnet-4-5": {"input": 3.00, "cached_input": 0.30, "output": 15.00},
                 "claude-opus-4-5": {"input": 5.00, "cached_input": 0.50, "output": 25.00},
+                "gemini-2.5-flash": {"input": 0.30, "cached_input": 0.03, "output": 2.50},
+                "gemini-2.5-flash-lite": {"input": 0.10, "cached_input": 0.01, "output": 0.40},
+                "gemini-2.5-pro": {"input": 1.25, "cached_input": 0.125, "output": 10.00},
             },
             "per model: input, cached_input, output (and batch_discount), USD per million tokens",
             check=_model_prices,
@@ -288,7 +293,37 @@ PRICES = Section(
     ),
 )
 
-SECTIONS = (DATABASE, PLUGINS, PROCESSING, BATCH, SCHEDULER, MODEL, PRICES)
+TASK_KEYS = ("instructions", "schema", "model", "params")
+
+
+def _task_table(task: Any) -> bool:
+    """A task is a table with instructions and schema, and maybe model and params."""
+    return (
+        isinstance(task, Mapping)
+        and {"instructions", "schema"} <= set(task)
+        and set(task) <= set(TASK_KEYS)
+    )
+
+
+TASKS = Section(
+    "tasks",
+    "Your own tasks, one table each: [default.tasks.NAME] with instructions (the system prompt), "
+    "schema (the answer's JSON schema: a table, JSON text, or a JSON file path relative to the "
+    "settings file) and optionally model and params (temperature, max_output_tokens, "
+    "reasoning_effort). Their answers are stored as JSON on each request.",
+    (),
+    entries=Setting(
+        "NAME",
+        dict,
+        {},
+        "one task",
+        check=_task_table,
+        rule="with instructions and schema (and optionally model and params)",
+        relative_paths=("schema",),
+    ),
+)
+
+SECTIONS = (DATABASE, PLUGINS, PROCESSING, BATCH, SCHEDULER, MODEL, PRICES, TASKS)
 
 
 @hookimpl

@@ -54,6 +54,8 @@ class Declarations:
     sections: dict[str, dict[str, Declared]] = field(default_factory=dict)
     helps: dict[str, str] = field(default_factory=dict)
     validators: list[tuple[str, Validator]] = field(default_factory=list)
+    entries: dict[str, Declared] = field(default_factory=dict)
+    """Sections of user-named entries, with the rule each entry follows."""
     plugins: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     """Third-party plugins whose declarations could not be read, with the reason."""
@@ -88,6 +90,8 @@ class Declarations:
             owners = known.owners if known else ()
             if owner not in owners:
                 keys[setting.key.lower()] = Declared(name, setting, (*owners, owner))
+        if section.entries is not None:
+            self.entries[name] = Declared(name, section.entries, (owner,))
         if section.validate is not None and all(
             section.validate is not fn for _, fn in self.validators
         ):

@@ -2,8 +2,9 @@
 
 Provider hooks are ``firstresult=True``: exactly one plugin answers and ``None`` means "not mine,
 ask the next one". Broadcast hooks (``record_metric``) reach every implementation and return
-nothing. Every hook but ``register_commands`` takes ``kernel`` (the :class:`kernel.manager.Kernel`
-facade) so plugins stay stateless about configuration: settings, database and metrics come
+nothing. Every hook but ``register_commands`` and ``declare_settings`` takes ``kernel``, typed
+as the :class:`kernel.api.KernelAPI` protocol (implemented by the :class:`kernel.manager.Kernel`
+facade), so plugins stay stateless about configuration: settings, database and metrics come
 through it.
 
 Processors (``original``, ``optimized``) answer the database hooks; the ``openai`` provider
@@ -15,7 +16,7 @@ answers the provider hooks; cache plugins answer ``get_companies`` first; export
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,19 +27,24 @@ from kernel import PROJECT
 if TYPE_CHECKING:
     import typer
 
-    from kernel.manager import Kernel
+    from kernel.api import KernelAPI
     from kernel.settingspec import Section
     from kernel.types import (
         ApplySummary,
         BatchPlan,
         Company,
+        LLMResult,
         LocalBatch,
         Metric,
         Probe,
         ProviderBatch,
+        ProviderHealth,
+        ProviderLimits,
+        RequestEncoder,
         ResultFiles,
         RetrySummary,
         SubmittedBatch,
+        TaskSpec,
     )
 
 _hookspec = pluggy.HookspecMarker(PROJECT)
@@ -48,7 +54,7 @@ class ProcessorSpec:
     """Database work of the pipeline, answered by a processor plugin (and a cache in front)."""
 
     @_hookspec(firstresult=True)
-    def get_companies(self, kernel: Kernel) -> list[Company] | None:
+    def get_companies(self, kernel: KernelAPI) -> list[Company] | None:
         """Return the ACTIVE companies to process, in a stable order.
 
         First result wins. Cache plugins answer first (``tryfirst``) with a cached list, or
@@ -65,7 +71,7 @@ class ProcessorSpec:
         """
 
     @_hookspec
-    def companies_changed(self, kernel: Kernel, company_ids: Sequence[str]) -> None:
+    def companies_changed(self, kernel: KernelAPI, company_ids: Sequence[str]) -> None:
         """Companies were added or changed status through batchkernel; drop what depends on them.
 
         Broadcast; cache plugins invalidate so the change is seen at once. Called by the importer
@@ -76,7 +82,7 @@ class ProcessorSpec:
 
     @_hookspec(firstresult=True)
     def select_companies(
-        self, kernel: Kernel, companies: Sequence[Company]
+        self, kernel: KernelAPI, companies: Sequence[Company]
     ) -> list[Company] | None:
         """Choose which companies the create task claims work for now, in serving order.
 
@@ -90,7 +96,7 @@ class ProcessorSpec:
 
     @_hookspec(firstresult=True)
     def admit_batches(
-        self, kernel: Kernel, plans: Sequence[BatchPlan]
+        self, kernel: KernelAPI, plans: Sequence[BatchPlan]
     ) -> list[tuple[BatchPlan, bool, str]] | None:
         """Decide, atomically across instances, which claimed plans may be submitted now.
 
@@ -106,7 +112,7 @@ class ProcessorSpec:
 
     @_hookspec(firstresult=True)
     def fetch_pending(
-        self, kernel: Kernel, companies: Sequence[Company], flush: bool
+        self, kernel: KernelAPI, companies: Sequence[Company], flush: bool
     ) -> list[BatchPlan] | None:
         """Claim pending requests of ``companies`` into new local batches and write their input files.
 
@@ -125,7 +131,7 @@ class ProcessorSpec:
 
     @_hookspec(firstresult=True)
     def record_submitted(
-        self, kernel: Kernel, submissions: Sequence[tuple[BatchPlan, SubmittedBatch]]
+        self, kernel: KernelAPI, submissions: Sequence[tuple[BatchPlan, SubmittedBatch]]
     ) -> list[str] | None:
         """Record that the provider accepted these plans (PLANNED -> provider status), in one go.
 
@@ -138,7 +144,7 @@ class ProcessorSpec:
         """
 
     @_hookspec(firstresult=True)
-    def abandon_plan(self, kernel: Kernel, plan: BatchPlan, reason: str) -> bool | None:
+    def abandon_plan(self, kernel: KernelAPI, plan: BatchPlan, reason: str) -> bool | None:
         """Give up a plan the provider never accepted: members back to the queue, no attempt spent.
 
         Returns True if the plan was still PLANNED and is now ABANDONED. Called by the create task
@@ -149,7 +155,7 @@ class ProcessorSpec:
 
     @_hookspec(firstresult=True)
     def fetch_stale_plans(
-        self, kernel: Kernel, older_than_seconds: float
+        self, kernel: KernelAPI, older_than_seconds: float
     ) -> list[BatchPlan] | None:
         """Return plans left in PLANNED for longer than ``older_than_seconds`` (a crash mid-submit).
 
@@ -160,7 +166,7 @@ class ProcessorSpec:
 
     @_hookspec(firstresult=True)
     def fetch_inflight(
-        self, kernel: Kernel, companies: Sequence[Company]
+        self, kernel: KernelAPI, companies: Sequence[Company]
     ) -> list[LocalBatch] | None:
         """Return the local batches submitted and not yet ended at the provider. Poll task.
 
@@ -169,7 +175,7 @@ class ProcessorSpec:
 
     @_hookspec(firstresult=True)
     def record_batch_statuses(
-        self, kernel: Kernel, updates: Sequence[tuple[LocalBatch, ProviderBatch]]
+        self, kernel: KernelAPI, updates: Sequence[tuple[LocalBatch, ProviderBatch]]
     ) -> int | None:
         """Store polled provider statuses; each update is conditional on the expected old status.
 
@@ -181,7 +187,7 @@ class ProcessorSpec:
 
     @_hookspec(firstresult=True)
     def fetch_finished(
-        self, kernel: Kernel, companies: Sequence[Company]
+        self, kernel: KernelAPI, companies: Sequence[Company]
     ) -> list[LocalBatch] | None:
         """Return batches that ended at the provider and whose results are not applied yet.
 
@@ -192,7 +198,7 @@ class ProcessorSpec:
 
     @_hookspec(firstresult=True)
     def apply_results(
-        self, kernel: Kernel, results: Sequence[tuple[LocalBatch, ResultFiles]]
+        self, kernel: KernelAPI, results: Sequence[tuple[LocalBatch, ResultFiles]]
     ) -> ApplySummary | None:
         """Apply finished batches' output and error files to their member requests and sessions.
 
@@ -205,7 +211,7 @@ class ProcessorSpec:
         """
 
     @_hookspec(firstresult=True)
-    def company_concurrency(self, kernel: Kernel) -> int | None:
+    def company_concurrency(self, kernel: KernelAPI) -> int | None:
         """How many companies' provider work (submissions, downloads) may run at once.
 
         The processor decides: the original answers 1 (one company at a time, as the original
@@ -216,7 +222,7 @@ class ProcessorSpec:
         """
 
     @_hookspec(firstresult=True)
-    def retry_failed(self, kernel: Kernel, companies: Sequence[Company]) -> RetrySummary | None:
+    def retry_failed(self, kernel: KernelAPI, companies: Sequence[Company]) -> RetrySummary | None:
         """Close requests that used up their attempts and re-queue members stranded by ended batches.
 
         Called by the retry task.
@@ -226,10 +232,62 @@ class ProcessorSpec:
 
 
 class ProviderSpec:
-    """Calls to the batch provider, answered by a provider plugin (``openai``)."""
+    """Calls to the batch provider, answered by a provider plugin (``openai``).
+
+    Several provider plugins may be registered at once: each answers only for its own provider
+    name (``provider``, ``plan.provider``, ``batch.provider``) and returns ``None`` otherwise.
+    """
 
     @_hookspec(firstresult=True)
-    def submit_batch(self, kernel: Kernel, plan: BatchPlan) -> SubmittedBatch | None:
+    def provider_limits(self, kernel: KernelAPI, provider: str) -> ProviderLimits | None:
+        """What one batch may hold at ``provider``: requests, bytes, custom id rules.
+
+        Processors never plan a batch above these, whatever ``batch.*`` settings say. First
+        result wins; ``None``: not this plugin's provider. Called when a processor plans batches.
+
+        .. versionadded:: 0.6
+        """
+
+    @_hookspec(firstresult=True)
+    def request_encoder(
+        self, kernel: KernelAPI, provider: str, model: str
+    ) -> RequestEncoder | None:
+        """An encoder of neutral requests (:class:`kernel.types.LLMRequest`) for ``model`` at
+        ``provider``: ``encode`` gives one record of the provider's input file, ``count_tokens``
+        the input tokens the provider will count.
+
+        First result wins; ``None``: not this plugin's provider. Called by processors while they
+        write batch input files.
+
+        .. versionadded:: 0.6
+        """
+
+    @_hookspec(firstresult=True)
+    def read_results(
+        self, kernel: KernelAPI, batch: LocalBatch, files: ResultFiles
+    ) -> Iterable[LLMResult] | None:
+        """Stream the neutral results (:class:`kernel.types.LLMResult`) of a batch's downloaded
+        result files, one per record, in file order.
+
+        Answered by the plugin of ``batch.provider``; ``None``: not its batch. The processor
+        matches results to requests by ``custom_id`` and validates each answer against its
+        task's schema. Called by the apply step.
+
+        .. versionadded:: 0.6
+        """
+
+    @_hookspec(firstresult=True)
+    def provider_health(self, kernel: KernelAPI, provider: str) -> ProviderHealth | None:
+        """Whether ``provider`` takes new batches now (quota spent, circuit open, bad settings).
+
+        First result wins; ``None``: not this plugin's provider (taken as healthy). Called by the
+        create step and by routing before batches are planned for a provider.
+
+        .. versionadded:: 0.6
+        """
+
+    @_hookspec(firstresult=True)
+    def submit_batch(self, kernel: KernelAPI, plan: BatchPlan) -> SubmittedBatch | None:
         """Upload ``plan``'s input file and create the provider batch, tagged with its submission key.
 
         Raises :class:`kernel.types.ProviderError` (``retryable`` says whether the plan may be
@@ -240,14 +298,14 @@ class ProviderSpec:
         """
 
     @_hookspec(firstresult=True)
-    def poll_batch(self, kernel: Kernel, batch: LocalBatch) -> ProviderBatch | None:
+    def poll_batch(self, kernel: KernelAPI, batch: LocalBatch) -> ProviderBatch | None:
         """Fetch one batch's current status from the provider. Called by the poll task.
 
         .. versionadded:: 0.1
         """
 
     @_hookspec(firstresult=True)
-    def find_batch(self, kernel: Kernel, plan: BatchPlan) -> ProviderBatch | None:
+    def find_batch(self, kernel: KernelAPI, plan: BatchPlan) -> ProviderBatch | None:
         """Look for a provider batch created for ``plan`` (by its submission key in metadata).
 
         Returns ``None`` when the provider has no such batch. Called by the reconcile task.
@@ -257,7 +315,7 @@ class ProviderSpec:
 
     @_hookspec(firstresult=True)
     def download_results(
-        self, kernel: Kernel, batch: LocalBatch, directory: Path
+        self, kernel: KernelAPI, batch: LocalBatch, directory: Path
     ) -> ResultFiles | None:
         """Stream the batch's output and error files into ``directory``. Called by the apply task.
 
@@ -265,14 +323,14 @@ class ProviderSpec:
         """
 
     @_hookspec(firstresult=True)
-    def cancel_batch(self, kernel: Kernel, batch: LocalBatch) -> ProviderBatch | None:
+    def cancel_batch(self, kernel: KernelAPI, batch: LocalBatch) -> ProviderBatch | None:
         """Ask the provider to cancel a running batch. Called by the reconcile task.
 
         .. versionadded:: 0.1
         """
 
     @_hookspec
-    def discard_submission(self, kernel: Kernel, plan: BatchPlan) -> None:
+    def discard_submission(self, kernel: KernelAPI, plan: BatchPlan) -> None:
         """Delete whatever the provider holds for a plan that was abandoned (an uploaded input
         file whose batch was never created). Broadcast; must not raise. Called by the reconcile
         task after it abandons a stale plan.
@@ -281,7 +339,7 @@ class ProviderSpec:
         """
 
     @_hookspec(firstresult=True)
-    def cleanup_batch(self, kernel: Kernel, batch: LocalBatch) -> bool | None:
+    def cleanup_batch(self, kernel: KernelAPI, batch: LocalBatch) -> bool | None:
         """Delete the provider-side files of an applied batch, per the retention setting.
 
         Returns True when none of the batch's files is left at the provider (deleted, already
@@ -296,7 +354,7 @@ class ProviderSpec:
 
     @_hookspec(firstresult=True)
     def sweep_provider_files(
-        self, kernel: Kernel, settled: Callable[[Sequence[str]], set[str]]
+        self, kernel: KernelAPI, settled: Callable[[Sequence[str]], set[str]]
     ) -> int | None:
         """Delete this project's files still at the provider that no local batch needs any more.
 
@@ -314,7 +372,7 @@ class TelemetrySpec:
     """Observability: every exporter sees every measurement."""
 
     @_hookspec
-    def record_metric(self, kernel: Kernel, metric: Metric) -> None:
+    def record_metric(self, kernel: KernelAPI, metric: Metric) -> None:
         """Receive one measurement. Broadcast (1:N), no return value, must never raise.
 
         Names follow OpenTelemetry conventions in base units (``batchkernel.requests``,
@@ -325,7 +383,7 @@ class TelemetrySpec:
 
     @_hookspec(firstresult=True)
     def run_task(
-        self, kernel: Kernel, task: str, step: Callable[[], dict[str, float]]
+        self, kernel: KernelAPI, task: str, step: Callable[[], dict[str, float]]
     ) -> dict[str, float] | None:
         """Run one scheduler task's ``step`` and return its counts.
 
@@ -338,7 +396,7 @@ class TelemetrySpec:
 
     @_hookspec(firstresult=True)
     def run_cycle(
-        self, kernel: Kernel, step: Callable[[], dict[str, float]]
+        self, kernel: KernelAPI, step: Callable[[], dict[str, float]]
     ) -> dict[str, float] | None:
         """Run one scheduler cycle (one pass over the due tasks) and return its totals.
 
@@ -350,7 +408,7 @@ class TelemetrySpec:
         """
 
     @_hookspec
-    def shutdown(self, kernel: Kernel) -> None:
+    def shutdown(self, kernel: KernelAPI) -> None:
         """Release what a plugin holds (connections, files, threads) before the kernel closes.
 
         Broadcast; must not raise. Called by ``Kernel.close``.
@@ -359,7 +417,7 @@ class TelemetrySpec:
         """
 
     @_hookspec
-    def collect_status(self, kernel: Kernel) -> dict[str, Any] | None:
+    def collect_status(self, kernel: KernelAPI) -> dict[str, Any] | None:
         """Return this plugin's part of the monitoring snapshot, as ``{section: data}``.
 
         Broadcast: every plugin may contribute (cache hits and misses, circuit breakers, the
@@ -371,7 +429,7 @@ class TelemetrySpec:
         """
 
     @_hookspec(firstresult=True)
-    def merge_status(self, kernel: Kernel, section: str, parts: Sequence[Any]) -> Any | None:
+    def merge_status(self, kernel: KernelAPI, section: str, parts: Sequence[Any]) -> Any | None:
         """Merge one status section reported by several scheduler instances into one.
 
         ``parts`` are the live instances' values of ``section``, newest heartbeat first. The
@@ -415,7 +473,7 @@ class BenchmarkSpec:
     """What ``batchkernel bench`` asks the processors, so it never reaches into their modules."""
 
     @_hookspec
-    def benchmark_probes(self, kernel: Kernel, stage: str) -> list[Probe] | None:
+    def benchmark_probes(self, kernel: KernelAPI, stage: str) -> list[Probe] | None:
         """Name the functions of this plugin whose cost belongs to benchmark ``stage``.
 
         Stage ``claim``: the part of ``fetch_pending`` that locks, plans and claims requests
@@ -425,6 +483,28 @@ class BenchmarkSpec:
         benchmark's worker process only.
 
         .. versionadded:: 0.5
+        """
+
+
+class TaskHookSpec:
+    """Tasks: what the model is asked about a session, and the schema of its answer."""
+
+    @_hookspec
+    def register_tasks(self, kernel: KernelAPI) -> Sequence[TaskSpec] | None:
+        """Return the tasks this plugin defines (:class:`kernel.types.TaskSpec`).
+
+        Broadcast: every plugin's tasks are collected; a name defined twice is an error. The
+        kernel's ``core`` plugin registers the built-in session tasks (``session_analysis``) and
+        the tasks of the ``[tasks.NAME]`` settings. Every task's schema is checked for strict
+        structured-output compatibility when the kernel first needs its tasks (at start-up).
+
+        .. versionadded:: 0.6
+
+        Example::
+
+            @hookimpl
+            def register_tasks(self, kernel):
+                return [TaskSpec("topics", "List the topics.", {"type": "object", ...})]
         """
 
 
@@ -451,6 +531,7 @@ class SettingsSpec:
                     Setting("webhook_url", str, "", "incoming webhook", secret=True),
                 ))]
         """
+        raise NotImplementedError
 
 
 HOOKSPEC_CLASSES = (
@@ -459,5 +540,6 @@ HOOKSPEC_CLASSES = (
     TelemetrySpec,
     CommandSpec,
     BenchmarkSpec,
+    TaskHookSpec,
     SettingsSpec,
 )

@@ -1,7 +1,7 @@
 """Scheduler instances in the database: who runs, their heartbeat, last task runs, plugin status.
 
 ``batchkernel status`` and ``serve`` run in other processes; they read these rows instead of
-in-process singletons (the original monitoring route's defect B-22).
+in-process singletons.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from kernel.api import KernelAPI
 from kernel.db.models import SchedulerInstance, utcnow
 
 
@@ -24,7 +25,7 @@ def new_instance_id() -> str:
 class InstanceRecorder:
     """Writes this process's row: registered at start, updated after every task run and cycle."""
 
-    def __init__(self, kernel: Any, instance_id: str | None = None) -> None:
+    def __init__(self, kernel: KernelAPI, instance_id: str | None = None) -> None:
         self.kernel = kernel
         self.id = instance_id or new_instance_id()
         self.tasks: dict[str, Any] = {}

@@ -1,6 +1,6 @@
 """The plugin manager, built per instance from settings, and the typed ``Kernel`` facade over its hooks.
 
-Registration sequence (rule R7): specs; blocked names; the original processor as the ``trylast``
+Registration sequence: specs; blocked names; the original processor as the ``trylast``
 default; the selected processor; fallback; provider; cache; exporters; enabled extras and
 autoloaded third-party plugins; ``check_pending()``. Which plugin answers never depends on
 registration order, only on the tiers (``tryfirst`` cache, plain selected processor, ``trylast``
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 from dynaconf import Dynaconf
@@ -31,21 +31,33 @@ from kernel.catalog import (
 from kernel.crashpoints import crashpoint
 from kernel.hookspecs import HOOKSPEC_CLASSES
 from kernel.settings import load_settings
+from kernel.tasks import build_registry, unknown_task
 from kernel.types import (
     ApplySummary,
     BatchPlan,
     Company,
     ConfigError,
+    LLMResult,
     LocalBatch,
     Metric,
     MetricKind,
     NoProviderError,
     PluginLoadError,
     ProviderBatch,
+    ProviderHealth,
+    ProviderLimits,
+    RequestEncoder,
     ResultFiles,
     RetrySummary,
     SubmittedBatch,
+    TaskSpec,
 )
+
+if TYPE_CHECKING:
+    from kernel.api import KernelAPI, Step
+    from kernel.db.engine import Database
+
+T = TypeVar("T")
 
 log = logging.getLogger("batchkernel.plugins")
 
@@ -264,7 +276,7 @@ class Kernel:
         settings: Dynaconf,
         pm: pluggy.PluginManager,
         registry: PluginRegistry,
-        database: Any = None,
+        database: Database | None = None,
     ) -> None:
         self.settings = settings
         self.pm = pm
@@ -288,7 +300,7 @@ class Kernel:
         return cls(settings, pm, registry)
 
     @cached_property
-    def db(self) -> Any:
+    def db(self) -> Database:
         """The database, opened on first use from ``database.*`` settings."""
         if self._database is None:
             from kernel.db.engine import Database
@@ -326,7 +338,7 @@ class Kernel:
         **attrs: Any,
     ) -> None:
         """Broadcast one measurement to each exporter separately: one that raises is logged at
-        debug level and the others still see the metric (R15)."""
+        debug level and the others still see the metric."""
         args = {"kernel": self, "metric": Metric(name, kind, float(value), unit, attrs)}
         for impl in reversed(self.pm.hook.record_metric.get_hookimpls()):
             if impl.wrapper or impl.hookwrapper:
@@ -336,8 +348,8 @@ class Kernel:
             except Exception:
                 self.log.debug("exporter %s failed on %s", impl.plugin_name, name, exc_info=True)
 
-    def _first(self, hook: str, expected: type | tuple[type, ...], **kwargs: Any) -> Any:
-        """Call a first-result hook and check its answer's type (R11)."""
+    def _first(self, hook: str, expected: type[T], **kwargs: Any) -> T:
+        """Call a first-result hook and check its answer's type."""
         result = getattr(self.pm.hook, hook)(kernel=self, **kwargs)
         if result is None:
             raise NoProviderError(
@@ -347,6 +359,63 @@ class Kernel:
         if not isinstance(result, expected):
             raise TypeError(f"{hook!r} must return {expected}, got {type(result).__name__}")
         return result
+
+    @cached_property
+    def _tasks(self) -> dict[str, TaskSpec]:
+        """Every plugin's tasks, collected and checked once."""
+        return build_registry(self.pm.hook.register_tasks(kernel=self))
+
+    def tasks(self) -> Mapping[str, TaskSpec]:
+        """Every defined task by name (built-in, from settings, from plugins); raises
+        :class:`ConfigError` when one is invalid (its schema is not strict-mode compatible)."""
+        return self._tasks
+
+    def task(self, name: str) -> TaskSpec:
+        """The task called ``name``; a :class:`ConfigError` listing the valid names otherwise."""
+        try:
+            return self._tasks[name]
+        except KeyError:
+            raise unknown_task(name, self._tasks) from None
+
+    def providers(self) -> list[str]:
+        """The configured providers, primary first: ``routing.providers`` when set, else
+        ``[plugins.provider]``."""
+        routing = self.settings.get("routing") or {}
+        names = [str(name) for name in (routing.get("providers") or [])]
+        return names or [str(self.settings.plugins.provider)]
+
+    def provider_limits(self, provider: str) -> ProviderLimits:
+        """What one batch may hold at ``provider`` (its plugin must answer)."""
+        return self._first("provider_limits", ProviderLimits, provider=provider)
+
+    def request_encoder(self, provider: str, model: str) -> RequestEncoder:
+        """The encoder of neutral requests for ``model`` at ``provider``."""
+        encoder: RequestEncoder | None = self.pm.hook.request_encoder(
+            kernel=self, provider=provider, model=model
+        )
+        if encoder is None:
+            raise NoProviderError(
+                f"no enabled plugin encodes requests for provider {provider!r}; enabled: "
+                f"{', '.join(p for p, _ in self.pm.list_name_plugin())}"
+            )
+        return encoder
+
+    def read_results(self, batch: LocalBatch, files: ResultFiles) -> Iterable[LLMResult]:
+        """The neutral results of a batch's downloaded files, streamed by its provider's plugin."""
+        results: Iterable[LLMResult] | None = self.pm.hook.read_results(
+            kernel=self, batch=batch, files=files
+        )
+        if results is None:
+            raise NoProviderError(
+                f"no enabled plugin reads results of provider {batch.provider!r} (batch "
+                f"{batch.batch_id})"
+            )
+        return results
+
+    def provider_health(self, provider: str) -> ProviderHealth:
+        """Whether ``provider`` takes new batches now (healthy when no plugin says otherwise)."""
+        health = self.pm.hook.provider_health(kernel=self, provider=provider)
+        return health if health is not None else ProviderHealth(provider, "ok")
 
     def get_companies(self) -> list[Company]:
         """The active companies, from the cache when one is enabled."""
@@ -412,7 +481,8 @@ class Kernel:
 
     def find_batch(self, plan: BatchPlan) -> ProviderBatch | None:
         """The provider batch created for a plan, if any (``None`` is a valid answer here)."""
-        return self.pm.hook.find_batch(kernel=self, plan=plan)
+        found: ProviderBatch | None = self.pm.hook.find_batch(kernel=self, plan=plan)
+        return found
 
     def record_batch_statuses(self, updates: Sequence[tuple[LocalBatch, ProviderBatch]]) -> int:
         """Store polled statuses; returns the rows changed."""
@@ -459,11 +529,11 @@ class Kernel:
         """Close exhausted requests and re-queue stranded ones."""
         return self._first("retry_failed", RetrySummary, companies=companies)
 
-    def run_task(self, task: str, step: Any) -> dict[str, float]:
+    def run_task(self, task: str, step: Step) -> dict[str, float]:
         """Run a scheduler step through the hook, so telemetry can wrap it."""
         return self._first("run_task", dict, task=task, step=step)
 
-    def run_cycle(self, step: Any) -> dict[str, float]:
+    def run_cycle(self, step: Step) -> dict[str, float]:
         """Run one scheduler cycle through the hook, so telemetry can wrap it."""
         return self._first("run_cycle", dict, step=step)
 
@@ -505,3 +575,8 @@ def describe_plugins(kernel: Kernel) -> list[PluginInfo]:
             ),
         )
     return sorted(infos.values(), key=lambda info: (info.status != "enabled", info.name))
+
+
+if TYPE_CHECKING:
+    # The facade is what plugins receive as ``kernel``: mypy checks here that it keeps the contract.
+    _FACADE_KEEPS_THE_CONTRACT: type[KernelAPI] = Kernel

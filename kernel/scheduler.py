@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
+from kernel.api import KernelAPI
 from kernel.coordination import Heartbeat, TaskLeases
 from kernel.crashpoints import crashpoint
 from kernel.db.queries import (
@@ -80,7 +81,7 @@ class Scheduler:
 
     def __init__(
         self,
-        kernel: Any,
+        kernel: KernelAPI,
         *,
         clock: Callable[[], float] = time.monotonic,
         record: bool = True,
@@ -236,7 +237,12 @@ class Scheduler:
         claimed = kernel.fetch_pending(companies, flush=self.flush)
         crashpoint("after_plan_commit")
         plans = self._admit(claimed)
-        counts = {"plans": len(claimed), "submitted": 0, "abandoned": 0, "deferred": 0}
+        counts: dict[str, float] = {
+            "plans": len(claimed),
+            "submitted": 0,
+            "abandoned": 0,
+            "deferred": 0,
+        }
         counts["held"] = len(claimed) - len(plans)
         outcomes = self.for_each_company(plans, self._submit)
         accepted = [
@@ -408,7 +414,7 @@ class Scheduler:
     def reconcile_step(self) -> dict[str, float]:
         """Adopt or abandon stale plans; reconcile batches running past their window."""
         kernel = self.kernel
-        counts = {"adopted": 0, "abandoned": 0, "cancelled": 0}
+        counts: dict[str, float] = {"adopted": 0, "abandoned": 0, "cancelled": 0}
         stale_after = float(self.settings.batch.stale_plan_seconds)
         for plan in kernel.fetch_stale_plans(stale_after):
             try:

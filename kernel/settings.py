@@ -1,4 +1,4 @@
-"""Settings: the declared defaults, ``settings.toml`` files, ``BATCHKERNEL_*`` variables, the seed's
+"""Settings: the declared defaults, ``settings.toml`` files, ``BATCHKERNEL_*`` variables, the legacy
 flags and the command line, merged into one dynaconf object and checked against the declarations.
 
 Every key comes from a declaration (:mod:`kernel.settingspec`) made by the kernel or a plugin
@@ -107,7 +107,7 @@ def read_settings(
     Precedence, lowest first: the declared defaults; the shipped file, then the user's
     (``settings_file``, else ``BATCHKERNEL_SETTINGS_FILE``, else ``./settings.toml`` when it is not
     the shipped one), each its ``[default]`` table then the environment's (``environment``, else
-    ``BATCHKERNEL_ENV``, else development); ``BATCHKERNEL_<SECTION>__<KEY>`` variables; the seed's
+    ``BATCHKERNEL_ENV``, else development); ``BATCHKERNEL_<SECTION>__<KEY>`` variables; the legacy
     flags and ``BATCHKERNEL_TRACE_PLUGINS``; an empty key's fallback variable (``OPENAI_API_KEY``);
     then ``overrides`` (dotted keys: the command line, and tests).
     """
@@ -184,7 +184,7 @@ def _settings_files(settings_file: str | os.PathLike[str] | None) -> list[Path]:
 
 
 def _flag_layers() -> list[Layer]:
-    """The seed's boolean flags and ``BATCHKERNEL_TRACE_PLUGINS``, which win over the files."""
+    """The legacy boolean flags and ``BATCHKERNEL_TRACE_PLUGINS``, which win over the files."""
     layers = []
     for variable, key in SEED_FLAGS.items():
         if variable in os.environ:
@@ -222,6 +222,14 @@ def _value_problems(
                 f"{item.dotted} must be {item.setting.expected()} "
                 f"(got {shown(value, secret=item.setting.secret)}), set {found[item.dotted].where}"
             )
+    for section, declared in declarations.entries.items():
+        rule = declared.setting
+        for name, value in (tree.get(section) or {}).items():
+            if not rule.accepts(value):
+                bad_sections.add(section)
+                problems.append(
+                    f"{section}.{name} must be {rule.expected()} (got {shown(value, secret=False)})"
+                )
     for section, validate in declarations.validators:
         if section in bad_sections:
             continue
@@ -260,7 +268,7 @@ def _stop(problems: list[str]) -> None:
 
 
 def _parse_flag(name: str, raw: str) -> bool:
-    """Read one of the seed's boolean environment flags, refusing anything ambiguous."""
+    """Read one of the legacy boolean environment flags, refusing anything ambiguous."""
     value = raw.strip().lower()
     if value in _TRUE:
         return True

@@ -101,7 +101,7 @@ def read_file(path: Path, declarations: Declarations) -> tuple[SettingsFile, lis
         if problem:
             problems.append(problem)
             continue
-        environments[name.lower()] = body
+        environments[name.lower()] = anchor_paths(body, path.parent, declarations)
         problems += tree_problems(body, f"{path} [{name}]", declarations, _table_spelling(name))
     return SettingsFile(path, environments), problems
 
@@ -143,13 +143,36 @@ def tree_problems(
                 f"{section} ({where}) must be a table of settings, e.g. "
                 f"{spell(section, 'some_key')} = value"
             )
-        else:
+        elif section not in declarations.entries:
             problems += [
                 unknown_key(section, str(key), where, declarations, spell)
                 for key in body
                 if declarations.find(section, str(key)) is None
             ]
     return problems
+
+
+def anchor_paths(body: Mapping[str, Any], base: Path, declarations: Declarations) -> dict[str, Any]:
+    """An environment table with the relative file paths of user-named entries (those their
+    section's rule lists in ``relative_paths``) made relative to ``base``, the file's folder."""
+    out = dict(body)
+    for name, section in body.items():
+        entry_rule = declarations.entries.get(str(name).lower())
+        rule = entry_rule.setting if entry_rule is not None else None
+        if rule is None or not rule.relative_paths or not isinstance(section, Mapping):
+            continue
+        entries = dict(section)
+        for entry, value in section.items():
+            if not isinstance(value, Mapping):
+                continue
+            value = dict(value)
+            for key in rule.relative_paths:
+                path = value.get(key)
+                if isinstance(path, str) and path.strip() and not path.lstrip().startswith("{"):
+                    value[key] = str(base / Path(path.strip()).expanduser())
+            entries[entry] = value
+        out[name] = entries
+    return out
 
 
 def unknown_section(name: str, where: str, declarations: Declarations, spell: Spelling) -> str:

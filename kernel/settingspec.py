@@ -49,6 +49,9 @@ class Setting:
     fallback_env: str = ""
     """An environment variable that fills the setting when it is still empty after the files and
     ``BATCHKERNEL_*`` variables (``OPENAI_API_KEY`` for ``openai.api_key``)."""
+    relative_paths: tuple[str, ...] = ()
+    """Keys of a table value that hold file paths: a relative one is read relative to the
+    settings file that sets it (``schema = "schemas/topics.json"``)."""
 
     def expected(self) -> str:
         """What the setting accepts, in plain words: ``a whole number from 1 to 64``."""
@@ -102,6 +105,9 @@ class Section:
     help: str
     settings: tuple[Setting, ...]
     validate: Validator | None = None
+    entries: Setting | None = None
+    """For a section of entries the user names (``[default.tasks.topics]``): the rule every
+    entry's value follows. Its keys are then free, and each is checked by this setting."""
 
     def __post_init__(self) -> None:
         keys = [setting.key for setting in self.settings]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 
 class CompanyStatus(enum.StrEnum):
@@ -121,6 +121,7 @@ class BatchPlan:
     request_count: int
     input_bytes: int
     estimated_input_tokens: int
+    provider: str = "openai"
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +175,7 @@ class LocalBatch:
     model: str = ""
     submitted_at: datetime | None = None
     processing_type: str = ""
+    provider: str = "openai"
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,9 +203,7 @@ class ApplySummary:
 
     def __add__(self, other: ApplySummary) -> ApplySummary:
         """Field-wise sum, to total several batches."""
-        return ApplySummary(
-            *(getattr(self, name) + getattr(other, name) for name in self.__slots__)  # type: ignore[attr-defined]
-        )
+        return ApplySummary(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +212,112 @@ class RetrySummary:
 
     requeued: int = 0
     failed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """One task: what the model is asked (``instructions``), the JSON schema its answer must match,
+    an optional model and parameters of its own, and how the result is applied.
+
+    ``applies`` is ``"session"`` for the built-in session tasks (the answer's fields go onto the
+    session's columns) and ``"json"`` for the others: their answer is only stored as JSON on the
+    request (every task's answer is stored so, whatever else it maps).
+    """
+
+    name: str
+    instructions: str
+    schema: Mapping[str, Any]
+    model: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    applies: Literal["session", "json"] = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class LLMRequest:
+    """A provider-neutral description of one request; each provider encodes it in its own format.
+
+    ``custom_id`` ties the answer back to the request (the request id). ``messages`` are
+    ``(role, content)`` pairs with role ``"user"`` or ``"assistant"``; ``instructions`` is the
+    system prompt. ``schema`` (named ``schema_name``) is the JSON schema the answer must follow.
+    """
+
+    custom_id: str
+    task: str
+    model: str
+    instructions: str
+    messages: tuple[tuple[str, str], ...]
+    schema: Mapping[str, Any] | None
+    schema_name: str
+    max_output_tokens: int
+    temperature: float | None
+    reasoning_effort: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenUsage:
+    """Tokens one answer used: input (of which ``cached``) and output (of which ``reasoning``)."""
+
+    input: int = 0
+    output: int = 0
+    cached: int = 0
+    reasoning: int = 0
+
+
+ResultKind = Literal["success", "retry", "requeue", "fail"]
+
+
+@dataclass(frozen=True, slots=True)
+class LLMResult:
+    """The decoded answer to one request of a batch, whatever the provider.
+
+    ``kind``: ``"success"`` (``text`` holds the answer; the processor still validates it against
+    the task's schema), ``"retry"`` (may succeed again; spends an attempt), ``"requeue"`` (never
+    ran; no attempt spent) or ``"fail"`` (cannot succeed; closed for good). ``error`` says why
+    when it is no success. A record that cannot be tied to any request has an empty
+    ``custom_id`` and the reason in ``error``: processors count and log it, nothing more.
+    """
+
+    custom_id: str
+    kind: ResultKind
+    text: str | None = None
+    finish_reason: str | None = None
+    refusal: str | None = None
+    error: str | None = None
+    usage: TokenUsage = TokenUsage()
+    provider_request_id: str | None = None
+    raw: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderLimits:
+    """What one batch may hold at a provider, and the custom ids it accepts."""
+
+    max_requests: int
+    max_bytes: int
+    custom_id_max_length: int = 64
+    custom_id_pattern: str = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+class RequestEncoder(Protocol):
+    """A provider's encoder of neutral requests for one model (from the ``request_encoder`` hook)."""
+
+    def encode(self, request: LLMRequest) -> bytes:
+        """One record of the provider's batch input file, newline-terminated."""
+        ...
+
+    def count_tokens(self, request: LLMRequest) -> int:
+        """The input tokens the provider will count for ``request`` (exact, or a close estimate)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderHealth:
+    """Whether a provider can take new batches now: ``ok``, or why not and until when."""
+
+    provider: str
+    condition: Literal["ok", "quota", "circuit", "config"]
+    reason: str = ""
+    until: datetime | None = None
 
 
 MetricKind = Literal["counter", "gauge", "histogram"]
@@ -258,9 +364,22 @@ class NoProviderError(KernelError):
 
 
 class ProviderError(KernelError):
-    """A provider call failed; ``retryable`` tells whether trying again later can succeed."""
+    """A provider call failed; ``retryable`` tells whether trying again later can succeed.
 
-    def __init__(self, message: str, *, retryable: bool, operation: str = "") -> None:
+    ``condition`` tells the scheduler and routing what kind of trouble it is: ``"quota"`` (billing
+    or quota spent: stop creating batches there for a while), ``"config"`` (a setting is wrong),
+    ``"rate_limit"`` (slow down), or ``None`` (an ordinary failure).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        operation: str = "",
+        condition: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.operation = operation
+        self.condition = condition

@@ -9,6 +9,7 @@ import pluggy
 import pytest
 
 from kernel import hookimpl
+from kernel.api import KernelAPI
 from kernel.manager import Kernel, build_plugin_manager, describe_plugins
 from kernel.settings import load_settings
 from kernel.types import (
@@ -32,7 +33,7 @@ class FixedCompanies:
     """A processor-tier answer for get_companies."""
 
     @hookimpl
-    def get_companies(self, kernel: Any) -> list[Company]:
+    def get_companies(self, kernel: KernelAPI) -> list[Company]:
         return [Company("c9", "Fixed")]
 
 
@@ -40,7 +41,7 @@ class Declines:
     """Answers None: not mine."""
 
     @hookimpl
-    def get_companies(self, kernel: Any) -> None:
+    def get_companies(self, kernel: KernelAPI) -> None:
         return None
 
 
@@ -48,7 +49,7 @@ class CacheTier:
     """A tryfirst answer, like a cache hit."""
 
     @hookimpl(tryfirst=True)
-    def get_companies(self, kernel: Any) -> list[Company]:
+    def get_companies(self, kernel: KernelAPI) -> list[Company]:
         return [Company("cached", "Cached")]
 
 
@@ -56,7 +57,7 @@ class WrongType:
     """Breaks the contract."""
 
     @hookimpl
-    def get_companies(self, kernel: Any) -> str:
+    def get_companies(self, kernel: KernelAPI) -> str:
         return "not a list"
 
 
@@ -64,7 +65,7 @@ class ExplodingExporter:
     """An exporter that raises on every metric."""
 
     @hookimpl
-    def record_metric(self, kernel: Any, metric: Any) -> None:
+    def record_metric(self, kernel: KernelAPI, metric: Any) -> None:
         raise RuntimeError("collector down")
 
 
@@ -72,7 +73,7 @@ class UnknownHook:
     """Implements a hook no spec declares."""
 
     @hookimpl
-    def get_compnies(self, kernel: Any) -> list[Any]:
+    def get_compnies(self, kernel: KernelAPI) -> list[Any]:
         return []
 
 
@@ -178,6 +179,7 @@ def test_metrics_reach_every_exporter_and_a_failing_one_is_contained(sqlite_url:
     )
     kernel.metric("batchkernel.test", 3, unit="{request}", company="c1")
     recorder = kernel.pm.get_plugin("fake-ok")
+    assert recorder is not None
     assert [(m.name, m.value, dict(m.attributes)) for m in recorder.metrics] == [
         ("batchkernel.test", 3.0, {"company": "c1"})
     ]

@@ -1,4 +1,4 @@
-"""Settings: shipped defaults, environment overrides, the seed's flags, validation messages."""
+"""Settings: shipped defaults, environment overrides, the legacy environment flags, validation messages."""
 
 from __future__ import annotations
 

@@ -43,4 +43,6 @@ def open_kernel(
 
     dotted: dict[str, Any] = {"database.url": database} if database else {}
     dotted |= dict(overrides or {})
-    return Kernel.create(load_settings(dotted, settings_file=settings_file))
+    kernel = Kernel.create(load_settings(dotted, settings_file=settings_file))
+    kernel.tasks()  # a task strict structured outputs cannot take stops the command here
+    return kernel

@@ -103,7 +103,14 @@ def as_reference(declarations: Declarations) -> str:
         "`batchkernel settings` shows the effective values and where each comes from.",
     ]
     for section, keys in declarations.sections.items():
-        owners = sorted({owner for item in keys.values() for owner in item.owners})
+        entries = declarations.entries.get(section)
+        owners = sorted(
+            {
+                owner
+                for item in [*keys.values(), *([entries] if entries else [])]
+                for owner in item.owners
+            }
+        )
         lines += [
             "",
             f"## [{section}]",
@@ -124,6 +131,11 @@ def as_reference(declarations: Declarations) -> str:
             lines.append(
                 f"| `{setting.key}` | {_cell(default)} | {_cell(setting.expected())} "
                 f"| {_cell(meaning)} |"
+            )
+        if entries is not None:
+            lines.append(
+                f"| any `{entries.setting.key}` | | {_cell(entries.setting.expected())} "
+                f"| {_cell(entries.setting.help)} |"
             )
     return "\n".join(lines) + "\n"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -65,6 +66,8 @@ def _in_list(column: str, values: Any) -> str:
 class Base(DeclarativeBase):
     """Declarative base with a naming convention so migrations name constraints predictably."""
 
+    __table__: ClassVar[Table]
+    """Every model maps one table (SQLAlchemy types it as any ``FromClause``)."""
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
 
@@ -190,12 +193,15 @@ class AIBatchRequest(Base):
     files_deleted_at: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(Text)
     owner: Mapped[str | None] = mapped_column(String(64))
+    provider: Mapped[str] = mapped_column(String(32), default="openai", server_default="openai")
 
     requests: Mapped[list[AIProcessingRequest]] = relationship(back_populates="batch")
 
 
 class AIProcessingRequest(Base):
-    """One AI job: one session and one processing type. Its id is the batch line's ``custom_id``."""
+    """One AI job: one session and one task (``processing_type`` holds the task name). Its id is
+    the batch line's ``custom_id``; ``result_json`` is the validated answer, ``provider`` who
+    gave it."""
 
     __tablename__ = "ai_processing_requests"
     __table_args__ = (
@@ -204,6 +210,7 @@ class AIProcessingRequest(Base):
         Index(None, "status", "requested_at"),
         Index(None, "batch_id"),
         Index(None, "status", "batch_id"),
+        Index(None, "processing_type", "status", "completed_at"),
         Index(
             "ix_ai_processing_requests_pending",
             "company_id",
@@ -236,6 +243,8 @@ class AIProcessingRequest(Base):
     price_id: Mapped[int | None] = mapped_column(ForeignKey("ai_model_prices.id"))
     provider_request_id: Mapped[str | None] = mapped_column(String(255))
     error: Mapped[str | None] = mapped_column(Text)
+    result_json: Mapped[Any | None] = mapped_column(JSON(none_as_null=True))
+    provider: Mapped[str | None] = mapped_column(String(32))
 
     session: Mapped[ChatSession] = relationship(back_populates="requests")
     batch: Mapped[AIBatchRequest | None] = relationship(back_populates="requests")

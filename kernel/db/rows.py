@@ -29,4 +29,5 @@ def to_local_batch(row: AIBatchRequest) -> LocalBatch:
         model=row.model,
         submitted_at=submitted,
         processing_type=row.processing_type,
+        provider=row.provider,
     )

@@ -57,7 +57,7 @@ def find_tagged(
     return Lookup(undecided=undecided)
 
 
-def first_tag_of_lines(lines: Iterable[bytes]) -> str | None:
+def first_tag_of_lines(lines: Iterable[str | bytes]) -> str | None:
     """The tag of the first parseable result line that carries one of our custom ids."""
     for raw in lines:
         try:

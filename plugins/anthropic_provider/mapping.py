@@ -61,8 +61,8 @@ def to_result(request_id: str, result: Mapping[str, Any], raw: bytes) -> LLMResu
     if kind == "succeeded" and isinstance(result.get("message"), Mapping):
         return _succeeded(request_id, result["message"], raw)
     if kind == "errored":
-        envelope = result.get("error") if isinstance(result.get("error"), Mapping) else {}
-        detail = envelope.get("error") if isinstance(envelope.get("error"), Mapping) else {}
+        envelope = _mapping(result.get("error"))
+        detail = _mapping(envelope.get("error"))
         error_type = str(detail.get("type") or "api_error")
         message = str(detail.get("message") or error_type)
         return LLMResult(
@@ -100,16 +100,17 @@ def _succeeded(request_id: str, message: Mapping[str, Any], raw: bytes) -> LLMRe
     )
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` when it is a mapping, else an empty one."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def usage_of(usage: Any) -> TokenUsage:
     """Input counts every input token (uncached, cache writes and cache reads); ``cached`` the
     reads; ``reasoning`` the thinking tokens inside ``output``."""
     if not isinstance(usage, Mapping):
         return TokenUsage()
-    details = (
-        usage.get("output_tokens_details")
-        if isinstance(usage.get("output_tokens_details"), Mapping)
-        else {}
-    )
+    details = _mapping(usage.get("output_tokens_details"))
     read = int(usage.get("cache_read_input_tokens") or 0)
     written = int(usage.get("cache_creation_input_tokens") or 0)
     return TokenUsage(

@@ -41,6 +41,7 @@ from plugins.anthropic_provider.submission import batch_requests
 
 if TYPE_CHECKING:
     import anthropic
+    from anthropic.types.messages.batch_create_params import Request
 
 NAME = "anthropic"
 MAX_REQUESTS = 100_000
@@ -153,7 +154,7 @@ class AnthropicProvider:
         config: AnthropicConfig,
         client: anthropic.Anthropic,
         plan: BatchPlan,
-        requests: list[dict[str, Any]],
+        requests: list[Request],
         started: float,
     ) -> Any:
         """One create, retried only while the answer proves nothing was made (429, 529)."""

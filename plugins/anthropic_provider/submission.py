@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 import orjson
 
 from kernel.types import ProviderError
 from plugins.anthropic_provider.customids import wire_id
 
+if TYPE_CHECKING:
+    from anthropic.types.messages.batch_create_params import Request
 
-def batch_requests(path: Path, tag: str) -> list[dict[str, Any]]:
+
+def batch_requests(path: Path, tag: str) -> list[Request]:
     """``requests`` for ``messages.batches.create``: each record's custom id tagged."""
-    out: list[dict[str, Any]] = []
+    out: list[Request] = []
     number = 0
     try:
         with path.open("rb") as handle:
@@ -22,12 +25,11 @@ def batch_requests(path: Path, tag: str) -> list[dict[str, Any]]:
                 if not raw.strip():
                     continue
                 record = orjson.loads(raw)
-                out.append(
-                    {
-                        "custom_id": wire_id(tag, str(record["custom_id"])),
-                        "params": record["params"],
-                    }
-                )
+                item = {
+                    "custom_id": wire_id(tag, str(record["custom_id"])),
+                    "params": record["params"],
+                }
+                out.append(cast("Request", item))
     except OSError as exc:
         raise ProviderError(
             f"cannot read batch input file {path}: {exc}", retryable=False, operation="create"

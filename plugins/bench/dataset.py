@@ -47,10 +47,10 @@ class Template:
             drop_sqlite(target)
             shutil.copyfile(source, target)
             return _render(self.url.set(database=str(target)))
-        target = f"{self.url.database}_{name}"
-        _admin(self.admin, f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
-        _admin(self.admin, f'CREATE DATABASE "{target}" TEMPLATE "{self.url.database}"')
-        return _render(self.url.set(database=target))
+        copy_name = f"{self.url.database}_{name}"
+        _admin(self.admin, f'DROP DATABASE IF EXISTS "{copy_name}" WITH (FORCE)')
+        _admin(self.admin, f'CREATE DATABASE "{copy_name}" TEMPLATE "{self.url.database}"')
+        return _render(self.url.set(database=copy_name))
 
     def drop_copy(self, url: str) -> None:
         """Remove a copy made by ``copy``."""
@@ -153,7 +153,7 @@ def settle(url: URL) -> None:
         return
     engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     try:
-        with engine.connect() as conn:
-            conn.execute(text("VACUUM ANALYZE"))
+        with engine.connect() as connection:
+            connection.execute(text("VACUUM ANALYZE"))
     finally:
         engine.dispose()

@@ -4,9 +4,10 @@ path gets to what the database itself allows.
 
 Claim: one locked read of every pending request with its sizes, batches cut in memory (the same
 request-count limit), one bulk insert of the batches, one bulk load of (request, batch) pairs and
-one ``UPDATE ... FROM`` (each loaded table analyzed, so the planner knows its size). Build: one streamed query over the messages writing the same JSONL lines
-(``build_line``). Apply: parse and validate each result line (``interpret_line``), price it, bulk
-load the outcomes, then one ``UPDATE ... FROM`` for sessions, one for requests and one for batches.
+one ``UPDATE ... FROM`` (each loaded table analyzed, so the planner knows its size). Build: one
+streamed query over the messages writing the same records through the provider's encoder. Apply:
+read each result through the provider's decoder, validate it against its task (``AnswerJudge``),
+price it, bulk load the outcomes, then one ``UPDATE ... FROM`` for sessions, one for requests and one for batches.
 Only success lines are applied in full: the floor runs against a fault-free emulator.
 """
 
@@ -24,15 +25,16 @@ from typing import Any
 
 import orjson
 
+from kernel.manager import Kernel
 from kernel.settings import load_settings
+from kernel.types import BatchStatus, LocalBatch, RequestStatus, ResultFiles
 from plugins.bench import rss
 from plugins.bench.rawdb import RawDB
 
-PENDING = "PENDING_BATCHING"
-IN_PROGRESS = "BATCHING_IN_PROGRESS"
-COMPLETE = "PROCESSING_COMPLETE"
-FAILED = "PROCESSING_FAILED"
-ENDPOINT = "/v1/chat/completions"
+PENDING = RequestStatus.PENDING_BATCHING.value
+IN_PROGRESS = RequestStatus.BATCHING_IN_PROGRESS.value
+COMPLETE = RequestStatus.PROCESSING_COMPLETE.value
+FAILED = RequestStatus.PROCESSING_FAILED.value
 FLOOR_STAGES = ("claim", "build", "apply")
 RESULT_COLUMNS = (
     "request_id",
@@ -89,15 +91,19 @@ class Floor:
         self.workdir = workdir / "floor"
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.settings = load_settings({"plugins.autoload": False, **(overrides or {})})
+        self.kernel = Kernel.create(self.settings)
+        self.provider = self.kernel.providers()[0]
         self.trace_memory = trace_memory
         self.stages: dict[str, dict[str, float]] = {}
-        self.batches: list[tuple[str, str, str, str, list[str]]] = []
+        self.batches: list[list[Any]] = []
+        """[batch id, company, model, processing type, request ids, input bytes, tokens]"""
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         """Record the enclosed block's seconds, statements and traced peak as stage ``name``."""
         rss.reset_peak()
         resident = rss.current()
+        base = 0
         if self.trace_memory:
             tracemalloc.reset_peak()
             base = tracemalloc.get_traced_memory()[0]
@@ -118,11 +124,12 @@ class Floor:
 
     def claim(self) -> int:
         """Lock the pending requests, cut them into batches, insert the batches, claim members."""
-        from plugins.common.lines import BatchLimits, build_line, estimate_tokens
-        from plugins.common.prompts import system_prompt
+        from plugins.common.lines import BatchLimits, neutral_request
+        from plugins.common.tokens import approximate_tokens
 
         db = self.db
-        limits = BatchLimits.from_settings(self.settings)
+        kernel = self.kernel
+        limits = BatchLimits.for_provider(kernel, self.provider)
         now = datetime.now(UTC)
         lock = " FOR UPDATE OF r SKIP LOCKED" if db.is_postgres else ""
         rows = db.execute(
@@ -140,14 +147,15 @@ class Floor:
             if (company, model, ptype) != key or len(current[4]) >= limits.max_requests:
                 key = (company, model, ptype)
                 current = [str(uuid.uuid4()), company, model, ptype, [], 0, 0]
-                self.batches.append(current)  # type: ignore[arg-type]
+                self.batches.append(current)
             if (model, ptype) not in sizes:
-                empty = build_line("0" * 36, model, ptype, [], temperature=0.1, max_tokens=1000)
-                sizes[(model, ptype)] = (len(empty.data), len(system_prompt(ptype)))
+                encoder = kernel.request_encoder(self.provider, model)
+                empty = neutral_request("0" * 36, kernel.task(ptype), model, [], self.settings)
+                sizes[(model, ptype)] = (len(encoder.encode(empty)), encoder.count_tokens(empty))
             overhead, prompt = sizes[(model, ptype)]
             current[4].append(rid)
             current[5] += overhead + nbytes
-            current[6] += estimate_tokens(prompt + chars)
+            current[6] += prompt + approximate_tokens(chars, 0)
         stamp = db.value(now)
         db.load(
             "ai_batch_requests",
@@ -189,10 +197,9 @@ class Floor:
 
     def build(self) -> dict[str, Path]:
         """Stream the claimed requests' messages in batch order into one JSONL file a batch."""
-        from plugins.common.lines import build_line
+        from plugins.common.lines import neutral_request
 
-        settings = self.settings
-        temperature, max_tokens = float(settings.model.temperature), int(settings.model.max_tokens)
+        kernel = self.kernel
         kinds = {batch[0]: (batch[2], batch[3]) for batch in self.batches}
         paths: dict[str, Path] = {}
         handle: Any = None
@@ -202,11 +209,11 @@ class Floor:
 
         def flush() -> None:
             if request is not None:
-                model, ptype = kinds[batch]  # type: ignore[index]
-                line = build_line(
-                    request, model, ptype, messages, temperature=temperature, max_tokens=max_tokens
+                model, ptype = kinds[batch]
+                neutral = neutral_request(
+                    request, kernel.task(ptype), model, messages, self.settings
                 )
-                handle.write(line.data)
+                handle.write(kernel.request_encoder(self.provider, model).encode(neutral))
 
         rows = self.db.stream(
             "SELECT r.batch_id, r.id, m.role, m.content FROM ai_processing_requests r "
@@ -236,23 +243,26 @@ class Floor:
 
     def apply(self, outputs: dict[str, Path]) -> int:
         """Validate and price every result line, bulk load them, then three set-based updates."""
+        from plugins.common.answers import AnswerJudge
         from plugins.common.pricing import PriceBook
-        from plugins.common.results import interpret_line, read_result_file
 
         db = self.db
         prices = PriceBook.from_settings(self.settings)
-        kinds = {batch[0]: (batch[2], batch[3]) for batch in self.batches}
+        judge = AnswerJudge(self.kernel.tasks())
+        kinds = {batch[0]: (batch[1], batch[2], batch[3]) for batch in self.batches}
         rows = []
         for batch_id, path in outputs.items():
-            model, ptype = kinds[batch_id]
+            company, model, ptype = kinds[batch_id]
             price = prices.for_model(model)
-            for record in read_result_file(path, []):
-                outcome = interpret_line(record, ptype)
-                cost = (
-                    price.cost(outcome.prompt_tokens, outcome.completion_tokens)
-                    if price
-                    else (0.0, 0.0)
-                )
+            batch = LocalBatch(
+                batch_id, company, BatchStatus.COMPLETED, "", None, provider=self.provider
+            )
+            for result in self.kernel.read_results(batch, ResultFiles(path, None)):
+                if not result.custom_id:
+                    continue
+                outcome = judge.judge(result, ptype)
+                usage = outcome.usage
+                cost = price.cost(usage.input, usage.output) if price else (0.0, 0.0)
                 fields = outcome.fields
                 questions = fields.get("questions")
                 rows.append(
@@ -267,9 +277,9 @@ class Floor:
                         fields.get("escalated"),
                         fields.get("forwarded_hr"),
                         orjson.dumps(questions).decode() if questions is not None else None,
-                        outcome.prompt_tokens,
-                        outcome.completion_tokens,
-                        outcome.cached_tokens,
+                        usage.input,
+                        usage.output,
+                        usage.cached,
                         *cost,
                         outcome.error,
                         outcome.provider_request_id,
@@ -326,7 +336,7 @@ def provider_results(inputs: dict[str, Path], directory: Path) -> dict[str, Path
         with path.open("rb") as source, target.open("wb") as out:
             for raw in source:
                 request = orjson.loads(raw)
-                result = endpoints.run(ENDPOINT, request["body"], rng, created)
+                result = endpoints.run(request["url"], request["body"], rng, created)
                 line = {
                     "id": f"batch_req_{rng.getrandbits(64):016x}",
                     "custom_id": request["custom_id"],

@@ -12,6 +12,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from kernel.api import KernelAPI
+
 
 @dataclass(slots=True)
 class Tally:
@@ -47,7 +49,7 @@ def probe(owner: Any, name: str, tally: Tally, counter: Any, sign: int = 1) -> I
 
 
 @contextmanager
-def claim_probes(kernel: Any, tally: Tally) -> Iterator[None]:
+def claim_probes(kernel: KernelAPI, tally: Tally) -> Iterator[None]:
     """Probe the claim inside ``fetch_pending`` of whichever processor is running: each
     processor names its claim functions through the ``benchmark_probes`` hook."""
     counter = kernel.db.queries

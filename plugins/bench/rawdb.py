@@ -23,7 +23,8 @@ class RawDB:
             import psycopg
 
             args = parsed.translate_connect_args(username="user", database="dbname")
-            self.conn: Any = psycopg.connect(**args, **dict(parsed.query))
+            params: dict[str, Any] = {**args, **parsed.query}
+            self.conn: Any = psycopg.connect(**params)
         else:
             self.conn = sqlite3.connect(parsed.database or "", isolation_level=None)
             for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON"):

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from kernel.api import KernelAPI
 from kernel.db.queries import requests_by_status, work_left
 from kernel.scheduler import Scheduler
 from kernel.types import SubmittedBatch
@@ -51,7 +52,7 @@ class StageDriver:
     """Runs create/poll/apply/retry passes on one kernel until no work is left."""
 
     def __init__(
-        self, kernel: Any, *, trace_memory: bool = False, first_create: bool = False
+        self, kernel: KernelAPI, *, trace_memory: bool = False, first_create: bool = False
     ) -> None:
         self.kernel = kernel
         self.scheduler = Scheduler(kernel, record=False)
@@ -68,6 +69,7 @@ class StageDriver:
         figures = self.figures.stages[name]
         rss.reset_peak()
         resident = rss.current()
+        base = 0
         if self.trace_memory:
             tracemalloc.reset_peak()
             base = tracemalloc.get_traced_memory()[0]

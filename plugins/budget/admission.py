@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import String, delete, select, update
 
+from kernel.api import KernelAPI
 from kernel.db.models import AIBatchRequest, BudgetHold
 from kernel.types import BatchPlan, BatchStatus
 from plugins.budget.estimate import Estimate, Estimator
@@ -53,7 +54,7 @@ def fair_order(plans: Sequence[BatchPlan], order: list[str], weight: dict[str, f
 class Admission:
     """Decides one create step's plans against one ledger."""
 
-    def __init__(self, kernel: Any, ledger: Ledger, now: datetime) -> None:
+    def __init__(self, kernel: KernelAPI, ledger: Ledger, now: datetime) -> None:
         settings = kernel.settings
         self.budgets = Budgets.from_settings(settings)
         self.per_company = int(settings.batch.max_inflight_per_company)
@@ -144,7 +145,7 @@ def _record_holds(
     insert_rows(session, BudgetHold.__table__, ("scope", "need", "reason", "held_at"), rows)
 
 
-def admit(kernel: Any, plans: Sequence[BatchPlan]) -> list[tuple[BatchPlan, bool, str]]:
+def admit(kernel: KernelAPI, plans: Sequence[BatchPlan]) -> list[tuple[BatchPlan, bool, str]]:
     """Decide every plan; admitted ones are stamped before this returns."""
     if not plans:
         return []

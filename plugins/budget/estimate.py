@@ -1,7 +1,7 @@
 """The estimate stored on a batch before it is submitted: output tokens and cost.
 
-Input tokens come with the plan (4 characters a token plus 4 per message, the documented
-approximation of ``plugins.common.lines.estimate_tokens``; no tokenizer files are downloaded).
+Input tokens come with the plan: the provider's encoder counted them while the input file was
+written (``count_tokens``).
 Output tokens per request are what the company's applied batches of that processing type used
 recently, or ``estimates.output_tokens_per_request`` until there is enough history.
 """

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
+from kernel.api import KernelAPI
 from kernel.db.models import AIProcessingRequest, BudgetHold
 from kernel.types import Company, RequestStatus
 from plugins.common.budgets import EPSILON, Budgets, Usage, batch_usage, committed, holds
@@ -104,7 +105,7 @@ def budget_blocked(
     return False
 
 
-def choose(kernel: Any, companies: Sequence[Company]) -> list[Company] | None:
+def choose(kernel: KernelAPI, companies: Sequence[Company]) -> list[Company] | None:
     """The companies to claim for this cycle with their quotas; ``None`` when nothing limits."""
     settings = kernel.settings
     cap = int(settings.batch.max_batches_per_cycle)

@@ -1,10 +1,9 @@
-"""The hooks every cache backend shares (rule R14): a ``tryfirst`` lookup and a storing wrapper.
+"""The hooks every cache backend shares: a ``tryfirst`` lookup that fills itself on a miss.
 
-``get_companies`` answers first with the cached list, or ``None`` on a miss so the processor
-queries; ``store_companies`` wraps the same hook and stores the processor's answer after
-``yield`` (skipping answers that came from the cache). ``companies_changed`` drops the entry so a
-change made through batchkernel is seen at once; one made behind its back is seen within the TTL.
-Hits, misses and refreshes go to ``record_metric`` and to the ``cache`` status section.
+``get_companies`` answers first: with the cached list on a hit; on a miss with the processors'
+answer, which it asks for itself (without this plugin) and stores. ``companies_changed`` drops
+the entry so a change made through batchkernel is seen at once; one made behind its back is seen
+within the TTL. Hits, misses and refreshes go to ``record_metric`` and to the ``cache`` status section.
 """
 
 from __future__ import annotations
@@ -12,10 +11,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from kernel import hookimpl
+from kernel.api import KernelAPI
 from kernel.types import Company
 from plugins.cache_common.config import CacheConfig
 from plugins.cache_common.flight import CompanyCache, Ticket
@@ -43,13 +43,12 @@ class CachePlugin:
         self.config: CacheConfig | None = None
         self._cache: CompanyCache | None = None
         self._open_lock = threading.Lock()
-        self._local = threading.local()
 
-    def open_store(self, kernel: Any) -> Store:
+    def open_store(self, kernel: KernelAPI) -> Store:
         """The backend's store for ``kernel``'s database (implemented by each backend)."""
         raise NotImplementedError
 
-    def cache(self, kernel: Any) -> CompanyCache:
+    def cache(self, kernel: KernelAPI) -> CompanyCache:
         """The company cache, opened on first use from the kernel's settings."""
         if self._cache is None:
             with self._open_lock:
@@ -65,14 +64,19 @@ class CachePlugin:
                     )
         return self._cache
 
-    def _query(self, kernel: Any) -> list[Company] | None:
+    def _query(self, kernel: KernelAPI) -> list[Company] | None:
         """The processors' answer without this plugin (no recursion into the cache)."""
         caller = kernel.pm.subset_hook_caller("get_companies", remove_plugins=[self])
         return caller(kernel=kernel)
 
     @hookimpl(tryfirst=True)
-    def get_companies(self, kernel: Any) -> list[Company] | None:
-        """The cached ACTIVE companies (a hit), or ``None`` so the processor queries (a miss)."""
+    def get_companies(self, kernel: KernelAPI) -> list[Company] | None:
+        """The cached ACTIVE companies on a hit; on a miss, the processor's answer, stored here.
+
+        The miss is answered by asking the processors without this plugin, so the lookup, the
+        fill and the release of the fill lock happen in this one call with no state kept
+        between hooks. An unavailable cache answers ``None`` and the processor queries.
+        """
         try:
             companies, ticket = self.cache(kernel).lookup()
         except Exception as exc:
@@ -82,31 +86,20 @@ class CachePlugin:
             self.stats.add(misses=1, errors=1)
             kernel.metric(LOOKUPS, 1, result="miss", backend=self.backend)
             return None
-        self._local.ticket = ticket
+        kernel.metric(LOOKUPS, 1, result="hit" if ticket.hit else "miss", backend=self.backend)
         if ticket.hit:
             self.stats.add(hits=1, coalesced=int(ticket.waited))
-        else:
-            self.stats.add(misses=1)
-        kernel.metric(LOOKUPS, 1, result="hit" if ticket.hit else "miss", backend=self.backend)
-        return companies
-
-    @hookimpl(wrapper=True, specname="get_companies")
-    def store_companies(self, kernel: Any) -> Generator[None, Any, Any]:
-        """Store what the processor read on a miss; always release the fill lock."""
-        self._local.ticket = None
+            return companies
+        self.stats.add(misses=1)
         try:
-            result = yield
-            ticket: Ticket | None = self._local.ticket
-            if ticket is not None and not ticket.hit and isinstance(result, list):
-                self._store(kernel, ticket, result)
-            return result
+            fresh = self._query(kernel)
+            if isinstance(fresh, list):
+                self._store(kernel, ticket, fresh)
+            return fresh
         finally:
-            ticket = self._local.ticket
-            self._local.ticket = None
-            if ticket is not None:
-                self._release(ticket)
+            self._release(ticket)
 
-    def _store(self, kernel: Any, ticket: Ticket, companies: list[Company]) -> None:
+    def _store(self, kernel: KernelAPI, ticket: Ticket, companies: list[Company]) -> None:
         """Fill the cache; a failing store only costs the next lookup a miss."""
         try:
             self.cache(kernel).fill(ticket, companies)
@@ -123,7 +116,7 @@ class CachePlugin:
             log.warning("company cache (%s): unlock failed: %s", self.backend, exc)
 
     @hookimpl
-    def companies_changed(self, kernel: Any, company_ids: Sequence[str]) -> None:
+    def companies_changed(self, kernel: KernelAPI, company_ids: Sequence[str]) -> None:
         """Drop the cached list so the next lookup reads the database; never raises."""
         try:
             self.cache(kernel).invalidate()
@@ -133,13 +126,13 @@ class CachePlugin:
             log.warning("company cache (%s): invalidation failed: %s", self.backend, exc)
 
     @hookimpl
-    def collect_status(self, kernel: Any) -> dict[str, Any]:
+    def collect_status(self, kernel: KernelAPI) -> dict[str, Any]:
         """The ``cache`` section: backend, hits, misses, refreshes, hit rate and more."""
         config = self.config or CacheConfig.from_settings(kernel.settings)
         return {"cache": self.stats.section(self.backend, config.ttl_seconds)}
 
     @hookimpl
-    def merge_status(self, kernel: Any, section: str, parts: Sequence[Any]) -> Any:
+    def merge_status(self, kernel: KernelAPI, section: str, parts: Sequence[Any]) -> Any:
         """Merge the instances' ``cache`` sections (see :func:`merge_sections`)."""
         if section != "cache":
             return None
@@ -150,7 +143,7 @@ class CachePlugin:
         return self._cache.wait_idle(timeout) if self._cache is not None else True
 
     @hookimpl
-    def shutdown(self, kernel: Any) -> None:
+    def shutdown(self, kernel: KernelAPI) -> None:
         """Close the store when the kernel closes."""
         self.close()
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import diskcache
 
+from kernel.api import KernelAPI
 from plugins.cache_common import CachePlugin, Entry, database_namespace
 
 
@@ -72,7 +73,7 @@ class DiskCache(CachePlugin):
 
     backend = "disk"
 
-    def open_store(self, kernel: Any) -> DiskStore:
+    def open_store(self, kernel: KernelAPI) -> DiskStore:
         """The store in ``cache.directory``, namespaced by ``database.url``."""
         settings = kernel.settings
         return DiskStore(cache_directory(settings), database_namespace(str(settings.database.url)))

@@ -10,6 +10,7 @@ import secrets
 import threading
 from typing import Any
 
+from kernel.api import KernelAPI
 from plugins.cache_common import CachePlugin, Entry
 
 
@@ -73,6 +74,6 @@ class MemoryCache(CachePlugin):
 
     backend = "memory"
 
-    def open_store(self, kernel: Any) -> MemoryStore:
+    def open_store(self, kernel: KernelAPI) -> MemoryStore:
         """A fresh in-process store."""
         return MemoryStore()

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from kernel.api import KernelAPI
 from kernel.types import PluginLoadError
 from plugins.cache_common import CachePlugin, Entry, database_namespace
 
@@ -98,7 +99,7 @@ class RedisCache(CachePlugin):
         load_redis()
         super().__init__()
 
-    def open_store(self, kernel: Any) -> RedisStore:
+    def open_store(self, kernel: KernelAPI) -> RedisStore:
         """The store at ``cache.redis_url`` under ``cache.key_prefix``, namespaced by database."""
         section = kernel.settings.cache
         return RedisStore(

@@ -11,14 +11,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 
 from kernel.types import BatchStatus, RequestStatus
 
-COMPLETE = RequestStatus.PROCESSING_COMPLETE.value
-FAILED = RequestStatus.PROCESSING_FAILED.value
-TERMINAL = {COMPLETE, FAILED}
+TERMINAL = {RequestStatus.PROCESSING_COMPLETE, RequestStatus.PROCESSING_FAILED}
 SETTLED_BATCHES = {BatchStatus.APPLIED.value, BatchStatus.ABANDONED.value}
 
 
@@ -63,13 +60,18 @@ class Audit:
         return out
 
 
-def expected_usage(model: str, processing_type: str, messages: list[tuple[str, str]]) -> int:
-    """Total tokens the emulator reports for this request's line (prompt + completion)."""
-    from plugins.common.lines import build_line
+def expected_usage(processing_type: str, messages: list[tuple[str, str]]) -> int:
+    """Total tokens the emulator reports for this request's line (prompt + completion): the
+    built-in task's instructions as the system message, the transcript as the user message."""
+    from kernel.builtin_tasks import session_tasks
+    from plugins.common.text import transcript
     from plugins.emulator import model as emulator_model
 
-    line = build_line("x", model, processing_type, messages, temperature=0.0, max_tokens=1)
-    body_messages = orjson.loads(line.data)["body"]["messages"]
+    task = next(task for task in session_tasks() if task.name == processing_type)
+    body_messages = [
+        {"role": "system", "content": task.instructions},
+        {"role": "user", "content": transcript(messages)},
+    ]
     reply = emulator_model.reply(body_messages)
     return emulator_model.prompt_tokens(body_messages) + emulator_model.completion_tokens(reply)
 
@@ -118,7 +120,7 @@ def _check_local(conn: sa.Connection, result: Audit) -> None:
             "SELECT count(*) FROM ai_processing_requests r JOIN chat_sessions s "
             "ON s.id = r.session_id WHERE r.status = :c AND s.analyzed_at IS NULL"
         ),
-        {"c": COMPLETE},
+        {"c": RequestStatus.PROCESSING_COMPLETE},
     ).scalar_one()
     if unwritten:
         result.violations.append(f"{unwritten} completed requests have no result on the session")
@@ -128,7 +130,7 @@ def _check_ledger(
     conn: sa.Connection, ledger: dict[str, Any], result: Audit, *, ambiguous: bool
 ) -> set[str]:
     """Every provider batch linked to one local batch, or (ambiguous runs) cancelled."""
-    local = dict(
+    local: dict[str, str] = dict(
         conn.execute(
             sa.text(
                 "SELECT provider_batch_id, status FROM ai_batch_requests "
@@ -184,11 +186,11 @@ def _check_tokens(conn: sa.Connection, result: Audit) -> None:
     def check() -> None:
         if current is None:
             return
-        request_id, status, model, ptype, tokens = current
-        expected = expected_usage(model, ptype, messages)
+        request_id, status, _, ptype, tokens = current
+        expected = expected_usage(ptype, messages)
         result.tokens_checked += 1
-        if (status == COMPLETE and tokens != expected) or (
-            status == FAILED and tokens not in (0, expected)
+        if (status == RequestStatus.PROCESSING_COMPLETE and tokens != expected) or (
+            status == RequestStatus.PROCESSING_FAILED and tokens not in (0, expected)
         ):
             problems.append(f"{request_id} {status}: {tokens} tokens, one line is {expected}")
 

@@ -8,10 +8,10 @@ polled in.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import String, update
 
+from kernel.api import KernelAPI
 from kernel.db.models import AIBatchRequest
 from kernel.types import BatchPlan, BatchStatus, LocalBatch, ProviderBatch, SubmittedBatch
 from plugins.common.lifecycle import STATUS_COLUMNS, map_provider_status, status_values
@@ -23,7 +23,7 @@ KEY = ("batch_id", String(36))
 
 
 def record_submitted(
-    kernel: Any, submissions: Sequence[tuple[BatchPlan, SubmittedBatch]]
+    kernel: KernelAPI, submissions: Sequence[tuple[BatchPlan, SubmittedBatch]]
 ) -> list[str]:
     """PLANNED -> the provider's status with its ids, for every accepted plan; the ids moved."""
     if not submissions:
@@ -54,7 +54,7 @@ def record_submitted(
     return list(moved)
 
 
-def record_statuses(kernel: Any, updates: Sequence[tuple[LocalBatch, ProviderBatch]]) -> int:
+def record_statuses(kernel: KernelAPI, updates: Sequence[tuple[LocalBatch, ProviderBatch]]) -> int:
     """Every polled status (a status that would go backwards keeps the row's); the number of
     batches whose status changed."""
     if not updates:

@@ -1,63 +1,75 @@
-"""Request lines for the batch input file, and the batch limits that split a backlog into batches."""
+"""Neutral requests for a batch, their encoded records, and the limits that split a backlog.
+
+Processors describe each request provider-neutrally (:class:`kernel.types.LLMRequest`); the
+provider's encoder (``kernel.request_encoder``) turns it into one record of the input file and
+counts its input tokens. Batch limits are the ``batch.*`` settings, never above the provider's own
+(``kernel.provider_limits``).
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from plugins.common.prompts import system_prompt
+from kernel.api import KernelAPI
+from kernel.types import LLMRequest, RequestEncoder, TaskSpec
 from plugins.common.text import transcript
 
-ENDPOINT = "/v1/chat/completions"
-PROVIDER_MAX_LINES = 50_000
-PROVIDER_MAX_BYTES = 200_000_000
+__all__ = [
+    "BatchLimits",
+    "RequestLine",
+    "encode_line",
+    "neutral_request",
+    "split_lines",
+    "transcript",
+    "write_lines",
+]
 
 
-def estimate_tokens(text_chars: int, message_count: int = 2) -> int:
-    """Estimated input tokens: 4 characters a token plus 4 per chat message (documented approximation)."""
-    return math.ceil(text_chars / 4) + 4 * message_count
+def neutral_request(
+    request_id: str,
+    task: TaskSpec,
+    model: str,
+    messages: Iterable[tuple[str, str]],
+    settings: Any,
+) -> LLMRequest:
+    """The neutral request of one session for ``task``: its instructions, the session's
+    transcript as the one user message, its schema, and the task's parameters over ``model.*``."""
+    params = task.params
+    temperature = params.get("temperature", settings.model.temperature)
+    return LLMRequest(
+        custom_id=request_id,
+        task=task.name,
+        model=model,
+        instructions=task.instructions,
+        messages=(("user", transcript(messages)),),
+        schema=task.schema,
+        schema_name=task.name,
+        max_output_tokens=int(params.get("max_output_tokens", settings.model.max_tokens)),
+        temperature=None if temperature is None else float(temperature),
+        reasoning_effort=params.get("reasoning_effort"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class RequestLine:
-    """One serialized JSONL line and its cost against the batch limits."""
+    """One encoded record of the input file and its cost against the batch limits."""
 
     request_id: str
     data: bytes
     tokens: int
 
 
-def build_line(
-    request_id: str,
-    model: str,
-    processing_type: str,
-    messages: Iterable[tuple[str, str]],
-    *,
-    temperature: float,
-    max_tokens: int,
-) -> RequestLine:
-    """Serialize one request as a Batch API input line; ``custom_id`` is the request id."""
-    prompt = system_prompt(processing_type)
-    user = transcript(messages)
-    body = {
-        "model": model,
-        "messages": [{"role": "system", "content": prompt}, {"role": "user", "content": user}],
-        "temperature": temperature,
-        "max_tokens": max_tokens,
-        "response_format": {"type": "json_object"},
-    }
-    data = orjson.dumps({"custom_id": request_id, "method": "POST", "url": ENDPOINT, "body": body})
-    return RequestLine(request_id, data + b"\n", estimate_tokens(len(prompt) + len(user)))
+def encode_line(encoder: RequestEncoder, request: LLMRequest) -> RequestLine:
+    """Encode one request and count its input tokens."""
+    return RequestLine(request.custom_id, encoder.encode(request), encoder.count_tokens(request))
 
 
 @dataclass(frozen=True, slots=True)
 class BatchLimits:
-    """How much one batch may hold: lines, bytes and estimated input tokens.
+    """How much one batch may hold: lines, bytes and input tokens.
 
     ``model_tokens`` are the provider's enqueued-token limits per model: a batch of that model
     never holds more, since a bigger one could never be admitted.
@@ -69,19 +81,20 @@ class BatchLimits:
     model_tokens: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> BatchLimits:
-        """Read ``batch.*`` settings, never above the provider's own limits."""
-        batch = settings.batch
+    def for_provider(cls, kernel: KernelAPI, provider: str) -> BatchLimits:
+        """Read ``batch.*`` settings, never above ``provider``'s own limits."""
+        batch = kernel.settings.batch
+        own = kernel.provider_limits(provider)
         enqueued = batch.get("enqueued_token_limits") or {}
         return cls(
-            min(int(batch.max_requests_per_batch), PROVIDER_MAX_LINES),
-            min(int(batch.max_file_bytes), PROVIDER_MAX_BYTES),
+            min(int(batch.max_requests_per_batch), own.max_requests),
+            min(int(batch.max_file_bytes), own.max_bytes),
             int(batch.max_input_tokens_per_batch),
             {str(model): int(limit) for model, limit in enqueued.items() if int(limit) > 0},
         )
 
     def tokens_for(self, model: str) -> int:
-        """Estimated input tokens one batch of ``model`` may hold."""
+        """Input tokens one batch of ``model`` may hold."""
         return min(self.max_tokens, self.model_tokens.get(model, self.max_tokens))
 
     def for_model(self, model: str) -> BatchLimits:

@@ -6,13 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from kernel.types import RequestStatus
+from plugins.common.answers import Outcome
 from plugins.common.lifecycle import retry_at
 from plugins.common.pricing import PriceBook
-from plugins.common.results import LineOutcome
 
 
 def request_values(
-    outcome: LineOutcome,
+    outcome: Outcome,
     *,
     attempts: int,
     model: str,
@@ -27,29 +27,29 @@ def request_values(
     """
     values: dict[str, Any] = {}
     price = prices.for_model(model)
+    usage = outcome.usage
     prompt_cost, completion_cost = (
-        price.cost(outcome.prompt_tokens, outcome.completion_tokens, outcome.cached_tokens)
-        if price
-        else (0.0, 0.0)
+        price.cost(usage.input, usage.output, usage.cached) if price else (0.0, 0.0)
     )
-    values["add_prompt_tokens"] = outcome.prompt_tokens
-    values["add_completion_tokens"] = outcome.completion_tokens
-    values["add_cached_tokens"] = outcome.cached_tokens
+    values["add_prompt_tokens"] = usage.input
+    values["add_completion_tokens"] = usage.output
+    values["add_cached_tokens"] = usage.cached
     values["add_prompt_cost"] = prompt_cost
     values["add_completion_cost"] = completion_cost
     values["provider_request_id"] = outcome.provider_request_id
-    if (
-        price is not None
-        and price.id is not None
-        and outcome.prompt_tokens + outcome.completion_tokens
-    ):
+    if price is not None and price.id is not None and usage.input + usage.output:
         values["price_id"] = price.id
     max_attempts = int(settings.batch.max_attempts)
     if outcome.kind == "success":
-        values.update(status=RequestStatus.PROCESSING_COMPLETE.value, completed_at=now, error=None)
+        values.update(
+            status=RequestStatus.PROCESSING_COMPLETE,
+            completed_at=now,
+            error=None,
+            result_json=outcome.result,
+        )
     elif outcome.kind == "fail":
         values.update(
-            status=RequestStatus.PROCESSING_FAILED.value,
+            status=RequestStatus.PROCESSING_FAILED,
             completed_at=now,
             error=outcome.error,
             attempts=attempts + 1,
@@ -58,14 +58,14 @@ def request_values(
         used = attempts + 1
         if used >= max_attempts:
             values.update(
-                status=RequestStatus.PROCESSING_FAILED.value,
+                status=RequestStatus.PROCESSING_FAILED,
                 completed_at=now,
                 attempts=used,
                 error=f"gave up after {used} attempts: {outcome.error}",
             )
         else:
             values.update(
-                status=RequestStatus.PENDING_BATCHING.value,
+                status=RequestStatus.PENDING_BATCHING,
                 batch_id=None,
                 attempts=used,
                 available_at=retry_at(now, used, settings),
@@ -73,7 +73,7 @@ def request_values(
             )
     else:
         values.update(
-            status=RequestStatus.PENDING_BATCHING.value,
+            status=RequestStatus.PENDING_BATCHING,
             batch_id=None,
             available_at=now,
             error=outcome.error,

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from kernel.api import KernelAPI
 from kernel.db.models import AIModel, AIModelPrice
 from plugins.common.locks import exclusive
 from plugins.common.timeutil import utcnow
@@ -125,7 +126,7 @@ def sync_prices(db: Any, book: PriceBook, now: datetime | None = None) -> PriceB
                 insert(AIModel).returning(AIModel.name, AIModel.id),
                 [{"name": name} for name in missing],
             ).all()
-            stored |= {name: (model_id, None) for name, model_id in made}  # type: ignore[misc]
+            stored |= {name: (model_id, None) for name, model_id in made}
         changed = {
             name: stored[name]
             for name, price in book.prices.items()
@@ -165,7 +166,7 @@ def sync_prices(db: Any, book: PriceBook, now: datetime | None = None) -> PriceB
     )
 
 
-def load_prices(kernel: Any) -> PriceBook:
+def load_prices(kernel: KernelAPI) -> PriceBook:
     """The prices in force for this kernel: its settings, stored as versions on first use."""
     book = _LOADED.get(kernel)
     if book is None:

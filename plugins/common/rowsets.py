@@ -115,8 +115,8 @@ def _json_rows(dialect: Dialect, fields: Sequence[Field], rows: Sequence[Sequenc
         converted = []
         for row in rows:
             values = list(row)
-            for index, processor in processors:
-                values[index] = processor(values[index])
+            for index, bind in processors:
+                values[index] = bind(values[index])
             converted.append(values)
         rows = converted
     return orjson.dumps(rows).decode()

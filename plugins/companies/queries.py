@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select, update
 
+from kernel.api import KernelAPI
 from kernel.db.models import Company as CompanyRow
 from kernel.types import CompanyStatus
 
 
-def list_companies(kernel: Any) -> list[tuple[str, str, str]]:
+def list_companies(kernel: KernelAPI) -> list[tuple[str, str, str]]:
     """Every company as (id, name, status), by id, straight from the database (not the cache)."""
     with kernel.db.transaction() as session:
         rows = session.execute(
@@ -19,7 +18,7 @@ def list_companies(kernel: Any) -> list[tuple[str, str, str]]:
     return [(row.id, row.name, row.status) for row in rows]
 
 
-def set_company_status(kernel: Any, company_id: str, status: CompanyStatus) -> str | None:
+def set_company_status(kernel: KernelAPI, company_id: str, status: CompanyStatus) -> str | None:
     """Set one company's status and tell the plugins (caches drop their list); the old status.
 
     ``None`` when no such company exists (nothing changed, nobody told).

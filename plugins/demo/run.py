@@ -1,10 +1,10 @@
 """The demo run: a fresh SQLite file (or a given database), synthetic sessions, the emulator, the
 pipeline until idle with a progress display, then a summary of what happened.
 
-The emulator runs in this process, started through the emulator library of the chosen provider
-(:class:`plugins.emulator.EmulatorServer` for OpenAI, :class:`plugins.emulator_anthropic.
-AnthropicEmulatorServer` for Anthropic) on a free loopback port: nothing to install or stop
-separately, and the port it bound is known at once.
+The emulator runs in this process, started through the chosen provider's emulator library
+(:class:`plugins.emulator.EmulatorServer` for OpenAI, on a free loopback port): nothing to install
+or stop separately, and the port it bound is known at once. Requests use the provider's own
+model setting (``gemini.model``, ``anthropic.model``) so that costs use its price.
 """
 
 from __future__ import annotations
@@ -28,16 +28,33 @@ from kernel.settings import load_settings
 from kernel.types import RequestStatus
 from plugins.common.importing.importer import import_file
 from plugins.common.synthetic import write_jsonl
-from plugins.emulator import EmulatorConfig, EmulatorServer
-from plugins.emulator_anthropic import AnthropicEmulatorServer
-
-PROVIDERS = ("openai", "anthropic")
+from plugins.emulator import EmulatorServer
 
 DEMO_DIR = Path(".batchkernel/demo")
+EMULATORS: dict[str, tuple[str, str]] = {
+    "openai": ("plugins.emulator:EmulatorServer", "openai"),
+    "gemini": ("plugins.emulator_gemini:GeminiEmulatorServer", "gemini"),
+    "anthropic": ("plugins.emulator_anthropic:AnthropicEmulatorServer", "anthropic"),
+}
+"""Per provider: its emulator server (``module:class``) and its settings section."""
 
 
-def demo_settings(database: str | None, provider: str = "openai") -> dict[str, Any]:
-    """Overrides that make the demo self-contained and quick, on ``provider``'s emulator."""
+def start_emulator(provider: str) -> tuple[EmulatorServer, str]:
+    """The provider's emulator, started on a free loopback port, and its settings section."""
+    import importlib
+
+    if provider not in EMULATORS:
+        raise ValueError(
+            f"no demo for provider {provider!r}; choose one of: {', '.join(EMULATORS)}"
+        )
+    target, section = EMULATORS[provider]
+    module, _, name = target.partition(":")
+    server_class = getattr(importlib.import_module(module), name)
+    return server_class(None, host="127.0.0.1", port=0).start(), section
+
+
+def demo_settings(database: str | None) -> dict[str, Any]:
+    """Overrides that make the demo self-contained and quick."""
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     url = database
     if url is None:
@@ -47,7 +64,6 @@ def demo_settings(database: str | None, provider: str = "openai") -> dict[str, A
         url = f"sqlite:///{path}"
     return {
         "database.url": url,
-        "plugins.provider": provider,
         "batch.workdir": str(DEMO_DIR / "files"),
         "batch.retry_base_seconds": 0.2,
         "batch.retry_max_seconds": 2,
@@ -71,30 +87,25 @@ def totals(kernel: Kernel) -> dict[str, float]:
     return {"input_tokens": result[0], "output_tokens": result[1], "cost_usd": float(result[2])}
 
 
-def start_emulator(provider: str, settings: Any) -> Any:
-    """Start ``provider``'s emulator on a free port and point the provider's settings at it."""
-    if provider == "anthropic":
-        emulator: Any = AnthropicEmulatorServer(host="127.0.0.1", port=0).start()
-    else:
-        emulator = EmulatorServer(EmulatorConfig(), host="127.0.0.1", port=0).start()
-    settings.set(f"{provider}.base_url", emulator.base_url)
-    if not settings.get(f"{provider}.api_key"):
-        settings.set(f"{provider}.api_key", "demo-key-not-secret")
-    return emulator
-
-
 def run_demo(
     *, companies: int, sessions: int, database: str | None, seed: int, provider: str = "openai"
 ) -> int:
-    """Run the demo end to end on ``provider`` (openai or anthropic); returns the exit code."""
+    """Run the demo end to end against ``provider``'s emulator; returns the process exit code."""
     console = Console()
     started = time.perf_counter()
-    settings = load_settings(demo_settings(database, provider))
-    if provider == "anthropic":
-        settings.set("model.name", str(settings.get("anthropic.model")))
-    kernel = Kernel.create(settings)
-    emulator = start_emulator(provider, settings)
+    emulator, section = start_emulator(provider)
+    settings = load_settings({**demo_settings(database), "plugins.provider": provider})
     try:
+        kernel = Kernel.create(settings)
+    except BaseException:
+        emulator.stop()
+        raise
+    try:
+        settings.set(f"{section}.base_url", emulator.base_url)
+        if not settings.get(f"{section}.api_key"):
+            settings.set(f"{section}.api_key", "demo-key-not-secret")
+        if provider != "openai":
+            settings.set("model.name", str(settings.get(f"{section}.model")))
         upgrade(kernel.db)
         with tempfile.TemporaryDirectory() as tmp:
             source = write_jsonl(Path(tmp) / "sessions.jsonl", companies, sessions, seed=seed)
@@ -102,7 +113,7 @@ def run_demo(
         console.print(
             f"imported {report.sessions_created} sessions of {companies} companies "
             f"({report.requests_created} requests) into {kernel.db.url.render_as_string()}; "
-            f"{provider} emulator at {emulator.base_url}"
+            f"emulator at {emulator.base_url}"
         )
         total = sum(requests_by_status(kernel.db).values())
         queries_before = kernel.db.queries.total

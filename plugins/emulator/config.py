@@ -6,7 +6,7 @@ import dataclasses
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 OPERATIONS: tuple[str, ...] = (
     "files.create",
@@ -27,7 +27,13 @@ HIDDEN = "***"
 
 @dataclass(frozen=True)
 class EmulatorConfig:
-    """Every knob of the emulator; immutable, replaced as a whole on reconfiguration."""
+    """Every knob of the emulator; immutable, replaced as a whole on reconfiguration.
+
+    A provider's emulator may subclass it with its own ``OPERATIONS`` (the names faults can
+    target) and ``DOWNLOAD_OPERATION`` (the one ``rate_content_404`` hits)."""
+
+    OPERATIONS: ClassVar[tuple[str, ...]] = OPERATIONS
+    DOWNLOAD_OPERATION: ClassVar[str] = "files.content"
 
     seed: int = 0
     api_key: str | None = None
@@ -72,9 +78,9 @@ class EmulatorConfig:
 
     def __post_init__(self) -> None:
         """Coerce loosely typed values (JSON, CLI) and reject out-of-range ones."""
-        hints = _hints()
+        hints = _hints(type(self))
         for f in dataclasses.fields(self):
-            value = _coerce(f.name, hints[f.name], getattr(self, f.name))
+            value = _coerce(f.name, hints[f.name], getattr(self, f.name), self.OPERATIONS)
             object.__setattr__(self, f.name, value)
 
     @classmethod
@@ -95,7 +101,7 @@ class EmulatorConfig:
 
     def replace(self, **changes: Any) -> EmulatorConfig:
         """Return a copy with some settings changed (validated like from_dict)."""
-        return EmulatorConfig.from_dict({**self.to_dict(), **changes})
+        return type(self).from_dict({**self.to_dict(), **changes})
 
     def public(self) -> dict[str, Any]:
         """The settings as the admin API shows them: the API key is never echoed."""
@@ -114,17 +120,17 @@ class EmulatorConfig:
         return out
 
 
-_HINTS: dict[str, Any] = {}
+_HINTS: dict[type, dict[str, Any]] = {}
 
 
-def _hints() -> dict[str, Any]:
-    """Resolved type hints of EmulatorConfig, computed once."""
-    if not _HINTS:
-        _HINTS.update(typing.get_type_hints(EmulatorConfig))
-    return _HINTS
+def _hints(cls: type) -> dict[str, Any]:
+    """Resolved type hints of a config class, computed once per class."""
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
 
 
-def _coerce(name: str, hint: Any, value: Any) -> Any:
+def _coerce(name: str, hint: Any, value: Any, operations: tuple[str, ...] = OPERATIONS) -> Any:
     """Convert one setting to its declared type and check its range."""
     if hint is bool:
         return _as_bool(name, value)
@@ -136,12 +142,12 @@ def _coerce(name: str, hint: Any, value: Any) -> Any:
             raise ValueError(f"{name} must be an HTTP error status 400..599, got {number}")
         return number
     if hint is float:
-        number = _as_float(name, value)
-        if number < 0:
-            raise ValueError(f"{name} must be >= 0, got {number}")
-        if (name.startswith("rate_") or name.endswith("_fraction")) and number > 1:
-            raise ValueError(f"{name} is a fraction and must be within 0..1, got {number}")
-        return number
+        amount = _as_float(name, value)
+        if amount < 0:
+            raise ValueError(f"{name} must be >= 0, got {amount}")
+        if (name.startswith("rate_") or name.endswith("_fraction")) and amount > 1:
+            raise ValueError(f"{name} is a fraction and must be within 0..1, got {amount}")
+        return amount
     if hint == (str | None):
         if value is not None and not isinstance(value, str):
             raise ValueError(f"{name} must be a string or null, got {value!r}")
@@ -149,8 +155,8 @@ def _coerce(name: str, hint: Any, value: Any) -> Any:
     if hint == tuple[str, ...]:
         items = value.split(",") if isinstance(value, str) else list(value)
         for item in items:
-            if item not in OPERATIONS:
-                raise ValueError(f"{name}: unknown operation {item!r}; valid: {OPERATIONS}")
+            if item not in operations:
+                raise ValueError(f"{name}: unknown operation {item!r}; valid: {operations}")
         return tuple(items)
     if hint == dict[str, int]:
         if not isinstance(value, Mapping):
@@ -158,8 +164,8 @@ def _coerce(name: str, hint: Any, value: Any) -> Any:
         out = {str(k): _as_int(f"{name}[{k}]", v) for k, v in value.items()}
         if name.startswith("first_"):
             for key in out:
-                if key not in OPERATIONS and key != ANY_OPERATION:
-                    raise ValueError(f"{name}: unknown operation {key!r}; valid: {OPERATIONS}")
+                if key not in operations and key != ANY_OPERATION:
+                    raise ValueError(f"{name}: unknown operation {key!r}; valid: {operations}")
         return out
     raise TypeError(f"unsupported config type for {name}: {hint!r}")
 

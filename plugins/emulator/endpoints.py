@@ -9,7 +9,9 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from . import ids, model
+import orjson
+
+from . import conform, ids, model
 from .errors import error_body
 
 
@@ -77,9 +79,12 @@ def _chat(body: dict[str, Any], rng: random.Random, created: int) -> EndpointRes
             "Missing required parameter: 'messages'.", "messages", "missing_required_parameter"
         )
     content = model.reply(messages)
+    schema = conform.strict_schema(body)
+    if schema is not None:
+        content = orjson.dumps(conform.conforming(schema, orjson.loads(content))).decode()
     prompt = model.prompt_tokens(messages)
     completion = model.completion_tokens(content)
-    response = {
+    response: dict[str, Any] = {
         "id": ids.hex_id("chatcmpl-", rng, 116),
         "object": "chat.completion",
         "created": created,

@@ -91,7 +91,7 @@ class FaultInjector:
     def _roll(self, kind: str, operation: str, cfg: EmulatorConfig) -> bool:
         """Draw a chaos fault at its configured rate."""
         if kind == "404":
-            rate = cfg.rate_content_404 if operation == "files.content" else 0.0
+            rate = cfg.rate_content_404 if operation == cfg.DOWNLOAD_OPERATION else 0.0
         elif operation in cfg.chaos_operations:
             rate = getattr(cfg, f"rate_{kind}")
         else:

@@ -10,7 +10,8 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, BinaryIO
+from io import BufferedIOBase
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
@@ -38,7 +39,7 @@ def content_length(headers: Any) -> int:
 class RequestBody:
     """The body of one request, read lazily from the socket exactly once."""
 
-    def __init__(self, rfile: BinaryIO, headers: Any) -> None:
+    def __init__(self, rfile: BufferedIOBase, headers: Any) -> None:
         self._rfile = rfile
         self._chunked = "chunked" in (headers.get("Transfer-Encoding") or "").lower()
         self._remaining = 0 if self._chunked else content_length(headers)

@@ -510,8 +510,8 @@ def _build_index() -> tuple[dict[str, list[Hit]], dict[str, list[Hit]], list[tup
             else:
                 exact.setdefault(word, []).append(hit)
 
-    for lang, words in _STOP_WORDS.items():
-        add(words.split(), ("lang", lang))
+    for lang, stop_words in _STOP_WORDS.items():
+        add(stop_words.split(), ("lang", lang))
     for label, words in _SENTIMENT.items():
         add(words, ("sentiment", label))
     for label, words in _CATEGORY_WORDS.items():

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from .errors import ApiError
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
 
 MAX_PARTS = 16
 """Parts per form: the SDK sends at most four (file, purpose, expires_after[anchor], [seconds])."""
@@ -46,7 +49,7 @@ class _Collector:
         self._parts = 0
         self._header_bytes = 0
 
-    def callbacks(self) -> dict:
+    def callbacks(self) -> MultipartCallbacks:
         """The callback table for MultipartParser."""
         return {
             "on_part_begin": self.on_part_begin,

@@ -140,12 +140,12 @@ def _coerce(name: str, hint: Any, value: Any) -> Any:
             raise ValueError(f"{name} must be >= 0, got {number}")
         return number
     if hint is float:
-        number = _as_float(name, value)
-        if number < 0:
-            raise ValueError(f"{name} must be >= 0, got {number}")
-        if (name.startswith("rate_") or name.endswith("_fraction")) and number > 1:
-            raise ValueError(f"{name} is a fraction and must be within 0..1, got {number}")
-        return number
+        real = _as_float(name, value)
+        if real < 0:
+            raise ValueError(f"{name} must be >= 0, got {real}")
+        if (name.startswith("rate_") or name.endswith("_fraction")) and real > 1:
+            raise ValueError(f"{name} is a fraction and must be within 0..1, got {real}")
+        return real
     if hint is str:
         if name == "line_error_type" and value not in ERROR_TYPES:
             raise ValueError(f"{name} must be one of {', '.join(ERROR_TYPES)}, got {value!r}")

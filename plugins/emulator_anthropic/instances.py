@@ -135,7 +135,8 @@ def _object(
 
 def _array(schema: Mapping[str, Any], defs: Mapping[str, Any], hint: Any, depth: int) -> list[Any]:
     """The hinted items that fit, padded to ``minItems`` and cut to ``maxItems``."""
-    items = schema.get("items") if isinstance(schema.get("items"), Mapping) else {}
+    raw_items = schema.get("items")
+    items: Mapping[str, Any] = raw_items if isinstance(raw_items, Mapping) else {}
     low = int(schema.get("minItems") or 0)
     high = schema.get("maxItems")
     out = [

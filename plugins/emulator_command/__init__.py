@@ -1,14 +1,13 @@
-"""Plugin ``emulator``: ``batchkernel emulator``, one provider's Batch API emulator alone.
+"""Plugin ``emulator``: ``batchkernel emulator [--provider NAME]``, a provider's batch API emulator alone.
 
-``--provider openai`` (the default) serves the OpenAI-compatible Files + Batch API with faults
-and timings from the ``[emulator]`` settings section; ``--provider anthropic`` the Anthropic
-Message Batches API from ``[emulator_anthropic]``. The emulators are the libraries
-:mod:`plugins.emulator` and :mod:`plugins.emulator_anthropic`, imported only when the command runs.
+Faults and timings come from the ``[emulator]`` settings section (any ``EmulatorConfig`` key; the
+Anthropic emulator reads its own ``[emulator_anthropic]`` section). The emulators are libraries
+(:mod:`plugins.emulator`, also ``python -m plugins.emulator`` with every setting a flag;
+:mod:`plugins.emulator_gemini`; :mod:`plugins.emulator_anthropic`), imported only when chosen.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -16,48 +15,80 @@ import typer
 from kernel import hookimpl
 from kernel.cli.options import SettingsOption, console, open_kernel
 
+EMULATORS: dict[str, str] = {
+    "openai": "plugins.emulator:EmulatorServer",
+    "gemini": "plugins.emulator_gemini:GeminiEmulatorServer",
+    "anthropic": "plugins.emulator_anthropic:AnthropicEmulatorServer",
+}
+"""Emulator servers by provider name: ``module:class``, imported only when chosen."""
+OWN_SECTIONS: dict[str, str] = {"anthropic": "emulator_anthropic"}
+"""Emulators configured by a settings section of their own (every key), not ``[emulator]``."""
 
-class EmulatedProvider(StrEnum):
-    """The providers an emulator exists for."""
 
-    openai = "openai"
-    anthropic = "anthropic"
+def _server_class(provider: str) -> Any:
+    """The emulator server class of a provider, or a usage error naming the choices."""
+    import importlib
+
+    target = EMULATORS.get(provider)
+    if target is None:
+        raise typer.BadParameter(
+            f"no emulator for provider {provider!r}; choose one of: {', '.join(EMULATORS)}",
+            param_hint="--provider",
+        )
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
-def _section(kernel: Any, name: str) -> dict[str, Any]:
-    """A settings section as config keys (lower-case), without ``port``."""
-    section = {str(k).lower(): v for k, v in dict(kernel.settings.get(name, {}) or {}).items()}
+def _changed_settings(settings: Any) -> dict[str, Any]:
+    """The ``[emulator]`` keys set away from their defaults, so each provider's emulator keeps
+    its own defaults (Gemini's operations, window and ordering differ from OpenAI's)."""
+    from plugins.emulator import EmulatorConfig
+
+    defaults = EmulatorConfig().to_dict()
+    section = {str(k).lower(): v for k, v in dict(settings.get("emulator", {}) or {}).items()}
+    section.pop("port", None)
+    return {
+        key: value
+        for key, value in section.items()
+        if key not in defaults or _plain(value) != _plain(defaults[key])
+    }
+
+
+def _emulator_settings(provider: str, settings: Any) -> dict[str, Any]:
+    """The config of ``provider``'s emulator: its own section when it has one, else the
+    ``[emulator]`` keys changed from their defaults."""
+    name = OWN_SECTIONS.get(provider)
+    if name is None:
+        return _changed_settings(settings)
+    section = {str(k).lower(): v for k, v in dict(settings.get(name, {}) or {}).items()}
     section.pop("port", None)
     return section
 
 
-def _server(provider: EmulatedProvider, kernel: Any, port: int) -> Any:
-    """The chosen provider's emulator server, configured from its settings section."""
-    if provider is EmulatedProvider.anthropic:
-        from plugins.emulator_anthropic import AnthropicEmulatorConfig, AnthropicEmulatorServer
-
-        config = AnthropicEmulatorConfig.from_dict(_section(kernel, "emulator_anthropic"))
-        return AnthropicEmulatorServer(config, host="127.0.0.1", port=port)
-    from plugins.emulator import EmulatorConfig, EmulatorServer
-
-    return EmulatorServer(
-        EmulatorConfig.from_dict(_section(kernel, "emulator")), host="127.0.0.1", port=port
-    )
+def _plain(value: Any) -> Any:
+    """Settings values compared as plain JSON-like data (tuples as lists, boxes as dicts)."""
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
 
 
 def emulator_command(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 8100,
     provider: Annotated[
-        EmulatedProvider, typer.Option(help="Which provider's batch API to emulate.")
-    ] = EmulatedProvider.openai,
+        str,
+        typer.Option(help="Which provider's batch API to emulate (openai, gemini, anthropic)."),
+    ] = "openai",
     settings: SettingsOption = None,
 ) -> None:
-    """Run a provider's Batch API emulator alone (faults from its emulator settings section)."""
+    """Run a provider's batch API emulator alone (faults from the emulator settings)."""
     import threading
 
+    server_class = _server_class(provider)
     kernel = open_kernel(settings)
-    server = _server(provider, kernel, port).start()
-    console.print(f"{provider.value} emulator listening at {server.base_url} (Ctrl-C to stop)")
+    server = server_class(_emulator_settings(provider, kernel.settings), port=port).start()
+    console.print(f"emulator listening at {server.base_url} (Ctrl-C to stop)")
     forever = threading.Event()
     try:
         while not forever.wait(0.5):

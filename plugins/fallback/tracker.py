@@ -1,6 +1,6 @@
 """Per-operation sliding windows of durations and outcomes for both paths, and the routing rule.
 
-The original system's tracker compared against an empty average and was never fed (defect B-17).
+The original system's tracker compared against an empty average and was never fed.
 Here a path is judged only on samples it has: the optimized path is left when its success rate
 in the window is at or below 0.9, or when both windows are full enough and it is slower on
 average; while routed to the original, every ``sample_every``-th call still goes to the

@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from kernel.api import Reporting
 from kernel.types import ProviderError
 from plugins.openai_provider.breaker import BreakerBoard, CircuitOpenError, Permit
 from plugins.openai_provider.config import ProviderConfig
@@ -81,7 +82,7 @@ class Caller:
         self.rng = rng or random.Random()
         self.perf_counter = perf_counter
 
-    def attempt(self, kernel: Any, operation: str, fn: Callable[[], T]) -> T:
+    def attempt(self, kernel: Reporting, operation: str, fn: Callable[[], T]) -> T:
         """Make one call and record its outcome and duration; classified failures are wrapped."""
         started = self.perf_counter()
         outcome = "ok"
@@ -108,7 +109,7 @@ class Caller:
 
     def run(
         self,
-        kernel: Any,
+        kernel: Reporting,
         config: ProviderConfig,
         operation: str,
         fn: Callable[[], T],
@@ -148,7 +149,7 @@ class Caller:
 
     def _loop(
         self,
-        kernel: Any,
+        kernel: Reporting,
         config: ProviderConfig,
         operation: str,
         fn: Callable[[], T],

@@ -5,16 +5,20 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from kernel import hookimpl
+from kernel.api import KernelAPI, Reporting
 from kernel.types import (
     BatchPlan,
+    LLMResult,
     LocalBatch,
     ProviderBatch,
     ProviderError,
+    ProviderLimits,
     ResultFiles,
     SubmittedBatch,
 )
@@ -22,6 +26,8 @@ from plugins.openai_provider.breaker import BREAKER_RANK, OPEN, STATE_GAUGE, Bre
 from plugins.openai_provider.calls import Caller, OutcomeUnknownError, ProviderCallError
 from plugins.openai_provider.client import ClientHolder
 from plugins.openai_provider.config import ProviderConfig
+from plugins.openai_provider.decoding import read_results
+from plugins.openai_provider.encoding import ChatEncoder
 from plugins.openai_provider.files import (
     batch_of_result,
     download_file,
@@ -46,9 +52,14 @@ from plugins.openai_provider.retry import Failure
 
 if TYPE_CHECKING:
     import openai
+    from openai import Omit
 
-ENDPOINT = "/v1/chat/completions"
-COMPLETION_WINDOW = "24h"
+NAME = "openai"
+"""The provider name this plugin answers for (``plan.provider``, ``batch.provider``)."""
+LIMITS = ProviderLimits(max_requests=50_000, max_bytes=200_000_000)
+"""The Batch API's own limits: 50,000 requests and 200 MB an input file."""
+ENDPOINT: Final = "/v1/chat/completions"
+COMPLETION_WINDOW: Final = "24h"
 CREATE_LOOKUP_MARGIN_SECONDS = 300
 """A batch created for our upload cannot be older than the upload minus this (server clock)."""
 PLAN_LOOKUP_MARGIN_SECONDS = 3600
@@ -61,9 +72,11 @@ KEY_CACHE_SIZE = 10_000
 """Batch ids whose submission key the sweep remembers (a batch's metadata never changes)."""
 
 
-def _after(cursor: str | None) -> dict[str, str]:
-    """The ``after`` argument of a list call: the cursor, or nothing on the first page."""
-    return {} if cursor is None else {"after": cursor}
+def _after(cursor: str | None) -> str | Omit:
+    """The ``after`` argument of a list call: the cursor, or omitted on the first page."""
+    from openai import omit
+
+    return omit if cursor is None else cursor
 
 
 class OpenAIProvider:
@@ -84,7 +97,7 @@ class OpenAIProvider:
     ) -> None:
         self.clock = clock
         self.sleep = sleep
-        self._kernel: Any = None
+        self._kernel: Reporting | None = None
         self._clients = ClientHolder()
         self._built = False
         self._lock = threading.Lock()
@@ -105,12 +118,29 @@ class OpenAIProvider:
         return self.breakers.states()
 
     @hookimpl
-    def collect_status(self, kernel: Any) -> dict[str, Any]:
+    def provider_limits(self, kernel: KernelAPI, provider: str) -> ProviderLimits | None:
+        """The Batch API's limits per batch, for provider ``openai``."""
+        return LIMITS if provider == NAME else None
+
+    @hookimpl
+    def request_encoder(self, kernel: KernelAPI, provider: str, model: str) -> ChatEncoder | None:
+        """Chat-completions lines for ``model``, for provider ``openai``."""
+        return ChatEncoder(model) if provider == NAME else None
+
+    @hookimpl
+    def read_results(
+        self, kernel: KernelAPI, batch: LocalBatch, files: ResultFiles
+    ) -> Iterable[LLMResult] | None:
+        """The neutral results of an ``openai`` batch's output and error files, streamed."""
+        return read_results(files) if batch.provider == NAME else None
+
+    @hookimpl
+    def collect_status(self, kernel: KernelAPI) -> dict[str, Any]:
         """The ``breakers`` section of the monitoring snapshot: every operation's breaker."""
         return {"breakers": self.breaker_states()}
 
     @hookimpl
-    def merge_status(self, kernel: Any, section: str, parts: Sequence[Any]) -> Any:
+    def merge_status(self, kernel: KernelAPI, section: str, parts: Sequence[Any]) -> Any:
         """Several instances' ``breakers`` as one: per operation, the worst state any reports
         (open, then half-open, then closed)."""
         if section != "breakers":
@@ -126,7 +156,7 @@ class OpenAIProvider:
                     merged[operation] = dict(info)
         return merged
 
-    def _setup(self, kernel: Any) -> tuple[ProviderConfig, openai.OpenAI]:
+    def _setup(self, kernel: KernelAPI) -> tuple[ProviderConfig, openai.OpenAI]:
         """Current settings and client; a changed endpoint or key gets a new client and breakers."""
         self._kernel = kernel
         config = ProviderConfig.from_settings(kernel.settings)
@@ -147,8 +177,10 @@ class OpenAIProvider:
         kernel.metric(CIRCUIT_STATE, STATE_GAUGE[state], kind="gauge", operation=operation)
 
     @hookimpl
-    def submit_batch(self, kernel: Any, plan: BatchPlan) -> SubmittedBatch:
+    def submit_batch(self, kernel: KernelAPI, plan: BatchPlan) -> SubmittedBatch | None:
         """Upload the plan's file and create its batch; adopt, never duplicate, a lost create."""
+        if plan.provider != NAME:
+            return None
         config, client = self._setup(kernel)
         key = plan.submission_key
         with self._lock:
@@ -226,7 +258,7 @@ class OpenAIProvider:
             return None
 
     def _upload(
-        self, kernel: Any, config: ProviderConfig, client: openai.OpenAI, plan: BatchPlan
+        self, kernel: KernelAPI, config: ProviderConfig, client: openai.OpenAI, plan: BatchPlan
     ) -> Any:
         """Upload the input file under ``bk-<key>.jsonl``; delete duplicates a lost answer left."""
         path = Path(plan.input_path)
@@ -261,7 +293,7 @@ class OpenAIProvider:
 
     def _delete_orphans(
         self,
-        kernel: Any,
+        kernel: KernelAPI,
         config: ProviderConfig,
         client: openai.OpenAI,
         filename: str,
@@ -282,7 +314,7 @@ class OpenAIProvider:
             self._delete_quietly(kernel, config, client, file_id)
 
     def _files(
-        self, kernel: Any, config: ProviderConfig, client: openai.OpenAI, purpose: str
+        self, kernel: KernelAPI, config: ProviderConfig, client: openai.OpenAI, purpose: str
     ) -> Iterator[Any]:
         """Every provider file of ``purpose``, all pages; each page is one retried call."""
 
@@ -293,7 +325,7 @@ class OpenAIProvider:
                 config,
                 "list",
                 lambda: client.files.list(
-                    purpose=purpose, limit=self.file_page_size, order="asc", **_after(after)
+                    purpose=purpose, limit=self.file_page_size, order="asc", after=_after(after)
                 ),
             )
 
@@ -301,7 +333,7 @@ class OpenAIProvider:
 
     def _find(
         self,
-        kernel: Any,
+        kernel: KernelAPI,
         config: ProviderConfig,
         client: openai.OpenAI,
         key: str,
@@ -316,14 +348,16 @@ class OpenAIProvider:
                 kernel,
                 config,
                 "list",
-                lambda: client.batches.list(limit=PAGE_SIZE, **_after(after)),
+                lambda: client.batches.list(limit=PAGE_SIZE, after=_after(after)),
             )
 
         return find_by_submission_key(list_page, key, not_before=not_before)
 
     @hookimpl
-    def find_batch(self, kernel: Any, plan: BatchPlan) -> ProviderBatch | None:
+    def find_batch(self, kernel: KernelAPI, plan: BatchPlan) -> ProviderBatch | None:
         """The provider batch stamped with ``plan``'s submission key, or ``None``."""
+        if plan.provider != NAME:
+            return None
         config, client = self._setup(kernel)
         found = self._find(
             kernel, config, client, plan.submission_key, not_before=self._plan_cutoff(plan)
@@ -333,8 +367,14 @@ class OpenAIProvider:
         return found
 
     @hookimpl
-    def poll_batch(self, kernel: Any, batch: LocalBatch) -> ProviderBatch:
+    def poll_batch(self, kernel: KernelAPI, batch: LocalBatch) -> ProviderBatch | None:
         """Retrieve one batch's current status."""
+        if batch.provider != NAME:
+            return None
+        return self._retrieve(kernel, batch)
+
+    def _retrieve(self, kernel: KernelAPI, batch: LocalBatch) -> ProviderBatch:
+        """One batch's current status at the provider."""
         config, client = self._setup(kernel)
         batch_id = _provider_id(batch, "retrieve")
         return self.caller.run(
@@ -342,8 +382,10 @@ class OpenAIProvider:
         )
 
     @hookimpl
-    def cancel_batch(self, kernel: Any, batch: LocalBatch) -> ProviderBatch:
+    def cancel_batch(self, kernel: KernelAPI, batch: LocalBatch) -> ProviderBatch | None:
         """Ask for cancellation; a batch that already ended is returned as it is."""
+        if batch.provider != NAME:
+            return None
         config, client = self._setup(kernel)
         batch_id = _provider_id(batch, "cancel")
         try:
@@ -353,18 +395,22 @@ class OpenAIProvider:
         except ProviderCallError as exc:
             if exc.failure.retryable or exc.failure.status != 400:
                 raise
-            current = self.poll_batch(kernel, batch)
+            current = self._retrieve(kernel, batch)
             if current.status in TERMINAL_STATUSES:
                 return current
             raise
 
     @hookimpl
-    def download_results(self, kernel: Any, batch: LocalBatch, directory: Path) -> ResultFiles:
+    def download_results(
+        self, kernel: KernelAPI, batch: LocalBatch, directory: Path
+    ) -> ResultFiles | None:
         """Stream the output and error files to ``directory/<batch_id>.{output,error}.jsonl``."""
+        if batch.provider != NAME:
+            return None
         config, client = self._setup(kernel)
         output_id, error_id = batch.output_file_id, batch.error_file_id
         if not output_id and not error_id and batch.provider_batch_id:
-            current = self.poll_batch(kernel, batch)
+            current = self._retrieve(kernel, batch)
             output_id, error_id = current.output_file_id, current.error_file_id
         directory = Path(directory)
         missing: list[str] = []
@@ -379,7 +425,7 @@ class OpenAIProvider:
                     kernel,
                     config,
                     "download",
-                    lambda fid=file_id, dest=target: download_file(client, fid, dest),
+                    partial(download_file, client, file_id, target),
                 )
             except ProviderCallError as exc:
                 if exc.failure.kind != "not_found":
@@ -398,9 +444,11 @@ class OpenAIProvider:
         return ResultFiles(output_path=paths[0], error_path=paths[1], missing=tuple(missing))
 
     @hookimpl
-    def discard_submission(self, kernel: Any, plan: BatchPlan) -> None:
+    def discard_submission(self, kernel: KernelAPI, plan: BatchPlan) -> None:
         """Delete input files uploaded for a plan whose batch was never created (never raises;
         what it misses, the sweep deletes later)."""
+        if plan.provider != NAME:
+            return None
         try:
             config, client = self._setup(kernel)
             self._delete_orphans(kernel, config, client, upload_filename(plan.submission_key), None)
@@ -408,12 +456,14 @@ class OpenAIProvider:
             kernel.log.warning("could not discard uploads of plan %s: %s", plan.batch_id, exc)
 
     @hookimpl
-    def cleanup_batch(self, kernel: Any, batch: LocalBatch) -> bool:
+    def cleanup_batch(self, kernel: KernelAPI, batch: LocalBatch) -> bool | None:
         """Delete the batch's provider files when ``openai.file_retention`` is ``delete``.
 
         True when none is left (a 404 counts as gone; with ``keep`` nothing is to be deleted),
         False when one may remain: the kernel tries again later. Never raises.
         """
+        if batch.provider != NAME:
+            return None
         try:
             config, client = self._setup(kernel)
             if config.file_retention != "delete":
@@ -430,11 +480,11 @@ class OpenAIProvider:
             )
             return False
 
-    def _result_files(self, kernel: Any, batch: LocalBatch) -> tuple[str | None, str | None]:
+    def _result_files(self, kernel: KernelAPI, batch: LocalBatch) -> tuple[str | None, str | None]:
         """The result file ids the provider reports for a batch adopted after it ended (never
         recorded locally); none when the provider no longer knows the batch."""
         try:
-            current = self.poll_batch(kernel, batch)
+            current = self._retrieve(kernel, batch)
         except ProviderCallError as exc:
             if exc.failure.kind != "not_found":
                 raise
@@ -443,7 +493,7 @@ class OpenAIProvider:
 
     @hookimpl
     def sweep_provider_files(
-        self, kernel: Any, settled: Callable[[Sequence[str]], set[str]]
+        self, kernel: KernelAPI, settled: Callable[[Sequence[str]], set[str]]
     ) -> int:
         """Delete every provider file of ours whose batch is over, at most once per
         ``openai.sweep_interval_seconds`` and only with ``file_retention = delete``.
@@ -477,7 +527,7 @@ class OpenAIProvider:
         return deleted
 
     def _owned_files(
-        self, kernel: Any, config: ProviderConfig, client: openai.OpenAI
+        self, kernel: KernelAPI, config: ProviderConfig, client: openai.OpenAI
     ) -> dict[str, str]:
         """Our files at the provider, by file id, with the submission key each belongs to."""
         owned: dict[str, str] = {}
@@ -493,7 +543,7 @@ class OpenAIProvider:
         return owned
 
     def _key_of_batch(
-        self, kernel: Any, config: ProviderConfig, client: openai.OpenAI, batch_id: str
+        self, kernel: KernelAPI, config: ProviderConfig, client: openai.OpenAI, batch_id: str
     ) -> str | None:
         """The submission key stamped on provider batch ``batch_id`` (remembered), or ``None``
         (not ours, gone, or not known this time: a failed lookup is tried again next sweep)."""
@@ -518,7 +568,7 @@ class OpenAIProvider:
         return key
 
     def _delete_quietly(
-        self, kernel: Any, config: ProviderConfig, client: openai.OpenAI, file_id: str
+        self, kernel: KernelAPI, config: ProviderConfig, client: openai.OpenAI, file_id: str
     ) -> bool:
         """Delete one provider file: True when it is gone (a 404 counts as gone); a failure is
         logged as a warning and answers False."""

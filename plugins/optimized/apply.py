@@ -28,7 +28,10 @@ from sqlalchemy import (
     update,
 )
 
+from kernel.api import KernelAPI
+from kernel.builtin_tasks import SESSION_FIELDS
 from kernel.db.models import AIBatchRequest, AIProcessingRequest, ChatSession
+from kernel.db.rowcount import rowcount
 from kernel.types import (
     ENDED_BATCH_STATUSES,
     ApplySummary,
@@ -37,18 +40,15 @@ from kernel.types import (
     RequestStatus,
     ResultFiles,
 )
+from plugins.common.answers import AnswerJudge, Outcome
 from plugins.common.lifecycle import retry_at
 from plugins.common.pricing import PriceBook, load_prices
-from plugins.common.results import BadLine, LineOutcome, interpret_line, read_result_file
 from plugins.common.rowsets import fields_of, rowset
 from plugins.common.timeutil import utcnow
 from plugins.optimized.staging import clear, load, staging, temp_table
 
-IN_PROGRESS = RequestStatus.BATCHING_IN_PROGRESS.value
-PENDING = RequestStatus.PENDING_BATCHING.value
-COMPLETE = RequestStatus.PROCESSING_COMPLETE.value
-FAILED = RequestStatus.PROCESSING_FAILED.value
-SESSION_FIELDS = ("sentiment", "category", "summary", "language", "escalated", "forwarded_hr")
+JSON_FIELDS = frozenset({"questions"})
+"""Session fields staged as JSON text."""
 RESULT_STAGE = temp_table(
     "bk_result_stage",
     Column("request_id", String(36)),
@@ -61,6 +61,8 @@ RESULT_STAGE = temp_table(
     Column("escalated", Boolean),
     Column("forwarded_hr", Boolean),
     Column("questions", Text),
+    Column("result_json", Text),
+    Column("provider", String(32)),
     Column("prompt_tokens", Integer),
     Column("completion_tokens", Integer),
     Column("cached_tokens", Integer),
@@ -74,30 +76,38 @@ RESULT_STAGE = temp_table(
 COL = {column.name: index for index, column in enumerate(RESULT_STAGE.columns)}
 
 
-def stage_row(outcome: LineOutcome, batch: LocalBatch, prices: PriceBook) -> tuple[Any, ...]:
-    """One staged row: the outcome, its session fields, tokens and cost at the batch's price."""
+def json_text(value: Any) -> str | None:
+    """A value as JSON text for a staging column (``None`` stays SQL NULL)."""
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def stage_row(outcome: Outcome, batch: LocalBatch, prices: PriceBook) -> tuple[Any, ...]:
+    """One staged row: the outcome, its session fields and answer, tokens and cost at the
+    batch's price."""
     price = prices.for_model(batch.model)
+    usage = outcome.usage
     prompt_cost, completion_cost = (
-        price.cost(outcome.prompt_tokens, outcome.completion_tokens, outcome.cached_tokens)
-        if price
-        else (0.0, 0.0)
+        price.cost(usage.input, usage.output, usage.cached) if price else (0.0, 0.0)
     )
     fields = outcome.fields
-    questions = fields.get("questions")
     return (
         outcome.request_id,
         batch.batch_id,
         outcome.kind,
-        *(fields.get(name) for name in SESSION_FIELDS),
-        orjson.dumps(questions).decode() if questions is not None else None,
-        outcome.prompt_tokens,
-        outcome.completion_tokens,
-        outcome.cached_tokens,
+        *(
+            json_text(fields.get(name)) if name in JSON_FIELDS else fields.get(name)
+            for name in SESSION_FIELDS
+        ),
+        json_text(outcome.result),
+        batch.provider,
+        usage.input,
+        usage.output,
+        usage.cached,
         prompt_cost,
         completion_cost,
         outcome.error,
         outcome.provider_request_id,
-        price.id if price and outcome.prompt_tokens + outcome.completion_tokens else None,
+        price.id if price and usage.input + usage.output else None,
     )
 
 
@@ -123,9 +133,9 @@ def request_changes(
     gave_up = literal("gave up after ") + cast(used, String) + literal(" attempts: ") + error
     return {
         "status": case(
-            (kind == "success", COMPLETE),
-            (or_(kind == "fail", exhausted), FAILED),
-            else_=PENDING,
+            (kind == "success", RequestStatus.PROCESSING_COMPLETE),
+            (or_(kind == "fail", exhausted), RequestStatus.PROCESSING_FAILED),
+            else_=RequestStatus.PENDING_BATCHING,
         ),
         "attempts": case((or_(kind == "fail", retry), used), else_=r.attempts),
         "batch_id": case((or_(kind == "requeue", again), null()), else_=r.batch_id),
@@ -147,13 +157,17 @@ def request_changes(
 class ResultApplier:
     """Applies the results of one apply step, chunk by chunk, inside short transactions."""
 
-    def __init__(self, kernel: Any) -> None:
+    def __init__(self, kernel: KernelAPI) -> None:
         self.kernel = kernel
         self.settings = kernel.settings
         self.prices = load_prices(kernel)
+        self.judge = AnswerJudge(kernel.tasks())
         self.summary = ApplySummary()
         self.actual: dict[str, list[float]] = {}
         self.chunk_size = int(kernel.settings.processing.chunk_size)
+        self.session_tasks = [
+            name for name, task in kernel.tasks().items() if task.applies == "session"
+        ]
 
     def apply(self, results: Sequence[tuple[LocalBatch, ResultFiles]]) -> ApplySummary:
         """Apply every batch not applied yet; settle leftovers; mark the batches APPLIED."""
@@ -195,7 +209,7 @@ class ResultApplier:
         with self.kernel.db.transaction() as session:
             fields = [("batch_id", String(36)), *fields_of(table, *actual)]
             v = rowset(session.get_bind().dialect, fields, rows)
-            moved = session.execute(
+            moved_result = session.execute(
                 update(table)
                 .where(
                     table.c.id == v.c.batch_id,
@@ -207,34 +221,27 @@ class ResultApplier:
                     applied_at=utcnow(),
                     **{name: v.c[name] for name in actual},
                 )
-            ).rowcount
+            )
+            moved = rowcount(moved_result)
         return moved or 0
 
     def _rows(self, results: Sequence[tuple[LocalBatch, ResultFiles]]) -> Iterator[tuple[Any, ...]]:
-        """Staged rows for every line of every file, the first line of a request winning."""
+        """Staged rows for every result of every batch, the first result of a request winning;
+        results tied to no request are logged and counted as ignored."""
         for batch, files in results:
-            bad: list[BadLine] = []
             seen: set[str] = set()
-            for path in (files.output_path, files.error_path):
-                if path is None:
+            for result in self.kernel.read_results(batch, files):
+                request_id = result.custom_id
+                if not request_id:
+                    self.kernel.log.warning("batch %s: %s", batch.batch_id, result.error)
+                    self.summary += ApplySummary(ignored_lines=1)
                     continue
-                for record in read_result_file(path, bad):
-                    request_id = str(record.get("custom_id"))
-                    if request_id in seen:
-                        self.summary += ApplySummary(ignored_lines=1)
-                        continue
-                    seen.add(request_id)
-                    outcome = interpret_line(record, batch.processing_type)
-                    yield stage_row(outcome, batch, self.prices)
-            for line in bad:
-                self.kernel.log.warning(
-                    "batch %s: %s line %d: %s",
-                    batch.batch_id,
-                    line.path.name,
-                    line.number,
-                    line.reason,
-                )
-            self.summary += ApplySummary(ignored_lines=len(bad))
+                if request_id in seen:
+                    self.summary += ApplySummary(ignored_lines=1)
+                    continue
+                seen.add(request_id)
+                outcome = self.judge.judge(result, batch.processing_type)
+                yield stage_row(outcome, batch, self.prices)
 
     def _write_chunk(self, rows: list[tuple[Any, ...]]) -> None:
         """Stage a chunk, update sessions of successful lines, then their requests."""
@@ -244,18 +251,23 @@ class ResultApplier:
         with db.transaction() as session, staging(session, RESULT_STAGE) as s:
             load(session, s, rows, db.queries)
             matches = and_(
-                r.id == s.c.request_id, r.batch_id == s.c.batch_id, r.status == IN_PROGRESS
+                r.id == s.c.request_id,
+                r.batch_id == s.c.batch_id,
+                r.status == RequestStatus.BATCHING_IN_PROGRESS,
             )
-            questions = cast(s.c.questions, JSON) if db.is_postgres else s.c.questions
             session_values: dict[str, Any] = {
-                name: func.coalesce(getattr(s.c, name), getattr(ChatSession, name))
+                name: func.coalesce(self._staged(s, name), getattr(ChatSession, name))
                 for name in SESSION_FIELDS
             }
-            session_values["questions"] = func.coalesce(questions, ChatSession.questions)
             session_values["analyzed_at"] = now
             session.execute(
                 update(ChatSession)
-                .where(ChatSession.id == r.session_id, matches, s.c.kind == "success")
+                .where(
+                    ChatSession.id == r.session_id,
+                    matches,
+                    s.c.kind == "success",
+                    r.processing_type.in_(self.session_tasks),
+                )
                 .values(**session_values)
                 .execution_options(synchronize_session=False)
             )
@@ -269,6 +281,10 @@ class ResultApplier:
             changes = request_changes(s.c.kind, s.c.error, tokens, now, self.settings)
             changes["provider_request_id"] = s.c.provider_request_id
             changes["price_id"] = func.coalesce(s.c.price_id, r.price_id)
+            changes["provider"] = s.c.provider
+            changes["result_json"] = case(
+                (s.c.kind == "success", self._staged(s, "result_json")), else_=r.result_json
+            )
             returned = session.execute(
                 update(r)
                 .where(matches)
@@ -286,14 +302,21 @@ class ResultApplier:
             sums[1] += row[COL["completion_tokens"]]
             sums[2] += row[COL["prompt_cost"]] + row[COL["completion_cost"]]
         self.summary += ApplySummary(
-            completed=statuses.count(COMPLETE),
-            failed=statuses.count(FAILED),
-            requeued=statuses.count(PENDING),
+            completed=statuses.count(RequestStatus.PROCESSING_COMPLETE),
+            failed=statuses.count(RequestStatus.PROCESSING_FAILED),
+            requeued=statuses.count(RequestStatus.PENDING_BATCHING),
             ignored_lines=len(rows) - len(applied),
             input_tokens=sum(row[COL["prompt_tokens"]] for row in in_rows),
             output_tokens=sum(row[COL["completion_tokens"]] for row in in_rows),
             cost_usd=sum(row[COL["prompt_cost"]] + row[COL["completion_cost"]] for row in in_rows),
         )
+
+    def _staged(self, stage: Any, name: str) -> Any:
+        """A staged column as its target column reads it (JSON text cast back on PostgreSQL)."""
+        column = stage.c[name]
+        if name in JSON_FIELDS or name == "result_json":
+            return cast(column, JSON) if self.kernel.db.is_postgres else column
+        return column
 
     def _settle_leftovers(self, results: Sequence[tuple[LocalBatch, ResultFiles]]) -> None:
         """Members with no line: re-queued free, or charged an attempt when the batch completed."""
@@ -315,10 +338,10 @@ class ResultApplier:
             name: 0 for name in ("prompt", "completion", "cached", "prompt_cost", "completion_cost")
         }
         for (reason, kind), batch_ids in groups.items():
-            where = and_(r.batch_id.in_(batch_ids), r.status == IN_PROGRESS)
+            where = and_(r.batch_id.in_(batch_ids), r.status == RequestStatus.BATCHING_IN_PROGRESS)
             if kind == "failed":
                 values: dict[str, Any] = {
-                    "status": PENDING,
+                    "status": RequestStatus.PENDING_BATCHING,
                     "batch_id": None,
                     "available_at": retry_at(now, 1, self.settings),
                     "error": reason,
@@ -334,6 +357,6 @@ class ResultApplier:
                     .execution_options(synchronize_session=False)
                 ).all()
             self.summary += ApplySummary(
-                failed=statuses.count(FAILED),
-                requeued=statuses.count(PENDING),
+                failed=statuses.count(RequestStatus.PROCESSING_FAILED),
+                requeued=statuses.count(RequestStatus.PENDING_BATCHING),
             )

@@ -5,21 +5,28 @@ batch file of the page is written from one streamed query over the messages."""
 from __future__ import annotations
 
 import gc
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import groupby
+from operator import itemgetter
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, String, select, update
 
+from kernel.api import KernelAPI
 from kernel.db.models import AIBatchRequest, AIProcessingRequest, Message, new_id
-from kernel.types import BatchPlan, BatchStatus, RequestStatus
+from kernel.db.rowcount import rowcount
+from kernel.types import BatchPlan, BatchStatus, RequestEncoder, RequestStatus, TaskSpec
 from plugins.common.lifecycle import new_submission_key
-from plugins.common.lines import BatchLimits, build_line
-from plugins.common.rowsets import insert_rows
+from plugins.common.lines import BatchLimits, neutral_request
+from plugins.common.rowsets import insert_rows, update_rows
 from plugins.common.timeutil import utcnow
 from plugins.optimized.planning import (
     Draft,
+    LineSizer,
     candidates_of,
     eligible_companies,
+    learn_ratio,
     measure_missing,
     page_query,
     plan_page,
@@ -27,11 +34,9 @@ from plugins.optimized.planning import (
 )
 from plugins.optimized.staging import load, staging, temp_table
 
-PENDING = RequestStatus.PENDING_BATCHING.value
-IN_PROGRESS = RequestStatus.BATCHING_IN_PROGRESS.value
-FAILED = RequestStatus.PROCESSING_FAILED.value
 BATCH_COLUMNS = (
     "id",
+    "provider",
     "company_id",
     "model",
     "processing_type",
@@ -52,7 +57,7 @@ CLAIM_STAGE = temp_table(
 
 
 def fetch_pending(
-    kernel: Any,
+    kernel: KernelAPI,
     company_ids: Sequence[str],
     quotas: dict[str, int] | None = None,
     *,
@@ -61,7 +66,9 @@ def fetch_pending(
     """Claim every eligible pending request of these companies, page by page, at most
     ``quotas[company]`` batches for a company with a quota; ``flush``: small batches too."""
     settings = kernel.settings
-    limits = BatchLimits.from_settings(settings)
+    provider = kernel.providers()[0]
+    limits = BatchLimits.for_provider(kernel, provider)
+    sizer = LineSizer(kernel, provider)
     page_size = int(settings.processing.chunk_size)
     now = utcnow()
     with kernel.db.transaction() as session:
@@ -71,17 +78,24 @@ def fetch_pending(
     while eligible:
         # a page's drafts are dropped and its reference cycles (result and statement objects)
         # collected before the next page is read, so peak memory does not grow with the backlog
-        named = claim_page(kernel, eligible, limits, page_size, now, remaining)
+        named = claim_page(kernel, eligible, limits, sizer, page_size, now, remaining)
         if named is None:
             break
         eligible = [c for c in eligible if remaining.get(c, 1) > 0]
-        written = write_files(kernel, named)
+        written = write_files(kernel, provider, named)
         del named
         gc.collect()
         for plan in written:
             if plan.input_bytes > limits.max_bytes:
                 kernel.abandon_plan(
                     plan, f"input file of {plan.input_bytes} bytes is over batch.max_file_bytes"
+                )
+            elif plan.estimated_input_tokens > limits.tokens_for(plan.model):
+                kernel.abandon_plan(
+                    plan,
+                    f"input of {plan.estimated_input_tokens} tokens is over the token limit of "
+                    f"{plan.model} (batch.max_input_tokens_per_batch, "
+                    "batch.enqueued_token_limits)",
                 )
             else:
                 plans.append(plan)
@@ -92,9 +106,10 @@ Named = list[tuple[str, str, Draft]]
 
 
 def claim_page(
-    kernel: Any,
+    kernel: KernelAPI,
     company_ids: Sequence[str],
     limits: BatchLimits,
+    sizer: LineSizer,
     page_size: int,
     now: Any,
     remaining: dict[str, int],
@@ -113,8 +128,10 @@ def claim_page(
         if not candidates:
             return None
         measure_missing(session, candidates)
-        drafts, empty, too_large = plan_page(candidates, limits)
+        drafts, empty, too_large, undefined = plan_page(candidates, limits, sizer)
         drafts = within_quota(drafts, remaining)
+        if undefined:
+            fail(session, undefined, sizer.undefined_reason())
         if empty:
             fail(session, empty, "session has no messages; nothing to analyse")
         if too_large:
@@ -135,6 +152,7 @@ def claim_page(
             [
                 (
                     batch_id,
+                    sizer.provider,
                     d.company_id,
                     d.model,
                     d.processing_type,
@@ -156,16 +174,17 @@ def claim_page(
         with staging(session, CLAIM_STAGE) as stage:
             load(session, stage, members, db.queries)
             request = AIProcessingRequest
-            claimed = session.execute(
+            claimed_result = session.execute(
                 update(request)
                 .where(
                     request.id == stage.c.request_id,
-                    request.status == PENDING,
+                    request.status == RequestStatus.PENDING_BATCHING,
                     request.batch_id.is_(None),
                 )
-                .values(status=IN_PROGRESS, batch_id=stage.c.batch_id)
+                .values(status=RequestStatus.BATCHING_IN_PROGRESS, batch_id=stage.c.batch_id)
                 .execution_options(synchronize_session=False)
-            ).rowcount
+            )
+            claimed = rowcount(claimed_result)
         if claimed != len(members):
             raise RuntimeError(
                 f"claimed {claimed} of {len(members)} locked requests; rolled back (another "
@@ -179,69 +198,44 @@ def fail(session: Any, ids: Sequence[str], reason: str) -> None:
     request = AIProcessingRequest
     session.execute(
         update(request)
-        .where(request.id.in_(ids), request.status == PENDING)
-        .values(status=FAILED, error=reason, completed_at=utcnow())
+        .where(request.id.in_(ids), request.status == RequestStatus.PENDING_BATCHING)
+        .values(status=RequestStatus.PROCESSING_FAILED, error=reason, completed_at=utcnow())
         .execution_options(synchronize_session=False)
     )
 
 
-def write_files(kernel: Any, named: Named) -> list[BatchPlan]:
-    """Stream the page's messages in batch order and write each batch's JSONL file."""
+def write_files(kernel: KernelAPI, provider: str, named: Named) -> list[BatchPlan]:
+    """Stream the page's messages in batch order and write each batch's input file; each plan
+    carries its file's size and its exact input token count (stored on its batch row)."""
     if not named:
         return []
-    settings = kernel.settings
-    temperature = float(settings.model.temperature)
-    max_tokens = int(settings.model.max_tokens)
+    tasks = kernel.tasks()
     drafts = {batch_id: draft for batch_id, _, draft in named}
     request = AIProcessingRequest
     query = (
         select(request.batch_id, request.id, Message.role, Message.content)
         .join(Message, Message.session_id == request.session_id)
-        .where(request.batch_id.in_(list(drafts)), request.status == IN_PROGRESS)
+        .where(
+            request.batch_id.in_(list(drafts)),
+            request.status == RequestStatus.BATCHING_IN_PROGRESS,
+        )
         .order_by(request.batch_id, request.requested_at, request.id, Message.position)
         .execution_options(stream_results=True, yield_per=2000)
     )
-    sizes: dict[str, int] = {}
-    handle = None
-    current_batch: str | None = None
-    current_request: str | None = None
-    messages: list[tuple[str, str]] = []
-
-    def flush_request() -> None:
-        if current_request is None or handle is None:
-            return
-        draft = drafts[current_batch]  # type: ignore[index]
-        line = build_line(
-            current_request,
-            draft.model,
-            draft.processing_type,
-            messages,
-            temperature=temperature,
-            max_tokens=max_tokens,
-        )
-        handle.write(line.data)
-
-    try:
-        with kernel.db.read_transaction() as session:
-            for batch_id, request_id, role, content in session.connection().execute(query):
-                if request_id != current_request:
-                    flush_request()
-                    messages = []
-                    current_request = request_id
-                if batch_id != current_batch:
-                    if handle is not None:
-                        sizes[current_batch] = handle.tell()  # type: ignore[index]
-                        handle.close()
-                    current_batch = batch_id
-                    handle = (kernel.workdir / f"{batch_id}.input.jsonl").open("wb")
-                messages.append((role, content))
-            flush_request()
-            if handle is not None:
-                sizes[current_batch] = handle.tell()  # type: ignore[index]
-    finally:
-        if handle is not None:
-            handle.close()
-    return [
+    written: dict[str, tuple[int, int]] = {}
+    with kernel.db.read_transaction() as session:
+        rows = session.connection().execute(query)
+        for batch_id, batch_rows in groupby(rows, key=itemgetter(0)):
+            draft = drafts[batch_id]
+            written[batch_id] = write_batch(
+                kernel.workdir / f"{batch_id}.input.jsonl",
+                kernel.request_encoder(provider, draft.model),
+                tasks[draft.processing_type],
+                draft.model,
+                batch_rows,
+                kernel.settings,
+            )
+    plans = [
         BatchPlan(
             batch_id=batch_id,
             company_id=d.company_id,
@@ -250,8 +244,47 @@ def write_files(kernel: Any, named: Named) -> list[BatchPlan]:
             submission_key=key,
             input_path=kernel.workdir / f"{batch_id}.input.jsonl",
             request_count=len(d.request_ids),
-            input_bytes=sizes.get(batch_id, 0),
-            estimated_input_tokens=d.tokens,
+            input_bytes=written.get(batch_id, (0, d.tokens))[0],
+            estimated_input_tokens=written.get(batch_id, (0, d.tokens))[1],
+            provider=provider,
         )
         for batch_id, key, d in named
     ]
+    for plan in plans:
+        learn_ratio(plan.model, drafts[plan.batch_id].tokens, plan.estimated_input_tokens)
+    changed = [
+        (p.batch_id, p.estimated_input_tokens)
+        for p in plans
+        if p.estimated_input_tokens != drafts[p.batch_id].tokens
+    ]
+    if changed:
+        with kernel.db.transaction() as session:
+            update_rows(
+                session,
+                AIBatchRequest.__table__,
+                "id",
+                ("id", "estimated_input_tokens"),
+                changed,
+            )
+    return plans
+
+
+def write_batch(
+    path: Path,
+    encoder: RequestEncoder,
+    task: TaskSpec,
+    model: str,
+    rows: Iterable[Any],
+    settings: Any,
+) -> tuple[int, int]:
+    """Write one batch's records from its ``(batch, request, role, content)`` rows, ordered by
+    request then message; returns (file bytes, input tokens)."""
+    tokens = 0
+    with path.open("wb") as handle:
+        for request_id, messages in groupby(rows, key=itemgetter(1)):
+            neutral = neutral_request(
+                request_id, task, model, ((row[2], row[3]) for row in messages), settings
+            )
+            handle.write(encoder.encode(neutral))
+            tokens += encoder.count_tokens(neutral)
+        return handle.tell(), tokens

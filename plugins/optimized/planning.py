@@ -7,23 +7,22 @@ import) are measured in one extra query for the page.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
+from kernel.api import KernelAPI
 from kernel.db.models import AIProcessingRequest, ChatSession, Message
 from kernel.types import RequestStatus
-from plugins.common.lines import BatchLimits, build_line, estimate_tokens
-from plugins.common.prompts import system_prompt
+from plugins.common.lines import BatchLimits, neutral_request
 from plugins.common.text import transcript_size
-
-PENDING = RequestStatus.PENDING_BATCHING.value
+from plugins.common.tokens import approximate_tokens
 
 
 @dataclass(slots=True)
@@ -55,11 +54,62 @@ class Draft:
     tokens: int = 0
 
 
-@cache
-def line_overhead(model: str, processing_type: str) -> tuple[int, int]:
-    """(bytes, prompt characters) of a request line with an empty transcript."""
-    line = build_line("0" * 36, model, processing_type, [], temperature=0.1, max_tokens=1000)
-    return len(line.data), len(system_prompt(processing_type))
+TRANSCRIPT_RATIOS: dict[str, float] = {}
+"""Per model, how many more tokens than characters / 4 written transcripts had (at least 1):
+learnt from every batch written, so a batch the estimate under-counted is planned smaller
+the next time instead of being over its token limit again."""
+
+
+def learn_ratio(model: str, planned: int, exact: int) -> None:
+    """Remember that a batch planned at ``planned`` tokens (already scaled by the model's ratio)
+    had ``exact`` once written: the ratio grows by what was still missing."""
+    if planned > 0 and exact > planned:
+        TRANSCRIPT_RATIOS[model] = TRANSCRIPT_RATIOS.get(model, 1.0) * exact / planned
+
+
+class LineSizer:
+    """Sizes of request records from the sessions' stored transcript sizes, without reading a
+    message: the encoded size and exact tokens of a record with an empty transcript (once per
+    model and task), plus the transcript's bytes and its characters / 4 (scaled up by what
+    earlier batches of the model showed, see :data:`TRANSCRIPT_RATIOS`)."""
+
+    def __init__(self, kernel: KernelAPI, provider: str) -> None:
+        self.kernel = kernel
+        self.provider = provider
+        self.tasks = kernel.tasks()
+        self._overheads: dict[tuple[str, str], tuple[int, int]] = {}
+
+    def defines(self, task: str) -> bool:
+        """Whether ``task`` is a defined task."""
+        return task in self.tasks
+
+    def undefined_reason(self) -> str:
+        """Why a request of an undefined task fails."""
+        return (
+            f"its task is not defined (defined: {', '.join(sorted(self.tasks))}); define it in "
+            "[default.tasks.NAME] of settings.toml"
+        )
+
+    def overhead(self, model: str, task: str) -> tuple[int, int]:
+        """(bytes, input tokens) of a record of ``task`` for ``model`` with an empty transcript."""
+        key = (model, task)
+        found = self._overheads.get(key)
+        if found is None:
+            encoder = self.kernel.request_encoder(self.provider, model)
+            empty = neutral_request("0" * 36, self.tasks[task], model, [], self.kernel.settings)
+            found = self._overheads[key] = (
+                len(encoder.encode(empty)),
+                encoder.count_tokens(empty),
+            )
+        return found
+
+    def size(self, candidate: Candidate) -> tuple[int, int]:
+        """(bytes, input tokens) of the candidate's record."""
+        nbytes, tokens = self.overhead(candidate.model, candidate.processing_type)
+        chars = int(candidate.chars or 0)
+        ratio = TRANSCRIPT_RATIOS.get(candidate.model, 1.0)
+        transcript = math.ceil(approximate_tokens(chars, 0) * ratio)
+        return nbytes + int(candidate.nbytes or 0), tokens + transcript
 
 
 def eligible_companies(
@@ -73,7 +123,7 @@ def eligible_companies(
         select(request.company_id, func.count(), func.min(request.requested_at))
         .where(
             request.company_id.in_(company_ids),
-            request.status == PENDING,
+            request.status == RequestStatus.PENDING_BATCHING,
             request.batch_id.is_(None),
             request.available_at <= now,
         )
@@ -105,7 +155,7 @@ def page_query(
         )
         .where(
             request.company_id.in_(company_ids),
-            request.status == PENDING,
+            request.status == RequestStatus.PENDING_BATCHING,
             request.batch_id.is_(None),
             request.available_at <= now,
         )
@@ -133,7 +183,7 @@ def page_query(
         )
         .join(page, page.c.id == r.id)
         .join(s, s.id == r.session_id)
-        .where(r.status == PENDING, r.batch_id.is_(None))
+        .where(r.status == RequestStatus.PENDING_BATCHING, r.batch_id.is_(None))
         .order_by(page.c.slot, r.company_id, r.model, r.processing_type, r.requested_at, r.id)
     )
     if lock:
@@ -162,28 +212,25 @@ def measure_missing(session: Session, candidates: Sequence[Candidate]) -> None:
         candidate.chars, candidate.nbytes = transcript_size(found)
 
 
-def line_size(candidate: Candidate) -> tuple[int, int]:
-    """(bytes, estimated tokens) of the candidate's request line."""
-    overhead, prompt_chars = line_overhead(candidate.model, candidate.processing_type)
-    return overhead + int(candidate.nbytes or 0), estimate_tokens(
-        prompt_chars + int(candidate.chars or 0)
-    )
-
-
 def plan_page(
-    candidates: Iterable[Candidate], limits: BatchLimits
-) -> tuple[list[Draft], list[str], list[str]]:
-    """Cut a page into batch drafts; also the ids with no messages and the ids too large."""
+    candidates: Iterable[Candidate], limits: BatchLimits, sizer: LineSizer
+) -> tuple[list[Draft], list[str], list[str], list[str]]:
+    """Cut a page into batch drafts; also the ids with no messages, the ids too large and the
+    ids whose task is not defined."""
     drafts: list[Draft] = []
     empty: list[str] = []
     too_large: list[str] = []
+    undefined: list[str] = []
     current: Draft | None = None
     current_key: tuple[Any, ...] | None = None
     for candidate in candidates:
+        if not sizer.defines(candidate.processing_type):
+            undefined.append(candidate.id)
+            continue
         if candidate.message_count == 0:
             empty.append(candidate.id)
             continue
-        nbytes, tokens = line_size(candidate)
+        nbytes, tokens = sizer.size(candidate)
         max_tokens = limits.tokens_for(candidate.model)
         if nbytes > limits.max_bytes or tokens > max_tokens:
             too_large.append(candidate.id)
@@ -202,7 +249,7 @@ def plan_page(
         current.request_ids.append(candidate.id)
         current.nbytes += nbytes
         current.tokens += tokens
-    return drafts, empty, too_large
+    return drafts, empty, too_large, undefined
 
 
 def within_quota(drafts: list[Draft], remaining: dict[str, int]) -> list[Draft]:

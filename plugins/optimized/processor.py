@@ -12,38 +12,34 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 
 from kernel import hookimpl
-from kernel.db.models import AIBatchRequest, AIProcessingRequest
+from kernel.api import KernelAPI
+from kernel.db.models import AIBatchRequest
 from kernel.db.rows import to_local_batch as to_local
 from kernel.types import (
     ENDED_BATCH_STATUSES,
     IN_FLIGHT_BATCH_STATUSES,
     ApplySummary,
     BatchPlan,
-    BatchStatus,
     Company,
     LocalBatch,
     Probe,
     ProviderBatch,
-    RequestStatus,
     ResultFiles,
     RetrySummary,
     SubmittedBatch,
 )
 from plugins.common import batchrows
-from plugins.common.timeutil import utcnow
+from plugins.common.retrying import retry_companies
 from plugins.optimized import claim
 from plugins.optimized.apply import ResultApplier
 
 T = TypeVar("T")
-PENDING = RequestStatus.PENDING_BATCHING.value
-IN_PROGRESS = RequestStatus.BATCHING_IN_PROGRESS.value
-FAILED = RequestStatus.PROCESSING_FAILED.value
 
 
-def company_groups(kernel: Any, companies: Sequence[Company]) -> list[list[str]]:
+def company_groups(kernel: KernelAPI, companies: Sequence[Company]) -> list[list[str]]:
     """All companies in one group, or one group per company when batch operations are off."""
     ids = [company.id for company in companies]
     if kernel.settings.processing.enable_batch_operations:
@@ -52,7 +48,7 @@ def company_groups(kernel: Any, companies: Sequence[Company]) -> list[list[str]]
 
 
 def per_group(
-    kernel: Any, companies: Sequence[Company], work: Callable[[list[str]], list[T]]
+    kernel: KernelAPI, companies: Sequence[Company], work: Callable[[list[str]], list[T]]
 ) -> list[T]:
     """Run ``work`` for each company group and concatenate the results."""
     out: list[T] = []
@@ -65,12 +61,12 @@ class OptimizedProcessor:
     """Processor plugin ``optimized`` (unmarked impls: answers before the ``trylast`` original)."""
 
     @hookimpl
-    def benchmark_probes(self, kernel: Any, stage: str) -> list[Probe]:
+    def benchmark_probes(self, kernel: KernelAPI, stage: str) -> list[Probe]:
         """The claim inside ``fetch_pending``: each page's lock, plan, batch insert and claim."""
         return [Probe(claim, "claim_page")] if stage == "claim" else []
 
     @hookimpl
-    def company_concurrency(self, kernel: Any) -> int:
+    def company_concurrency(self, kernel: KernelAPI) -> int:
         """``processing.max_concurrent_companies``, or 1 when parallel processing is off."""
         processing = kernel.settings.processing
         if not processing.enable_parallel_processing:
@@ -79,7 +75,7 @@ class OptimizedProcessor:
 
     @hookimpl
     def fetch_pending(
-        self, kernel: Any, companies: Sequence[Company], flush: bool
+        self, kernel: KernelAPI, companies: Sequence[Company], flush: bool
     ) -> list[BatchPlan]:
         """Claim pending work of all companies in pages; write the files from one stream a page."""
         quotas = {c.id: c.max_batches for c in companies if c.max_batches > 0}
@@ -89,12 +85,14 @@ class OptimizedProcessor:
 
     @hookimpl
     def record_submitted(
-        self, kernel: Any, submissions: Sequence[tuple[BatchPlan, SubmittedBatch]]
+        self, kernel: KernelAPI, submissions: Sequence[tuple[BatchPlan, SubmittedBatch]]
     ) -> list[str]:
         """One ``UPDATE ... FROM`` for every accepted plan, conditional on PLANNED."""
         return batchrows.record_submitted(kernel, submissions)
 
-    def _batches(self, kernel: Any, companies: Sequence[Company], where: Any) -> list[LocalBatch]:
+    def _batches(
+        self, kernel: KernelAPI, companies: Sequence[Company], where: Any
+    ) -> list[LocalBatch]:
         """Local batches of these companies matching ``where``, one query per company group."""
 
         def query(ids: list[str]) -> list[LocalBatch]:
@@ -107,13 +105,13 @@ class OptimizedProcessor:
         return per_group(kernel, companies, query)
 
     @hookimpl
-    def fetch_inflight(self, kernel: Any, companies: Sequence[Company]) -> list[LocalBatch]:
+    def fetch_inflight(self, kernel: KernelAPI, companies: Sequence[Company]) -> list[LocalBatch]:
         """Every running batch of every company in one query."""
         statuses = [s.value for s in IN_FLIGHT_BATCH_STATUSES]
         return self._batches(kernel, companies, AIBatchRequest.status.in_(statuses))
 
     @hookimpl
-    def fetch_finished(self, kernel: Any, companies: Sequence[Company]) -> list[LocalBatch]:
+    def fetch_finished(self, kernel: KernelAPI, companies: Sequence[Company]) -> list[LocalBatch]:
         """Every ended, unapplied batch of every company in one query."""
         statuses = [s.value for s in ENDED_BATCH_STATUSES]
         return self._batches(
@@ -124,49 +122,26 @@ class OptimizedProcessor:
 
     @hookimpl
     def record_batch_statuses(
-        self, kernel: Any, updates: Sequence[tuple[LocalBatch, ProviderBatch]]
+        self, kernel: KernelAPI, updates: Sequence[tuple[LocalBatch, ProviderBatch]]
     ) -> int:
         """Every polled status in one ``UPDATE ... FROM``, each conditional on the polled status."""
         return batchrows.record_statuses(kernel, updates)
 
     @hookimpl
     def apply_results(
-        self, kernel: Any, results: Sequence[tuple[LocalBatch, ResultFiles]]
+        self, kernel: KernelAPI, results: Sequence[tuple[LocalBatch, ResultFiles]]
     ) -> ApplySummary:
         """Stage every line of every batch in chunks; two statements a chunk."""
         return ResultApplier(kernel).apply(results)
 
     @hookimpl
-    def retry_failed(self, kernel: Any, companies: Sequence[Company]) -> RetrySummary:
+    def retry_failed(self, kernel: KernelAPI, companies: Sequence[Company]) -> RetrySummary:
         """Two statements for all companies: close exhausted requests, re-queue stranded ones."""
         max_attempts = int(kernel.settings.batch.max_attempts)
-        settled = [BatchStatus.APPLIED.value, BatchStatus.ABANDONED.value]
-        r = AIProcessingRequest
 
         def work(ids: list[str]) -> list[RetrySummary]:
             with kernel.db.transaction() as session:
-                failed = session.execute(
-                    update(r)
-                    .where(r.company_id.in_(ids), r.status == PENDING, r.attempts >= max_attempts)
-                    .values(
-                        status=FAILED,
-                        completed_at=utcnow(),
-                        error=func.coalesce(r.error, "attempts used up"),
-                    )
-                    .execution_options(synchronize_session=False)
-                ).rowcount
-                stranded = select(AIBatchRequest.id).where(AIBatchRequest.status.in_(settled))
-                requeued = session.execute(
-                    update(r)
-                    .where(
-                        r.company_id.in_(ids),
-                        r.status == IN_PROGRESS,
-                        r.batch_id.is_(None) | r.batch_id.in_(stranded),
-                    )
-                    .values(status=PENDING, batch_id=None, available_at=utcnow())
-                    .execution_options(synchronize_session=False)
-                ).rowcount
-            return [RetrySummary(requeued=requeued or 0, failed=failed or 0)]
+                return [retry_companies(session, ids, max_attempts)]
 
         parts = per_group(kernel, companies, work)
         return RetrySummary(

@@ -38,7 +38,7 @@ def load(session: Session, table: Table, rows: Sequence[tuple[Any, ...]], counte
     conn = session.connection()
     names = [column.name for column in table.columns]
     if conn.dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
+        raw: Any = conn.connection.driver_connection  # a psycopg connection
         with (
             raw.cursor() as cursor,
             cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy,

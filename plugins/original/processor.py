@@ -13,12 +13,15 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from kernel import hookimpl
+from kernel.api import KernelAPI
+from kernel.builtin_tasks import SESSION_FIELDS
 from kernel.db.models import AIBatchRequest, AIProcessingRequest, ChatSession, SchedulerInstance
 from kernel.db.models import Company as CompanyRow
+from kernel.db.rowcount import rowcount
 from kernel.db.rows import to_local_batch as to_local
 from kernel.types import (
     ENDED_BATCH_STATUSES,
@@ -28,6 +31,7 @@ from kernel.types import (
     BatchStatus,
     Company,
     CompanyStatus,
+    ConfigError,
     LocalBatch,
     Probe,
     ProviderBatch,
@@ -37,32 +41,27 @@ from kernel.types import (
     SubmittedBatch,
 )
 from plugins.common import batchrows
+from plugins.common.answers import AnswerJudge, Outcome
 from plugins.common.lifecycle import (
     CAPACITY_ERROR_CODES,
     new_submission_key,
     retry_at,
 )
-from plugins.common.lines import BatchLimits, RequestLine, build_line, split_lines, write_lines
+from plugins.common.lines import (
+    BatchLimits,
+    RequestLine,
+    encode_line,
+    neutral_request,
+    split_lines,
+    write_lines,
+)
 from plugins.common.outcomes import request_values
 from plugins.common.pricing import PriceBook, load_prices
-from plugins.common.results import BadLine, LineOutcome, interpret_line, read_result_file
+from plugins.common.retrying import retry_companies
 from plugins.common.timeutil import as_utc, utcnow
 
-PENDING = RequestStatus.PENDING_BATCHING.value
-IN_PROGRESS = RequestStatus.BATCHING_IN_PROGRESS.value
-FAILED = RequestStatus.PROCESSING_FAILED.value
-SESSION_FIELDS = (
-    "sentiment",
-    "category",
-    "summary",
-    "language",
-    "escalated",
-    "forwarded_hr",
-    "questions",
-)
 
-
-def to_plan(row: AIBatchRequest, kernel: Any) -> BatchPlan:
+def to_plan(row: AIBatchRequest, kernel: KernelAPI) -> BatchPlan:
     """A PLANNED batch row as a plan (for reconciliation)."""
     return BatchPlan(
         batch_id=row.id,
@@ -74,6 +73,7 @@ def to_plan(row: AIBatchRequest, kernel: Any) -> BatchPlan:
         request_count=row.request_count,
         input_bytes=row.input_bytes,
         estimated_input_tokens=row.estimated_input_tokens,
+        provider=row.provider,
     )
 
 
@@ -83,17 +83,20 @@ def fail_requests(session: Session, ids: Sequence[str], reason: str) -> int:
         return 0
     result = session.execute(
         update(AIProcessingRequest)
-        .where(AIProcessingRequest.id.in_(ids), AIProcessingRequest.status == PENDING)
-        .values(status=FAILED, error=reason, completed_at=utcnow())
+        .where(
+            AIProcessingRequest.id.in_(ids),
+            AIProcessingRequest.status == RequestStatus.PENDING_BATCHING,
+        )
+        .values(status=RequestStatus.PROCESSING_FAILED, error=reason, completed_at=utcnow())
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 class OriginalProcessor:
     """Processor plugin ``original``: registered always, answers last (``trylast``)."""
 
     @hookimpl
-    def benchmark_probes(self, kernel: Any, stage: str) -> list[Probe]:
+    def benchmark_probes(self, kernel: KernelAPI, stage: str) -> list[Probe]:
         """The claim inside ``fetch_pending``: each batch's transaction, less the input file it
         writes at its end (building)."""
         if stage != "claim":
@@ -101,7 +104,7 @@ class OriginalProcessor:
         return [Probe(OriginalProcessor, "_claim"), Probe(sys.modules[__name__], "write_lines", -1)]
 
     @hookimpl(trylast=True)
-    def get_companies(self, kernel: Any) -> list[Company]:
+    def get_companies(self, kernel: KernelAPI) -> list[Company]:
         """All ACTIVE companies, straight from the database every time."""
         with kernel.db.transaction() as session:
             rows = session.execute(
@@ -113,7 +116,7 @@ class OriginalProcessor:
 
     @hookimpl(trylast=True)
     def fetch_pending(
-        self, kernel: Any, companies: Sequence[Company], flush: bool
+        self, kernel: KernelAPI, companies: Sequence[Company], flush: bool
     ) -> list[BatchPlan]:
         """One query per company loading full sessions and messages, then plan and claim batches."""
         plans: list[BatchPlan] = []
@@ -121,18 +124,20 @@ class OriginalProcessor:
             plans += self._plan_company(kernel, company, flush)
         return plans
 
-    def _plan_company(self, kernel: Any, company: Company, flush: bool) -> list[BatchPlan]:
+    def _plan_company(self, kernel: KernelAPI, company: Company, flush: bool) -> list[BatchPlan]:
         """Plan this company's next batches (at most ``batch.max_requests_per_batch`` requests);
         fewer than ``batch.min_batch_size`` wait unless old enough or ``flush``."""
         settings = kernel.settings
-        limits = BatchLimits.from_settings(settings)
+        provider = kernel.providers()[0]
+        limits = BatchLimits.for_provider(kernel, provider)
+        tasks = kernel.tasks()
         now = utcnow()
         with kernel.db.transaction() as session:
             requests = session.scalars(
                 select(AIProcessingRequest)
                 .where(
                     AIProcessingRequest.company_id == company.id,
-                    AIProcessingRequest.status == PENDING,
+                    AIProcessingRequest.status == RequestStatus.PENDING_BATCHING,
                     AIProcessingRequest.batch_id.is_(None),
                     AIProcessingRequest.available_at <= now,
                 )
@@ -153,22 +158,31 @@ class OriginalProcessor:
             empty = [r.id for r in requests if not r.session.messages]
             groups: dict[tuple[str, str], list[RequestLine]] = defaultdict(list)
             too_large: list[str] = []
+            unknown: list[str] = []
             for request in requests:
+                task = tasks.get(request.processing_type)
+                if task is None:
+                    unknown.append(request.id)
+                    continue
                 if not request.session.messages:
                     continue
-                line = build_line(
-                    request.id,
-                    request.model,
-                    request.processing_type,
-                    [(m.role, m.content) for m in request.session.messages],
-                    temperature=float(settings.model.temperature),
-                    max_tokens=int(settings.model.max_tokens),
+                line = encode_line(
+                    kernel.request_encoder(provider, request.model),
+                    neutral_request(
+                        request.id,
+                        task,
+                        request.model,
+                        [(m.role, m.content) for m in request.session.messages],
+                        settings,
+                    ),
                 )
                 if limits.for_model(request.model).fits_alone(line):
                     groups[(request.model, request.processing_type)].append(line)
                 else:
                     too_large.append(request.id)
             fail_requests(session, empty, "session has no messages; nothing to analyse")
+            if unknown:
+                fail_requests(session, unknown, str(ConfigError(_undefined(tasks))))
             fail_requests(
                 session,
                 too_large,
@@ -181,15 +195,16 @@ class OriginalProcessor:
             for group in split_lines(lines, limits.for_model(model)):
                 if company.max_batches and len(plans) >= company.max_batches:
                     return plans
-                plan = self._claim(kernel, company, model, processing_type, group)
+                plan = self._claim(kernel, company, provider, model, processing_type, group)
                 if plan is not None:
                     plans.append(plan)
         return plans
 
     def _claim(
         self,
-        kernel: Any,
+        kernel: KernelAPI,
         company: Company,
+        provider: str,
         model: str,
         processing_type: str,
         lines: list[RequestLine],
@@ -197,6 +212,7 @@ class OriginalProcessor:
         """Commit a PLANNED batch row and claim its members, then write the input file."""
         batch = AIBatchRequest(
             company_id=company.id,
+            provider=provider,
             model=model,
             processing_type=processing_type,
             status=BatchStatus.PLANNED.value,
@@ -211,10 +227,10 @@ class OriginalProcessor:
                     update(AIProcessingRequest)
                     .where(
                         AIProcessingRequest.id.in_([line.request_id for line in lines]),
-                        AIProcessingRequest.status == PENDING,
+                        AIProcessingRequest.status == RequestStatus.PENDING_BATCHING,
                         AIProcessingRequest.batch_id.is_(None),
                     )
-                    .values(status=IN_PROGRESS, batch_id=batch.id)
+                    .values(status=RequestStatus.BATCHING_IN_PROGRESS, batch_id=batch.id)
                     .returning(AIProcessingRequest.id)
                 )
             )
@@ -235,19 +251,19 @@ class OriginalProcessor:
 
     @hookimpl(trylast=True)
     def record_submitted(
-        self, kernel: Any, submissions: Sequence[tuple[BatchPlan, SubmittedBatch]]
+        self, kernel: KernelAPI, submissions: Sequence[tuple[BatchPlan, SubmittedBatch]]
     ) -> list[str]:
         """PLANNED -> the provider's status with its ids, one statement for all plans (the
         batch-row writes both processors share)."""
         return batchrows.record_submitted(kernel, submissions)
 
     @hookimpl(trylast=True)
-    def company_concurrency(self, kernel: Any) -> int:
+    def company_concurrency(self, kernel: KernelAPI) -> int:
         """One company at a time, as the original system did."""
         return 1
 
     @hookimpl(trylast=True)
-    def abandon_plan(self, kernel: Any, plan: BatchPlan, reason: str) -> bool:
+    def abandon_plan(self, kernel: KernelAPI, plan: BatchPlan, reason: str) -> bool:
         """PLANNED -> ABANDONED and its members back to the queue, no attempt spent."""
         with kernel.db.transaction() as session:
             result = session.execute(
@@ -256,23 +272,23 @@ class OriginalProcessor:
                     AIBatchRequest.id == plan.batch_id,
                     AIBatchRequest.status == BatchStatus.PLANNED.value,
                 )
-                .values(status=BatchStatus.ABANDONED.value, note=reason, ended_at=utcnow())
+                .values(status=BatchStatus.ABANDONED, note=reason, ended_at=utcnow())
             )
-            if result.rowcount != 1:
+            if rowcount(result) != 1:
                 return False
             session.execute(
                 update(AIProcessingRequest)
                 .where(
                     AIProcessingRequest.batch_id == plan.batch_id,
-                    AIProcessingRequest.status == IN_PROGRESS,
+                    AIProcessingRequest.status == RequestStatus.BATCHING_IN_PROGRESS,
                 )
-                .values(status=PENDING, batch_id=None, available_at=utcnow())
+                .values(status=RequestStatus.PENDING_BATCHING, batch_id=None, available_at=utcnow())
             )
         plan.input_path.unlink(missing_ok=True)
         return True
 
     @hookimpl(trylast=True)
-    def fetch_stale_plans(self, kernel: Any, older_than_seconds: float) -> list[BatchPlan]:
+    def fetch_stale_plans(self, kernel: KernelAPI, older_than_seconds: float) -> list[BatchPlan]:
         """PLANNED batches of this instance (or of none) older than the grace period, and those
         whose owner stopped beating.
 
@@ -310,7 +326,7 @@ class OriginalProcessor:
 
     @staticmethod
     def _batches_per_company(
-        kernel: Any, companies: Sequence[Company], *conditions: Any
+        kernel: KernelAPI, companies: Sequence[Company], *conditions: Any
     ) -> list[LocalBatch]:
         """One query per company for its batches matching ``conditions``."""
         batches: list[LocalBatch] = []
@@ -325,21 +341,21 @@ class OriginalProcessor:
         return batches
 
     @hookimpl(trylast=True)
-    def fetch_inflight(self, kernel: Any, companies: Sequence[Company]) -> list[LocalBatch]:
+    def fetch_inflight(self, kernel: KernelAPI, companies: Sequence[Company]) -> list[LocalBatch]:
         """One query per company for its batches still running at the provider."""
         statuses = [s.value for s in IN_FLIGHT_BATCH_STATUSES]
         return self._batches_per_company(kernel, companies, AIBatchRequest.status.in_(statuses))
 
     @hookimpl(trylast=True)
     def record_batch_statuses(
-        self, kernel: Any, updates: Sequence[tuple[LocalBatch, ProviderBatch]]
+        self, kernel: KernelAPI, updates: Sequence[tuple[LocalBatch, ProviderBatch]]
     ) -> int:
         """Every polled status in one statement, each conditional on the polled status (the
         batch-row writes both processors share); a status that would go backwards is ignored."""
         return batchrows.record_statuses(kernel, updates)
 
     @hookimpl(trylast=True)
-    def fetch_finished(self, kernel: Any, companies: Sequence[Company]) -> list[LocalBatch]:
+    def fetch_finished(self, kernel: KernelAPI, companies: Sequence[Company]) -> list[LocalBatch]:
         """One query per company for ended batches whose results are not applied."""
         statuses = [s.value for s in ENDED_BATCH_STATUSES]
         return self._batches_per_company(
@@ -351,7 +367,7 @@ class OriginalProcessor:
 
     @hookimpl(trylast=True)
     def apply_results(
-        self, kernel: Any, results: Sequence[tuple[LocalBatch, ResultFiles]]
+        self, kernel: KernelAPI, results: Sequence[tuple[LocalBatch, ResultFiles]]
     ) -> ApplySummary:
         """Apply batch after batch."""
         total = ApplySummary()
@@ -359,7 +375,9 @@ class OriginalProcessor:
             total += self._apply_batch(kernel, batch, files)
         return total
 
-    def _apply_batch(self, kernel: Any, batch: LocalBatch, files: ResultFiles) -> ApplySummary:
+    def _apply_batch(
+        self, kernel: KernelAPI, batch: LocalBatch, files: ResultFiles
+    ) -> ApplySummary:
         """Apply line by line, one transaction per line, then settle every member left over."""
         with kernel.db.transaction() as session:
             if session.scalar(
@@ -372,12 +390,13 @@ class OriginalProcessor:
                     select(AIProcessingRequest)
                     .where(
                         AIProcessingRequest.batch_id == batch.batch_id,
-                        AIProcessingRequest.status == IN_PROGRESS,
+                        AIProcessingRequest.status == RequestStatus.BATCHING_IN_PROGRESS,
                     )
                     .options(selectinload(AIProcessingRequest.session))
                 )
             }
         prices = load_prices(kernel)
+        judge = AnswerJudge(kernel.tasks())
         tally: dict[str, float] = defaultdict(float)
         if batch.status == BatchStatus.FAILED:
             codes = {e.code for e in batch.errors}
@@ -398,30 +417,21 @@ class OriginalProcessor:
                 " (capacity)" if capacity else "",
             )
         else:
-            bad: list[BadLine] = []
             seen: set[str] = set()
-            for path in (files.output_path, files.error_path):
-                if path is None:
+            for result in kernel.read_results(batch, files):
+                request_id = result.custom_id
+                if not request_id:
+                    kernel.log.warning("batch %s: %s", batch.batch_id, result.error)
+                    tally["ignored_lines"] += 1
                     continue
-                for record in read_result_file(path, bad):
-                    request_id = str(record.get("custom_id"))
-                    if request_id not in members or request_id in seen:
-                        tally["ignored_lines"] += 1
-                        continue
-                    seen.add(request_id)
-                    attempts, model, processing_type = members[request_id]
-                    outcome = interpret_line(record, processing_type)
-                    self._write_outcome(kernel, batch, outcome, attempts, model, prices, tally)
-                    kernel.crashpoint("apply_chunk")
-            for line in bad:
-                kernel.log.warning(
-                    "batch %s: %s line %d: %s",
-                    batch.batch_id,
-                    line.path.name,
-                    line.number,
-                    line.reason,
-                )
-            tally["ignored_lines"] += len(bad)
+                if request_id not in members or request_id in seen:
+                    tally["ignored_lines"] += 1
+                    continue
+                seen.add(request_id)
+                attempts, model, processing_type = members[request_id]
+                outcome = judge.judge(result, processing_type)
+                self._write_outcome(kernel, batch, outcome, attempts, model, prices, tally)
+                kernel.crashpoint("apply_chunk")
             charged = batch.status == BatchStatus.COMPLETED and not files.missing
             for request_id in members.keys() - seen:
                 attempts, model, _ = members[request_id]
@@ -430,10 +440,10 @@ class OriginalProcessor:
                     reason = "result file no longer available at the provider"
                 elif batch.status != BatchStatus.COMPLETED:
                     reason = f"not run: batch {batch.status.value.lower()}"
-                outcome = LineOutcome(request_id, "retry" if charged else "requeue", error=reason)
+                outcome = Outcome(request_id, "retry" if charged else "requeue", error=reason)
                 self._write_outcome(kernel, batch, outcome, attempts, model, prices, tally)
         with kernel.db.transaction() as session:
-            result = session.execute(
+            marked = session.execute(
                 update(AIBatchRequest)
                 .where(
                     AIBatchRequest.id == batch.batch_id,
@@ -456,12 +466,12 @@ class OriginalProcessor:
             input_tokens=int(tally["input_tokens"]),
             output_tokens=int(tally["output_tokens"]),
             cost_usd=tally["cost_usd"],
-            batches=int(result.rowcount == 1),
-            already_applied=int(result.rowcount != 1),
+            batches=int(rowcount(marked) == 1),
+            already_applied=int(rowcount(marked) != 1),
         )
 
     def _write_requeue(
-        self, kernel: Any, batch: LocalBatch, request_id: str, reason: str, when: Any
+        self, kernel: KernelAPI, batch: LocalBatch, request_id: str, reason: str, when: Any
     ) -> None:
         """Put one member back in the queue without spending an attempt."""
         with kernel.db.transaction() as session:
@@ -470,16 +480,21 @@ class OriginalProcessor:
                 .where(
                     AIProcessingRequest.id == request_id,
                     AIProcessingRequest.batch_id == batch.batch_id,
-                    AIProcessingRequest.status == IN_PROGRESS,
+                    AIProcessingRequest.status == RequestStatus.BATCHING_IN_PROGRESS,
                 )
-                .values(status=PENDING, batch_id=None, available_at=when, error=reason)
+                .values(
+                    status=RequestStatus.PENDING_BATCHING,
+                    batch_id=None,
+                    available_at=when,
+                    error=reason,
+                )
             )
 
     def _write_outcome(
         self,
-        kernel: Any,
+        kernel: KernelAPI,
         batch: LocalBatch,
-        outcome: LineOutcome,
+        outcome: Outcome,
         attempts: int,
         model: str,
         prices: PriceBook,
@@ -502,10 +517,11 @@ class OriginalProcessor:
                 .where(
                     row.id == outcome.request_id,
                     row.batch_id == batch.batch_id,
-                    row.status == IN_PROGRESS,
+                    row.status == RequestStatus.BATCHING_IN_PROGRESS,
                 )
                 .values(
                     **values,
+                    provider=batch.provider,
                     prompt_tokens=row.prompt_tokens + adds["add_prompt_tokens"],
                     completion_tokens=row.completion_tokens + adds["add_completion_tokens"],
                     total_tokens=row.total_tokens
@@ -519,10 +535,10 @@ class OriginalProcessor:
                     + adds["add_completion_cost"],
                 )
             )
-            if result.rowcount != 1:
+            if rowcount(result) != 1:
                 tally["ignored_lines"] += 1
                 return
-            if outcome.kind == "success":
+            if outcome.kind == "success" and outcome.fields:
                 request = session.get(AIProcessingRequest, outcome.request_id)
                 assert request is not None
                 session.execute(
@@ -533,51 +549,32 @@ class OriginalProcessor:
                         analyzed_at=utcnow(),
                     )
                 )
-        tally["input_tokens"] += outcome.prompt_tokens
-        tally["output_tokens"] += outcome.completion_tokens
+        tally["input_tokens"] += outcome.usage.input
+        tally["output_tokens"] += outcome.usage.output
         tally["cost_usd"] += adds["add_prompt_cost"] + adds["add_completion_cost"]
         status = values["status"]
-        if status == RequestStatus.PROCESSING_COMPLETE.value:
+        if status == RequestStatus.PROCESSING_COMPLETE:
             tally["completed"] += 1
-        elif status == FAILED:
+        elif status == RequestStatus.PROCESSING_FAILED:
             tally["failed"] += 1
         else:
             tally["requeued"] += 1
 
     @hookimpl(trylast=True)
-    def retry_failed(self, kernel: Any, companies: Sequence[Company]) -> RetrySummary:
+    def retry_failed(self, kernel: KernelAPI, companies: Sequence[Company]) -> RetrySummary:
         """Per company: close requests out of attempts, re-queue members of batches that ended."""
         max_attempts = int(kernel.settings.batch.max_attempts)
-        requeued = failed = 0
-        settled = [BatchStatus.APPLIED.value, BatchStatus.ABANDONED.value]
+        total = RetrySummary()
         for company in companies:
             with kernel.db.transaction() as session:
-                result = session.execute(
-                    update(AIProcessingRequest)
-                    .where(
-                        AIProcessingRequest.company_id == company.id,
-                        AIProcessingRequest.status == PENDING,
-                        AIProcessingRequest.attempts >= max_attempts,
-                    )
-                    .values(
-                        status=FAILED,
-                        completed_at=utcnow(),
-                        error=func.coalesce(AIProcessingRequest.error, "attempts used up"),
-                    )
-                )
-                failed += result.rowcount or 0
-                stranded = select(AIBatchRequest.id).where(AIBatchRequest.status.in_(settled))
-                result = session.execute(
-                    update(AIProcessingRequest)
-                    .where(
-                        AIProcessingRequest.company_id == company.id,
-                        AIProcessingRequest.status == IN_PROGRESS,
-                        or_(
-                            AIProcessingRequest.batch_id.is_(None),
-                            and_(AIProcessingRequest.batch_id.in_(stranded)),
-                        ),
-                    )
-                    .values(status=PENDING, batch_id=None, available_at=utcnow())
-                )
-                requeued += result.rowcount or 0
-        return RetrySummary(requeued=requeued, failed=failed)
+                done = retry_companies(session, [company.id], max_attempts)
+            total = RetrySummary(total.requeued + done.requeued, total.failed + done.failed)
+        return total
+
+
+def _undefined(tasks: Any) -> str:
+    """Why a request of a task nobody defines fails."""
+    return (
+        f"its task is not defined (defined: {', '.join(sorted(tasks))}); define it in "
+        "[default.tasks.NAME] of settings.toml"
+    )

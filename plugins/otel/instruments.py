@@ -16,6 +16,7 @@ from typing import Any
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
+from kernel.api import KernelAPI
 from kernel.types import Metric
 from plugins.common.monitoring.queries import (
     MonitorReader,
@@ -65,7 +66,7 @@ class _Cached:
 class MetricBridge:
     """Maps kernel metrics onto OTel instruments and registers the observed ones."""
 
-    def __init__(self, meter: Meter, kernel: Any) -> None:
+    def __init__(self, meter: Meter, kernel: KernelAPI) -> None:
         self.meter = meter
         self.kernel = kernel
         self._lock = threading.Lock()
@@ -105,12 +106,12 @@ class MetricBridge:
                     self._warned.add(metric.name)
                     log.debug("metric %s sent as %s and %s", metric.name, kind, metric.kind)
                 return None
-            create = {
+            creators: dict[str, Callable[..., Any]] = {
                 "counter": self.meter.create_counter,
                 "histogram": self.meter.create_histogram,
                 "gauge": self.meter.create_gauge,
-            }[metric.kind]
-            instrument = create(metric.name, unit=metric.unit)
+            }
+            instrument = creators[metric.kind](metric.name, unit=metric.unit)
             self._instruments[metric.name] = (metric.kind, instrument)
             return instrument
 

@@ -1,6 +1,6 @@
 """The ``otel`` plugin: spans around the scheduler's cycles, tasks and hook calls; metrics out.
 
-Every span comes from a ``wrapper=True, tryfirst=True`` hook implementation (rule R12): it is the
+Every span comes from a ``wrapper=True, tryfirst=True`` hook implementation: it is the
 outermost layer, so its timing includes any fallback, and an error inside is recorded on the
 span and re-raised unchanged. Providers and exporters are built on first use, per plugin instance;
 OpenTelemetry itself is imported only then, so a command that records nothing never loads it.
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kernel import hookimpl
+from kernel.api import KernelAPI
 from kernel.types import (
     ApplySummary,
     BatchPlan,
@@ -60,7 +61,7 @@ class OtelPlugin:
         self._counters: dict[str, Any] = {}
         self._broken = False
 
-    def _ready(self, kernel: Any) -> bool:
+    def _ready(self, kernel: KernelAPI) -> bool:
         """Build providers and exporters on first use; a failure disables telemetry, not the run."""
         if self.telemetry is not None:
             return True
@@ -97,7 +98,7 @@ class OtelPlugin:
     @contextmanager
     def _span(
         self,
-        kernel: Any,
+        kernel: KernelAPI,
         name: str,
         attributes: dict[str, Any],
         client: bool = False,
@@ -126,8 +127,8 @@ class OtelPlugin:
             self.bridge.close()
 
     @hookimpl
-    def record_metric(self, kernel: Any, metric: Metric) -> None:
-        """Record a kernel metric on its OTel instrument; never raises (R15)."""
+    def record_metric(self, kernel: KernelAPI, metric: Metric) -> None:
+        """Record a kernel metric on its OTel instrument; never raises."""
         try:
             if self._ready(kernel) and self.bridge is not None:
                 self.bridge.record(metric)
@@ -135,7 +136,7 @@ class OtelPlugin:
             log.debug("telemetry: metric %s not recorded", metric.name, exc_info=True)
 
     @hookimpl
-    def collect_status(self, kernel: Any) -> dict[str, Any]:
+    def collect_status(self, kernel: KernelAPI) -> dict[str, Any]:
         """The ``telemetry`` section: exporter, collector and export health."""
         config = self.config or TelemetryConfig.from_settings(kernel.settings)
         section: dict[str, Any] = {
@@ -151,7 +152,7 @@ class OtelPlugin:
 
     @hookimpl(wrapper=True, tryfirst=True)
     def run_cycle(
-        self, kernel: Any, step: Callable[[], dict[str, float]]
+        self, kernel: KernelAPI, step: Callable[[], dict[str, float]]
     ) -> Generator[None, dict[str, float] | None, dict[str, float] | None]:
         """A ``batchkernel.cycle`` span: the parent of one pass's task spans."""
         with self._span(kernel, "batchkernel.cycle", {}) as span:
@@ -161,7 +162,7 @@ class OtelPlugin:
 
     @hookimpl(wrapper=True, tryfirst=True)
     def run_task(
-        self, kernel: Any, task: str, step: Callable[[], dict[str, float]]
+        self, kernel: KernelAPI, task: str, step: Callable[[], dict[str, float]]
     ) -> Generator[None, dict[str, float] | None, dict[str, float] | None]:
         """A ``batchkernel.task.<task>`` span with the task's counts."""
         with self._span(kernel, f"batchkernel.task.{task}", {"batchkernel.task": task}) as span:
@@ -170,7 +171,7 @@ class OtelPlugin:
             return result
 
     @hookimpl(wrapper=True, tryfirst=True)
-    def get_companies(self, kernel: Any) -> Generator[None, Any, Any]:
+    def get_companies(self, kernel: KernelAPI) -> Generator[None, Any, Any]:
         """A span with the number of active companies."""
         with self._span(kernel, "batchkernel.get_companies", {}) as span:
             result = yield
@@ -178,7 +179,9 @@ class OtelPlugin:
             return result
 
     @hookimpl(wrapper=True, tryfirst=True)
-    def fetch_pending(self, kernel: Any, companies: Sequence[Company]) -> Generator[None, Any, Any]:
+    def fetch_pending(
+        self, kernel: KernelAPI, companies: Sequence[Company]
+    ) -> Generator[None, Any, Any]:
         """A span with companies asked, batches planned and requests claimed."""
         attributes = {"batchkernel.company.count": len(companies)}
         with self._span(kernel, "batchkernel.fetch_pending", attributes) as span:
@@ -196,20 +199,20 @@ class OtelPlugin:
 
     @hookimpl(wrapper=True, tryfirst=True)
     def fetch_inflight(
-        self, kernel: Any, companies: Sequence[Company]
+        self, kernel: KernelAPI, companies: Sequence[Company]
     ) -> Generator[None, Any, Any]:
         """A span with the number of batches in flight."""
         return (yield from self._batches_span(kernel, "batchkernel.fetch_inflight", companies))
 
     @hookimpl(wrapper=True, tryfirst=True)
     def fetch_finished(
-        self, kernel: Any, companies: Sequence[Company]
+        self, kernel: KernelAPI, companies: Sequence[Company]
     ) -> Generator[None, Any, Any]:
         """A span with the number of ended batches waiting for their results."""
         return (yield from self._batches_span(kernel, "batchkernel.fetch_finished", companies))
 
     def _batches_span(
-        self, kernel: Any, name: str, companies: Sequence[Company]
+        self, kernel: KernelAPI, name: str, companies: Sequence[Company]
     ) -> Generator[None, Any, Any]:
         """Shared body of the two batch-listing wrappers."""
         with self._span(kernel, name, {"batchkernel.company.count": len(companies)}) as span:
@@ -219,7 +222,7 @@ class OtelPlugin:
 
     @hookimpl(wrapper=True, tryfirst=True)
     def record_batch_statuses(
-        self, kernel: Any, updates: Sequence[tuple[LocalBatch, ProviderBatch]]
+        self, kernel: KernelAPI, updates: Sequence[tuple[LocalBatch, ProviderBatch]]
     ) -> Generator[None, Any, Any]:
         """A span with the statuses stored and the rows they changed."""
         attributes = {"batchkernel.batch.count": len(updates)}
@@ -229,7 +232,9 @@ class OtelPlugin:
             return result
 
     @hookimpl(wrapper=True, tryfirst=True)
-    def retry_failed(self, kernel: Any, companies: Sequence[Company]) -> Generator[None, Any, Any]:
+    def retry_failed(
+        self, kernel: KernelAPI, companies: Sequence[Company]
+    ) -> Generator[None, Any, Any]:
         """A span with the requests re-queued and closed."""
         attributes = {"batchkernel.company.count": len(companies)}
         with self._span(kernel, "batchkernel.retry_failed", attributes) as span:
@@ -245,7 +250,7 @@ class OtelPlugin:
             return result
 
     @hookimpl(wrapper=True, tryfirst=True)
-    def submit_batch(self, kernel: Any, plan: BatchPlan) -> Generator[None, Any, Any]:
+    def submit_batch(self, kernel: KernelAPI, plan: BatchPlan) -> Generator[None, Any, Any]:
         """A provider-call span for one batch's upload and create."""
         attributes = spans.gen_ai_attributes("submit_batch", plan.model) | spans.plan_attributes(
             plan
@@ -264,16 +269,18 @@ class OtelPlugin:
             return result
 
     @hookimpl(wrapper=True, tryfirst=True)
-    def poll_batch(self, kernel: Any, batch: LocalBatch) -> Generator[None, Any, Any]:
+    def poll_batch(self, kernel: KernelAPI, batch: LocalBatch) -> Generator[None, Any, Any]:
         """A provider-call span for one status poll."""
         return (yield from self._batch_call(kernel, "poll_batch", batch))
 
     @hookimpl(wrapper=True, tryfirst=True)
-    def cancel_batch(self, kernel: Any, batch: LocalBatch) -> Generator[None, Any, Any]:
+    def cancel_batch(self, kernel: KernelAPI, batch: LocalBatch) -> Generator[None, Any, Any]:
         """A provider-call span for one cancellation."""
         return (yield from self._batch_call(kernel, "cancel_batch", batch))
 
-    def _batch_call(self, kernel: Any, hook: str, batch: LocalBatch) -> Generator[None, Any, Any]:
+    def _batch_call(
+        self, kernel: KernelAPI, hook: str, batch: LocalBatch
+    ) -> Generator[None, Any, Any]:
         """Shared body of the provider calls that take a local batch and return its status."""
         attributes = spans.gen_ai_attributes(hook, batch.model) | spans.batch_attributes(batch)
         name = spans.provider_span_name(hook, batch.model)
@@ -283,7 +290,7 @@ class OtelPlugin:
             return result
 
     @hookimpl(wrapper=True, tryfirst=True)
-    def find_batch(self, kernel: Any, plan: BatchPlan) -> Generator[None, Any, Any]:
+    def find_batch(self, kernel: KernelAPI, plan: BatchPlan) -> Generator[None, Any, Any]:
         """A provider-call span for one lookup by submission key."""
         attributes = spans.gen_ai_attributes("find_batch", plan.model) | spans.plan_attributes(plan)
         name = spans.provider_span_name("find_batch", plan.model)
@@ -294,7 +301,7 @@ class OtelPlugin:
 
     @hookimpl(wrapper=True, tryfirst=True)
     def download_results(
-        self, kernel: Any, batch: LocalBatch, directory: Path
+        self, kernel: KernelAPI, batch: LocalBatch, directory: Path
     ) -> Generator[None, Any, Any]:
         """A provider-call span for downloading one batch's result files."""
         attributes = spans.gen_ai_attributes("download_results", batch.model)
@@ -307,7 +314,7 @@ class OtelPlugin:
 
     @hookimpl(wrapper=True, tryfirst=True)
     def apply_results(
-        self, kernel: Any, results: Sequence[tuple[LocalBatch, ResultFiles]]
+        self, kernel: KernelAPI, results: Sequence[tuple[LocalBatch, ResultFiles]]
     ) -> Generator[None, Any, Any]:
         """A span for applying a step's batches; their token usage and cost go to the counters."""
         batches = [batch for batch, _files in results]

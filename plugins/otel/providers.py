@@ -78,12 +78,16 @@ def _otlp_exporters(config: TelemetryConfig) -> tuple[SpanExporter, MetricExport
                 endpoint=config.signal_endpoint("metrics"), insecure=insecure, **common
             ),
         )
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+        OTLPMetricExporter as HTTPMetricExporter,
+    )
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+        OTLPSpanExporter as HTTPSpanExporter,
+    )
 
     return (
-        OTLPSpanExporter(endpoint=config.signal_endpoint("traces"), **common),
-        OTLPMetricExporter(endpoint=config.signal_endpoint("metrics"), **common),
+        HTTPSpanExporter(endpoint=config.signal_endpoint("traces"), **common),
+        HTTPMetricExporter(endpoint=config.signal_endpoint("metrics"), **common),
     )
 
 

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs
 
 import orjson
 
+from kernel.api import KernelAPI
 from plugins.common.monitoring.queries import MonitorReader
 from plugins.common.monitoring.snapshot import build_snapshot, company_id_problem, top_companies
 from plugins.serve.auth import Grant, TokenTable
@@ -78,7 +79,7 @@ class RequestError(Exception):
 class MonitoringApp:
     """Routes for health, the snapshot (JSON/CSV), Prometheus metrics and the dashboard."""
 
-    def __init__(self, kernel: Any, tokens: TokenTable) -> None:
+    def __init__(self, kernel: KernelAPI, tokens: TokenTable) -> None:
         self.kernel = kernel
         self.tokens = tokens
         self.reader = MonitorReader.for_database(kernel.db)

@@ -81,9 +81,10 @@ def _entry(index: int, item: Any) -> tuple[str, str | None]:
             raise ConfigError(
                 f"{where} has unknown key(s) {', '.join(unknown)}; valid keys: token, company"
             )
-        token = item.get("token")
-        if not isinstance(token, str):
+        given = item.get("token")
+        if not isinstance(given, str):
             raise ConfigError(f"{where} needs 'token', a string")
+        token = given
         company = None
         if "company" in item:
             company = item["company"]

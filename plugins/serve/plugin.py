@@ -6,18 +6,19 @@ The server modules (Hypercorn, Starlette) are imported only when a server starts
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kernel import hookimpl
+from kernel.api import KernelAPI
 from kernel.cli.options import DatabaseOption, SettingsOption, console, open_kernel
 
 if TYPE_CHECKING:
     from plugins.serve.server import MonitoringServer
 
 
-def start_server(kernel: Any, host: str, port: int) -> MonitoringServer:
+def start_server(kernel: KernelAPI, host: str, port: int) -> MonitoringServer:
     """Start the monitoring server for ``kernel`` on ``host:port`` (0: any free port); the
     running server has ``url``, ``wait()`` and ``stop()``."""
     from plugins.serve.app import MonitoringApp

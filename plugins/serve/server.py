@@ -18,13 +18,16 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config, Sockets
 
 from plugins.serve.app import MonitoringApp
 from plugins.serve.asgi import asgi_app
+
+if TYPE_CHECKING:
+    from hypercorn.typing import ASGIFramework
 
 log = logging.getLogger("batchkernel.serve")
 MAX_HEADER_BYTES = 16 * 1024
@@ -164,7 +167,9 @@ class MonitoringServer:
         self._loop.set_exception_handler(_LoopErrors().handle)
         self._shutdown = asyncio.Event()
         self._started.set()
-        await serve(self._asgi, self._config, shutdown_trigger=self._shutdown.wait, mode="asgi")
+        # Starlette's and Hypercorn's ASGI types describe the same protocol in different words.
+        app = cast("ASGIFramework", self._asgi)
+        await serve(app, self._config, shutdown_trigger=self._shutdown.wait, mode="asgi")
 
     def start(self) -> MonitoringServer:
         """Serve in a background thread (connections queue in the backlog until it runs)."""

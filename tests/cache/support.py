@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import update
 
 from kernel import hookimpl
+from kernel.api import KernelAPI
 from kernel.db.models import Company as CompanyRow
 from kernel.types import Metric
 
@@ -35,7 +36,7 @@ class SlowProcessorTier:
         self.seconds = seconds
 
     @hookimpl
-    def get_companies(self, kernel: Any) -> None:
+    def get_companies(self, kernel: KernelAPI) -> None:
         """Sleep, then let the original processor answer."""
         time.sleep(self.seconds)
 
@@ -47,18 +48,18 @@ class MetricRecorder:
         self.metrics: list[Metric] = []
 
     @hookimpl
-    def record_metric(self, kernel: Any, metric: Metric) -> None:
+    def record_metric(self, kernel: KernelAPI, metric: Metric) -> None:
         """Keep the metric."""
         self.metrics.append(metric)
 
 
-def add_companies(kernel: Any, *ids: str, status: str = "ACTIVE") -> None:
+def add_companies(kernel: KernelAPI, *ids: str, status: str = "ACTIVE") -> None:
     """Insert companies straight into the database."""
     with kernel.db.transaction() as session:
         session.add_all(CompanyRow(id=cid, name=f"Company {cid}", status=status) for cid in ids)
 
 
-def set_status_behind_its_back(kernel: Any, company_id: str, status: str) -> None:
+def set_status_behind_its_back(kernel: KernelAPI, company_id: str, status: str) -> None:
     """Change a company's status in the database without telling batchkernel."""
     with kernel.db.transaction() as session:
         session.execute(update(CompanyRow).where(CompanyRow.id == company_id).values(status=status))

@@ -27,7 +27,8 @@ def test_the_default_settings_load_cache_disk(tmp_path: Path) -> None:
     kernel = Kernel.create(overrides={"plugins.autoload": False})
     assert isinstance(kernel.pm.get_plugin("cache-disk"), DiskCache)
     hooks = {
-        caller.name for caller in kernel.pm.get_hookcallers(kernel.pm.get_plugin("cache-disk"))
+        caller.name
+        for caller in kernel.pm.get_hookcallers(kernel.pm.get_plugin("cache-disk")) or []
     }
     assert hooks == {
         "get_companies",

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from kernel.api import KernelAPI
 from kernel.scheduler import TASKS
 from tests.cache.support import add_companies
 
 HOUR = 3600
 
 
-def simulate_hour(kernel: Any, plugin: Any, clock: Any) -> int:
+def simulate_hour(kernel: KernelAPI, plugin: Any, clock: Any) -> int:
     """Step the fake clock through an hour of task runs; returns the lookups made."""
     schedule = kernel.settings.scheduler
     start = clock.now
@@ -53,7 +54,7 @@ def test_a_simulated_hour_hits_at_least_99_percent(cached_kernel: Any, backend: 
 def test_without_refresh_ahead_the_ttl_alone_cannot_reach_99_percent(
     cached_kernel: Any, backend: str
 ) -> None:
-    """Why refresh-ahead exists: the seed's 95 % claim was unattainable with a plain TTL."""
+    """Why refresh-ahead exists: the original design's 95 % claim was unattainable with a plain TTL."""
     kernel, plugin, clock = cached_kernel(cache__refresh_ahead=1.0)
     add_companies(kernel, "a", "b", "c")
     lookups = simulate_hour(kernel, plugin, clock)

@@ -9,11 +9,23 @@ from typing import Any
 import orjson
 import pytest
 
+from kernel.api import KernelAPI
+from kernel.manager import Kernel
 from plugins.common.importing.importer import import_file
+from plugins.common.lines import neutral_request
 from plugins.emulator import EmulatorConfig, EmulatorServer
 
 QUESTION = "How many vacation days do I have left this year, and can I carry them over?"
 ANSWER = "You have twelve days left; up to five of them carry over to next year."
+
+
+def line_tokens(kernel: KernelAPI | None = None, model: str = "gpt-4o-mini") -> int:
+    """Input tokens of one tenant session's request, as the provider's encoder counts them."""
+    kernel = kernel or Kernel.create(overrides={"plugins.autoload": False})
+    task = kernel.task(str(kernel.settings.processing.default_tasks[0]))
+    messages = [("user", QUESTION), ("assistant", ANSWER)]
+    request = neutral_request("x" * 36, task, model, messages, kernel.settings)
+    return kernel.request_encoder("openai", model).count_tokens(request)
 
 
 def write_tenants(path: Path, backlog: dict[str, int]) -> Path:
@@ -35,7 +47,9 @@ def write_tenants(path: Path, backlog: dict[str, int]) -> Path:
     return path
 
 
-def load_tenants(kernel: Any, tmp_path: Path, backlog: dict[str, int], name: str = "t") -> None:
+def load_tenants(
+    kernel: KernelAPI, tmp_path: Path, backlog: dict[str, int], name: str = "t"
+) -> None:
     """Import the sessions of ``backlog`` into the kernel's database."""
     source = write_tenants(tmp_path / f"{name}.jsonl", backlog)
     assert import_file(kernel, source).requests_created == sum(backlog.values())

@@ -13,15 +13,15 @@ import pytest
 from sqlalchemy import select, update
 
 from kernel import hookimpl
+from kernel.api import KernelAPI
 from kernel.db.models import AIBatchRequest, AIProcessingRequest
 from kernel.scheduler import Scheduler
 from plugins.budget import admission
-from plugins.common.lines import build_line
 from plugins.common.monitoring.queries import MonitorReader
 from plugins.common.monitoring.snapshot import build_snapshot
 from plugins.common.pricing import PriceBook
 from plugins.common.timeutil import utcnow
-from tests.costs.conftest import ANSWER, QUESTION, load_tenants
+from tests.costs.conftest import line_tokens, load_tenants
 
 PER_BATCH = 5
 SESSIONS = 40
@@ -34,26 +34,19 @@ class Metrics:
         self.seen: list[Any] = []
 
     @hookimpl
-    def record_metric(self, kernel: Any, metric: Any) -> None:
+    def record_metric(self, kernel: KernelAPI, metric: Any) -> None:
         self.seen.append(metric)
 
 
-def batch_cost(kernel: Any) -> float:
+def batch_cost(kernel: KernelAPI) -> float:
     """The estimate of one full batch, as admission computes it (no history yet)."""
-    line = build_line(
-        "x" * 36,
-        "gpt-4o-mini",
-        str(kernel.settings.processing.processing_type),
-        [("user", QUESTION), ("assistant", ANSWER)],
-        temperature=0.1,
-        max_tokens=1000,
-    )
     price = PriceBook.from_settings(kernel.settings).for_model("gpt-4o-mini")
+    assert price is not None
     output = PER_BATCH * int(kernel.settings.estimates.output_tokens_per_request)
-    return sum(price.cost(PER_BATCH * line.tokens, output))
+    return sum(price.cost(PER_BATCH * line_tokens(kernel), output))
 
 
-def admitted(kernel: Any) -> list[AIBatchRequest]:
+def admitted(kernel: KernelAPI) -> list[AIBatchRequest]:
     """Batches admitted so far."""
     with kernel.db.transaction() as session:
         return list(

@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from kernel.api import KernelAPI
 from kernel.db.models import AIBatchRequest, AIProcessingRequest
 from kernel.scheduler import Scheduler
-from plugins.common.lines import build_line
-from tests.costs.conftest import ANSWER, QUESTION, load_tenants
+from tests.costs.conftest import line_tokens, load_tenants
 
 SMALL = {f"small-{i:02d}": 5 for i in range(10)}
 
 
-def submitted_by_company(kernel: Any) -> Counter[str]:
+def submitted_by_company(kernel: KernelAPI) -> Counter[str]:
     """Batches that reached the provider, per company."""
     with kernel.db.transaction() as session:
         rows = session.scalars(
@@ -116,15 +116,7 @@ def test_batches_in_flight_per_company_are_capped(
 def test_enqueued_token_limit_is_never_exceeded(
     costs_kernel: Any, emulator: Any, db_url: str, tmp_path: Path, processor: str
 ) -> None:
-    line = build_line(
-        "x" * 36,
-        "gpt-4o-mini",
-        "session_analysis",
-        [("user", QUESTION), ("assistant", ANSWER)],
-        temperature=0.1,
-        max_tokens=1000,
-    )
-    limit = 12 * line.tokens
+    limit = 12 * line_tokens()
     server = emulator(in_progress_seconds=0.3, enqueued_token_limits={"gpt-4o-mini": limit})
     kernel = costs_kernel(
         db_url,
@@ -143,4 +135,4 @@ def test_enqueued_token_limit_is_never_exceeded(
         planned = list(session.scalars(select(AIBatchRequest.estimated_input_tokens)))
     assert statuses == Counter({"PROCESSING_COMPLETE": 49})
     assert max(planned) <= limit
-    assert len(batches) >= 49 * line.tokens / limit, "several rounds were needed"
+    assert len(batches) >= 49 * line_tokens() / limit, "several rounds were needed"

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from kernel.api import KernelAPI
 from kernel.cli.main import build_app
 from kernel.db.models import AIBatchRequest, AIModel, AIModelPrice, AIProcessingRequest
 from kernel.scheduler import Scheduler
@@ -22,7 +23,7 @@ V1 = {"input": 0.15, "cached_input": 0.075, "output": 0.60}
 V2 = {"input": 0.30, "cached_input": 0.10, "output": 1.20}
 
 
-def prices(kernel: Any) -> list[AIModelPrice]:
+def prices(kernel: KernelAPI) -> list[AIModelPrice]:
     """Every stored price version of gpt-4o-mini, oldest first."""
     with kernel.db.transaction() as session:
         return list(
@@ -45,7 +46,8 @@ def test_prices_are_stored_once_and_versioned_on_change(make_kernel: Any, sqlite
     versions = prices(first)
     assert [v.output_per_million for v in versions] == [0.6, 0.9]
     assert versions[0].effective_until is not None and versions[1].effective_until is None
-    assert book.for_model("gpt-4o-mini").id == versions[1].id
+    price = book.for_model("gpt-4o-mini")
+    assert price is not None and price.id == versions[1].id
 
 
 @pytest.mark.parametrize("processor", ["original", "optimized"])

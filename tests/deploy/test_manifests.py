@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer.core
 import typer.main
 import yaml
 
@@ -499,9 +500,11 @@ def test_docs_commands_exist_and_readme_links_the_guide() -> None:
     used = re.findall(r"(?:^|&& |; )batchkernel ((?:db )?[a-z][a-z-]+)", code, re.MULTILINE)
     assert used, "the guide shows no batchkernel command"
     group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)
     for command in set(used):
         parts = command.split()
         assert parts[0] in group.commands, f"docs use unknown command batchkernel {command}"
         if parts[0] == "db":
-            assert parts[1] in group.commands["db"].commands
+            db = group.commands["db"]
+            assert isinstance(db, typer.core.TyperGroup) and parts[1] in db.commands
     assert "docs/deployment.md" in (ROOT / "README.md").read_text()

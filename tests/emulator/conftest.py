@@ -7,9 +7,9 @@ from typing import Any
 
 import openai
 import pytest
-from emulator_helpers import jsonl
 
 from plugins.emulator import EmulatorServer
+from tests.emulator.emulator_helpers import jsonl
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import urllib.request
 import openai
 import orjson
 import pytest
-from emulator_helpers import TERMINAL, request_line, wait_for
 
 from plugins.emulator import EmulatorConfig, EmulatorServer
+from tests.emulator.emulator_helpers import TERMINAL, request_line, wait_for
 
 
 def _sdk(server: EmulatorServer, **options) -> openai.OpenAI:

@@ -7,9 +7,9 @@ import time
 import openai
 import orjson
 import pytest
-from emulator_helpers import TERMINAL, jsonl, parse_jsonl, request_line, wait_for
 
 from plugins.emulator import EmulatorServer
+from tests.emulator.emulator_helpers import TERMINAL, jsonl, parse_jsonl, request_line, wait_for
 
 
 def test_cancel_splits_partial_results(
@@ -157,7 +157,7 @@ def test_stuck_finalizing_until_cleared(
     for _ in range(3):
         batch = client.batches.retrieve(created.id)
         assert batch.status == "finalizing" and batch.output_file_id is None
-        assert batch.request_counts.completed == 2
+        assert batch.request_counts is not None and batch.request_counts.completed == 2
     server.configure(stuck_finalizing=False)
     batch = client.batches.retrieve(created.id)
     assert batch.status == "completed" and batch.output_file_id is not None
@@ -176,6 +176,7 @@ def test_progress_counts_climb(client: openai.OpenAI, submit, server: EmulatorSe
     seen = []
     batch = client.batches.retrieve(created.id)
     while batch.status == "in_progress":
+        assert batch.request_counts is not None
         seen.append(batch.request_counts.completed)
         time.sleep(0.1)
         batch = client.batches.retrieve(created.id)

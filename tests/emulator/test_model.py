@@ -6,9 +6,9 @@ import math
 
 import orjson
 import pytest
-from emulator_helpers import GERMAN_SICK
 
 from plugins.emulator import model
+from tests.emulator.emulator_helpers import GERMAN_SICK
 
 
 def test_german_sick_leave() -> None:

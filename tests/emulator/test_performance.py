@@ -6,7 +6,8 @@ import time
 
 import openai
 import orjson
-from emulator_helpers import TERMINAL, wait_for
+
+from tests.emulator.emulator_helpers import TERMINAL, wait_for
 
 
 def test_fifty_thousand_lines(client: openai.OpenAI, submit) -> None:

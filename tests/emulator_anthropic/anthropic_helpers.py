@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 import anthropic
+from anthropic.types import Message, TextBlock, ToolUseBlock
+from anthropic.types.messages import MessageBatchErroredResult, MessageBatchSucceededResult
+
+API_KEY = "sk-ant-test"
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -50,7 +54,7 @@ def params(
     return out
 
 
-def requests(count: int, prefix: str = "r") -> list[dict[str, Any]]:
+def requests(count: int, prefix: str = "r") -> list[Any]:
     """``count`` requests with custom ids ``<prefix>0``..."""
     return [{"custom_id": f"{prefix}{i}", "params": params()} for i in range(count)]
 
@@ -95,3 +99,34 @@ def conforms(value: Any, schema: dict[str, Any], defs: dict[str, Any] | None = N
     if kind == "null":
         return value is None
     return True
+
+
+def message_of(result: Any) -> Message:
+    """The message of a succeeded result (fails the test otherwise)."""
+    assert isinstance(result, MessageBatchSucceededResult), result
+    return result.message
+
+
+def error_type_of(result: Any) -> str:
+    """The error type of an errored result (fails the test otherwise)."""
+    assert isinstance(result, MessageBatchErroredResult), result
+    return str(result.error.error.type)
+
+
+def tool_input(message: Message) -> dict[str, Any]:
+    """The input of the message's only block, a tool call."""
+    (block,) = message.content
+    assert isinstance(block, ToolUseBlock), block
+    return cast(dict[str, Any], block.input)
+
+
+def text_of(message: Message) -> str:
+    """The text of the message's only block."""
+    (block,) = message.content
+    assert isinstance(block, TextBlock), block
+    return block.text
+
+
+def body_of(error: anthropic.APIStatusError) -> dict[str, Any]:
+    """The JSON body of an error answer."""
+    return cast(dict[str, Any], error.body)

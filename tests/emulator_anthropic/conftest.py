@@ -8,8 +8,7 @@ import anthropic
 import pytest
 
 from plugins.emulator_anthropic import AnthropicEmulatorServer
-
-API_KEY = "sk-ant-test"
+from tests.emulator_anthropic.anthropic_helpers import API_KEY
 
 
 @pytest.fixture

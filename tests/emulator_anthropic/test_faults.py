@@ -6,10 +6,19 @@ import anthropic
 import httpx2
 import orjson
 import pytest
-from anthropic_helpers import SCHEMA, conforms, requests, wait_ended
-from conftest import API_KEY
 
 from plugins.emulator_anthropic import AnthropicEmulatorServer
+from tests.emulator_anthropic.anthropic_helpers import (
+    API_KEY,
+    SCHEMA,
+    body_of,
+    conforms,
+    error_type_of,
+    message_of,
+    requests,
+    tool_input,
+    wait_ended,
+)
 
 
 def _retrying(server: AnthropicEmulatorServer, retries: int = 2) -> anthropic.Anthropic:
@@ -35,7 +44,7 @@ def test_429_carries_retry_after_and_the_sdk_retries(
     server.configure(first_429={"batches.create": 1}, retry_after_seconds=0.01)
     with pytest.raises(anthropic.RateLimitError) as caught:
         client.messages.batches.create(requests=requests(1))
-    assert caught.value.body["error"]["type"] == "rate_limit_error"
+    assert body_of(caught.value)["error"]["type"] == "rate_limit_error"
     assert caught.value.response.headers["retry-after"] == "1"
     server.configure(first_429={"batches.retrieve": 2}, retry_after_seconds=0.01)
     batch = client.messages.batches.create(requests=requests(1))
@@ -49,10 +58,10 @@ def test_529_is_overloaded_and_500_an_api_error(
     with pytest.raises(anthropic.OverloadedError) as overloaded:
         client.messages.batches.list()
     assert overloaded.value.status_code == 529
-    assert overloaded.value.body["error"]["type"] == "overloaded_error"
+    assert body_of(overloaded.value)["error"]["type"] == "overloaded_error"
     with pytest.raises(anthropic.InternalServerError) as internal:
         client.messages.batches.list()
-    assert internal.value.body["error"]["type"] == "api_error"
+    assert body_of(internal.value)["error"]["type"] == "api_error"
     server.configure(first_529={"*": 2})
     assert _retrying(server).messages.batches.list().data == []
 
@@ -82,7 +91,7 @@ def test_validation_failure_rejects_the_create(
     server.configure(first_validation_failure=1)
     with pytest.raises(anthropic.BadRequestError) as caught:
         client.messages.batches.create(requests=requests(2))
-    assert caught.value.body["error"]["type"] == "invalid_request_error"
+    assert body_of(caught.value)["error"]["type"] == "invalid_request_error"
     assert server.ledger()["batches"] == []
     assert client.messages.batches.create(requests=requests(2)).processing_status == "in_progress"
 
@@ -112,7 +121,7 @@ def test_errored_results(
     assert batch.request_counts.errored == 3
     for line in client.messages.batches.results(batch.id):
         assert line.result.type == "errored"
-        assert line.result.error.error.type == error_type
+        assert error_type_of(line.result) == error_type
 
 
 def test_result_file_faults(server: AnthropicEmulatorServer, client: anthropic.Anthropic) -> None:
@@ -182,13 +191,12 @@ def test_invalid_answers_and_refusals(
     server.configure(rate_invalid_answers=1.0)
     batch = wait_ended(client, client.messages.batches.create(requests=requests(2)).id)
     for line in client.messages.batches.results(batch.id):
-        (block,) = line.result.message.content
-        assert not conforms(block.input, SCHEMA)
+        assert not conforms(tool_input(message_of(line.result)), SCHEMA)
     server.configure(rate_invalid_answers=0.0, rate_refusals=1.0)
     batch = wait_ended(client, client.messages.batches.create(requests=requests(2)).id)
     for line in client.messages.batches.results(batch.id):
         assert line.result.type == "succeeded"
-        assert line.result.message.stop_reason == "refusal"
+        assert message_of(line.result).stop_reason == "refusal"
 
 
 def test_exhausted_credit_refuses_creates(

@@ -3,13 +3,26 @@ cancel, delete, headers, and structured output."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import anthropic
 import httpx2
 import orjson
 import pytest
-from anthropic_helpers import SCHEMA, conforms, params, requests, wait_ended
 
 from plugins.emulator_anthropic import AnthropicEmulatorServer
+from tests.emulator_anthropic.anthropic_helpers import (
+    SCHEMA,
+    body_of,
+    conforms,
+    error_type_of,
+    message_of,
+    params,
+    requests,
+    text_of,
+    tool_input,
+    wait_ended,
+)
 
 
 def test_batch_runs_and_every_request_has_one_result(client: anthropic.Anthropic) -> None:
@@ -35,13 +48,11 @@ def test_forced_tool_call_answers_with_a_conforming_tool_use(client: anthropic.A
     batch = client.messages.batches.create(requests=requests(3))
     wait_ended(client, batch.id)
     for line in client.messages.batches.results(batch.id):
-        assert line.result.type == "succeeded"
-        message = line.result.message
+        message = message_of(line.result)
         assert message.stop_reason == "tool_use"
-        (block,) = message.content
-        assert block.type == "tool_use" and block.name == "answer"
-        assert conforms(block.input, SCHEMA), block.input
-        assert block.input["sentiment"] == "NEGATIVE"
+        answer = tool_input(message)
+        assert conforms(answer, SCHEMA), answer
+        assert answer["sentiment"] == "NEGATIVE"
         assert message.usage.output_tokens > 0
 
 
@@ -49,27 +60,26 @@ def test_output_config_json_schema_answers_with_conforming_json(
     client: anthropic.Anthropic,
 ) -> None:
     fmt = {"format": {"type": "json_schema", "schema": SCHEMA}, "effort": "low"}
-    request = {"custom_id": "fmt", "params": params(tool=False, output_config=fmt)}
+    request: Any = {"custom_id": "fmt", "params": params(tool=False, output_config=fmt)}
     batch = client.messages.batches.create(requests=[request])
     wait_ended(client, batch.id)
     (line,) = list(client.messages.batches.results(batch.id))
-    (block,) = line.result.message.content
-    assert block.type == "text"
-    assert conforms(orjson.loads(block.text), SCHEMA)
-    assert line.result.message.stop_reason == "end_turn"
+    message = message_of(line.result)
+    assert conforms(orjson.loads(text_of(message)), SCHEMA)
+    assert message.stop_reason == "end_turn"
 
 
 def test_cached_system_prompt_is_written_once_then_read(client: anthropic.Anthropic) -> None:
     batch = client.messages.batches.create(requests=requests(4))
     wait_ended(client, batch.id)
-    usages = [line.result.message.usage for line in client.messages.batches.results(batch.id)]
+    usages = [message_of(line.result).usage for line in client.messages.batches.results(batch.id)]
     assert sum(1 for u in usages if u.cache_creation_input_tokens) == 1
     assert sum(1 for u in usages if u.cache_read_input_tokens) == 3
     assert all(u.input_tokens > 0 for u in usages)
 
 
 def test_invalid_parameters_come_back_as_errored_results(client: anthropic.Anthropic) -> None:
-    bad = [
+    bad: list[Any] = [
         {"custom_id": "ok", "params": params()},
         {"custom_id": "no_messages", "params": params(messages=[])},
         {"custom_id": "extra", "params": params(response_format={"type": "json"})},
@@ -82,9 +92,8 @@ def test_invalid_parameters_come_back_as_errored_results(client: anthropic.Anthr
     by_id = {line.custom_id: line.result for line in client.messages.batches.results(batch.id)}
     assert by_id["ok"].type == "succeeded"
     for custom_id in ("no_messages", "extra", "tool"):
-        assert by_id[custom_id].type == "errored"
-        assert by_id[custom_id].error.error.type == "invalid_request_error"
-    assert by_id["short"].message.stop_reason == "max_tokens"
+        assert error_type_of(by_id[custom_id]) == "invalid_request_error"
+    assert message_of(by_id["short"]).stop_reason == "max_tokens"
 
 
 @pytest.mark.parametrize(
@@ -104,8 +113,8 @@ def test_create_rejects_a_malformed_request_list(
 ) -> None:
     with pytest.raises(anthropic.BadRequestError) as caught:
         client.messages.batches.create(requests=requests_body)
-    assert caught.value.body["error"]["type"] == "invalid_request_error"
-    assert fragment in caught.value.body["error"]["message"]
+    assert body_of(caught.value)["error"]["type"] == "invalid_request_error"
+    assert fragment in body_of(caught.value)["error"]["message"]
 
 
 def test_create_rejects_more_requests_than_the_limit(
@@ -166,7 +175,7 @@ def test_delete_removes_an_ended_batch(client: anthropic.Anthropic) -> None:
     assert deleted.type == "message_batch_deleted" and deleted.id == batch.id
     with pytest.raises(anthropic.NotFoundError) as caught:
         client.messages.batches.retrieve(batch.id)
-    assert caught.value.body["error"]["type"] == "not_found_error"
+    assert body_of(caught.value)["error"]["type"] == "not_found_error"
     assert caught.value.request_id
     assert batch.id not in [b.id for b in client.messages.batches.list()]
 
@@ -175,7 +184,7 @@ def test_authentication_and_version_headers(server: AnthropicEmulatorServer) -> 
     wrong = anthropic.Anthropic(base_url=server.base_url, api_key="nope", max_retries=0)
     with pytest.raises(anthropic.AuthenticationError) as caught:
         wrong.messages.batches.list()
-    assert caught.value.body["error"]["type"] == "authentication_error"
+    assert body_of(caught.value)["error"]["type"] == "authentication_error"
     url = f"{server.base_url}/v1/messages/batches"
     legacy = httpx2.get(
         url, headers={"x-api-key": "sk-ant-test", "anthropic-version": "2023-06-01"}

@@ -12,6 +12,8 @@ from typing import Any
 import orjson
 from sqlalchemy import func, select
 
+from kernel.api import KernelAPI
+
 
 def session_record(
     company: str, session_id: str, messages: int = 3, **extra: Any
@@ -44,10 +46,10 @@ def write_lines(path: Path, lines: Sequence[bytes | dict[str, Any]]) -> Path:
     return path
 
 
-def count(kernel: Any, model: Any, *where: Any) -> int:
+def count(kernel: KernelAPI, model: Any, *where: Any) -> int:
     """Rows in a table (matching ``where``)."""
     with kernel.db.transaction() as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where))
+        return session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
 
 
 def cli_env(tmp_path: Path, db_url: str, **extra: str) -> dict[str, str]:

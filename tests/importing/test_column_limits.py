@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
+from kernel.api import KernelAPI
 from kernel.db.models import AIProcessingRequest, ChatSession, Company, Message
 from plugins.common.importing.importer import import_file
 from tests.importing.support import count, session_line, session_record, write_lines
@@ -38,7 +39,7 @@ def test_too_long_fields_are_bad_lines_and_every_good_line_is_kept(
         assert session.scalar(select(Company.name).where(Company.id == "c9")) == "N" * 255
 
 
-def _refuse_content(kernel: Any, word: str) -> None:
+def _refuse_content(kernel: KernelAPI, word: str) -> None:
     """Make the database itself refuse a message whose content is ``word`` (as a DBA might)."""
     with kernel.db.transaction() as session:
         if kernel.db.is_postgres:

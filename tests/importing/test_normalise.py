@@ -24,7 +24,7 @@ def test_identifiers_empty_after_normalising_are_bad_lines(
     kernel = make_kernel(db_url)
     role = session_record("acme", "s-role")
     role["messages"][0]["role"] = value
-    lines = [
+    lines: list[bytes | dict[str, Any]] = [
         session_line(value, "s-company"),
         session_line("acme", value),
         role,

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from kernel.api import KernelAPI
 from kernel.db.models import AIBatchRequest, AIProcessingRequest, ChatSession, Message
 from plugins.common.importing.importer import import_file
 from plugins.common.text import transcript_size
@@ -46,12 +47,12 @@ def edited(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def messages_of(kernel: Any, external_id: str) -> list[tuple[str, str]]:
+def messages_of(kernel: KernelAPI, external_id: str) -> list[tuple[str, str]]:
     """A stored session's messages in order."""
     with kernel.db.transaction() as session:
         return [
-            tuple(row)
-            for row in session.execute(
+            (role, content)
+            for role, content in session.execute(
                 select(Message.role, Message.content)
                 .join(ChatSession)
                 .where(ChatSession.external_id == external_id)

@@ -139,6 +139,7 @@ def test_plans_of_a_dead_instance_are_taken_over_after_the_lease(
     kernel = pipeline.kernel
     dead = Scheduler(kernel)
     dead.start_instance()
+    assert dead.heartbeat is not None and dead.instance is not None
     (_plan,) = kernel.fetch_pending(kernel.get_companies())
     dead.heartbeat.stop()
     kernel.instance_id = None

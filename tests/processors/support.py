@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
+from kernel.api import KernelAPI
 from kernel.db.models import AIProcessingRequest, ChatSession
 from kernel.scheduler import Scheduler
 from plugins.common.importing.importer import import_file
@@ -48,12 +49,12 @@ def loaded_kernel(
     return kernel
 
 
-def cycle_queries(kernel: Any) -> dict[str, int]:
+def cycle_queries(kernel: KernelAPI) -> dict[str, int]:
     """Driver calls of one full cycle (create, poll, apply, retry), per task and in total."""
     return cycle_counts(kernel)["queries"]
 
 
-def cycle_counts(kernel: Any) -> dict[str, dict[str, int]]:
+def cycle_counts(kernel: KernelAPI) -> dict[str, dict[str, int]]:
     """Driver calls (``queries``) and statements the database ran (``statements``) of one full
     cycle (create, poll, apply, retry), per task and in total."""
     scheduler = Scheduler(kernel, record=False, flush=True)
@@ -69,7 +70,7 @@ def cycle_counts(kernel: Any) -> dict[str, dict[str, int]]:
     return counts
 
 
-def idle_run_counts(kernel: Any) -> dict[str, Any]:
+def idle_run_counts(kernel: KernelAPI) -> dict[str, Any]:
     """Statements and driver calls of ``run --until-idle`` (the scheduler as the command runs it,
     instance and lease bookkeeping included), in total and per pass."""
     kernel.settings.set("scheduler.lease_seconds", 7200)
@@ -93,7 +94,7 @@ def idle_run_counts(kernel: Any) -> dict[str, Any]:
     }
 
 
-def final_state(kernel: Any) -> dict[str, tuple[Any, ...]]:
+def final_state(kernel: KernelAPI) -> dict[str, tuple[Any, ...]]:
     """Every request's outcome and its session's fields, keyed by the session's import id."""
     r, s = AIProcessingRequest, ChatSession
     with kernel.db.transaction() as session:

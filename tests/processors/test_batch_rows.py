@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from kernel.api import KernelAPI
 from kernel.db.models import AIBatchRequest
 from kernel.db.rows import to_local_batch
 from kernel.scheduler import Scheduler
@@ -30,13 +31,13 @@ def server() -> Iterator[EmulatorServer]:
         yield emulator
 
 
-def rows(kernel: Any) -> dict[str, AIBatchRequest]:
+def rows(kernel: KernelAPI) -> dict[str, AIBatchRequest]:
     """Every batch row by id."""
     with kernel.db.transaction() as session:
         return {row.id: row for row in session.scalars(select(AIBatchRequest))}
 
 
-def statements(kernel: Any, write: Any) -> tuple[Any, int]:
+def statements(kernel: KernelAPI, write: Any) -> tuple[Any, int]:
     """What ``write()`` returned and how many statements the database ran for it."""
     with kernel.db.queries.measure() as measured:
         result = write()

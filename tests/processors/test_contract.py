@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from kernel.api import KernelAPI
 from kernel.scheduler import Scheduler
 from plugins.emulator import EmulatorConfig, EmulatorServer
 from tests.processors.support import final_state, loaded_kernel
 
-SCENARIOS = {
+SCENARIOS: dict[str, dict[str, Any]] = {
     "clean": {},
     "validation-and-expiry": {"first_validation_failure": 1, "first_expire": 1},
     "line-errors": {"rate_line_error": 0.2, "line_error_status": 400},
@@ -24,12 +25,13 @@ SCENARIOS = {
 }
 
 
-def copy_database(db_url: str, kernel: Any) -> str:
+def copy_database(db_url: str, kernel: KernelAPI) -> str:
     """An identical copy of the (closed) database at ``db_url``: same rows, same ids."""
     kernel.close()
     url = make_url(db_url)
     if url.get_backend_name() == "sqlite":
         target = f"{url.database}.copy.db"
+        assert url.database is not None
         shutil.copyfile(url.database, target)
         return f"sqlite:///{target}"
     database = f"{url.database}_copy"

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from kernel.api import KernelAPI
 from plugins.emulator import EmulatorConfig, EmulatorServer
 from plugins.fallback.tracker import ORIGINAL, PerformanceTracker
 from tests.processors.support import loaded_kernel
@@ -17,7 +18,7 @@ class SimulatedFailure(Exception):
     """A failure of the optimized processor made up by a test."""
 
 
-def replace_impl(kernel: Any, hook: str, plugin: str, function: Any) -> None:
+def replace_impl(kernel: KernelAPI, hook: str, plugin: str, function: Any) -> None:
     """Swap one plugin's implementation of a hook (pluggy keeps the bound method it registered)."""
     for impl in getattr(kernel.pm.hook, hook).get_hookimpls():
         if impl.plugin_name == plugin:
@@ -35,7 +36,7 @@ class Recorder:
     from kernel import hookimpl
 
     @hookimpl
-    def record_metric(self, kernel: Any, metric: Any) -> None:
+    def record_metric(self, kernel: KernelAPI, metric: Any) -> None:
         self.metrics.append(metric)
 
 
@@ -55,14 +56,14 @@ def kernel(make_kernel: Any, sqlite_url: str, tmp_path: Path) -> Any:
         )
 
 
-def test_fallback_is_registered_with_the_optimized_processor(kernel: Any) -> None:
+def test_fallback_is_registered_with_the_optimized_processor(kernel: KernelAPI) -> None:
     assert kernel.pm.get_plugin("fallback") is not None
 
 
-def test_optimized_raising_gives_the_originals_answer_and_one_event(kernel: Any) -> None:
+def test_optimized_raising_gives_the_originals_answer_and_one_event(kernel: KernelAPI) -> None:
     calls: list[str] = []
 
-    def broken(kernel: Any, companies: Any) -> Any:
+    def broken(kernel: KernelAPI, companies: Any) -> Any:
         calls.append("optimized")
         raise SimulatedFailure("simulated failure")
 
@@ -74,21 +75,19 @@ def test_optimized_raising_gives_the_originals_answer_and_one_event(kernel: Any)
     inflight = kernel.fetch_inflight(companies)
     assert calls == ["optimized"]
     assert sorted(b.batch_id for b in inflight) == sorted(p.batch_id for p in plans)
-    events = [
-        m
-        for m in kernel.pm.get_plugin("recorder").metrics
-        if m.name == "batchkernel.fallback.events"
-    ]
+    recorder = kernel.pm.get_plugin("recorder")
+    assert recorder is not None
+    events = [m for m in recorder.metrics if m.name == "batchkernel.fallback.events"]
     assert len(events) == 1 and events[0].attributes["operation"] == "fetch_inflight"
     status = kernel.collect_status()["fallback"]
     assert status["events"] == 1 and status["by_operation"]["fetch_inflight"] == 1
 
 
-def test_both_failing_raises_a_chained_error(kernel: Any) -> None:
-    def broken_optimized(kernel: Any, companies: Any) -> Any:
+def test_both_failing_raises_a_chained_error(kernel: KernelAPI) -> None:
+    def broken_optimized(kernel: KernelAPI, companies: Any) -> Any:
         raise SimulatedFailure("optimized broke")
 
-    def broken_original(kernel: Any, companies: Any) -> Any:
+    def broken_original(kernel: KernelAPI, companies: Any) -> Any:
         raise RuntimeError("original broke too")
 
     replace_impl(kernel, "retry_failed", "optimized", broken_optimized)
@@ -98,8 +97,9 @@ def test_both_failing_raises_a_chained_error(kernel: Any) -> None:
     assert isinstance(info.value.__cause__, SimulatedFailure)
 
 
-def test_tracker_switches_to_the_original_and_back(kernel: Any) -> None:
+def test_tracker_switches_to_the_original_and_back(kernel: KernelAPI) -> None:
     fallback = kernel.pm.get_plugin("fallback")
+    assert fallback is not None
     fallback.tracker = PerformanceTracker(window=10, min_samples=5, sample_every=2)
     failing = {"on": True}
     slow_original = next(
@@ -108,7 +108,7 @@ def test_tracker_switches_to_the_original_and_back(kernel: Any) -> None:
         if impl.plugin_name == "original"
     )
 
-    def slower_original(kernel: Any, companies: Any) -> Any:
+    def slower_original(kernel: KernelAPI, companies: Any) -> Any:
         time.sleep(0.01)
         return slow_original(kernel=kernel, companies=companies)
 
@@ -120,7 +120,7 @@ def test_tracker_switches_to_the_original_and_back(kernel: Any) -> None:
         if impl.plugin_name == "optimized"
     )
 
-    def flaky(kernel: Any, companies: Any) -> Any:
+    def flaky(kernel: KernelAPI, companies: Any) -> Any:
         calls["optimized"] += 1
         if failing["on"]:
             raise SimulatedFailure("flaky")

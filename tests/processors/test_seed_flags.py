@@ -1,4 +1,4 @@
-"""The seed's four flags, each with a real, observable effect."""
+"""The four legacy environment flags, each with a real, observable effect."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from kernel import hookimpl
+from kernel.api import KernelAPI
 from kernel.manager import Kernel
 from kernel.scheduler import Scheduler
 from kernel.settings import load_settings
@@ -72,7 +73,7 @@ class ConcurrencyProbe:
         self.peak = 0
 
     @hookimpl(wrapper=True, tryfirst=True)
-    def submit_batch(self, kernel: Any, plan: Any) -> Any:
+    def submit_batch(self, kernel: KernelAPI, plan: Any) -> Any:
         with self.lock:
             self.running += 1
             self.peak = max(self.peak, self.running)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from kernel import hookimpl
+from kernel.api import KernelAPI
 from kernel.types import BatchPlan, Metric
 from plugins.emulator import EmulatorConfig, EmulatorServer
 from plugins.openai_provider import OpenAIProvider
@@ -27,7 +28,7 @@ class MetricRecorder:
         self.metrics: list[Metric] = []
 
     @hookimpl
-    def record_metric(self, kernel: Any, metric: Metric) -> None:
+    def record_metric(self, kernel: KernelAPI, metric: Metric) -> None:
         """Keep the measurement."""
         self.metrics.append(metric)
 
@@ -37,7 +38,7 @@ class Harness:
     """Everything a provider test needs: server, kernel, provider, fake time and recorded metrics."""
 
     server: EmulatorServer
-    kernel: Any
+    kernel: KernelAPI
     provider: OpenAIProvider
     clock: FakeClock
     metrics: list[Metric]
@@ -121,9 +122,9 @@ def _build_kernel(
         log.warning("Kernel.create failed; using a stand-in kernel", exc_info=True)
         from kernel.settings import load_settings
 
-        kernel = StandInKernel(settings=load_settings(overrides))
-        kernel.metrics = recorder.metrics
-        return kernel, OpenAIProvider()
+        stand_in = StandInKernel(settings=load_settings(overrides))
+        stand_in.metrics = recorder.metrics
+        return stand_in, OpenAIProvider()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import httpx2
 import openai
 
 from kernel.settings import load_settings
-from kernel.types import Metric
+from kernel.types import Metric, MetricKind
 
 FAST_RETRIES = {
     "openai.api_key": "test-key",
@@ -49,10 +49,16 @@ class StandInKernel:
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("batchkernel.test"))
 
     def metric(
-        self, name: str, value: float, *, kind: str = "counter", unit: str = "1", **attrs: Any
+        self,
+        name: str,
+        value: float,
+        *,
+        kind: MetricKind = "counter",
+        unit: str = "1",
+        **attrs: Any,
     ) -> None:
         """Record one measurement."""
-        self.metrics.append(Metric(name, kind, float(value), unit, attrs))  # type: ignore[arg-type]
+        self.metrics.append(Metric(name, kind, float(value), unit, attrs))
 
     def values(self, name: str, **attrs: Any) -> list[float]:
         """Values of metric ``name`` whose attributes include ``attrs``."""

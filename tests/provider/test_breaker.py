@@ -35,7 +35,8 @@ def _fail(breaker: CircuitBreaker, times: int) -> None:
 
 def test_opens_after_threshold_consecutive_failures() -> None:
     """Threshold - 1 failures keep it closed; the threshold opens it and calls are refused."""
-    clock, seen = FakeClock(), []
+    clock = FakeClock()
+    seen: list[tuple[str, str]] = []
     breaker = _breaker(clock, seen)
     _fail(breaker, 2)
     assert breaker.snapshot()["state"] == CLOSED
@@ -60,7 +61,8 @@ def test_success_resets_the_count() -> None:
 
 def test_half_open_allows_one_probe_and_success_closes() -> None:
     """After the reset time one probe goes through; others wait; its success closes the breaker."""
-    clock, seen = FakeClock(), []
+    clock = FakeClock()
+    seen: list[tuple[str, str]] = []
     breaker = _breaker(clock, seen)
     _fail(breaker, 3)
     clock.advance(59)
@@ -80,7 +82,8 @@ def test_half_open_allows_one_probe_and_success_closes() -> None:
 
 def test_failed_probe_reopens_for_a_full_period() -> None:
     """A failed probe re-opens the breaker from the probe's time."""
-    clock, seen = FakeClock(), []
+    clock = FakeClock()
+    seen: list[tuple[str, str]] = []
     breaker = _breaker(clock, seen)
     _fail(breaker, 3)
     clock.advance(61)

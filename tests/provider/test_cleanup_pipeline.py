@@ -12,6 +12,7 @@ import openai
 import pytest
 from sqlalchemy import select
 
+from kernel.api import KernelAPI
 from kernel.db.models import AIBatchRequest
 from kernel.scheduler import Scheduler
 from plugins.emulator import EmulatorConfig, EmulatorServer
@@ -39,7 +40,7 @@ def _kernel(make_kernel: Any, db_url: str, server: EmulatorServer, **settings: A
     return make_kernel(db_url, **options)
 
 
-def _batches(kernel: Any) -> list[AIBatchRequest]:
+def _batches(kernel: KernelAPI) -> list[AIBatchRequest]:
     """Every local batch row."""
     with kernel.db.transaction() as session:
         return list(session.scalars(select(AIBatchRequest)))

@@ -32,7 +32,7 @@ def client(server: AnthropicEmulatorServer) -> Iterator[anthropic.Anthropic]:
     sdk.close()
 
 
-def _requests(key: str, count: int) -> list[dict[str, Any]]:
+def _requests(key: str, count: int) -> list[Any]:
     """``count`` tagged requests of the plan with submission key ``key``."""
     params = {"model": "m", "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]}
     return [{"custom_id": wire_id(tag_of(key), f"req-{i}"), "params": params} for i in range(count)]

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from kernel.api import KernelAPI
 from kernel.types import BatchPlan
 from plugins.chaos.harness import base_environment
 from tests.reliability.support import load
@@ -204,7 +205,7 @@ def test_optimized_claim_never_exceeds_its_page_with_nested_loops_forced(
         assert conn.exec_driver_sql("SHOW enable_hashjoin").scalar() == "off"
     results: list[list[BatchPlan]] = [[], []]
 
-    def claim(index: int, kernel: Any) -> None:
+    def claim(index: int, kernel: KernelAPI) -> None:
         results[index] = kernel.fetch_pending(kernel.get_companies())
 
     threads = [threading.Thread(target=claim, args=(i, k)) for i, k in enumerate((a, b))]

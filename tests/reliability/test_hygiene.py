@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import update
 
 from kernel import hookimpl
+from kernel.api import KernelAPI
 from kernel.db.models import AIBatchRequest
 from kernel.scheduler import Scheduler
 from plugins.emulator import EmulatorConfig, EmulatorServer
@@ -75,44 +76,44 @@ class TransactionProbe:
         return (yield)
 
     @hookimpl(wrapper=True)
-    def submit_batch(self, kernel: Any, plan: Any) -> Generator[None, Any, Any]:
+    def submit_batch(self, kernel: KernelAPI, plan: Any) -> Generator[None, Any, Any]:
         """Checked before the upload and the create."""
         return (yield from self.around("submit_batch"))
 
     @hookimpl(wrapper=True)
-    def poll_batch(self, kernel: Any, batch: Any) -> Generator[None, Any, Any]:
+    def poll_batch(self, kernel: KernelAPI, batch: Any) -> Generator[None, Any, Any]:
         """Checked before a retrieve."""
         return (yield from self.around("poll_batch"))
 
     @hookimpl(wrapper=True)
     def download_results(
-        self, kernel: Any, batch: Any, directory: Path
+        self, kernel: KernelAPI, batch: Any, directory: Path
     ) -> Generator[None, Any, Any]:
         """Checked before the downloads."""
         return (yield from self.around("download_results"))
 
     @hookimpl(wrapper=True)
-    def cancel_batch(self, kernel: Any, batch: Any) -> Generator[None, Any, Any]:
+    def cancel_batch(self, kernel: KernelAPI, batch: Any) -> Generator[None, Any, Any]:
         """Checked before a cancel."""
         return (yield from self.around("cancel_batch"))
 
     @hookimpl(wrapper=True)
-    def find_batch(self, kernel: Any, plan: Any) -> Generator[None, Any, Any]:
+    def find_batch(self, kernel: KernelAPI, plan: Any) -> Generator[None, Any, Any]:
         """Checked before a lookup by submission key."""
         return (yield from self.around("find_batch"))
 
     @hookimpl(wrapper=True)
-    def cleanup_batch(self, kernel: Any, batch: Any) -> Generator[None, Any, Any]:
+    def cleanup_batch(self, kernel: KernelAPI, batch: Any) -> Generator[None, Any, Any]:
         """Checked before the file deletions."""
         return (yield from self.around("cleanup_batch"))
 
     @hookimpl(wrapper=True)
-    def discard_submission(self, kernel: Any, plan: Any) -> Generator[None, Any, Any]:
+    def discard_submission(self, kernel: KernelAPI, plan: Any) -> Generator[None, Any, Any]:
         """Checked before orphan uploads are deleted."""
         return (yield from self.around("discard_submission"))
 
     @hookimpl(wrapper=True)
-    def sweep_provider_files(self, kernel: Any, settled: Any) -> Generator[None, Any, Any]:
+    def sweep_provider_files(self, kernel: KernelAPI, settled: Any) -> Generator[None, Any, Any]:
         """Checked before the file listing and the deletions of the sweep."""
         return (yield from self.around("sweep_provider_files"))
 

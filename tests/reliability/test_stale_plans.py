@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from kernel.db.models import AIBatchRequest, SchedulerInstance
 from kernel.scheduler import Scheduler
+from kernel.types import BatchPlan
 from tests.reliability.support import load
 
 
@@ -26,12 +27,15 @@ def test_reconcile_takes_own_and_dead_plans_but_never_a_live_instances(
         scheduler__lease_seconds=5,
     )
     live, dead, me = (Scheduler(kernel) for _ in range(3))
-    plans = {}
+    plans: dict[str, BatchPlan] = {}
     for name, scheduler in (("live", live), ("dead", dead), ("me", me)):
         scheduler.start_instance()
+        assert scheduler.instance is not None
         kernel.instance_id = scheduler.instance.id
         company = kernel.get_companies()[len(plans)]
         (plans[name],) = kernel.fetch_pending([company])
+    assert dead.heartbeat is not None and dead.instance is not None
+    assert live.heartbeat is not None
     dead.heartbeat.stop()
     live.heartbeat.beat()
     with kernel.db.transaction() as session:

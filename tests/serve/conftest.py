@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from kernel.api import KernelAPI
 from plugins.common.importing.importer import import_file
 from plugins.serve import start_server
 from tests.lifecycle.conftest import make_pipeline
@@ -52,7 +53,7 @@ def get(url: str, token: str | None = None, method: str = "GET") -> tuple[int, M
         return error.code, error.headers, error.read()
 
 
-def queue_more(kernel: Any, path: Path, per_company: dict[str, int]) -> None:
+def queue_more(kernel: KernelAPI, path: Path, per_company: dict[str, int]) -> None:
     """Import new sessions so some requests are pending after the run."""
     lines = []
     for company, count in per_company.items():

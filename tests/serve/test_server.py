@@ -127,7 +127,7 @@ def test_a_burst_of_connections_needs_no_retransmitted_syn(server: Any) -> None:
             assert ready, f"{len(pending)} connections never completed"
             for key, _ in ready:
                 selector.unregister(key.fileobj)
-                pending.discard(key.fileobj)  # type: ignore[arg-type]
+                pending.discard(key.fileobj)
         resent = []
         for sock in burst:
             assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
@@ -157,7 +157,7 @@ def test_a_request_body_is_refused_unread_and_the_connection_closed(server: Any)
 
 
 def test_requests_beyond_the_concurrency_limit_get_503_and_healthz_still_answers(
-    make_kernel: Any, sqlite_url: str
+    make_kernel: Any, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kernel = make_kernel(sqlite_url, serve__tokens=[TOKEN], serve__max_concurrent_requests=2)
     handle = start_server(kernel, "127.0.0.1", 0)
@@ -171,7 +171,7 @@ def test_requests_beyond_the_concurrency_limit_get_503_and_healthz_still_answers
             release.wait(EOF_WAIT)
         return original(method, target, headers)
 
-    handle.app.handle = slow
+    monkeypatch.setattr(handle.app, "handle", slow)
     results: list[int] = []
     busy = [
         threading.Thread(target=lambda: results.append(get(handle.url + "/readyz")[0]))

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kernel import hookimpl
+from kernel.api import KernelAPI
 from kernel.db.models import SchedulerInstance
 from plugins.common.monitoring.queries import MonitorReader
 from plugins.common.monitoring.snapshot import build_snapshot
@@ -34,11 +35,11 @@ class Tally:
     """A plugin that owns the ``tally`` section: its instances' parts are summed."""
 
     @hookimpl
-    def merge_status(self, kernel: Any, section: str, parts: Sequence[Any]) -> Any:
+    def merge_status(self, kernel: KernelAPI, section: str, parts: Sequence[Any]) -> Any:
         return sum(parts) if section == "tally" else None
 
 
-def record_instances(kernel: Any) -> None:
+def record_instances(kernel: KernelAPI) -> None:
     """Two live instances (newest heartbeat first) and one stopped one."""
     now = datetime.now(UTC)
     with kernel.db.transaction() as session:

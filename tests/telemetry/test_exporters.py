@@ -48,6 +48,7 @@ def _exercise(kernel: Kernel) -> Any:
     kernel.run_cycle(lambda: {"tasks": 1.0})
     kernel.metric("batchkernel.test.events", 2, unit="{event}", source="test")
     plugin = kernel.pm.get_plugin("otel")
+    assert plugin is not None
     plugin.force_flush()
     return plugin
 

@@ -22,12 +22,12 @@ updated by importing again once the batch is applied.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Container, Iterator
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
+from kernel.api import KernelAPI
 from kernel.types import KernelError
 from plugins.common.importing.isolate import write_isolating
 from plugins.common.importing.lines import SessionRecord, parse_line
@@ -54,9 +54,21 @@ class ImportStopped(KernelError):
         self.report = report
 
 
-def _chunks(path: Path, report: ImportReport) -> Iterator[list[SessionRecord]]:
+def _unknown_tasks(record: SessionRecord, known: Container[str], names: str) -> None:
+    """Refuse a line that names a task nothing defines (ValueError naming the valid ones)."""
+    unknown = [name for name in record.tasks if name not in known]
+    if unknown:
+        raise ValueError(
+            f'unknown task {", ".join(map(repr, unknown))} in "tasks"; defined tasks: {names}'
+        )
+
+
+def _chunks(
+    path: Path, report: ImportReport, known: Collection[str]
+) -> Iterator[list[SessionRecord]]:
     """Checked records in chunks of at most CHUNK_LINES lines or about CHUNK_BYTES bytes
     (memory stays bounded with long transcripts); bad lines go to the report."""
+    names = ", ".join(sorted(known))
     chunk: list[SessionRecord] = []
     size = 0
     with path.open("rb") as handle:
@@ -65,7 +77,9 @@ def _chunks(path: Path, report: ImportReport) -> Iterator[list[SessionRecord]]:
             if not raw.strip():
                 continue
             try:
-                chunk.append(parse_line(number, raw))
+                record = parse_line(number, raw)
+                _unknown_tasks(record, known, names)
+                chunk.append(record)
             except ValueError as exc:
                 report.problems.append(Problem(number, str(exc)))
                 continue
@@ -93,13 +107,13 @@ def _distinct(
     return kept
 
 
-def import_file(kernel: Any, path: Path, *, update: bool = False) -> ImportReport:
+def import_file(kernel: KernelAPI, path: Path, *, update: bool = False) -> ImportReport:
     """Import a JSONL file; returns counts, bad lines (problems) and notes, sorted by line."""
     report = ImportReport(update=update)
     writer = ChunkWriter(kernel, update=update)
     seen: dict[tuple[str, str], int] = {}
     try:
-        for chunk in _chunks(path, report):
+        for chunk in _chunks(path, report, set(kernel.tasks())):
             records = _distinct(chunk, report, seen)
             try:
                 report.add(write_isolating(writer.write, records))

@@ -36,6 +36,8 @@ class SessionRecord:
     messages: tuple[MessageLine, ...]
     transcript_chars: int
     transcript_bytes: int
+    tasks: tuple[str, ...] = ()
+    """The tasks the line asks for (``"tasks"``); empty: ``processing.default_tasks``."""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -62,6 +64,15 @@ def _message(index: int, message: Any) -> MessageLine:
 def _session_id(value: Any) -> Any:
     """Session ids may be written as JSON integers (not booleans)."""
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _tasks(value: Any) -> tuple[str, ...]:
+    """The line's ``"tasks"``: a list of task names (absent: none named)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError('field "tasks" must be a list of task names, e.g. ["session_analysis"]')
+    return tuple(dict.fromkeys(v.strip() for v in value))
 
 
 def parse_line(number: int, raw: bytes) -> SessionRecord:
@@ -94,4 +105,5 @@ def parse_line(number: int, raw: bytes) -> SessionRecord:
         messages,
         columns.integer(chars, TRANSCRIPT_CHARS, "the transcript's length in characters"),
         columns.integer(size, TRANSCRIPT_BYTES, "the transcript's size in bytes"),
+        _tasks(data.get("tasks")),
     )

@@ -17,14 +17,14 @@ from typing import Any
 from sqlalchemy import delete, null, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from kernel.api import KernelAPI
 from kernel.db.models import AIProcessingRequest, ChatSession, Company, Message, new_id, utcnow
-from kernel.types import CompanyStatus, RequestStatus
+from kernel.db.rowcount import rowcount
+from kernel.types import CompanyStatus, ConfigError, RequestStatus
 from plugins.common.importing.lines import MessageLine, SessionRecord
 from plugins.common.importing.report import ImportReport, Problem
 from plugins.common.rowsets import insert_rows, update_rows
 
-PENDING = RequestStatus.PENDING_BATCHING.value
-IN_PROGRESS = RequestStatus.BATCHING_IN_PROGRESS.value
 ANALYSIS = (
     "sentiment",
     "category",
@@ -57,11 +57,12 @@ SESSION_COLUMNS = (
     "created_at",
 )
 REQUEUE = {
-    "status": PENDING,
+    "status": RequestStatus.PENDING_BATCHING,
     "attempts": 0,
     "batch_id": None,
     "error": None,
     "completed_at": None,
+    "result_json": None,
 }
 
 
@@ -94,10 +95,18 @@ def differences(record: SessionRecord, stored: Stored) -> list[str]:
 class ChunkWriter:
     """Writes chunks for one import: settings read once, one transaction per call."""
 
-    def __init__(self, kernel: Any, *, update: bool) -> None:
+    def __init__(self, kernel: KernelAPI, *, update: bool) -> None:
         self.db = kernel.db
-        self.processing_type = str(kernel.settings.processing.processing_type)
-        self.model = str(kernel.settings.model.name)
+        tasks = kernel.tasks()
+        default_model = str(kernel.settings.model.name)
+        self.models = {name: task.model or default_model for name, task in tasks.items()}
+        self.default_tasks = tuple(str(n) for n in kernel.settings.processing.default_tasks)
+        unknown = [name for name in self.default_tasks if name not in tasks]
+        if unknown:
+            raise ConfigError(
+                f"processing.default_tasks names unknown task {', '.join(unknown)}; defined "
+                f"tasks: {', '.join(sorted(tasks))}"
+            )
         self.update = update
 
     def write(self, records: Sequence[SessionRecord]) -> ImportReport:
@@ -135,15 +144,16 @@ class ChunkWriter:
                         new_id(),
                         session_id,
                         record.company,
-                        self.processing_type,
-                        self.model,
-                        PENDING,
+                        task,
+                        self.models[task],
+                        RequestStatus.PENDING_BATCHING,
                         0,
                         now,
                         now,
                     )
                     for session_id, record in targets
                     if record.messages
+                    for task in record.tasks or self.default_tasks
                 ],
                 skip_conflicts=("session_id", "processing_type"),
                 returning=(AIProcessingRequest.__table__.c.id,),
@@ -288,7 +298,9 @@ class ChunkWriter:
             .order_by(r.session_id, r.id)
             .with_for_update()
         ).all()
-        busy = {row.session_id for row in locked if row.status == IN_PROGRESS}
+        busy = {
+            row.session_id for row in locked if row.status == RequestStatus.BATCHING_IN_PROGRESS
+        }
         for session_id in sorted(busy, key=lambda sid: by_id[sid].line):
             record = by_id[session_id]
             result.sessions_in_flight += 1
@@ -323,12 +335,13 @@ class ChunkWriter:
         # After the session rows are locked by the update: a concurrent update of the same
         # session has committed by now, and this delete sees (and replaces) its messages.
         session.execute(delete(Message).where(Message.session_id.in_(list(ready))))
-        requeued = session.execute(
+        requeued_result = session.execute(
             update(r)
-            .where(r.session_id.in_(list(ready)), r.status != IN_PROGRESS)
+            .where(r.session_id.in_(list(ready)), r.status != RequestStatus.BATCHING_IN_PROGRESS)
             .values(REQUEUE | {"requested_at": now, "available_at": now})
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
+        requeued = rowcount(requeued_result)
         result.sessions_updated += len(ready)
         result.requests_requeued += requeued
         return list(ready.items())

@@ -13,21 +13,34 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast, overload
 
-from sqlalchemy import Connection, Engine, case, create_engine, func, literal, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    case,
+    create_engine,
+    func,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.engine import URL
 
 from kernel.db.models import AIBatchRequest, AIProcessingRequest, Company, SchedulerInstance
 from kernel.types import RequestStatus
 
-PENDING = RequestStatus.PENDING_BATCHING.value
 IN_FLIGHT = RequestStatus.BATCHING_IN_PROGRESS.value
-COMPANY_ID_LENGTH: int = Company.__table__.c.id.type.length
+COMPANY_ID_LENGTH: int = cast(String, Company.__table__.c.id.type).length or 0
 TERMINAL = (RequestStatus.PROCESSING_COMPLETE.value, RequestStatus.PROCESSING_FAILED.value)
 READ_TIMEOUT_MS = 5000
 
 
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: datetime | None) -> datetime | None: ...
 def as_utc(value: datetime | None) -> datetime | None:
     """Timestamps read back from SQLite are naive UTC; make every one aware."""
     if value is None:
@@ -122,7 +135,7 @@ def oldest_pending(conn: Connection, company: str | None = None) -> dict[str, da
     r = AIProcessingRequest
     stmt = (
         select(r.company_id, func.min(r.requested_at))
-        .where(r.status == PENDING)
+        .where(r.status == RequestStatus.PENDING_BATCHING)
         .group_by(r.company_id)
     )
     rows = conn.execute(_scoped(stmt, r.company_id, company)).all()
@@ -274,7 +287,7 @@ def batch_totals(conn: Connection, company: str | None = None) -> dict[str, int]
 def first_pending(conn: Connection, company: str | None = None) -> tuple[str, datetime] | None:
     """The oldest pending request's company and ``requested_at`` (index on status, time)."""
     r = AIProcessingRequest
-    stmt = select(r.company_id, r.requested_at).where(r.status == PENDING)
+    stmt = select(r.company_id, r.requested_at).where(r.status == RequestStatus.PENDING_BATCHING)
     row = conn.execute(
         _scoped(stmt, r.company_id, company).order_by(r.requested_at, r.company_id).limit(1)
     ).first()
@@ -325,11 +338,15 @@ def company_page(
         func.sum(r.prompt_tokens).label("input_tokens"),
         func.sum(r.completion_tokens).label("output_tokens"),
         func.sum(r.total_cost_usd).label("cost_usd"),
-        func.min(case((r.status == PENDING, r.requested_at))).label("oldest_pending"),
+        func.min(case((r.status == RequestStatus.PENDING_BATCHING, r.requested_at))).label(
+            "oldest_pending"
+        ),
     ).group_by(r.company_id)
     grouped = _scoped(grouped, r.company_id, company).subquery()
     g = grouped.c
-    backlog = func.coalesce(g[f"n_{PENDING}"], 0) + func.coalesce(g[f"n_{IN_FLIGHT}"], 0)
+    backlog = func.coalesce(g[f"n_{RequestStatus.PENDING_BATCHING}"], 0) + func.coalesce(
+        g[f"n_{IN_FLIGHT}"], 0
+    )
     cost = func.coalesce(g.cost_usd, 0.0)
     stmt = (
         select(

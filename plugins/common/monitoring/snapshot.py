@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from kernel.api import KernelAPI
 from kernel.types import BatchStatus, RequestStatus
 from plugins.common.budgets import Budgets, budget_status, holds
 from plugins.common.monitoring.queries import (
@@ -321,7 +322,7 @@ def _scheduler(
 
 def build_snapshot(
     reader: MonitorReader,
-    kernel: Any,
+    kernel: KernelAPI,
     *,
     company: str | None = None,
     include_global: bool = True,

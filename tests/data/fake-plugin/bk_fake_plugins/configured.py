@@ -4,6 +4,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kernel import hookimpl
+from kernel.api import KernelAPI
 from kernel.settingspec import Section, Setting
 
 
@@ -38,6 +39,6 @@ class Configured:
         return [FAKE]
 
     @hookimpl
-    def record_metric(self, kernel: Any, metric: Any) -> None:
+    def record_metric(self, kernel: KernelAPI, metric: Any) -> None:
         """Remember the configured greeting."""
         self.greetings.append(str(kernel.settings.fake.greeting))

@@ -3,6 +3,7 @@
 from typing import Any
 
 from kernel import hookimpl
+from kernel.api import KernelAPI
 
 
 class Dependent:
@@ -11,5 +12,5 @@ class Dependent:
     batchkernel_requires = ("fake-ok",)
 
     @hookimpl
-    def record_metric(self, kernel: Any, metric: Any) -> None:
+    def record_metric(self, kernel: KernelAPI, metric: Any) -> None:
         """Ignore metrics."""

@@ -3,6 +3,7 @@
 from typing import Any
 
 from kernel import hookimpl
+from kernel.api import KernelAPI
 
 
 class MetricRecorder:
@@ -12,6 +13,6 @@ class MetricRecorder:
         self.metrics: list[Any] = []
 
     @hookimpl
-    def record_metric(self, kernel: Any, metric: Any) -> None:
+    def record_metric(self, kernel: KernelAPI, metric: Any) -> None:
         """Keep the metric."""
         self.metrics.append(metric)

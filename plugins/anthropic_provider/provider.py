@@ -139,8 +139,7 @@ class AnthropicProvider:
             self._unknown.discard(key)
         self._check_quota()
         requests = batch_requests(Path(plan.input_path), tag_of(key))
-        started = self.clock()
-        batch = self._create(kernel, config, client, plan, requests, started)
+        batch = self._create(kernel, config, client, plan, requests)
         with self._lock:
             if len(self._created) >= KNOWN_LIMIT:
                 self._created.clear()
@@ -155,7 +154,6 @@ class AnthropicProvider:
         client: anthropic.Anthropic,
         plan: BatchPlan,
         requests: list[Request],
-        started: float,
     ) -> Any:
         """One create, retried only while the answer proves nothing was made (429, 529)."""
         import anthropic
@@ -178,21 +176,13 @@ class AnthropicProvider:
                         self.sleep(wait)
                         continue
                 if status is not None and status >= 500 and status != 529:
-                    raise self._ambiguous(kernel, config, client, plan, started, exc) from exc
+                    raise self._ambiguous(kernel, plan, exc) from exc
                 raise to_provider_error(exc, "create") from exc
             except anthropic.APIConnectionError as exc:
-                raise self._ambiguous(kernel, config, client, plan, started, exc) from exc
+                raise self._ambiguous(kernel, plan, exc) from exc
         raise AssertionError("unreachable")
 
-    def _ambiguous(
-        self,
-        kernel: Any,
-        config: AnthropicConfig,
-        client: anthropic.Anthropic,
-        plan: BatchPlan,
-        started: float,
-        exc: Exception,
-    ) -> ProviderError:
+    def _ambiguous(self, kernel: Any, plan: BatchPlan, exc: Exception) -> ProviderError:
         """After a create whose outcome is unknown: remember it; the plan waits for the lookup."""
         self._unknown.add(plan.submission_key)
         kernel.log.warning(

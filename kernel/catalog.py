@@ -53,6 +53,12 @@ BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
             settings="plugins.openai_provider.settings_spec",
         ),
         CatalogEntry(
+            "anthropic",
+            "plugins.anthropic_provider:AnthropicProvider",
+            "provider",
+            settings="plugins.anthropic_provider.settings_spec",
+        ),
+        CatalogEntry(
             "gemini",
             "plugins.gemini_provider:GeminiProvider",
             "provider",
@@ -86,7 +92,7 @@ BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
             "emulator",
             "plugins.emulator_command:EmulatorCommand",
             "command",
-            settings="plugins.emulator.settings_spec",
+            settings="plugins.emulator_command.settings_spec",
         ),
         CatalogEntry("importer", "plugins.importer:ImportCommand", "command"),
         CatalogEntry("companies", "plugins.companies:CompaniesCommand", "command"),

@@ -1,9 +1,10 @@
 """The demo run: a fresh SQLite file (or a given database), synthetic sessions, the emulator, the
 pipeline until idle with a progress display, then a summary of what happened.
 
-The emulator runs in this process, started through the emulator library
-(:class:`plugins.emulator.EmulatorServer` on a free loopback port): nothing to install or stop
-separately, and the port it bound is known at once.
+The emulator runs in this process, started through the chosen provider's emulator library
+(:class:`plugins.emulator.EmulatorServer` for OpenAI, on a free loopback port): nothing to install
+or stop separately, and the port it bound is known at once. Requests use the provider's own
+model setting (``gemini.model``, ``anthropic.model``) so that costs use its price.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ DEMO_DIR = Path(".batchkernel/demo")
 EMULATORS: dict[str, tuple[str, str]] = {
     "openai": ("plugins.emulator:EmulatorServer", "openai"),
     "gemini": ("plugins.emulator_gemini:GeminiEmulatorServer", "gemini"),
+    "anthropic": ("plugins.emulator_anthropic:AnthropicEmulatorServer", "anthropic"),
 }
 """Per provider: its emulator server (``module:class``) and its settings section."""
 
@@ -117,6 +119,8 @@ def run_demo(
         settings.set(f"{section}.base_url", emulator.base_url)
         if not settings.get(f"{section}.api_key"):
             settings.set(f"{section}.api_key", "demo-key-not-secret")
+        if provider != "openai":
+            settings.set("model.name", str(settings.get(f"{section}.model")))
         upgrade(kernel.db)
         with tempfile.TemporaryDirectory() as tmp:
             source = write_jsonl(Path(tmp) / "sessions.jsonl", companies, sessions, seed=seed)

@@ -36,9 +36,10 @@ class BatchFaults:
 class FaultInjector:
     """Decides which requests and batches misbehave; thread-safe, seeded, counters resettable."""
 
-    def __init__(self, config: EmulatorConfig) -> None:
+    def __init__(self, config: EmulatorConfig, kinds: Sequence[str] = HTTP_FAULTS) -> None:
         self._lock = threading.Lock()
         self._config = config
+        self._kinds = tuple(kinds)
         self._rng = random.Random(config.seed)
         self._remaining: dict[str, dict[str, int]] = {}
         self._lost_creates = 0
@@ -58,7 +59,7 @@ class FaultInjector:
 
     def _reset_counters(self, new: EmulatorConfig, old: EmulatorConfig | None) -> None:
         """Copy counted-fault budgets from the config where they are new or changed."""
-        for kind in HTTP_FAULTS:
+        for kind in self._kinds:
             name = f"first_{kind}"
             if old is None or getattr(old, name) != getattr(new, name):
                 self._remaining[kind] = dict(getattr(new, name))
@@ -70,10 +71,11 @@ class FaultInjector:
             self._expiries = new.first_expire
 
     def http_fault(self, operation: str, request_id: str) -> str | None:
-        """The transport fault for this call, if any: drop, 429, 500, 404 or slow."""
+        """The transport fault for this call, if any, of the injector's kinds (by default drop,
+        429, 500, 404 or slow; another provider's emulator passes its own, such as 529)."""
         with self._lock:
             cfg = self._config
-            for kind in HTTP_FAULTS:
+            for kind in self._kinds:
                 if self._take(kind, operation) or self._roll(kind, operation, cfg):
                     self._record(operation, kind, request_id)
                     return kind

@@ -22,8 +22,8 @@ from dynaconf import Dynaconf
 
 from kernel import PROJECT
 from kernel.catalog import (
+    ALWAYS_REGISTERED,
     BUILTIN_PLUGINS,
-    COMMAND_PLUGINS,
     import_target,
     instantiate,
     third_party_entry_points,
@@ -115,7 +115,7 @@ def _selection(settings: Dynaconf) -> tuple[list[str], list[str]]:
     if exporting and "otel" in BUILTIN_PLUGINS:
         wanted.append("otel")
     wanted += [str(name) for name in plugins.get("enabled", [])]
-    wanted += [name for name in ("budget", *COMMAND_PLUGINS) if name in BUILTIN_PLUGINS]
+    wanted += ALWAYS_REGISTERED
     return list(dict.fromkeys(wanted)), selected
 
 

@@ -34,8 +34,8 @@ class CatalogEntry:
 _BUILTINS = (
     # name, import target, role, required plugins, package whose settings_spec declares settings
     ("core", "kernel.core:CorePlugin", "kernel", (), ""),
-    ("original", "plugins.original:OriginalProcessor", "processor", (), ""),
-    ("optimized", "plugins.optimized:OptimizedProcessor", "processor", (), ""),
+    ("original", "plugins.original:OriginalProcessor", "processor", (), "plugins.common"),
+    ("optimized", "plugins.optimized:OptimizedProcessor", "processor", (), "plugins.common"),
     ("fallback", "plugins.fallback:FallbackPlugin", "processor", ("optimized",), ""),
     ("budget", "plugins.budget:BudgetPlugin", "extension", (), "plugins.budget"),
     ("session-tasks", "plugins.session_tasks:SessionTasks", "tasks", (), ""),
@@ -47,7 +47,7 @@ _BUILTINS = (
     ("otel", "plugins.otel:OtelPlugin", "exporter", (), "plugins.otel"),
     ("serve", "plugins.serve:ServePlugin", "command", (), "plugins.serve"),
     ("emulator", "plugins.emulator_command:EmulatorCommand", "command", (), "plugins.emulator"),
-    ("importer", "plugins.importer:ImportCommand", "command", (), ""),
+    ("importer", "plugins.importer:ImportCommand", "command", (), "plugins.importer"),
     ("companies", "plugins.companies:CompaniesCommand", "command", (), ""),
     ("tasks", "plugins.tasks:TasksCommand", "command", (), "plugins.tasks"),
     ("status", "plugins.status:StatusCommand", "command", (), ""),

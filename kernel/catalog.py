@@ -54,6 +54,7 @@ _BUILTINS = (
     ("demo", "plugins.demo:DemoCommand", "command", (), ""),
     ("bench", "plugins.bench:BenchCommand", "command", (), ""),
     ("chaos", "plugins.chaos:ChaosCommand", "command", (), ""),
+    ("settings", "plugins.settings_command:SettingsCommand", "command", (), ""),
 )
 BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
     name: CatalogEntry(name, target, role, requires, settings and f"{settings}.settings_spec")

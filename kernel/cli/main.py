@@ -18,7 +18,6 @@ from rich.markup import escape
 
 from kernel.cli.options import DatabaseOption, SettingsOption, console, open_kernel
 from kernel.cli.plugin_commands import add_plugin_commands, command_manager
-from kernel.cli.settings_command import show_settings
 from kernel.types import KernelError
 
 HELP = "Run LLM work through the OpenAI Batch API over your own database."
@@ -110,7 +109,6 @@ def core_app() -> typer.Typer:
     app.add_typer(db_app, name="db")
     app.command("plugins")(plugins)
     app.command("run")(run)
-    app.command("settings")(show_settings)
     return app
 
 

@@ -82,6 +82,36 @@ class Response:
 Handler = Callable[..., Response]
 
 
+class Ledgered(Protocol):
+    """A store that can list everything it ever held (the admin ledger)."""
+
+    def ledger(self) -> dict[str, Any]:
+        """Every file and batch ever created, plus the faults injected so far."""
+        ...
+
+
+class ServedApp(Protocol):
+    """What the HTTP layer and :class:`EmulatorServer` need of an emulator app (any provider's)."""
+
+    @property
+    def config(self) -> EmulatorConfig:
+        """The settings in force."""
+        ...
+
+    @property
+    def store(self) -> Ledgered:
+        """The app's state."""
+        ...
+
+    def configure(self, **changes: Any) -> EmulatorConfig:
+        """Change settings at runtime."""
+        ...
+
+    def handle(self, request: Request) -> Response:
+        """Answer one request."""
+        ...
+
+
 class EmulatorApp:
     """Routes requests to operations; owns the config, the fault injector and the store."""
 

@@ -6,7 +6,7 @@ import dataclasses
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 OPERATIONS: tuple[str, ...] = (
     "files.create",
@@ -84,7 +84,7 @@ class EmulatorConfig:
             object.__setattr__(self, f.name, value)
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> EmulatorConfig:
+    def from_dict(cls, values: Mapping[str, Any]) -> Self:
         """Build a config from a plain mapping (settings, JSON); unknown keys raise ValueError."""
         valid = cls.keys()
         for key in values:
@@ -99,7 +99,7 @@ class EmulatorConfig:
         """Names of all settings, in declaration order."""
         return tuple(f.name for f in dataclasses.fields(cls))
 
-    def replace(self, **changes: Any) -> EmulatorConfig:
+    def replace(self, **changes: Any) -> Self:
         """Return a copy with some settings changed (validated like from_dict)."""
         return type(self).from_dict({**self.to_dict(), **changes})
 

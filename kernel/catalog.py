@@ -53,6 +53,12 @@ BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
             settings="plugins.openai_provider.settings_spec",
         ),
         CatalogEntry(
+            "azure-openai",
+            "plugins.openai_provider:AzureOpenAIProvider",
+            "provider",
+            settings="plugins.openai_provider.azure_settings_spec",
+        ),
+        CatalogEntry(
             "gemini",
             "plugins.gemini_provider:GeminiProvider",
             "provider",

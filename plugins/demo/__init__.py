@@ -18,7 +18,7 @@ def demo_command(
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed of the synthetic data.")] = 7,
     provider: Annotated[
-        str, typer.Option(help="Whose batch API to emulate and use (openai, gemini).")
+        str, typer.Option(help="Whose batch API to emulate and use (openai, azure-openai, gemini).")
     ] = "openai",
 ) -> None:
     """The main job on embedded defaults: synthetic data, the emulator, the pipeline until idle."""

@@ -31,24 +31,26 @@ from plugins.emulator import EmulatorServer
 
 DEMO_DIR = Path(".batchkernel/demo")
 EMULATORS: dict[str, tuple[str, str]] = {
-    "openai": ("plugins.emulator:EmulatorServer", "openai"),
-    "gemini": ("plugins.emulator_gemini:GeminiEmulatorServer", "gemini"),
+    "openai": ("plugins.emulator:EmulatorServer", "openai.base_url"),
+    "azure-openai": ("plugins.emulator:AzureEmulatorServer", "azure_openai.endpoint"),
+    "gemini": ("plugins.emulator_gemini:GeminiEmulatorServer", "gemini.base_url"),
 }
-"""Per provider: its emulator server (``module:class``) and its settings section."""
+"""Per provider: its emulator server (``module:class``) and the setting that points at it."""
 
 
 def start_emulator(provider: str) -> tuple[EmulatorServer, str]:
-    """The provider's emulator, started on a free loopback port, and its settings section."""
+    """The provider's emulator, started on a free loopback port, and the setting (``section.key``)
+    that points the provider at it."""
     import importlib
 
     if provider not in EMULATORS:
         raise ValueError(
             f"no demo for provider {provider!r}; choose one of: {', '.join(EMULATORS)}"
         )
-    target, section = EMULATORS[provider]
+    target, url_setting = EMULATORS[provider]
     module, _, name = target.partition(":")
     server_class = getattr(importlib.import_module(module), name)
-    return server_class(None, host="127.0.0.1", port=0).start(), section
+    return server_class(None, host="127.0.0.1", port=0).start(), url_setting
 
 
 def demo_settings(database: str | None) -> dict[str, Any]:
@@ -91,7 +93,8 @@ def run_demo(
     """Run the demo end to end against ``provider``'s emulator; returns the process exit code."""
     console = Console()
     started = time.perf_counter()
-    emulator, section = start_emulator(provider)
+    emulator, url_setting = start_emulator(provider)
+    section = url_setting.partition(".")[0]
     settings = load_settings({**demo_settings(database), "plugins.provider": provider})
     try:
         kernel = Kernel.create(settings)
@@ -99,7 +102,7 @@ def run_demo(
         emulator.stop()
         raise
     try:
-        settings.set(f"{section}.base_url", emulator.base_url)
+        settings.set(url_setting, emulator.base_url)
         if not settings.get(f"{section}.api_key"):
             settings.set(f"{section}.api_key", "demo-key-not-secret")
         upgrade(kernel.db)

@@ -75,6 +75,7 @@ class EmulatorConfig:
     rate_duplicate_lines: float = 0.0
     rate_missing_lines: float = 0.0
     line_faults_by_request: bool = False
+    azure_deployments: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """Coerce loosely typed values (JSON, CLI) and reject out-of-range ones."""
@@ -153,9 +154,9 @@ def _coerce(name: str, hint: Any, value: Any, operations: tuple[str, ...] = OPER
             raise ValueError(f"{name} must be a string or null, got {value!r}")
         return value or None
     if hint == tuple[str, ...]:
-        items = value.split(",") if isinstance(value, str) else list(value)
+        items = [item for item in (value.split(",") if isinstance(value, str) else value) if item]
         for item in items:
-            if item not in operations:
+            if name.endswith("_operations") and item not in operations:
                 raise ValueError(f"{name}: unknown operation {item!r}; valid: {operations}")
         return tuple(items)
     if hint == dict[str, int]:

@@ -29,7 +29,7 @@ def run(endpoint: str, body: dict[str, Any], rng: random.Random, created: int) -
     """Execute one request body against the emulated endpoint."""
     if body.get("stream"):
         return _invalid("Streaming is not supported in the Batch API.", "stream")
-    if endpoint == "/v1/chat/completions":
+    if endpoint in ("/v1/chat/completions", "/chat/completions"):
         return _chat(body, rng, created)
     if endpoint == "/v1/embeddings":
         return _embeddings(body)

@@ -129,3 +129,13 @@ def serve_forever(
         pass
     finally:
         server.stop()
+
+
+class AzureEmulatorServer(EmulatorServer):
+    """The same emulator addressed as an Azure OpenAI resource: ``base_url`` is the endpoint the
+    ``AzureOpenAI`` client is given (it calls ``/openai/files`` and ``/openai/batches``)."""
+
+    @property
+    def base_url(self) -> str:
+        """The resource endpoint, e.g. ``http://127.0.0.1:PORT``."""
+        return f"http://{self._host}:{self._port}"

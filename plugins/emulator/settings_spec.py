@@ -54,6 +54,7 @@ HELP: dict[str, str] = {
     "rate_duplicate_lines": "fraction of result lines repeated",
     "rate_missing_lines": "fraction of result lines left out",
     "line_faults_by_request": "line faults follow the request id, not chance",
+    "azure_deployments": "Azure paths: the Global-Batch deployments lines may name (empty: any)",
 }
 
 _KINDS: dict[Any, type] = {

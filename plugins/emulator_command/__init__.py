@@ -16,6 +16,7 @@ from kernel.cli.options import SettingsOption, console, open_kernel
 
 EMULATORS: dict[str, str] = {
     "openai": "plugins.emulator:EmulatorServer",
+    "azure-openai": "plugins.emulator:AzureEmulatorServer",
     "gemini": "plugins.emulator_gemini:GeminiEmulatorServer",
 }
 """Emulator servers by provider name: ``module:class``, imported only when chosen."""
@@ -62,7 +63,8 @@ def _plain(value: Any) -> Any:
 def emulator_command(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 8100,
     provider: Annotated[
-        str, typer.Option(help="Which provider's batch API to emulate (openai, gemini).")
+        str,
+        typer.Option(help="Which provider's batch API to emulate (openai, azure-openai, gemini)."),
     ] = "openai",
     settings: SettingsOption = None,
 ) -> None:

@@ -32,13 +32,23 @@ def response_format(request: LLMRequest) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class ChatEncoder:
-    """Encodes neutral requests for one model as ``/v1/chat/completions`` batch lines."""
+    """Encodes neutral requests for one model as chat-completions batch lines.
+
+    ``url`` is the batch endpoint (``/v1/chat/completions`` at OpenAI, ``/chat/completions`` at
+    Azure); ``deployment``, when set, is the line's ``model`` (Azure names a deployment there,
+    the same on every line), while ``model`` still picks the tokenizer.
+    """
 
     model: str
+    url: str = ENDPOINT
+    deployment: str | None = None
 
     def body(self, request: LLMRequest) -> dict[str, Any]:
         """The request body of one line."""
-        body: dict[str, Any] = {"model": request.model, "messages": chat_messages(request)}
+        body: dict[str, Any] = {
+            "model": self.deployment or request.model,
+            "messages": chat_messages(request),
+        }
         if request.temperature is not None:
             body["temperature"] = request.temperature
         body["max_tokens"] = request.max_output_tokens
@@ -50,7 +60,7 @@ class ChatEncoder:
         line = {
             "custom_id": request.custom_id,
             "method": "POST",
-            "url": ENDPOINT,
+            "url": self.url,
             "body": self.body(request),
         }
         return orjson.dumps(line) + b"\n"

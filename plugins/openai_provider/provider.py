@@ -1,4 +1,4 @@
-"""The ``openai`` provider plugin: the ProviderSpec hooks over the official SDK."""
+"""The ``openai`` and ``azure-openai`` provider plugins: the ProviderSpec hooks over the official SDK."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from kernel import hookimpl
 from kernel.api import KernelAPI, Reporting
@@ -27,6 +27,7 @@ from plugins.openai_provider.calls import Caller, OutcomeUnknownError, ProviderC
 from plugins.openai_provider.client import ClientHolder
 from plugins.openai_provider.config import ProviderConfig
 from plugins.openai_provider.decoding import read_results
+from plugins.openai_provider.dialect import AZURE_OPENAI, OPENAI, Dialect
 from plugins.openai_provider.encoding import ChatEncoder
 from plugins.openai_provider.files import (
     batch_of_result,
@@ -54,11 +55,6 @@ if TYPE_CHECKING:
     import openai
     from openai import Omit
 
-NAME = "openai"
-"""The provider name this plugin answers for (``plan.provider``, ``batch.provider``)."""
-LIMITS = ProviderLimits(max_requests=50_000, max_bytes=200_000_000)
-"""The Batch API's own limits: 50,000 requests and 200 MB an input file."""
-ENDPOINT: Final = "/v1/chat/completions"
 COMPLETION_WINDOW: Final = "24h"
 CREATE_LOOKUP_MARGIN_SECONDS = 300
 """A batch created for our upload cannot be older than the upload minus this (server clock)."""
@@ -85,8 +81,11 @@ class OpenAIProvider:
     All retrying is ours (SDK ``max_retries=0``): exponential full-jitter backoff, honouring
     ``retry-after`` on 429/503, and one circuit breaker per operation. A create is never blindly
     repeated: after an ambiguous failure the batch is first looked up by its submission key.
-    ``clock`` and ``sleep`` are plain attributes so tests can replace them.
+    ``clock`` and ``sleep`` are plain attributes so tests can replace them. ``DIALECT`` says
+    which OpenAI-shaped service it speaks (name, settings section, endpoint, limits).
     """
+
+    DIALECT: ClassVar[Dialect] = OPENAI
 
     def __init__(
         self,
@@ -119,20 +118,26 @@ class OpenAIProvider:
 
     @hookimpl
     def provider_limits(self, kernel: KernelAPI, provider: str) -> ProviderLimits | None:
-        """The Batch API's limits per batch, for provider ``openai``."""
-        return LIMITS if provider == NAME else None
+        """The Batch API's limits per batch, for this plugin's provider."""
+        return self.DIALECT.limits if provider == self.DIALECT.name else None
 
     @hookimpl
     def request_encoder(self, kernel: KernelAPI, provider: str, model: str) -> ChatEncoder | None:
-        """Chat-completions lines for ``model``, for provider ``openai``."""
-        return ChatEncoder(model) if provider == NAME else None
+        """Chat-completions lines for ``model``, for this plugin's provider (at Azure each line
+        names the configured deployment)."""
+        if provider != self.DIALECT.name:
+            return None
+        deployment = None
+        if self.DIALECT is AZURE_OPENAI:
+            deployment = self._config(kernel).deployment or None
+        return ChatEncoder(model, url=self.DIALECT.endpoint, deployment=deployment)
 
     @hookimpl
     def read_results(
         self, kernel: KernelAPI, batch: LocalBatch, files: ResultFiles
     ) -> Iterable[LLMResult] | None:
-        """The neutral results of an ``openai`` batch's output and error files, streamed."""
-        return read_results(files) if batch.provider == NAME else None
+        """The neutral results of this provider's batch output and error files, streamed."""
+        return read_results(files) if batch.provider == self.DIALECT.name else None
 
     @hookimpl
     def collect_status(self, kernel: KernelAPI) -> dict[str, Any]:
@@ -159,13 +164,17 @@ class OpenAIProvider:
     def _setup(self, kernel: KernelAPI) -> tuple[ProviderConfig, openai.OpenAI]:
         """Current settings and client; a changed endpoint or key gets a new client and breakers."""
         self._kernel = kernel
-        config = ProviderConfig.from_settings(kernel.settings)
+        config = self._config(kernel)
         client, rebuilt = self._clients.get(config)
         if rebuilt:
             if self._built:
                 self.breakers.reset()
             self._built = True
         return config, client
+
+    def _config(self, kernel: KernelAPI) -> ProviderConfig:
+        """The current settings of this plugin's section."""
+        return ProviderConfig.from_settings(kernel.settings, self.DIALECT.section)
 
     def _on_transition(self, operation: str, state: str) -> None:
         """Report a breaker transition as a gauge and a log line."""
@@ -179,7 +188,7 @@ class OpenAIProvider:
     @hookimpl
     def submit_batch(self, kernel: KernelAPI, plan: BatchPlan) -> SubmittedBatch | None:
         """Upload the plan's file and create its batch; adopt, never duplicate, a lost create."""
-        if plan.provider != NAME:
+        if plan.provider != self.DIALECT.name:
             return None
         config, client = self._setup(kernel)
         key = plan.submission_key
@@ -207,7 +216,7 @@ class OpenAIProvider:
             return to_provider_batch(
                 client.with_options(max_retries=0).batches.create(
                     input_file_id=file_id,
-                    endpoint=ENDPOINT,
+                    endpoint=self.DIALECT.sdk_endpoint,
                     completion_window=COMPLETION_WINDOW,
                     metadata=batch_metadata(key, plan.batch_id, plan.company_id, plan.model),
                     output_expires_after=output_expiry(config.output_expires_after_seconds),
@@ -356,7 +365,7 @@ class OpenAIProvider:
     @hookimpl
     def find_batch(self, kernel: KernelAPI, plan: BatchPlan) -> ProviderBatch | None:
         """The provider batch stamped with ``plan``'s submission key, or ``None``."""
-        if plan.provider != NAME:
+        if plan.provider != self.DIALECT.name:
             return None
         config, client = self._setup(kernel)
         found = self._find(
@@ -369,7 +378,7 @@ class OpenAIProvider:
     @hookimpl
     def poll_batch(self, kernel: KernelAPI, batch: LocalBatch) -> ProviderBatch | None:
         """Retrieve one batch's current status."""
-        if batch.provider != NAME:
+        if batch.provider != self.DIALECT.name:
             return None
         return self._retrieve(kernel, batch)
 
@@ -384,7 +393,7 @@ class OpenAIProvider:
     @hookimpl
     def cancel_batch(self, kernel: KernelAPI, batch: LocalBatch) -> ProviderBatch | None:
         """Ask for cancellation; a batch that already ended is returned as it is."""
-        if batch.provider != NAME:
+        if batch.provider != self.DIALECT.name:
             return None
         config, client = self._setup(kernel)
         batch_id = _provider_id(batch, "cancel")
@@ -405,7 +414,7 @@ class OpenAIProvider:
         self, kernel: KernelAPI, batch: LocalBatch, directory: Path
     ) -> ResultFiles | None:
         """Stream the output and error files to ``directory/<batch_id>.{output,error}.jsonl``."""
-        if batch.provider != NAME:
+        if batch.provider != self.DIALECT.name:
             return None
         config, client = self._setup(kernel)
         output_id, error_id = batch.output_file_id, batch.error_file_id
@@ -447,7 +456,7 @@ class OpenAIProvider:
     def discard_submission(self, kernel: KernelAPI, plan: BatchPlan) -> None:
         """Delete input files uploaded for a plan whose batch was never created (never raises;
         what it misses, the sweep deletes later)."""
-        if plan.provider != NAME:
+        if plan.provider != self.DIALECT.name:
             return None
         try:
             config, client = self._setup(kernel)
@@ -457,12 +466,12 @@ class OpenAIProvider:
 
     @hookimpl
     def cleanup_batch(self, kernel: KernelAPI, batch: LocalBatch) -> bool | None:
-        """Delete the batch's provider files when ``openai.file_retention`` is ``delete``.
+        """Delete the batch's provider files when ``file_retention`` is ``delete``.
 
         True when none is left (a 404 counts as gone; with ``keep`` nothing is to be deleted),
         False when one may remain: the kernel tries again later. Never raises.
         """
-        if batch.provider != NAME:
+        if batch.provider != self.DIALECT.name:
             return None
         try:
             config, client = self._setup(kernel)
@@ -496,7 +505,7 @@ class OpenAIProvider:
         self, kernel: KernelAPI, settled: Callable[[Sequence[str]], set[str]]
     ) -> int:
         """Delete every provider file of ours whose batch is over, at most once per
-        ``openai.sweep_interval_seconds`` and only with ``file_retention = delete``.
+        ``sweep_interval_seconds`` and only with ``file_retention = delete``.
 
         Ours: input files named ``bk-<submission key>.jsonl`` and result files of batches
         stamped with a submission key. Files of keys no local batch knows (another deployment
@@ -583,6 +592,17 @@ class OpenAIProvider:
             kernel.log.warning("could not delete provider file %s: %s", file_id, exc)
             return False
         return True
+
+
+class AzureOpenAIProvider(OpenAIProvider):
+    """The same plugin for Azure OpenAI (provider ``azure-openai``, settings ``[azure_openai]``).
+
+    The SDK's ``AzureOpenAI`` client sends every call to ``{endpoint}/openai/files`` and
+    ``/openai/batches`` with ``?api-version=`` and the key in an ``api-key`` header; batches
+    use the ``/chat/completions`` endpoint and every line names the Global-Batch deployment.
+    """
+
+    DIALECT: ClassVar[Dialect] = AZURE_OPENAI
 
 
 def _provider_id(batch: LocalBatch, operation: str) -> str:

@@ -1,14 +1,22 @@
-"""Settings of the ``openai`` provider: the ``[openai]`` section (kept free of the SDK import)."""
+"""Settings of the ``openai`` and ``azure-openai`` providers: the ``[openai]`` and
+``[azure_openai]`` sections (kept free of the SDK import)."""
 
 from __future__ import annotations
 
 from kernel import hookimpl
 from kernel.settingspec import Section, Setting
 
+DAY = 86_400
+
 
 def _expiry(seconds: int) -> bool:
     """0 (the provider's default) or from an hour to 30 days."""
-    return seconds == 0 or 3600 <= seconds <= 2_592_000
+    return seconds == 0 or 3600 <= seconds <= 30 * DAY
+
+
+def _azure_expiry(seconds: int) -> bool:
+    """0 (the provider's default) or from 14 to 30 days (Azure accepts no shorter expiry)."""
+    return seconds == 0 or 14 * DAY <= seconds <= 30 * DAY
 
 
 def _expires_after(key: str, what: str) -> Setting:
@@ -16,34 +24,28 @@ def _expires_after(key: str, what: str) -> Setting:
     return Setting(
         key,
         int,
-        604_800,
+        7 * DAY,
         f"{what} expire at the provider after this (7 days; 0: the provider's default)",
         check=_expiry,
         rule="that is 0 (the provider's default) or from 3600 (an hour) to 2592000 (30 days)",
     )
 
 
-OPENAI = Section(
-    "openai",
-    "The OpenAI provider: endpoint, key, and the resilience of every call (timeouts, retries with "
-    "backoff, a circuit breaker per operation); what happens to provider files afterwards.",
-    (
-        Setting(
-            "base_url",
-            str,
-            "https://api.openai.com/v1",
-            "the provider endpoint",
-            check=lambda url: url.startswith("http"),
-            rule="starting with 'http'",
-        ),
-        Setting(
-            "api_key",
-            str,
-            "",
-            "the API key (else OPENAI_API_KEY); never logged",
-            secret=True,
-            fallback_env="OPENAI_API_KEY",
-        ),
+def _azure_expires_after(key: str, what: str) -> Setting:
+    """When Azure deletes a file of ours on its own (only 14 to 30 days are accepted)."""
+    return Setting(
+        key,
+        int,
+        0,
+        f"{what} expire at the resource after this (0: Azure's default; else 14 to 30 days)",
+        check=_azure_expiry,
+        rule="that is 0 (Azure's default) or from 1209600 (14 days) to 2592000 (30 days)",
+    )
+
+
+def _resilience() -> tuple[Setting, ...]:
+    """Timeouts, retries, breakers and the fate of provider files: the same for both services."""
+    return (
         Setting("timeout_seconds", float, 60, "one call gives up after this", gt=0),
         Setting("connect_timeout_seconds", float, 5, "connecting gives up after this", gt=0),
         Setting("max_retries", int, 3, "retries of a failed call (with backoff)", ge=0, le=20),
@@ -73,8 +75,74 @@ OPENAI = Section(
             "at most one sweep of the provider's file list (for leftovers) per this interval",
             ge=0,
         ),
+    )
+
+
+OPENAI = Section(
+    "openai",
+    "The OpenAI provider: endpoint, key, and the resilience of every call (timeouts, retries with "
+    "backoff, a circuit breaker per operation); what happens to provider files afterwards.",
+    (
+        Setting(
+            "base_url",
+            str,
+            "https://api.openai.com/v1",
+            "the provider endpoint",
+            check=lambda url: url.startswith("http"),
+            rule="starting with 'http'",
+        ),
+        Setting(
+            "api_key",
+            str,
+            "",
+            "the API key (else OPENAI_API_KEY); never logged",
+            secret=True,
+            fallback_env="OPENAI_API_KEY",
+        ),
+        *_resilience(),
         _expires_after("input_expires_after_seconds", "uploaded input files"),
         _expires_after("output_expires_after_seconds", "result files"),
+    ),
+)
+
+AZURE_OPENAI = Section(
+    "azure_openai",
+    "The Azure OpenAI provider (the openai SDK's Azure client): the resource endpoint, key, API "
+    "version and Global-Batch deployment; the resilience of every call as for [openai].",
+    (
+        Setting(
+            "endpoint",
+            str,
+            "https://YOUR-RESOURCE.openai.azure.com",
+            "the resource endpoint (the client adds /openai/files and /openai/batches)",
+            check=lambda url: url.startswith("http"),
+            rule="starting with 'http'",
+        ),
+        Setting(
+            "api_key",
+            str,
+            "",
+            "the resource key (else AZURE_OPENAI_API_KEY); sent as the api-key header, never "
+            "logged",
+            secret=True,
+            fallback_env="AZURE_OPENAI_API_KEY",
+        ),
+        Setting(
+            "api_version",
+            str,
+            "2024-10-21",
+            "the api-version query parameter of every call",
+            non_empty=True,
+        ),
+        Setting(
+            "deployment",
+            str,
+            "",
+            "the Global-Batch deployment every input line names (empty: the model name)",
+        ),
+        *_resilience(),
+        _azure_expires_after("input_expires_after_seconds", "uploaded input files"),
+        _azure_expires_after("output_expires_after_seconds", "result files"),
     ),
 )
 

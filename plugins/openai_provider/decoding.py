@@ -60,6 +60,16 @@ def interpret(record: dict[str, Any]) -> LLMResult:
             provider_request_id=request_ref,
         )
     usage = usage_of(body)
+    filtered = _filtered(body)
+    if filtered is not None:
+        return LLMResult(
+            custom_id,
+            "fail",
+            finish_reason="content_filter",
+            error=filtered,
+            usage=usage,
+            provider_request_id=request_ref,
+        )
     try:
         choice = body["choices"][0]
         content = choice["message"]["content"]
@@ -82,6 +92,27 @@ def interpret(record: dict[str, Any]) -> LLMResult:
         usage=usage,
         provider_request_id=request_ref,
     )
+
+
+def _filtered(body: dict[str, Any]) -> str | None:
+    """Why an answer was withheld by a content filter (Azure OpenAI ends such a choice with
+    ``finish_reason: content_filter`` and no content), or ``None``. The same request would be
+    filtered again: it fails for good."""
+    choices = body.get("choices")
+    choice = choices[0] if isinstance(choices, list) and choices else None
+    if not isinstance(choice, dict) or choice.get("finish_reason") != "content_filter":
+        return None
+    message = choice.get("message")
+    if isinstance(message, dict) and isinstance(message.get("content"), str):
+        return None
+    results = choice.get("content_filter_results")
+    flagged = (
+        sorted(k for k, v in results.items() if isinstance(v, dict) and v.get("filtered"))
+        if isinstance(results, dict)
+        else []
+    )
+    named = f" ({', '.join(flagged)})" if flagged else ""
+    return f"provider content_filter: the answer was withheld by the content filter{named}"
 
 
 def read_file(path: Path) -> Iterator[LLMResult]:

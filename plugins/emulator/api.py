@@ -382,7 +382,7 @@ class EmulatorApp:
                 param="completion_window",
                 code="invalid_value",
             )
-        metadata = _metadata(body.get("metadata"))
+        metadata = _metadata(body.get("metadata")) if self.config.keep_batch_metadata else None
         ttl = _expiry(body.get("output_expires_after"), "output_expires_after")
         if request.azure:
             _azure_expiry(ttl, "output_expires_after")

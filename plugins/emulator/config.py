@@ -76,6 +76,7 @@ class EmulatorConfig:
     rate_missing_lines: float = 0.0
     line_faults_by_request: bool = False
     azure_deployments: tuple[str, ...] = ()
+    keep_batch_metadata: bool = True
 
     def __post_init__(self) -> None:
         """Coerce loosely typed values (JSON, CLI) and reject out-of-range ones."""

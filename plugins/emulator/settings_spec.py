@@ -54,6 +54,7 @@ HELP: dict[str, str] = {
     "rate_duplicate_lines": "fraction of result lines repeated",
     "rate_missing_lines": "fraction of result lines left out",
     "line_faults_by_request": "line faults follow the request id, not chance",
+    "keep_batch_metadata": "batches keep the metadata they were created with (off: dropped)",
     "azure_deployments": "Azure paths: the Global-Batch deployments lines may name (empty: any)",
 }
 

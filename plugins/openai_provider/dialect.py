@@ -24,6 +24,9 @@ class Dialect:
     """The batch ``endpoint`` and every input line's ``url``."""
     limits: ProviderLimits
     """Requests and bytes one batch may hold."""
+    match_input_files: bool = False
+    """A lost create is also recognised by its input file (our upload ``bk-<key>.jsonl``), not
+    only by the submission key in the batch's metadata."""
 
     @property
     def sdk_endpoint(self) -> Any:
@@ -45,5 +48,6 @@ AZURE_OPENAI = Dialect(
     section="azure_openai",
     endpoint="/chat/completions",
     limits=ProviderLimits(max_requests=100_000, max_bytes=200_000_000),
+    match_input_files=True,
 )
 """Azure OpenAI's batch API (a Global-Batch deployment): 100,000 requests and 200 MB a file."""

@@ -225,7 +225,9 @@ class OpenAIProvider:
 
         def recover(failure: Failure) -> ProviderBatch | None:
             """After an ambiguous create failure: did the server create it anyway?"""
-            found = self._find(kernel, config, client, key, not_before=not_before)
+            found = self._find(
+                kernel, config, client, key, not_before=not_before, input_file_id=file_id
+            )
             if found is not None:
                 kernel.log.warning(
                     "provider create for %s failed (%s) but the batch exists: adopting %s",
@@ -348,8 +350,11 @@ class OpenAIProvider:
         key: str,
         *,
         not_before: int | None,
+        input_file_id: str | None = None,
     ) -> ProviderBatch | None:
-        """Look a batch up by submission key; each page is one retried ``list`` call."""
+        """Look a batch up by submission key, or by its input file: ``input_file_id`` when the
+        caller knows it, else (for a service that may not keep metadata) our uploads named for
+        the key. Each page is one retried ``list`` call."""
 
         def list_page(after: str | None) -> Any:
             """One page of batches, newest first."""
@@ -360,7 +365,17 @@ class OpenAIProvider:
                 lambda: client.batches.list(limit=PAGE_SIZE, after=_after(after)),
             )
 
-        return find_by_submission_key(list_page, key, not_before=not_before)
+        files: list[str] = [input_file_id] if input_file_id else []
+        if not files and self.DIALECT.match_input_files:
+            filename = upload_filename(key)
+            files = [
+                str(item.id)
+                for item in self._files(kernel, config, client, "batch")
+                if getattr(item, "filename", None) == filename
+            ]
+        return find_by_submission_key(
+            list_page, key, not_before=not_before, input_file_ids=frozenset(files)
+        )
 
     @hookimpl
     def find_batch(self, kernel: KernelAPI, plan: BatchPlan) -> ProviderBatch | None:

@@ -1,4 +1,5 @@
-"""The kernel's own settings sections: database, plugins, processing, batch, scheduler, model, prices.
+"""The kernel's own settings sections: database, plugins, processing, batch, scheduler, log,
+model, prices.
 
 These are the keys the scheduler, the processors and the pipeline core read. Plugins declare
 their own sections (and may add keys to these) through the same ``declare_settings`` hook.
@@ -209,6 +210,14 @@ BATCH = Section(
             ge=0,
         ),
         Setting(
+            "cancelling_timeout_seconds",
+            float,
+            900,
+            "a batch the provider still shows cancelling this long after the cancel is taken "
+            "as cancelled: its results so far are applied, the rest re-queued",
+            ge=0,
+        ),
+        Setting(
             "workdir",
             str,
             ".batchkernel/files",
@@ -245,6 +254,34 @@ SCHEDULER = Section(
             "how often a running instance beats and renews its leases",
             gt=0,
         ),
+        Setting(
+            "check_provider_on_start",
+            bool,
+            True,
+            "`run` calls the provider once before claiming work (false: like --no-provider-check)",
+        ),
+    ),
+)
+
+LOG = Section(
+    "log",
+    "What the command line logs on standard error, and how. `--log-level`, `--quiet` and "
+    "`--debug` win over `level`.",
+    (
+        Setting(
+            "level",
+            str,
+            "info",
+            "batchkernel's log level (info: a start-up banner and progress per cycle)",
+            choices=("debug", "info", "warning", "error"),
+        ),
+        Setting(
+            "format",
+            str,
+            "text",
+            "text (one line with a UTC timestamp) or json (one object a line, for log shippers)",
+            choices=("text", "json"),
+        ),
     ),
 )
 
@@ -255,6 +292,14 @@ MODEL = Section(
         Setting("name", str, "gpt-4o-mini", "the model", non_empty=True),
         Setting("temperature", float, 0.1, "sampling temperature", ge=0, le=2),
         Setting("max_tokens", int, 1000, "the most output tokens per request", ge=1),
+        Setting(
+            "length_retry_factor",
+            float,
+            2.0,
+            "an answer cut off at the output limit is asked once more with the limit times this; "
+            "cut off again, the request fails",
+            ge=1,
+        ),
     ),
 )
 
@@ -277,12 +322,23 @@ PRICES = Section(
             {
                 "gpt-4o-mini": {"input": 0.15, "cached_input": 0.075, "output": 0.60},
                 "gpt-4o": {"input": 2.50, "cached_input": 1.25, "output": 10.00},
+                "gpt-4.1": {"input": 2.00, "cached_input": 0.50, "output": 8.00},
                 "gpt-4.1-mini": {"input": 0.40, "cached_input": 0.10, "output": 1.60},
+                "gpt-4.1-nano": {"input": 0.10, "cached_input": 0.025, "output": 0.40},
+                "gpt-5": {"input": 1.25, "cached_input": 0.125, "output": 10.00},
+                "gpt-5-mini": {"input": 0.25, "cached_input": 0.025, "output": 2.00},
+                "gpt-5-nano": {"input": 0.05, "cached_input": 0.005, "output": 0.40},
+                "o3": {"input": 2.00, "cached_input": 0.50, "output": 8.00},
+                "o4-mini": {"input": 1.10, "cached_input": 0.275, "output": 4.40},
+                "claude-haiku-4-5": {"input": 1.00, "cached_input": 0.10, "output": 5.00},
+                "claude-sonnet-4-5": {"input": 3.00, "cached_input": 0.30, "output": 15.00},
+                "claude-opus-4-5": {"input": 5.00, "cached_input": 0.50, "output": 25.00},
                 "gemini-2.5-flash": {"input": 0.30, "cached_input": 0.03, "output": 2.50},
                 "gemini-2.5-flash-lite": {"input": 0.10, "cached_input": 0.01, "output": 0.40},
                 "gemini-2.5-pro": {"input": 1.25, "cached_input": 0.125, "output": 10.00},
             },
-            "per model: input, cached_input, output (and batch_discount), USD per million tokens",
+            "per model: input, cached_input, output (and batch_discount), USD per million "
+            "tokens; a reasoning model's reasoning tokens are billed as output",
             check=_model_prices,
             rule="whose models each give input and output (and may give cached_input and "
             "batch_discount) as numbers of at least 0",
@@ -320,7 +376,7 @@ TASKS = Section(
     ),
 )
 
-SECTIONS = (DATABASE, PLUGINS, PROCESSING, BATCH, SCHEDULER, MODEL, PRICES, TASKS)
+SECTIONS = (DATABASE, PLUGINS, PROCESSING, BATCH, SCHEDULER, LOG, MODEL, PRICES, TASKS)
 
 
 @hookimpl

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         ApplySummary,
         BatchPlan,
         Company,
+        HealthCheck,
         LLMResult,
         LocalBatch,
         Metric,
@@ -441,6 +442,35 @@ class TelemetrySpec:
         """
 
 
+class HealthSpec:
+    """What a plugin needs to work, checked before ``run`` claims work and by ``doctor``."""
+
+    @_hookspec
+    def health_checks(self, kernel: KernelAPI, remote: bool) -> list[HealthCheck] | None:
+        """Check what this plugin needs: keys present, a backend reachable, a directory writable.
+
+        Returns one :class:`kernel.types.HealthCheck` per thing checked (``None``: nothing to
+        check). ``remote`` False skips calls to the batch provider (``run --no-provider-check``);
+        a provider checks its endpoint with one cheap call (a list of one item) otherwise. Every
+        failure names the setting or variable to fix. Broadcast; must not raise; keep each check
+        within a few seconds. Called by ``run`` before it claims anything (a failing
+        ``blocking`` check stops it) and by ``batchkernel doctor``.
+
+        .. versionadded:: 0.6
+        """
+
+    @_hookspec
+    def describe_setup(self, kernel: KernelAPI) -> dict[str, str] | None:
+        """Return facts for the start-up banner of ``run``, as ``{label: text}``.
+
+        A provider names itself and its endpoint (``{"provider": "openai at https://..."}``),
+        never a secret. Broadcast; must not raise; no network calls. Called once when ``run``
+        starts.
+
+        .. versionadded:: 0.6
+        """
+
+
 class CommandSpec:
     """The ``batchkernel`` command line, extended by plugins."""
 
@@ -538,6 +568,7 @@ HOOKSPEC_CLASSES = (
     ProcessorSpec,
     ProviderSpec,
     TelemetrySpec,
+    HealthSpec,
     CommandSpec,
     BenchmarkSpec,
     TaskHookSpec,

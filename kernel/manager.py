@@ -37,6 +37,7 @@ from kernel.types import (
     BatchPlan,
     Company,
     ConfigError,
+    HealthCheck,
     LLMResult,
     LocalBatch,
     Metric,
@@ -284,6 +285,9 @@ class Kernel:
         self._database = database
         self.log = logging.getLogger("batchkernel")
         self.instance_id: str | None = None
+        self.create_database = True
+        """False: a missing SQLite file is an error, not created (the command line's default;
+        the commands that create the schema migrate, which creates it)."""
 
     @classmethod
     def create(
@@ -305,7 +309,9 @@ class Kernel:
         if self._database is None:
             from kernel.db.engine import Database
 
-            self._database = Database.from_settings(self.settings)
+            self._database = Database.from_settings(
+                self.settings, create_missing=self.create_database
+            )
         return self._database
 
     @cached_property
@@ -544,6 +550,34 @@ class Kernel:
             for key, value in (part or {}).items():
                 merged.setdefault(key, value)
         return merged
+
+    def health_checks(self, *, remote: bool = True) -> list[HealthCheck]:
+        """Every plugin's checks; a plugin whose check raises fails one blocking check."""
+        found: list[HealthCheck] = []
+        for impl in reversed(self.pm.hook.health_checks.get_hookimpls()):
+            try:
+                answer = impl.function(kernel=self, remote=remote)
+                checks = answer if isinstance(answer, list) else []
+                found += [check for check in checks if isinstance(check, HealthCheck)]
+            except Exception as exc:
+                found.append(
+                    HealthCheck(
+                        f"plugin {impl.plugin_name}",
+                        False,
+                        f"its checks failed: {type(exc).__name__}: {exc}",
+                        "see `batchkernel --debug doctor`",
+                    )
+                )
+                self.log.debug("health checks of %s failed", impl.plugin_name, exc_info=True)
+        return found
+
+    def describe_setup(self) -> dict[str, str]:
+        """Facts the plugins give for the start-up banner (``{label: text}``)."""
+        facts: dict[str, str] = {}
+        for part in self.pm.hook.describe_setup(kernel=self):
+            for label, text in (part or {}).items():
+                facts.setdefault(str(label), str(text))
+        return facts
 
     def merge_status(self, section: str, parts: Sequence[Any]) -> Any:
         """One status section of several instances (newest first), merged by the plugin that

@@ -9,12 +9,13 @@ instances coordinate through the database.
 from __future__ import annotations
 
 import contextvars
+import logging
 import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,9 +35,11 @@ from kernel.instances import InstanceRecorder
 from kernel.types import (
     BatchPlan,
     BatchStatus,
+    ConfigError,
     KernelError,
     LocalBatch,
     ProviderError,
+    ProviderHealth,
     ResultFiles,
     SubmittedBatch,
 )
@@ -50,8 +53,11 @@ _INTERVAL_KEYS = {
     "reconcile": "reconcile_interval_seconds",
 }
 COMPLETION_WINDOW = timedelta(hours=24)
+LASTING_CONDITIONS = frozenset({"quota", "config"})
+"""Provider conditions that waiting a few passes cannot end: ``run --until-idle`` stops on them."""
 LEFTOVERS_PER_PASS = 100
 """Applied batches whose files are not yet known to be gone, cleaned per apply pass at most."""
+progress_log = logging.getLogger("batchkernel.run")
 
 
 @dataclass(slots=True)
@@ -74,6 +80,8 @@ class IdleOutcome:
     reason: str = ""
     passes: int = 0
     seconds: float = 0.0
+    stopped: bool = False
+    """Stopped on request (a signal): not idle, but not a failure either."""
 
 
 class Scheduler:
@@ -97,6 +105,14 @@ class Scheduler:
         self.leases: TaskLeases | None = None
         self.heartbeat: Heartbeat | None = None
         self._leftovers_after: str | None = None
+        self.fatal: str | None = None
+        """A misconfiguration met while working (a setting the provider needs): the scheduler
+        stops creating and stops, and ``run`` exits non-zero with it."""
+        self.cycles = 0
+        self.totals: dict[str, float] = dict.fromkeys(PROGRESS, 0)
+        """What every cycle so far did (claimed, submitted, applied, failed), for the summary."""
+        self._signals = 0
+        self._last_in_flight: int | None = None
         if self.instance is not None:
             kernel.instance_id = self.instance.id
             self.leases = TaskLeases(
@@ -157,9 +173,14 @@ class Scheduler:
                 except (KernelError, DBAPIError) as exc:
                     # A lost or killed database connection fails this run of the task only:
                     # its transaction rolled back, the pool reconnects (pre-ping), the next
-                    # run starts from the database again.
+                    # run starts from the database again. A misconfiguration does not go away
+                    # by itself: it stops the scheduler.
                     report.error = f"{type(exc).__name__}: {exc}"
                     self.kernel.log.error("task %s failed: %s", task, report.error)
+                    if isinstance(exc, ConfigError):
+                        self._halt(str(exc))
+                if self.fatal and not report.error:
+                    report.error = f"ConfigError: {self.fatal}"
         finally:
             if self.leases is not None:
                 self._release(task)
@@ -190,6 +211,13 @@ class Scheduler:
             except DBAPIError as exc:
                 self.kernel.log.warning("could not record the run of task %s: %s", task, exc)
         return report
+
+    def _halt(self, reason: str) -> None:
+        """Stop for good after a misconfiguration: no more claims, no new step."""
+        if self.fatal is None:
+            self.fatal = reason
+            self.kernel.log.error("stopping: %s", reason)
+        self.stop_event.set()
 
     def _release(self, task: str) -> None:
         """Give the task lease back; if the database is away it lapses after its TTL instead."""
@@ -230,9 +258,27 @@ class Scheduler:
                 future.result()
         return results
 
+    def paused_providers(self) -> list[ProviderHealth]:
+        """The configured providers that take no new batches now (quota, billing), with why."""
+        healths = [self.kernel.provider_health(name) for name in self.kernel.providers()]
+        return [health for health in healths if health.condition != "ok"]
+
     def create_step(self) -> dict[str, float]:
-        """Plan and claim batches from pending requests, admit, submit, record them in one call."""
+        """Plan and claim batches from pending requests, admit, submit, record them in one call.
+
+        Nothing is planned while every configured provider has creation paused (quota)."""
         kernel = self.kernel
+        paused = self.paused_providers()
+        if paused and len(paused) == len(kernel.providers()):
+            for health in paused:
+                kernel.log.warning(
+                    "no batches created: provider %s paused (%s) until %s: %s",
+                    health.provider,
+                    health.condition,
+                    health.until.isoformat() if health.until else "?",
+                    health.reason,
+                )
+            return {"plans": 0, "submitted": 0, "paused_providers": len(paused)}
         companies = kernel.select_companies(kernel.get_companies())
         claimed = kernel.fetch_pending(companies, flush=self.flush)
         crashpoint("after_plan_commit")
@@ -242,6 +288,7 @@ class Scheduler:
             "submitted": 0,
             "abandoned": 0,
             "deferred": 0,
+            "returned": 0,
         }
         counts["held"] = len(claimed) - len(plans)
         outcomes = self.for_each_company(plans, self._submit)
@@ -277,11 +324,17 @@ class Scheduler:
         """Submit one plan: the provider's answer, or which count the plan adds to."""
         kernel = self.kernel
         if self.stop_event.is_set():
-            return "deferred"
+            kernel.abandon_plan(plan, "not submitted: the scheduler stopped first")
+            return "returned"
         try:
             submitted = kernel.submit_batch(plan)
             crashpoint("after_batch_create")
             return submitted
+        except ConfigError as exc:
+            # Nothing reached the provider: the plan goes back to the queue, no attempt spent.
+            kernel.abandon_plan(plan, f"not submitted: {exc}")
+            self._halt(str(exc))
+            return "returned"
         except ProviderError as exc:
             if exc.retryable:
                 kernel.log.warning(
@@ -433,7 +486,11 @@ class Scheduler:
         margin = timedelta(hours=float(self.settings.batch.inflight_margin_hours))
         deadline = datetime.now(UTC) - COMPLETION_WINDOW - margin
         cancelled = []
-        for batch in kernel.fetch_inflight(kernel.get_companies()):
+        inflight = kernel.fetch_inflight(kernel.get_companies())
+        counts["stuck_cancels"] = self._reconcile_cancelling(
+            [b for b in inflight if b.status == BatchStatus.CANCELLING]
+        )
+        for batch in inflight:
             if batch.submitted_at is None or batch.submitted_at > deadline:
                 continue
             if batch.status == BatchStatus.CANCELLING:
@@ -447,6 +504,41 @@ class Scheduler:
             counts["cancelled"] = len(cancelled)
         counts["files_swept"] = self._sweep()
         return counts
+
+    def _reconcile_cancelling(self, batches: Sequence[LocalBatch]) -> int:
+        """Re-poll batches in ``cancelling``; one the provider still shows cancelling past
+        ``batch.cancelling_timeout_seconds`` after the cancel is recorded as cancelled, so its
+        results so far are applied and its other members go back to the queue. How many were
+        taken as cancelled."""
+        if not batches:
+            return 0
+        kernel = self.kernel
+        limit = float(self.settings.batch.cancelling_timeout_seconds)
+        now = datetime.now(UTC).timestamp()
+        settled = []
+        forced = 0
+        for batch in batches:
+            try:
+                remote = kernel.poll_batch(batch)
+            except ProviderError as exc:
+                kernel.log.warning("re-poll of cancelling batch %s failed: %s", batch.batch_id, exc)
+                continue
+            if remote.status != "cancelling":
+                settled.append((batch, remote))
+                continue
+            if remote.cancelling_at is None or now - remote.cancelling_at < limit:
+                continue
+            kernel.log.warning(
+                "batch %s: still cancelling at the provider %.0fs after the cancel; taken as "
+                "cancelled",
+                batch.batch_id,
+                now - remote.cancelling_at,
+            )
+            settled.append((batch, replace(remote, status="cancelled")))
+            forced += 1
+        if settled:
+            kernel.record_batch_statuses(settled)
+        return forced
 
     def run_cycle(self, tasks: Sequence[str]) -> list[StepReport]:
         """Run ``tasks`` in order as one cycle (through the ``run_cycle`` hook), timed and counted."""
@@ -464,6 +556,7 @@ class Scheduler:
         with self.kernel.db.queries.measure() as measured:
             self.kernel.run_cycle(step)
         seconds = time.perf_counter() - start
+        self._progress(reports, seconds)
         self.kernel.metric("batchkernel.cycle.duration", seconds, kind="histogram", unit="s")
         self.kernel.metric(
             "batchkernel.cycle.queries", measured["queries"], kind="histogram", unit="{query}"
@@ -482,6 +575,29 @@ class Scheduler:
             except DBAPIError as exc:
                 self.kernel.log.warning("could not record the cycle: %s", exc)
         return reports
+
+    def _progress(self, reports: Sequence[StepReport], seconds: float) -> None:
+        """Add the cycle to the totals and log it: at INFO when it moved work or failed, at
+        DEBUG when it found nothing to do (``--until-idle`` cycles quickly while it waits)."""
+        self.cycles += 1
+        counts = cycle_progress(reports)
+        for name in PROGRESS:
+            self.totals[name] += counts.get(name, 0)
+        errors = [f"task {r.task} failed: {r.error}" for r in reports if r.error]
+        moved = any(counts.get(name) for name in PROGRESS)
+        changed = counts.get("in_flight") != self._last_in_flight
+        self._last_in_flight = counts.get("in_flight")
+        level = logging.INFO if moved or errors or changed else logging.DEBUG
+        if not progress_log.isEnabledFor(level):
+            return
+        text = f"cycle {self.cycles}: {describe_progress(counts)} ({seconds:.2f} s)"
+        if errors:
+            text += "; " + "; ".join(errors)
+        progress_log.log(
+            level,
+            text,
+            extra={"fields": {"cycle": self.cycles, "seconds": round(seconds, 3), **counts}},
+        )
 
     def run_once(self) -> list[StepReport]:
         """Run every task once, in pipeline order, as one cycle."""
@@ -518,6 +634,8 @@ class Scheduler:
         while not self.stop_event.is_set():
             passes += 1
             reports = self.run_once()
+            if self.fatal:
+                break
             try:
                 left = work_left(self.kernel.db) | {
                     "batches_uncleaned": count_uncleaned(self.kernel.db)
@@ -529,6 +647,9 @@ class Scheduler:
                 on_pass(passes, left)
             if not any(left.values()):
                 return IdleOutcome(True, passes=passes, seconds=self.clock() - start)
+            blocked = self._blocked(left)
+            if blocked:
+                return IdleOutcome(False, blocked, passes, self.clock() - start)
             if self.clock() - start > limit:
                 errors = "; ".join(r.error for r in reports if r.error)
                 return IdleOutcome(
@@ -539,20 +660,45 @@ class Scheduler:
                     self.clock() - start,
                 )
             self.stop_event.wait(pause)
-        return IdleOutcome(False, "stopped by a signal", passes, self.clock() - start)
+        if self.fatal:
+            return IdleOutcome(False, self.fatal, passes, self.clock() - start)
+        return IdleOutcome(False, "stopped on request", passes, self.clock() - start, stopped=True)
+
+    def _blocked(self, left: dict[str, int]) -> str:
+        """Why the pending work cannot go on (every provider paused, nothing else running), or
+        "" when it can: ``run --until-idle`` stops with this instead of waiting for its timeout."""
+        if left.get("in_flight") or left.get("batches_unsettled"):
+            return ""
+        paused = self.paused_providers()
+        lasting = [h for h in paused if h.condition in LASTING_CONDITIONS]
+        if not lasting or len(paused) < len(self.kernel.providers()):
+            return ""
+        reasons = "; ".join(
+            f"provider {h.provider} paused ({h.condition}) until "
+            f"{h.until.isoformat() if h.until else '?'}: {h.reason}"
+            for h in lasting
+        )
+        return f"{left.get('pending', 0)} requests pending, no batch can be created: {reasons}"
 
     def install_signal_handlers(self) -> None:
-        """Stop cleanly on SIGTERM and SIGINT: the step in progress finishes, no new one starts."""
+        """Stop cleanly on SIGTERM and SIGINT: the step in progress finishes, no new one starts;
+        a second signal stops at once (``KeyboardInterrupt``)."""
 
         def _stop(signum: int, _frame: Any) -> None:
-            self.kernel.log.warning("signal %d received; stopping after the current step", signum)
+            self._signals += 1
+            name = signal.Signals(signum).name
+            if self._signals > 1:
+                self.kernel.log.warning("%s received again; stopping now", name)
+                raise KeyboardInterrupt
+            self.kernel.log.warning("%s received; stopping after the current step", name)
             self.stop_event.set()
 
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
 
     def run_forever(self) -> None:
-        """Run each task on its interval until a signal arrives."""
+        """Run each task on its interval until a signal arrives; the handlers are installed
+        before the instance registers, which is how other processes see it is ready."""
         self.install_signal_handlers()
         due = dict.fromkeys(TASKS, self.clock())
         self.start_instance()
@@ -566,3 +712,51 @@ class Scheduler:
                 self.stop_event.wait(max(0.0, min(due.values()) - self.clock()))
         finally:
             self.stop_instance()
+
+
+PROGRESS = ("claimed", "batches", "submitted", "completed", "failed", "requeued")
+"""What a cycle's progress line counts (and the run's summary totals)."""
+
+
+def cycle_progress(reports: Sequence[StepReport]) -> dict[str, int]:
+    """A cycle's counts from its task reports: requests claimed into batches, batches
+    submitted, requests completed/failed/requeued, and batches in flight when polled."""
+    by_task = {report.task: report.counts for report in reports}
+    create = by_task.get("create", {})
+    apply = by_task.get("apply", {})
+    counts = {
+        "claimed": int(create.get("requests", 0)),
+        "batches": int(create.get("plans", 0)),
+        "submitted": int(create.get("submitted", 0)),
+        "completed": int(apply.get("completed", 0)),
+        "failed": int(apply.get("failed", 0)) + int(by_task.get("retry", {}).get("failed", 0)),
+        "requeued": int(apply.get("requeued", 0)),
+    }
+    if "poll" in by_task:
+        counts["in_flight"] = int(by_task["poll"].get("batches", 0))
+    return counts
+
+
+def describe_progress(counts: dict[str, Any]) -> str:
+    """Counts in words: ``claimed 200 requests into 3 batches, submitted 3, ...``."""
+    parts = [
+        f"claimed {plural(counts.get('claimed', 0), 'request')} into "
+        f"{plural(counts.get('batches', 0), 'batch')}",
+        f"submitted {int(counts.get('submitted', 0)):,}",
+        f"completed {int(counts.get('completed', 0)):,}",
+        f"failed {int(counts.get('failed', 0)):,}",
+    ]
+    if counts.get("requeued"):
+        parts.append(f"re-queued {int(counts['requeued']):,}")
+    if "in_flight" in counts:
+        parts.append(f"{plural(counts['in_flight'], 'batch')} in flight")
+    return ", ".join(parts)
+
+
+def plural(count: float, noun: str) -> str:
+    """``1 batch``, ``2 batches``, ``1,000 requests``."""
+    number = int(count)
+    if number == 1:
+        return f"1 {noun}"
+    suffix = "es" if noun.endswith(("s", "sh", "ch", "x")) else "s"
+    return f"{number:,} {noun}{suffix}"

@@ -108,7 +108,8 @@ def read_settings(
     (``settings_file``, else ``BATCHKERNEL_SETTINGS_FILE``, else ``./settings.toml`` when it is not
     the shipped one), each its ``[default]`` table then the environment's (``environment``, else
     ``BATCHKERNEL_ENV``, else development); ``BATCHKERNEL_<SECTION>__<KEY>`` variables; the legacy
-    flags and ``BATCHKERNEL_TRACE_PLUGINS``; an empty key's fallback variable (``OPENAI_API_KEY``);
+    flags and ``BATCHKERNEL_TRACE_PLUGINS``; the fallback variable of a key nothing else sets
+    (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``);
     then ``overrides`` (dotted keys: the command line, and tests).
     """
     declarations = collect_declarations()
@@ -136,7 +137,7 @@ def read_settings(
         layers += parsed.layers(chosen)
     layers += variables
     layers += _flag_layers()
-    layers += _fallback_layers(merged([*layers, command_line]), declarations)
+    layers += _fallback_layers([*layers, command_line], declarations)
     layers.append(command_line)
     tree = merged(layers)
     problems = _value_problems(tree, layers, declarations)
@@ -196,15 +197,21 @@ def _flag_layers() -> list[Layer]:
     return layers
 
 
-def _fallback_layers(tree: Mapping[str, Any], declarations: Declarations) -> list[Layer]:
-    """Declared fallback variables (``OPENAI_API_KEY``) for keys that are still empty."""
-    layers = []
+def _fallback_layers(layers: list[Layer], declarations: Declarations) -> list[Layer]:
+    """Declared fallback variables (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``) for keys that are
+    empty or that nothing but the declared default sets (as the provider's SDK reads them)."""
+    tree = merged(layers)
+    found = []
     for item in declarations:
         variable = item.setting.fallback_env
-        if variable and os.environ.get(variable) and not tree[item.section].get(item.setting.key):
+        if not variable or not os.environ.get(variable):
+            continue
+        section, key = item.section, item.setting.key
+        chosen = any(layer.kind != "default" and layer.sets(section, key) for layer in layers)
+        if not tree[section].get(key) or not chosen:
             value = os.environ[variable]
-            layers.append(Layer("environment", variable, {item.section: {item.setting.key: value}}))
-    return layers
+            found.append(Layer("environment", variable, {section: {key: value}}))
+    return found
 
 
 def _value_problems(

@@ -47,8 +47,9 @@ class Setting:
     check: Callable[[Any], bool] | None = None
     rule: str = ""
     fallback_env: str = ""
-    """An environment variable that fills the setting when it is still empty after the files and
-    ``BATCHKERNEL_*`` variables (``OPENAI_API_KEY`` for ``openai.api_key``)."""
+    """An environment variable that fills the setting when it is empty, or when no settings file,
+    ``BATCHKERNEL_*`` variable or command line sets it (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``:
+    the provider SDK's own variables)."""
     relative_paths: tuple[str, ...] = ()
     """Keys of a table value that hold file paths: a relative one is read relative to the
     settings file that sets it (``schema = "schemas/topics.json"``)."""

@@ -157,6 +157,7 @@ class ProviderBatch:
     errors: tuple[BatchError, ...] = ()
     metadata: Mapping[str, str] = field(default_factory=dict)
     created_at: int | None = None
+    cancelling_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,11 +181,16 @@ class LocalBatch:
 
 @dataclass(frozen=True, slots=True)
 class ResultFiles:
-    """Where a batch's downloaded output and error files are on local disk (None: no such file)."""
+    """Where a batch's downloaded output and error files are on local disk (None: no such file).
+
+    ``rejected``: for a batch that failed validation, the requests the provider named (by the
+    line it blamed), each with the provider's message; they fail for good, the others go back.
+    """
 
     output_path: Path | None
     error_path: Path | None
     missing: tuple[str, ...] = ()
+    rejected: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,6 +351,21 @@ class Probe:
     owner: Any
     attribute: str
     sign: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class HealthCheck:
+    """One check of ``batchkernel doctor`` and of ``run`` before it claims work.
+
+    ``detail`` says what was found; ``fix`` what to do when ``ok`` is False. A failing
+    ``blocking`` check stops ``run`` from starting; a non-blocking one is only reported.
+    """
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    blocking: bool = True
 
 
 class KernelError(Exception):

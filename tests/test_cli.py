@@ -62,7 +62,7 @@ def test_db_upgrade_import_and_plugins(tmp_path: Path, db_url: str) -> None:
     env = cli_env(tmp_path, db_url)
     upgraded = batchkernel("db", "upgrade", env=env)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "revision 0004" in upgraded.stderr
+    assert "revision 0007" in upgraded.stderr
     source = write_jsonl(tmp_path / "s.jsonl", 2, 20)
     with source.open("ab") as handle:
         handle.write(b"garbage\n")
@@ -116,9 +116,28 @@ def test_run_until_idle_fails_with_a_reason_when_it_cannot_finish(
     )
     source = write_jsonl(tmp_path / "s.jsonl", 1, 5)
     assert batchkernel("import", str(source), env=env).returncode == 0
-    result = batchkernel("run", "--until-idle", env=env)
+    result = batchkernel("run", "--until-idle", "--no-provider-check", env=env)
     assert result.returncode == 1
     assert "not idle" in result.stderr
+
+
+def test_run_until_idle_stops_at_once_with_the_reason_when_the_quota_is_spent(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    with EmulatorServer(EmulatorConfig(insufficient_quota=True)).start() as server:
+        env = cli_env(
+            tmp_path,
+            sqlite_url,
+            BATCHKERNEL_OPENAI__BASE_URL=server.base_url,
+            BATCHKERNEL_SCHEDULER__IDLE_TIMEOUT_SECONDS="3600",
+        )
+        source = write_jsonl(tmp_path / "s.jsonl", 1, 5)
+        assert batchkernel("import", str(source), env=env).returncode == 0
+        result = batchkernel("run", "--until-idle", env=env)
+    assert result.returncode == 1
+    output = " ".join((result.stdout + result.stderr).split())
+    assert "not idle: 5 requests pending, no batch can be created" in output
+    assert "paused (quota)" in output and "exceeded your current quota" in output
 
 
 def test_run_stops_cleanly_on_sigterm(tmp_path: Path, sqlite_url: str) -> None:
@@ -145,7 +164,7 @@ def test_run_stops_cleanly_on_sigterm(tmp_path: Path, sqlite_url: str) -> None:
             time.sleep(0.1)
         time.sleep(0.5)
         process.send_signal(signal.SIGTERM)
-        _out, err = process.communicate(timeout=20)
+        _out, err = process.communicate(timeout=60)
         assert process.returncode == 0, err
         assert "stopping after the current step" in err
 

@@ -15,8 +15,9 @@ import typer
 from typer.testing import CliRunner
 
 from kernel import hookimpl
-from kernel.cli.main import build_app, core_app, run
+from kernel.cli.main import build_app, core_app
 from kernel.cli.plugin_commands import add_plugin_commands, settings_file_in
+from kernel.cli.run_command import run
 from kernel.manager import build_plugin_manager
 from kernel.settings import load_settings
 from kernel.types import PluginLoadError

@@ -8,16 +8,21 @@ arguments are parsed (:mod:`kernel.cli.plugin_commands`).
 
 from __future__ import annotations
 
-import logging
 import sys
+import traceback
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
+from kernel.cli.errors import explain
+from kernel.cli.logs import LEVELS
+from kernel.cli.logs import configure as configure_logging
 from kernel.cli.options import DatabaseOption, SettingsOption, console, open_kernel
 from kernel.cli.plugin_commands import add_plugin_commands, command_manager
+from kernel.cli.run_command import run
 from kernel.cli.settings_command import show_settings
 from kernel.types import KernelError
 
@@ -39,6 +44,21 @@ def root(
         typer.Option(
             "--version", callback=_version, is_eager=True, help="Print the version and exit."
         ),
+    ] = False,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            "--log-level",
+            metavar="LEVEL",
+            help="debug, info, warning or error (else the log.level setting); any position.",
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Warnings and errors only; any position.")
+    ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Debug logs, and tracebacks with errors; any position."),
     ] = False,
 ) -> None:
     """Run LLM work through the OpenAI Batch API over your own database."""
@@ -70,30 +90,6 @@ def plugins(settings: SettingsOption = None, database: DatabaseOption = None) ->
     Console().print(table)
 
 
-def run(
-    once: Annotated[bool, typer.Option("--once", help="Run each task once, then exit.")] = False,
-    until_idle: Annotated[
-        bool, typer.Option("--until-idle", help="Run back to back until nothing is left.")
-    ] = False,
-    settings: SettingsOption = None,
-    database: DatabaseOption = None,
-) -> None:
-    """The scheduler: create batches, poll, apply results, retry, reconcile; stops on SIGTERM."""
-    from kernel.scheduler import Scheduler
-
-    kernel = open_kernel(settings, database)
-    scheduler = Scheduler(kernel)
-    if once:
-        scheduler.run_once()
-    elif until_idle:
-        outcome = scheduler.run_until_idle()
-        if not outcome.idle:
-            console.print(f"[red]not idle: {outcome.reason}[/red]")
-            raise typer.Exit(code=1)
-    else:
-        scheduler.run_forever()
-
-
 def core_app() -> typer.Typer:
     """The root app with the kernel's own commands only."""
     app = typer.Typer(
@@ -123,35 +119,57 @@ def build_app(argv: Sequence[str] | None = None) -> typer.Typer:
     return app
 
 
-class _Once(logging.Filter):
-    """Lets a plugin-loading warning through once: the command line builds a plugin manager to
-    find commands, and the command builds its own kernel, which would repeat it."""
+@dataclass(slots=True)
+class GlobalFlags:
+    """Options every command takes, anywhere on the line: ``--debug``, ``--log-level``,
+    ``--quiet``."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: set[str] = set()
+    debug: bool = False
+    level: str | None = None
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        """False for a repeated warning of the plugin manager."""
-        if record.name != "batchkernel.plugins":
-            return True
-        message = record.getMessage()
-        if message in self.seen:
-            return False
-        self.seen.add(message)
-        return True
+
+def global_flags(args: Sequence[str]) -> tuple[GlobalFlags, list[str]]:
+    """Take the global options out of ``args`` (up to a ``--``); a bad level is an error."""
+    flags = GlobalFlags()
+    rest: list[str] = []
+    items = iter(args)
+    for arg in items:
+        if arg == "--":
+            rest += [arg, *items]
+            break
+        if arg == "--debug":
+            flags.debug = True
+            flags.level = flags.level or "debug"
+        elif arg in ("--quiet", "-q"):
+            flags.level = "warning"
+        elif arg == "--log-level" or arg.startswith("--log-level="):
+            value = arg.split("=", 1)[1] if "=" in arg else next(items, "")
+            if value.lower() not in LEVELS:
+                raise KernelError(
+                    f"--log-level {value!r} is not a level; valid levels: {', '.join(LEVELS)}"
+                )
+            flags.level = value.lower()
+        else:
+            rest.append(arg)
+    return flags, rest
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Console-script entry point: build the command, run it, and turn kernel errors into a
-    one-line message (exit status 2)."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(_Once())
+    """Console-script entry point: build the command and run it; expected errors (bad settings,
+    database down or not migrated, a missing file, a busy port) become one line on stderr, with
+    the traceback only under ``--debug``."""
     args = sys.argv[1:] if argv is None else list(argv)
+    flags = GlobalFlags()
     try:
+        flags, args = global_flags(args)
+        configure_logging(flags.level)
         build_app(args)(args=args, prog_name="batchkernel")
-    except KernelError as exc:
-        message = escape(str(exc))
-        console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-        raise SystemExit(2) from exc
+    except Exception as exc:
+        explained = explain(exc)
+        if explained is None:
+            raise
+        message, status = explained
+        if flags.debug:
+            traceback.print_exc()
+        console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+        raise SystemExit(status) from None

@@ -34,15 +34,29 @@ def open_kernel(
     settings_file: Path | None,
     database: str | None = None,
     overrides: Mapping[str, Any] | None = None,
+    *,
+    need_schema: bool = False,
 ) -> Kernel:
     """Load settings (shipped defaults, ``settings_file``, the environment, ``--database``, then
-    ``overrides`` as dotted keys) and build a kernel. A bad setting raises
-    :class:`kernel.types.ConfigError`, which the command line shows in one line."""
+    ``overrides`` as dotted keys), apply their ``log`` section and build a kernel. A bad setting
+    raises :class:`kernel.types.ConfigError`, which the command line shows in one line.
+
+    A missing SQLite file is never created here (only migrating creates one);
+    ``need_schema`` checks that the database is reachable and migrated before the command
+    reads it, so the user gets the fix instead of a driver error."""
+    from kernel.cli.logs import apply_log_settings
     from kernel.manager import Kernel
     from kernel.settings import load_settings
 
     dotted: dict[str, Any] = {"database.url": database} if database else {}
     dotted |= dict(overrides or {})
-    kernel = Kernel.create(load_settings(dotted, settings_file=settings_file))
+    settings = load_settings(dotted, settings_file=settings_file)
+    apply_log_settings(settings)
+    kernel = Kernel.create(settings)
+    kernel.create_database = False
     kernel.tasks()  # a task strict structured outputs cannot take stops the command here
+    if need_schema:
+        from kernel.db.readiness import require_schema
+
+        require_schema(kernel.db)
     return kernel

@@ -21,6 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from kernel.types import ConfigError
 
 
+class MissingDatabaseError(ConfigError):
+    """The SQLite file a command reads does not exist (it is not created for reading)."""
+
+
 class QueryCounter:
     """Counts what is sent to the database (thread-safe), for tests, status and bench.
 
@@ -97,6 +101,7 @@ class Database:
         idle_in_transaction_timeout_ms: int = 30_000,
         sqlite_busy_timeout_ms: int = 30_000,
         echo: bool = False,
+        create_missing: bool = True,
     ) -> None:
         try:
             parsed = make_url(url)
@@ -111,10 +116,12 @@ class Database:
         if self.dialect == "postgresql" and parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        self.create_missing = create_missing
+        """False: a missing SQLite file is an error instead of being created (read-only
+        commands); :meth:`allow_create` turns it on for the commands that create the schema."""
         if self.dialect == "sqlite":
-            database = parsed.database or ""
-            if database and database != ":memory:":
-                Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+            if create_missing:
+                self.allow_create()
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
             kwargs["pool_size"] = pool_size
@@ -135,6 +142,7 @@ class Database:
         self.engine = create_engine(parsed, **kwargs)
         if self.dialect == "sqlite":
             _sqlite_setup(self.engine, sqlite_busy_timeout_ms)
+            event.listen(self.engine, "do_connect", self._refuse_missing_file)
         self.queries = QueryCounter()
 
         @event.listens_for(self.engine, "before_cursor_execute")
@@ -153,6 +161,30 @@ class Database:
         self.read_sessions = sessionmaker(
             self.engine.execution_options(read_only=True), expire_on_commit=False
         )
+
+    @property
+    def file(self) -> Path | None:
+        """The SQLite database file, or None (PostgreSQL, or SQLite in memory)."""
+        name = (self.url.database or "") if self.dialect == "sqlite" else ""
+        if not name or name == ":memory:" or name.startswith("file:"):
+            return None
+        return Path(name).expanduser().resolve()
+
+    def allow_create(self) -> None:
+        """Let connecting create a missing SQLite file (and its directory)."""
+        self.create_missing = True
+        path = self.file
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+
+    def _refuse_missing_file(self, *_args: Any) -> None:
+        """Before SQLite connects: a missing file is an error unless creating is allowed."""
+        path = self.file
+        if not self.create_missing and path is not None and not path.exists():
+            raise MissingDatabaseError(
+                f"the database file {path} does not exist: create it with "
+                "`batchkernel db upgrade` (or `batchkernel import FILE`), or pass --database"
+            )
 
     @property
     def is_postgres(self) -> bool:
@@ -177,7 +209,7 @@ class Database:
         self.engine.dispose()
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Database:
+    def from_settings(cls, settings: Any, *, create_missing: bool = True) -> Database:
         """Build from the ``database`` section of the settings."""
         db = settings.database
         return cls(
@@ -187,4 +219,5 @@ class Database:
             idle_in_transaction_timeout_ms=int(db.idle_in_transaction_timeout_ms),
             sqlite_busy_timeout_ms=int(db.sqlite_busy_timeout_ms),
             echo=bool(db.echo),
+            create_missing=create_missing,
         )

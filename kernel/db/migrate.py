@@ -64,7 +64,9 @@ def migration_lock(database: Database) -> AbstractContextManager[object]:
 
 
 def upgrade(database: Database, revision: str = "head") -> None:
-    """Create or migrate the schema up to ``revision``, one process at a time."""
+    """Create or migrate the schema up to ``revision``, one process at a time (a missing SQLite
+    file is created)."""
+    database.allow_create()
     with migration_lock(database):
         command.upgrade(alembic_config(database), revision)
 
@@ -75,3 +77,23 @@ def current_revision(database: Database) -> str | None:
 
     with database.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    """The newest revision this version of batchkernel ships."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
+def known_revisions() -> set[str]:
+    """Every revision this version of batchkernel ships."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}

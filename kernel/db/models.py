@@ -73,7 +73,8 @@ class Base(DeclarativeBase):
 
 
 class Company(Base):
-    """A tenant. Only ACTIVE companies are processed."""
+    """A tenant. Only ACTIVE companies are processed; a paused one (``paused_at`` set) is not
+    claimed from, while its batches already at the provider finish."""
 
     __tablename__ = "companies"
     __table_args__ = (
@@ -85,6 +86,7 @@ class Company(Base):
     name: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default=CompanyStatus.ACTIVE.value)
     weight: Mapped[float] = mapped_column(Float, default=1.0, server_default=text("1.0"))
+    paused_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -245,6 +247,7 @@ class AIProcessingRequest(Base):
     error: Mapped[str | None] = mapped_column(Text)
     result_json: Mapped[Any | None] = mapped_column(JSON(none_as_null=True))
     provider: Mapped[str | None] = mapped_column(String(32))
+    raw_answer: Mapped[str | None] = mapped_column(Text)
 
     session: Mapped[ChatSession] = relationship(back_populates="requests")
     batch: Mapped[AIBatchRequest | None] = relationship(back_populates="requests")
@@ -323,3 +326,38 @@ class TaskLease(Base):
     task: Mapped[str] = mapped_column(String(32), primary_key=True)
     owner: Mapped[str | None] = mapped_column(String(64))
     expires_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """One operator action (cancel, retry, pause...): who, what, on which target, when, result."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "at"), Index(None, "company_id", "at"))
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200))
+    company_id: Mapped[str | None] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class MetricsSample(Base):
+    """The monitoring totals at one minute, written once a minute by whichever process (a
+    scheduler or ``serve``) gets there first, so charts have history across restarts."""
+
+    __tablename__ = "metrics_samples"
+
+    minute: Mapped[datetime] = mapped_column(primary_key=True)
+    pending: Mapped[int] = mapped_column(BigInteger, default=0)
+    in_flight: Mapped[int] = mapped_column(BigInteger, default=0)
+    complete: Mapped[int] = mapped_column(BigInteger, default=0)
+    failed: Mapped[int] = mapped_column(BigInteger, default=0)
+    batches_open: Mapped[int] = mapped_column(Integer, default=0)
+    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)

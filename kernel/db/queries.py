@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select, update
 
 from kernel.db.engine import Database
-from kernel.db.models import AIBatchRequest, AIProcessingRequest, utcnow
+from kernel.db.models import AIBatchRequest, AIProcessingRequest, Company, utcnow
 from kernel.db.rows import to_local_batch
 from kernel.types import ENDED_BATCH_STATUSES, BatchStatus, LocalBatch, RequestStatus
 
@@ -30,8 +30,23 @@ def batches_by_status(db: Database) -> dict[str, int]:
     return {status: count for status, count in rows}
 
 
+def paused_pending(db: Database) -> int:
+    """Pending requests of paused companies: they wait for a resume, not for the scheduler."""
+    r = AIProcessingRequest
+    with db.transaction() as session:
+        return int(
+            session.execute(
+                select(func.count()).where(
+                    r.status == RequestStatus.PENDING_BATCHING.value,
+                    r.company_id.in_(select(Company.id).where(Company.paused_at.is_not(None))),
+                )
+            ).scalar_one()
+        )
+
+
 def work_left(db: Database) -> dict[str, int]:
-    """Pending requests, requests in flight, and batches not yet settled (planned, running, ended)."""
+    """Pending requests (not counting paused companies'), requests in flight, and batches not
+    yet settled (planned, running, ended)."""
     requests = requests_by_status(db)
     batches = batches_by_status(db)
     unsettled = sum(
@@ -41,7 +56,7 @@ def work_left(db: Database) -> dict[str, int]:
     )
     ended = sum(batches.get(s.value, 0) for s in ENDED_BATCH_STATUSES)
     return {
-        "pending": requests.get(RequestStatus.PENDING_BATCHING.value, 0),
+        "pending": requests.get(RequestStatus.PENDING_BATCHING.value, 0) - paused_pending(db),
         "in_flight": requests.get(RequestStatus.BATCHING_IN_PROGRESS.value, 0),
         "batches_unsettled": unsettled,
         "batches_ended_unapplied": ended,

@@ -20,17 +20,16 @@ def costs_command(
     database: DatabaseOption = None,
 ) -> None:
     """Spend by company, model, processing type and day; estimates against actuals; savings."""
-    from rich.console import Console
-
     from plugins.budget.costs import cost_report
     from plugins.budget.costs_view import parse_since, print_costs, write_csv
+    from plugins.common.console import stdout_console
     from plugins.common.monitoring.queries import MonitorReader
 
     if as_json and as_csv:
         console.print("[red]--json and --csv exclude each other[/red]")
         raise typer.Exit(code=2)
     start = parse_since(since)
-    kernel = open_kernel(settings, database)
+    kernel = open_kernel(settings, database, need_schema=True)
     reader = MonitorReader.for_database(kernel.db)
     try:
         with reader.connect() as conn:
@@ -44,4 +43,4 @@ def costs_command(
     elif as_csv:
         write_csv(report)
     else:
-        print_costs(Console(), report)
+        print_costs(stdout_console(), report)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Column, Table
 
@@ -48,33 +49,36 @@ def _error(estimated: float, actual: float) -> str:
     return f"{(estimated - actual) / actual:+.1%}"
 
 
-def _table(title: str, rows: list[dict[str, Any]], key: str) -> Table:
+WIDE = 132
+"""Below this many columns the tables leave out the sync, saved, batches, estimate and actual
+columns (the total line gives the savings; the JSON and CSV outputs have them all)."""
+
+
+def _table(title: str, rows: list[dict[str, Any]], key: str, *, wide: bool) -> Table:
     """One roll-up: requests, tokens, cost, savings, estimate against actual."""
+    names = ["requests", "in tokens", "out tokens", "cost $", "est. err"]
+    if wide:
+        names = [*names[:4], "sync $", "saved $", "batches", "estimate $", "actual $", "est. err"]
     table = Table(
-        Column(key.replace("_", " "), no_wrap=True),
-        *(
-            Column(name, justify="right")
-            for name in ("requests", "in / out tokens", "cost $", "sync $", "saved $")
-        ),
-        *(
-            Column(name, justify="right")
-            for name in ("batches", "estimate $", "actual $", "est. err")
-        ),
+        Column(key.replace("_", " "), no_wrap=True, overflow="fold"),
+        *(Column(name, justify="right", no_wrap=True, min_width=len(name)) for name in names),
         title=title,
+        box=box.SIMPLE_HEAD,
     )
     for row in rows:
-        table.add_row(
-            str(row[key]),
-            f"{row['requests']:,}",
-            f"{row['input_tokens']:,} / {row['output_tokens']:,}",
-            f"{row['cost_usd']:.4f}",
-            f"{row['list_cost_usd']:.4f}",
-            f"{row['savings_usd']:.4f}",
-            f"{row['batches']:,}",
-            f"{row['estimated_cost_usd']:.4f}",
-            f"{row['actual_cost_usd']:.4f}",
-            _error(row["estimated_cost_usd"], row["actual_cost_usd"]),
-        )
+        cells = {
+            "requests": f"{row['requests']:,}",
+            "in tokens": f"{row['input_tokens']:,}",
+            "out tokens": f"{row['output_tokens']:,}",
+            "cost $": f"{row['cost_usd']:.4f}",
+            "sync $": f"{row['list_cost_usd']:.4f}",
+            "saved $": f"{row['savings_usd']:.4f}",
+            "batches": f"{row['batches']:,}",
+            "estimate $": f"{row['estimated_cost_usd']:.4f}",
+            "actual $": f"{row['actual_cost_usd']:.4f}",
+            "est. err": _error(row["estimated_cost_usd"], row["actual_cost_usd"]),
+        }
+        table.add_row(str(row[key]), *(cells[name] for name in names))
     return table
 
 
@@ -95,7 +99,8 @@ def print_costs(console: Console, report: dict[str, Any]) -> None:
         ("by processing type", "processing_type"),
         ("by day (UTC; open = charged, not finished)", "day"),
     ):
-        console.print(_table(title, report[f"by_{key.removesuffix('_id')}"], key))
+        rows = report[f"by_{key.removesuffix('_id')}"]
+        console.print(_table(title, rows, key, wide=console.width >= WIDE))
     totals = report["totals"]
     console.print(
         f"total: ${totals['cost_usd']:.4f} for {totals['requests']:,} requests; the synchronous "

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
-from kernel.types import Company
+from kernel.types import Company, HealthCheck
 from plugins.cache_common.config import CacheConfig
 from plugins.cache_common.flight import CompanyCache, Ticket
 from plugins.cache_common.stats import CacheStats, merge_sections
@@ -137,6 +137,25 @@ class CachePlugin:
         if section != "cache":
             return None
         return merge_sections([part for part in parts if isinstance(part, dict)] or [{}])
+
+    @hookimpl
+    def health_checks(self, kernel: KernelAPI, remote: bool) -> list[HealthCheck]:
+        """One read of the store. Not blocking: lookups fall back to the database meanwhile."""
+        try:
+            self.cache(kernel).store.generation()
+        except Exception as exc:
+            return [
+                HealthCheck(
+                    "cache backend",
+                    False,
+                    f"{self.backend}: {type(exc).__name__}: {exc}",
+                    f"start the {self.backend} backend or fix its settings (`batchkernel "
+                    'settings`), or set plugins.cache = "none"; lookups read the database '
+                    "meanwhile",
+                    blocking=False,
+                )
+            ]
+        return [HealthCheck("cache backend", True, f"{self.backend} answered a read")]
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait for a background refresh to finish; True when none is running."""

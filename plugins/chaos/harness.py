@@ -2,10 +2,16 @@
 
 ``run_chaos`` imports synthetic sessions into an empty database, starts the emulator with
 injected faults and ``instances`` ``batchkernel run`` processes with short intervals, then, until
-every request is terminal and every batch settled (or the time cap), SIGKILLs a random scheduler
-and restarts it, and on PostgreSQL terminates a random scheduler connection. It then stops
-everything and audits the end state (``plugins.chaos.audit``). Everything random comes from
-``seed``, printed first, so a failing run can be replayed.
+every request is terminal and every batch settled, SIGKILLs a random scheduler and restarts it,
+and on PostgreSQL terminates a random scheduler connection; each kill and each disconnect also
+waits until the schedulers have taken a step since the previous one (a batch submitted or settled,
+a request finished), so on a loaded machine, where a restarted scheduler needs long to start, the
+torment slows down with the work instead of starving it. A run gives up only when the open
+work has not reached a new low for ``stall_seconds`` (no progress), or at the ``seconds`` cap:
+a slow machine makes a run longer, not a failure. It then stops everything (each scheduler only
+once it has registered, so its SIGTERM handler is in place) and audits the end state
+(``plugins.chaos.audit``). Everything random comes from ``seed``, printed first, so a failing run
+can be replayed.
 """
 
 from __future__ import annotations
@@ -58,6 +64,7 @@ class ChaosOptions:
     requests: int = 600
     companies: int = 12
     seconds: float = 150.0
+    stall_seconds: float = 60.0
     ambiguous: bool = True
     kill_every: tuple[float, float] = (1.0, 4.0)
     disconnect_every: tuple[float, float] = (1.5, 4.0)
@@ -75,6 +82,7 @@ class ChaosResult:
     seed: int
     quiescent: bool
     seconds: float
+    stalled: bool = False
     kills: int = 0
     disconnects: int = 0
     unexpected_exits: list[str] = field(default_factory=list)
@@ -87,8 +95,11 @@ class ChaosResult:
 
     def lines(self) -> list[str]:
         """The report of the run."""
+        state = "quiescent" if self.quiescent else "NOT quiescent"
+        if self.stalled:
+            state += " (no progress)"
         head = [
-            f"seed {self.seed}: {'quiescent' if self.quiescent else 'NOT quiescent'} after "
+            f"seed {self.seed} (replay: BATCHKERNEL_CHAOS_SEED={self.seed}): {state} after "
             f"{self.seconds:.1f}s; {self.kills} SIGKILLs, {self.disconnects} database "
             f"connections terminated, {len(self.unexpected_exits)} unexpected exits",
         ]
@@ -214,6 +225,15 @@ class SchedulerSlot:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()
 
+    def wait_registered(self, registered: Callable[[int], bool], timeout: float = 120.0) -> None:
+        """Wait until the process has registered its instance (signal handlers are in place
+        by then) or has ended; a process still starting up would die of SIGTERM instead."""
+        deadline = time.monotonic() + timeout
+        while self.process is not None and self.process.poll() is None:
+            if registered(self.process.pid) or time.monotonic() > deadline:
+                return
+            time.sleep(0.1)
+
     def terminate(self, timeout: float = 30.0) -> int | None:
         """SIGTERM and wait for a clean stop; SIGKILL if it does not come."""
         if self.process is None:
@@ -313,16 +333,33 @@ class Chaos:
             config |= AMBIGUOUS_FAULTS
         return config
 
-    def work_left(self) -> int:
-        """Requests not terminal plus local batches not settled."""
+    def work_left(self) -> tuple[int, int]:
+        """(requests not terminal plus local batches not settled, steps taken so far: batches
+        submitted plus batches settled plus requests finished)."""
         with self.engine.connect() as conn:
-            return int(
+            left, steps = conn.execute(
+                sa.text(
+                    "SELECT (SELECT count(*) FROM ai_processing_requests WHERE status IN "
+                    "('PENDING_BATCHING', 'BATCHING_IN_PROGRESS')) + (SELECT count(*) FROM "
+                    "ai_batch_requests WHERE status NOT IN ('APPLIED', 'ABANDONED')), "
+                    "(SELECT count(provider_batch_id) FROM ai_batch_requests) + (SELECT count(*) "
+                    "FROM ai_batch_requests WHERE status IN ('APPLIED', 'ABANDONED')) + (SELECT "
+                    "count(*) FROM ai_processing_requests WHERE status NOT IN "
+                    "('PENDING_BATCHING', 'BATCHING_IN_PROGRESS'))"
+                )
+            ).one()
+            return int(left), int(steps)
+
+    def registered(self, pid: int) -> bool:
+        """Whether a running scheduler with this pid has registered its instance row."""
+        with self.engine.connect() as conn:
+            return bool(
                 conn.execute(
                     sa.text(
-                        "SELECT (SELECT count(*) FROM ai_processing_requests WHERE status IN "
-                        "('PENDING_BATCHING', 'BATCHING_IN_PROGRESS')) + (SELECT count(*) FROM "
-                        "ai_batch_requests WHERE status NOT IN ('APPLIED', 'ABANDONED'))"
-                    )
+                        "SELECT count(*) FROM scheduler_instances "
+                        "WHERE pid = :pid AND stopped_at IS NULL"
+                    ),
+                    {"pid": pid},
                 ).scalar_one()
             )
 
@@ -352,7 +389,8 @@ class Chaos:
         self.out(
             f"chaos seed {options.seed}: {options.instances} schedulers, {options.requests} "
             f"requests, {'with' if options.ambiguous else 'without'} ambiguous faults, "
-            f"cap {options.seconds:.0f}s, {self.engine.dialect.name}"
+            f"cap {options.seconds:.0f}s or {options.stall_seconds:.0f}s without progress, "
+            f"{self.engine.dialect.name}"
         )
         prepare_database(
             options.database_url, options.workdir, options.requests, options.companies, options.seed
@@ -367,7 +405,7 @@ class Chaos:
             self.engine.dispose()
 
     def _run(self, emulator: EmulatorProcess) -> ChaosResult:
-        """Start the schedulers and torment them until quiescent or out of time."""
+        """Start the schedulers and torment them until quiescent, stalled or out of time."""
         options = self.options
         settings = scheduler_settings(options, emulator.base_url)
         for index in range(options.instances):
@@ -388,6 +426,8 @@ class Chaos:
         next_kill = start + self.rng.uniform(*options.kill_every)
         next_disconnect = start + self.rng.uniform(*options.disconnect_every)
         last_report = start
+        lowest, steps = self.work_left()
+        last_progress, steps_at_kill, steps_at_disconnect = start, steps, steps
         while True:
             now = time.monotonic()
             for slot in self.slots:
@@ -397,19 +437,26 @@ class Chaos:
                         f"scheduler {slot.index} exited with {code}:\n{slot.tail()}"
                     )
                     slot.start()
-            left = self.work_left()
+            left, steps = self.work_left()
             if left == 0:
                 result.quiescent = True
                 break
+            if left < lowest:
+                lowest, last_progress = left, now
+            if now - last_progress > options.stall_seconds:
+                result.stalled = True
+                break
             if now - start > options.seconds:
                 break
-            if now >= next_kill:
+            if now >= next_kill and steps > steps_at_kill:
+                steps_at_kill = steps
                 slot = self.rng.choice(self.slots)
                 slot.kill()
                 slot.start()
                 result.kills += 1
                 next_kill = now + self.rng.uniform(*options.kill_every)
-            if self.is_postgres and now >= next_disconnect:
+            if self.is_postgres and now >= next_disconnect and steps > steps_at_disconnect:
+                steps_at_disconnect = steps
                 result.disconnects += int(self.disconnect())
                 next_disconnect = now + self.rng.uniform(*options.disconnect_every)
             if now - last_report > 10:
@@ -419,6 +466,7 @@ class Chaos:
         result.seconds = time.monotonic() - start
         time.sleep(options.drain_seconds)
         for slot in self.slots:
+            slot.wait_registered(self.registered)
             code = slot.terminate()
             if code not in (0, None):
                 result.unexpected_exits.append(

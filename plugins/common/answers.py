@@ -37,6 +37,8 @@ class Outcome:
     error: str | None = None
     usage: TokenUsage = field(default_factory=TokenUsage)
     provider_request_id: str | None = None
+    raw: str | None = None
+    """The provider's result record as it came, for operators (``requests show``)."""
 
 
 def parse_answer(text: str) -> Any:
@@ -120,6 +122,7 @@ class AnswerJudge:
             error=result.error,
             usage=result.usage,
             provider_request_id=result.provider_request_id,
+            raw=result.raw.decode(errors="replace") if result.raw is not None else None,
         )
         if result.kind != "success":
             return base

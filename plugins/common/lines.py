@@ -16,6 +16,7 @@ from typing import Any
 from kernel.api import KernelAPI
 from kernel.types import LLMRequest, RequestEncoder, TaskSpec
 from plugins.common.text import transcript
+from plugins.common.truncation import output_limit
 
 __all__ = [
     "BatchLimits",
@@ -34,9 +35,12 @@ def neutral_request(
     model: str,
     messages: Iterable[tuple[str, str]],
     settings: Any,
+    *,
+    previous_error: str | None = None,
 ) -> LLMRequest:
     """The neutral request of one session for ``task``: its instructions, the session's
-    transcript as the one user message, its schema, and the task's parameters over ``model.*``."""
+    transcript as the one user message, its schema, and the task's parameters over ``model.*``.
+    After an answer cut off at the output limit (``previous_error``) the limit is larger."""
     params = task.params
     temperature = params.get("temperature", settings.model.temperature)
     return LLMRequest(
@@ -47,7 +51,11 @@ def neutral_request(
         messages=(("user", transcript(messages)),),
         schema=task.schema,
         schema_name=task.name,
-        max_output_tokens=int(params.get("max_output_tokens", settings.model.max_tokens)),
+        max_output_tokens=output_limit(
+            int(params.get("max_output_tokens", settings.model.max_tokens)),
+            previous_error,
+            settings,
+        ),
         temperature=None if temperature is None else float(temperature),
         reasoning_effort=params.get("reasoning_effort"),
     )

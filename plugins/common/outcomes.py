@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from kernel.types import RequestStatus
+from kernel.types import LocalBatch, RequestStatus, ResultFiles
 from plugins.common.answers import Outcome
-from plugins.common.lifecycle import retry_at
+from plugins.common.lifecycle import CAPACITY_ERROR_CODES, retry_at
 from plugins.common.pricing import PriceBook
 
 
@@ -37,6 +37,8 @@ def request_values(
     values["add_prompt_cost"] = prompt_cost
     values["add_completion_cost"] = completion_cost
     values["provider_request_id"] = outcome.provider_request_id
+    if outcome.raw is not None:
+        values["raw_answer"] = outcome.raw
     if price is not None and price.id is not None and usage.input + usage.output:
         values["price_id"] = price.id
     max_attempts = int(settings.batch.max_attempts)
@@ -79,3 +81,23 @@ def request_values(
             error=outcome.error,
         )
     return values
+
+
+def failed_batch_rule(batch: LocalBatch, files: ResultFiles) -> tuple[str, str]:
+    """How the members of a batch that failed at the provider are settled, and why.
+
+    The requests the provider blamed (``files.rejected``) fail for good, each with its message;
+    the others go back to the queue at once, no attempt spent ("requeue"): they are resubmitted
+    without them. A capacity failure (enqueued-token limit) re-queues everyone after a backoff,
+    no attempt spent ("defer"). Any other failure that names no request of ours spends an attempt
+    on every member ("retry"), so the same content failing the same way ends.
+    """
+    reason = "; ".join(f"{e.code}: {e.message}" for e in batch.errors) or "batch failed"
+    if {e.code for e in batch.errors} & CAPACITY_ERROR_CODES:
+        return "defer", f"batch failed at provider: {reason}"
+    if files.rejected:
+        return (
+            "requeue",
+            f"resubmitted without the {len(files.rejected)} request(s) the provider rejected",
+        )
+    return "retry", f"batch failed at provider: {reason}"

@@ -10,6 +10,7 @@ counts leave it out.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -49,11 +50,15 @@ def encoding_name(model: str) -> str:
 @cache
 def encoding(name: str) -> Any | None:
     """The tokenizer of vocabulary ``name``, or ``None`` without the ``tokens`` extra."""
-    try:
-        import bpe_openai
-    except ImportError:
-        return None
-    return bpe_openai.get_encoding(name)
+    # The package loads its vocabularies with importlib.resources' deprecated open_binary:
+    # its warning is about the package, not about anything a user can change.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, message="open_binary")
+        try:
+            import bpe_openai
+        except ImportError:
+            return None
+        return bpe_openai.get_encoding(name)
 
 
 def exact_counts() -> bool:

@@ -1,10 +1,11 @@
-"""Plugin ``companies``: ``batchkernel companies list`` and ``companies set-status``."""
+"""Plugin ``companies``: ``batchkernel companies list``, ``set-status``, ``pause`` and ``resume``."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from kernel import hookimpl
 from kernel.cli.options import DatabaseOption, SettingsOption, console, open_kernel
@@ -18,9 +19,9 @@ def list_command(settings: SettingsOption = None, database: DatabaseOption = Non
 
     from plugins.companies.queries import list_companies
 
-    table = Table("id", "name", "status")
-    for row in list_companies(open_kernel(settings, database)):
-        table.add_row(*row)
+    table = Table("id", "name", "status", "paused since (UTC)")
+    for company_id, name, status, paused_at in list_companies(open_kernel(settings, database)):
+        table.add_row(company_id, name, status, paused_at or "-")
     Console().print(table)
 
 
@@ -40,15 +41,50 @@ def set_status_command(
     console.print(f"company {company_id}: {old} -> {status.value}")
 
 
+CompanyId = Annotated[str, typer.Argument(metavar="ID", help="The company's id.")]
+
+
+def _pause(company_id: str, paused: bool, settings: Any, database: str | None) -> None:
+    """Pause or resume one company as the command line's user; audited."""
+    from plugins.common.operations.actions import Actor, set_paused
+    from plugins.common.operations.audit import cli_actor
+
+    kernel = open_kernel(settings, database)
+    try:
+        outcome = set_paused(kernel, Actor(cli_actor()), company_id, paused)
+    finally:
+        kernel.close()
+    console.print(escape(outcome.message), style=None if outcome.ok else "red", soft_wrap=True)
+    if not outcome.ok:
+        raise typer.Exit(code=1)
+
+
+def pause_command(
+    company_id: CompanyId, settings: SettingsOption = None, database: DatabaseOption = None
+) -> None:
+    """Stop claiming a company's requests; its batches already at the provider finish."""
+    _pause(company_id, True, settings, database)
+
+
+def resume_command(
+    company_id: CompanyId, settings: SettingsOption = None, database: DatabaseOption = None
+) -> None:
+    """Claim a paused company's requests again."""
+    _pause(company_id, False, settings, database)
+
+
 class CompaniesCommand:
     """Adds the ``companies`` command group."""
 
     @hookimpl
     def register_commands(self, cli: typer.Typer) -> None:
-        """``companies list`` and ``companies set-status``."""
+        """``companies list``, ``set-status``, ``pause`` and ``resume``."""
         group = typer.Typer(
-            help="Companies (tenants): list them, change their status.", no_args_is_help=True
+            help="Companies (tenants): list them, change their status, pause or resume them.",
+            no_args_is_help=True,
         )
         group.command("list")(list_command)
         group.command("set-status")(set_status_command)
+        group.command("pause")(pause_command)
+        group.command("resume")(resume_command)
         cli.add_typer(group, name="companies")

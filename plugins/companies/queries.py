@@ -9,13 +9,19 @@ from kernel.db.models import Company as CompanyRow
 from kernel.types import CompanyStatus
 
 
-def list_companies(kernel: KernelAPI) -> list[tuple[str, str, str]]:
-    """Every company as (id, name, status), by id, straight from the database (not the cache)."""
+def list_companies(kernel: KernelAPI) -> list[tuple[str, str, str, str | None]]:
+    """Every company as (id, name, status, paused since or None), by id, straight from the
+    database (not the cache)."""
     with kernel.db.transaction() as session:
         rows = session.execute(
-            select(CompanyRow.id, CompanyRow.name, CompanyRow.status).order_by(CompanyRow.id)
+            select(
+                CompanyRow.id, CompanyRow.name, CompanyRow.status, CompanyRow.paused_at
+            ).order_by(CompanyRow.id)
         ).all()
-    return [(row.id, row.name, row.status) for row in rows]
+    return [
+        (row.id, row.name, row.status, f"{row.paused_at:%Y-%m-%d %H:%M}" if row.paused_at else None)
+        for row in rows
+    ]
 
 
 def set_company_status(kernel: KernelAPI, company_id: str, status: CompanyStatus) -> str | None:

@@ -18,14 +18,31 @@ def demo_command(
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed of the synthetic data.")] = 7,
     provider: Annotated[
-        str, typer.Option(help="Whose batch API to emulate and use (openai, azure-openai, gemini).")
+        str,
+        typer.Option(
+            help="Whose batch API to emulate and use (openai, azure-openai, gemini, anthropic)."
+        ),
     ] = "openai",
+    failures: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of answers the emulator refuses for good (HTTP 400), to see failed "
+            "requests in the console and retry them.",
+        ),
+    ] = 0.0,
 ) -> None:
     """The main job on embedded defaults: synthetic data, the emulator, the pipeline until idle."""
     from plugins.demo.run import run_demo
 
     code = run_demo(
-        companies=companies, sessions=sessions, database=database, seed=seed, provider=provider
+        companies=companies,
+        sessions=sessions,
+        database=database,
+        seed=seed,
+        provider=provider,
+        failures=failures,
     )
     raise typer.Exit(code=code)
 

@@ -1,13 +1,15 @@
 """The demo run: a fresh SQLite file (or a given database), synthetic sessions, the emulator, the
 pipeline until idle with a progress display, then a summary of what happened.
 
-The emulator runs in this process, started through the emulator library
-(:class:`plugins.emulator.EmulatorServer` on a free loopback port): nothing to install or stop
-separately, and the port it bound is known at once.
+The emulator runs in this process, started through the chosen provider's emulator library
+(:class:`plugins.emulator.EmulatorServer` for OpenAI, on a free loopback port): nothing to install
+or stop separately, and the port it bound is known at once. Requests use the provider's own
+model setting (``gemini.model``, ``anthropic.model``) so that costs use its price.
 """
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 from pathlib import Path
@@ -34,13 +36,16 @@ EMULATORS: dict[str, tuple[str, str]] = {
     "openai": ("plugins.emulator:EmulatorServer", "openai.base_url"),
     "azure-openai": ("plugins.emulator:AzureEmulatorServer", "azure_openai.endpoint"),
     "gemini": ("plugins.emulator_gemini:GeminiEmulatorServer", "gemini.base_url"),
+    "anthropic": ("plugins.emulator_anthropic:AnthropicEmulatorServer", "anthropic.base_url"),
 }
 """Per provider: its emulator server (``module:class``) and the setting that points at it."""
 
 
-def start_emulator(provider: str) -> tuple[EmulatorServer, str]:
-    """The provider's emulator, started on a free loopback port, and the setting (``section.key``)
-    that points the provider at it."""
+def start_emulator(
+    provider: str, faults: dict[str, Any] | None = None
+) -> tuple[EmulatorServer, str]:
+    """The provider's emulator (with ``faults``: emulator settings), started on a free loopback
+    port, and the setting (``section.key``) that points the provider at it."""
     import importlib
 
     if provider not in EMULATORS:
@@ -50,7 +55,7 @@ def start_emulator(provider: str) -> tuple[EmulatorServer, str]:
     target, url_setting = EMULATORS[provider]
     module, _, name = target.partition(":")
     server_class = getattr(importlib.import_module(module), name)
-    return server_class(None, host="127.0.0.1", port=0).start(), url_setting
+    return server_class(faults, host="127.0.0.1", port=0).start(), url_setting
 
 
 def demo_settings(database: str | None) -> dict[str, Any]:
@@ -88,12 +93,23 @@ def totals(kernel: Kernel) -> dict[str, float]:
 
 
 def run_demo(
-    *, companies: int, sessions: int, database: str | None, seed: int, provider: str = "openai"
+    *,
+    companies: int,
+    sessions: int,
+    database: str | None,
+    seed: int,
+    provider: str = "openai",
+    failures: float = 0.0,
 ) -> int:
-    """Run the demo end to end against ``provider``'s emulator; returns the process exit code."""
+    """Run the demo end to end against ``provider``'s emulator (``failures``: share of answers
+    refused for good); returns the process exit code."""
     console = Console()
     started = time.perf_counter()
-    emulator, url_setting = start_emulator(provider)
+    # The progress bar below says what each pass did; the scheduler's own lines would repeat it.
+    progress_log = logging.getLogger("batchkernel.run")
+    progress_log.setLevel(max(progress_log.getEffectiveLevel(), logging.WARNING))
+    faults = {"seed": seed, "rate_line_error": failures, "line_error_status": 400}
+    emulator, url_setting = start_emulator(provider, faults if failures else None)
     section = url_setting.partition(".")[0]
     settings = load_settings({**demo_settings(database), "plugins.provider": provider})
     try:
@@ -105,6 +121,9 @@ def run_demo(
         settings.set(url_setting, emulator.base_url)
         if not settings.get(f"{section}.api_key"):
             settings.set(f"{section}.api_key", "demo-key-not-secret")
+        own_model = settings.get(f"{section}.model")
+        if own_model:
+            settings.set("model.name", str(own_model))
         upgrade(kernel.db)
         with tempfile.TemporaryDirectory() as tmp:
             source = write_jsonl(Path(tmp) / "sessions.jsonl", companies, sessions, seed=seed)
@@ -139,6 +158,7 @@ def run_demo(
         queries = kernel.db.queries.total - queries_before
         elapsed = time.perf_counter() - started
         print_summary(console, kernel, outcome.passes, queries, elapsed)
+        print_next_steps(console, kernel.db.url)
         if not outcome.idle:
             console.print(f"[red]the pipeline did not finish: {outcome.reason}[/red]")
             return 1
@@ -169,6 +189,32 @@ def print_summary(
     console.print(table)
 
 
+def print_next_steps(console: Console, url: Any) -> None:
+    """What to try next on the demo's database, with its URL filled in."""
+    shown = url.render_as_string(hide_password=True)
+    option = f"--database '{shown}'"
+    lines = [
+        "[bold]next[/bold], on the demo's database:",
+        f"  batchkernel status {option}  # requests and batches by state",
+        f"  batchkernel costs {option}   # spend by company, model and day",
+        f"  batchkernel doctor {option}  # what a real run needs",
+        "  the results are on chat_sessions (sentiment, category, summary, language, escalated,",
+        "  forwarded_hr, questions); each request's tokens, cost and error on ai_processing_requests:",
+    ]
+    if url.get_backend_name() == "sqlite" and url.database:
+        lines.append(
+            f'  sqlite3 {url.database} "SELECT external_id, sentiment, category, summary '
+            'FROM chat_sessions LIMIT 5"'
+        )
+    else:
+        lines.append(
+            f"  psql '{shown}' -c \"SELECT external_id, sentiment, category, summary "
+            'FROM chat_sessions LIMIT 5"'
+        )
+    for line in lines:
+        console.print(line, highlight=False, soft_wrap=True)
+
+
 def _cache_line(cache: dict[str, Any] | None) -> str:
     """The company cache's measured hit rate, lookups and database reads, or why there is none."""
     if not cache:
@@ -176,6 +222,14 @@ def _cache_line(cache: dict[str, Any] | None) -> str:
     rate = cache.get("hit_rate")
     shown = f"{rate:.1%}" if isinstance(rate, int | float) else "n/a"
     return (
-        f"{shown} ({cache.get('hits')} hits, {cache.get('misses')} misses, "
-        f"{cache.get('refreshes', 0)} refreshes; {cache.get('backend')})"
+        f"{shown} ({_count(cache.get('hits'), 'hit')}, {_count(cache.get('misses'), 'miss')}, "
+        f"{_count(cache.get('refreshes', 0), 'refresh')}; {cache.get('backend')})"
     )
+
+
+def _count(value: Any, noun: str) -> str:
+    """``1 miss``, ``2 misses``, ``3 hits``."""
+    number = int(value or 0)
+    if number == 1:
+        return f"1 {noun}"
+    return f"{number:,} {noun}{'es' if noun.endswith(('s', 'sh', 'ch')) else 's'}"

@@ -47,6 +47,8 @@ AZURE_PREFIX = "/openai/"
 """Azure OpenAI's data-plane paths: ``/openai/files...`` and ``/openai/batches...``."""
 AZURE_MIN_EXPIRY_SECONDS = 1_209_600
 """Azure accepts file and output expiries of 14 to 30 days only."""
+QUOTA_OPERATIONS = frozenset({"files.create", "batches.create"})
+"""The calls that spend money or storage: refused while the quota is exhausted."""
 MAX_JSON_BODY = 1024 * 1024
 MIN_EXPIRY_SECONDS = 3_600
 MAX_EXPIRY_SECONDS = 2_592_000
@@ -201,6 +203,15 @@ class EmulatorApp:
                     "retry-after": str(math.ceil(wait)),
                     "retry-after-ms": str(int(wait * 1000)),
                 },
+            )
+        if cfg.insufficient_quota and operation in QUOTA_OPERATIONS:
+            raise ApiError(
+                429,
+                "You exceeded your current quota, please check your plan and billing details. "
+                "For more information on this error, read the docs: "
+                "https://platform.openai.com/docs/guides/error-codes/api-errors.",
+                type="insufficient_quota",
+                code="insufficient_quota",
             )
         if fault == "500":
             raise ApiError(

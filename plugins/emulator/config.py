@@ -75,6 +75,10 @@ class EmulatorConfig:
     rate_duplicate_lines: float = 0.0
     rate_missing_lines: float = 0.0
     line_faults_by_request: bool = False
+    rate_invalid_answers: float = 0.0
+    rate_refusals: float = 0.0
+    insufficient_quota: bool = False
+    reject_line_marker: str | None = None
     azure_deployments: tuple[str, ...] = ()
     keep_batch_metadata: bool = True
 

@@ -6,31 +6,30 @@ import hashlib
 import math
 import random
 import struct
-from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
-from . import conform, ids, model
+from . import generation, ids, model, params, responses
 from .errors import error_body
+from .lineresult import EndpointResult, invalid
 
 
-@dataclass(frozen=True)
-class EndpointResult:
-    """Status code and JSON body of one executed request, plus its token usage."""
-
-    status: int
-    body: dict[str, Any]
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-
-def run(endpoint: str, body: dict[str, Any], rng: random.Random, created: int) -> EndpointResult:
-    """Execute one request body against the emulated endpoint."""
+def run(
+    endpoint: str,
+    body: dict[str, Any],
+    rng: random.Random,
+    created: int,
+    *,
+    invalid: bool = False,
+    refuse: bool = False,
+) -> EndpointResult:
+    """Execute one request body against the emulated endpoint. ``invalid`` breaks the answer of
+    a request without a strict schema (a fault); ``refuse`` makes the model refuse."""
     if body.get("stream"):
         return _invalid("Streaming is not supported in the Batch API.", "stream")
     if endpoint in ("/v1/chat/completions", "/chat/completions"):
-        return _chat(body, rng, created)
+        return _chat(body, rng, created, invalid=invalid, refuse=refuse)
+    if endpoint == "/v1/responses":
+        return responses.respond(body, rng, created, invalid=invalid, refuse=refuse)
     if endpoint == "/v1/embeddings":
         return _embeddings(body)
     return EndpointResult(
@@ -66,24 +65,31 @@ def injected_error(status: int) -> EndpointResult:
     )
 
 
-def _invalid(message: str, param: str | None, code: str | None = None) -> EndpointResult:
-    """A 400 line result."""
-    return EndpointResult(400, error_body(message, "invalid_request_error", param, code))
+_invalid = invalid
 
 
-def _chat(body: dict[str, Any], rng: random.Random, created: int) -> EndpointResult:
-    """A chat.completion whose content is the deterministic transcript analysis."""
+def _chat(
+    body: dict[str, Any], rng: random.Random, created: int, *, invalid: bool, refuse: bool
+) -> EndpointResult:
+    """A chat.completion answering with the transcript analysis in the requested format."""
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         return _invalid(
             "Missing required parameter: 'messages'.", "messages", "missing_required_parameter"
         )
-    content = model.reply(messages)
-    schema = conform.strict_schema(body)
-    if schema is not None:
-        content = orjson.dumps(conform.conforming(schema, orjson.loads(content))).decode()
-    prompt = model.prompt_tokens(messages)
-    completion = model.completion_tokens(content)
+    rejection = params.check_chat(body)
+    if rejection is not None:
+        return _invalid(rejection.message, rejection.param, rejection.code)
+    output = params.chat_format(body)
+    turn = generation.generate(
+        body,
+        "/v1/chat/completions",
+        model.transcript_of(messages),
+        model.prompt_tokens(messages),
+        output,
+        invalid=invalid,
+        refuse=refuse,
+    )
     response: dict[str, Any] = {
         "id": ids.hex_id("chatcmpl-", rng, 116),
         "object": "chat.completion",
@@ -94,21 +100,21 @@ def _chat(body: dict[str, Any], rng: random.Random, created: int) -> EndpointRes
                 "index": 0,
                 "message": {
                     "role": "assistant",
-                    "content": content,
-                    "refusal": None,
+                    "content": turn.text,
+                    "refusal": turn.refusal,
                     "annotations": [],
                 },
                 "logprobs": None,
-                "finish_reason": "stop",
+                "finish_reason": "length" if turn.truncated else "stop",
             }
         ],
         "usage": {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
+            "prompt_tokens": turn.input_tokens,
+            "completion_tokens": turn.output_tokens,
+            "total_tokens": turn.input_tokens + turn.output_tokens,
             "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
             "completion_tokens_details": {
-                "reasoning_tokens": 0,
+                "reasoning_tokens": turn.reasoning_tokens,
                 "audio_tokens": 0,
                 "accepted_prediction_tokens": 0,
                 "rejected_prediction_tokens": 0,
@@ -117,7 +123,9 @@ def _chat(body: dict[str, Any], rng: random.Random, created: int) -> EndpointRes
         "service_tier": "default",
         "system_fingerprint": "fp_emulator",
     }
-    return EndpointResult(200, response, prompt, completion)
+    return EndpointResult(
+        200, response, turn.input_tokens, turn.output_tokens, turn.reasoning_tokens
+    )
 
 
 def _embeddings(body: dict[str, Any]) -> EndpointResult:
@@ -134,7 +142,7 @@ def _embeddings(body: dict[str, Any]) -> EndpointResult:
         text = item if isinstance(item, str) else str(item)
         tokens += math.ceil(len(text) / 4)
         data.append({"object": "embedding", "index": index, "embedding": _vector(text)})
-    response = {
+    response: dict[str, Any] = {
         "object": "list",
         "data": data,
         "model": body.get("model"),

@@ -11,7 +11,15 @@ from typing import Any, BinaryIO
 import orjson
 
 from . import endpoints, ids
-from .faults import LINE_DUPLICATE, LINE_ERROR, LINE_GARBAGE, LINE_MISSING, LINE_UNKNOWN_ID
+from .faults import (
+    LINE_DUPLICATE,
+    LINE_ERROR,
+    LINE_GARBAGE,
+    LINE_INVALID_ANSWER,
+    LINE_MISSING,
+    LINE_REFUSAL,
+    LINE_UNKNOWN_ID,
+)
 
 NOT_RUN_MESSAGES = {
     "batch_expired": "This request could not be executed before the completion window expired.",
@@ -45,6 +53,7 @@ class Outcome:
     failed: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    reasoning_tokens: int = 0
 
 
 def execute(
@@ -87,7 +96,14 @@ def _run_one(
     if fault == LINE_ERROR:
         result = endpoints.injected_error(plan.line_error_status)
     else:
-        result = endpoints.run(plan.endpoint, request.get("body") or {}, rng, created)
+        result = endpoints.run(
+            plan.endpoint,
+            request.get("body") or {},
+            rng,
+            created,
+            invalid=fault == LINE_INVALID_ANSWER,
+            refuse=fault == LINE_REFUSAL,
+        )
     line = {
         "id": ids.hex_id("batch_req_", rng),
         "custom_id": custom_id,
@@ -106,6 +122,7 @@ def _run_one(
     outcome.completed += 1
     outcome.input_tokens += result.input_tokens
     outcome.output_tokens += result.output_tokens
+    outcome.reasoning_tokens += result.reasoning_tokens
     if fault == LINE_MISSING:
         return
     if fault == LINE_UNKNOWN_ID:

@@ -21,6 +21,8 @@ LINE_MISSING = 2
 LINE_GARBAGE = 3
 LINE_UNKNOWN_ID = 4
 LINE_DUPLICATE = 5
+LINE_INVALID_ANSWER = 6
+LINE_REFUSAL = 7
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,10 @@ class BatchFaults:
 class FaultInjector:
     """Decides which requests and batches misbehave; thread-safe, seeded, counters resettable."""
 
-    def __init__(self, config: EmulatorConfig) -> None:
+    def __init__(self, config: EmulatorConfig, kinds: Sequence[str] = HTTP_FAULTS) -> None:
         self._lock = threading.Lock()
         self._config = config
+        self._kinds = tuple(kinds)
         self._rng = random.Random(config.seed)
         self._remaining: dict[str, dict[str, int]] = {}
         self._lost_creates = 0
@@ -56,7 +59,7 @@ class FaultInjector:
 
     def _reset_counters(self, new: EmulatorConfig, old: EmulatorConfig | None) -> None:
         """Copy counted-fault budgets from the config where they are new or changed."""
-        for kind in HTTP_FAULTS:
+        for kind in self._kinds:
             name = f"first_{kind}"
             if old is None or getattr(old, name) != getattr(new, name):
                 self._remaining[kind] = dict(getattr(new, name))
@@ -68,10 +71,11 @@ class FaultInjector:
             self._expiries = new.first_expire
 
     def http_fault(self, operation: str, request_id: str) -> str | None:
-        """The transport fault for this call, if any: drop, 429, 500, 404 or slow."""
+        """The transport fault for this call, if any, of the injector's kinds (by default drop,
+        429, 500, 404 or slow; another provider's emulator passes its own, such as 529)."""
         with self._lock:
             cfg = self._config
-            for kind in HTTP_FAULTS:
+            for kind in self._kinds:
                 if self._take(kind, operation) or self._roll(kind, operation, cfg):
                     self._record(operation, kind, request_id)
                     return kind
@@ -152,6 +156,8 @@ def _line_rates(cfg: EmulatorConfig) -> list[tuple[int, float]]:
         (LINE_GARBAGE, cfg.rate_garbage_lines),
         (LINE_UNKNOWN_ID, cfg.rate_unknown_id_lines),
         (LINE_DUPLICATE, cfg.rate_duplicate_lines),
+        (LINE_INVALID_ANSWER, cfg.rate_invalid_answers),
+        (LINE_REFUSAL, cfg.rate_refusals),
     )
     return [(code, rate) for code, rate in rates if rate > 0]
 
@@ -182,14 +188,7 @@ def line_outcomes_by_request(
 def line_outcomes(rng: random.Random, count: int, cfg: EmulatorConfig) -> bytearray:
     """Per-request outcome codes (LINE_*) for a batch, drawn from the line-level fault rates."""
     outcomes = bytearray(count)
-    rates = (
-        (LINE_ERROR, cfg.rate_line_error),
-        (LINE_MISSING, cfg.rate_missing_lines),
-        (LINE_GARBAGE, cfg.rate_garbage_lines),
-        (LINE_UNKNOWN_ID, cfg.rate_unknown_id_lines),
-        (LINE_DUPLICATE, cfg.rate_duplicate_lines),
-    )
-    active = [(code, rate) for code, rate in rates if rate > 0]
+    active = _line_rates(cfg)
     if not active:
         return outcomes
     draw = rng.random

@@ -116,12 +116,13 @@ def serve_forever(
     port: int = 8100,
     data_dir: str | Path | None = None,
 ) -> None:
-    """Run the emulator in the foreground until interrupted (Ctrl-C)."""
-    server = EmulatorServer(config, host=host, port=port, data_dir=data_dir).start()
-    print(f"batch emulator listening on {server.base_url}", flush=True)
+    """Run the emulator in the foreground until interrupted (Ctrl-C) or SIGTERM; the handler is
+    in place before the server answers, so a SIGTERM right after readiness still stops cleanly."""
     stopped = threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
+    server = EmulatorServer(config, host=host, port=port, data_dir=data_dir).start()
+    print(f"batch emulator listening on {server.base_url}", flush=True)
     try:
         while not stopped.wait(0.5):
             pass

@@ -54,6 +54,12 @@ HELP: dict[str, str] = {
     "rate_duplicate_lines": "fraction of result lines repeated",
     "rate_missing_lines": "fraction of result lines left out",
     "line_faults_by_request": "line faults follow the request id, not chance",
+    "rate_invalid_answers": "fraction of answers that break their format (an enum value outside "
+    "the schema, or text that is not JSON); never for a strict json_schema",
+    "rate_refusals": "fraction of requests the model refuses",
+    "insufficient_quota": "uploads and batch creations are answered 429 insufficient_quota",
+    "reject_line_marker": "an input line containing this text fails its batch's validation, "
+    "naming the line (empty: none)",
     "keep_batch_metadata": "batches keep the metadata they were created with (off: dropped)",
     "azure_deployments": "Azure paths: the Global-Batch deployments lines may name (empty: any)",
 }

@@ -61,6 +61,7 @@ class BatchRecord:
     failed: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    reasoning_tokens: int = 0
     estimated_tokens: int = 0
     custom_ids: list[str] = field(default_factory=list)
     plan: Plan | None = None
@@ -303,7 +304,7 @@ class Store:
             )
             return
         path = self._snapshot_input(record)
-        scan = scan_input(path, record.endpoint, cfg.max_requests_per_batch)
+        scan = scan_input(path, record.endpoint, cfg.max_requests_per_batch, cfg.reject_line_marker)
         record.model = scan.model
         if record.azure and cfg.azure_deployments and scan.model not in cfg.azure_deployments:
             scan.errors.append(
@@ -434,6 +435,7 @@ class Store:
         record.failed = outcome.failed
         record.input_tokens = outcome.input_tokens
         record.output_tokens = outcome.output_tokens
+        record.reasoning_tokens = outcome.reasoning_tokens
 
     def _publish(self, record: BatchRecord, when: float) -> None:
         """Turn non-empty result files into `batch_output` file objects."""
@@ -490,7 +492,7 @@ class Store:
                 "input_tokens": record.input_tokens,
                 "input_tokens_details": {"cached_tokens": 0},
                 "output_tokens": record.output_tokens,
-                "output_tokens_details": {"reasoning_tokens": 0},
+                "output_tokens_details": {"reasoning_tokens": record.reasoning_tokens},
                 "total_tokens": record.input_tokens + record.output_tokens,
             },
             "metadata": record.metadata,

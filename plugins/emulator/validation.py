@@ -39,8 +39,12 @@ def estimate_tokens(body: dict[str, Any], raw_length: int) -> int:
     return math.ceil(raw_length / 4)
 
 
-def scan_input(path: Path, endpoint: str, max_requests: int) -> ScanResult:
-    """Check every line (JSON, custom_id, method, url, single model, count) in one pass."""
+def scan_input(
+    path: Path, endpoint: str, max_requests: int, reject_marker: str | None = None
+) -> ScanResult:
+    """Check every line (JSON, custom_id, method, url, single model, count) in one pass; a line
+    holding ``reject_marker`` (a fault) is refused by number, as a real validation failure is."""
+    marker = reject_marker.encode() if reject_marker else None
     result = ScanResult()
     seen: set[str] = set()
     errors = result.errors
@@ -70,6 +74,16 @@ def scan_input(path: Path, endpoint: str, max_requests: int) -> ScanResult:
                 )
                 break
             _check_line(raw, number, endpoint, result, seen, report)
+            if marker is not None and marker in raw:
+                report(
+                    batch_error(
+                        "invalid_request",
+                        "This line contains a request that cannot be accepted: its body is "
+                        "invalid.",
+                        number,
+                        "body",
+                    )
+                )
             result.offsets.append(start)
     if not result.offsets and not errors:
         report(batch_error("empty_file", "The batch input file is empty."))

@@ -1,8 +1,9 @@
 """Plugin ``emulator``: ``batchkernel emulator [--provider NAME]``, a provider's batch API emulator alone.
 
-Faults and timings come from the ``[emulator]`` settings section (any ``EmulatorConfig`` key).
-The emulator itself is the library :mod:`plugins.emulator` (also ``python -m plugins.emulator``,
-every setting a flag), imported only when the command runs.
+Faults and timings come from the ``[emulator]`` settings section (any ``EmulatorConfig`` key; the
+Anthropic emulator reads its own ``[emulator_anthropic]`` section). The emulators are libraries
+(:mod:`plugins.emulator`, also ``python -m plugins.emulator`` with every setting a flag;
+:mod:`plugins.emulator_gemini`; :mod:`plugins.emulator_anthropic`), imported only when chosen.
 """
 
 from __future__ import annotations
@@ -12,14 +13,18 @@ from typing import Annotated, Any
 import typer
 
 from kernel import hookimpl
+from kernel.cli.errors import listen_error
 from kernel.cli.options import SettingsOption, console, open_kernel
 
 EMULATORS: dict[str, str] = {
     "openai": "plugins.emulator:EmulatorServer",
     "azure-openai": "plugins.emulator:AzureEmulatorServer",
     "gemini": "plugins.emulator_gemini:GeminiEmulatorServer",
+    "anthropic": "plugins.emulator_anthropic:AnthropicEmulatorServer",
 }
 """Emulator servers by provider name: ``module:class``, imported only when chosen."""
+OWN_SECTIONS: dict[str, str] = {"anthropic": "emulator_anthropic"}
+"""Emulators configured by a settings section of their own (every key), not ``[emulator]``."""
 
 
 def _server_class(provider: str) -> Any:
@@ -51,6 +56,17 @@ def _changed_settings(settings: Any) -> dict[str, Any]:
     }
 
 
+def _emulator_settings(provider: str, settings: Any) -> dict[str, Any]:
+    """The config of ``provider``'s emulator: its own section when it has one, else the
+    ``[emulator]`` keys changed from their defaults."""
+    name = OWN_SECTIONS.get(provider)
+    if name is None:
+        return _changed_settings(settings)
+    section = {str(k).lower(): v for k, v in dict(settings.get(name, {}) or {}).items()}
+    section.pop("port", None)
+    return section
+
+
 def _plain(value: Any) -> Any:
     """Settings values compared as plain JSON-like data (tuples as lists, boxes as dicts)."""
     if isinstance(value, list | tuple):
@@ -64,7 +80,9 @@ def emulator_command(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 8100,
     provider: Annotated[
         str,
-        typer.Option(help="Which provider's batch API to emulate (openai, azure-openai, gemini)."),
+        typer.Option(
+            help="Which provider's batch API to emulate (openai, azure-openai, gemini, anthropic)."
+        ),
     ] = "openai",
     settings: SettingsOption = None,
 ) -> None:
@@ -73,7 +91,10 @@ def emulator_command(
 
     server_class = _server_class(provider)
     kernel = open_kernel(settings)
-    server = server_class(_changed_settings(kernel.settings), port=port).start()
+    try:
+        server = server_class(_emulator_settings(provider, kernel.settings), port=port).start()
+    except OSError as exc:
+        raise listen_error(exc, "127.0.0.1", port) from exc
     console.print(f"emulator listening at {server.base_url} (Ctrl-C to stop)")
     forever = threading.Event()
     try:

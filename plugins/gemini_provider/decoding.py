@@ -10,6 +10,7 @@ to output (``thoughtsTokenCount`` as reasoning: Gemini bills thinking as output)
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,7 @@ def read_file(path: Path) -> Iterator[LLMResult]:
             if not isinstance(record, dict) or not record.get("key"):
                 yield LLMResult("", "fail", error=f"{path.name} line {number}: no key")
                 continue
-            yield interpret(record)
+            yield replace(interpret(record), raw=raw)
 
 
 def read_results(files: ResultFiles) -> Iterator[LLMResult]:

@@ -29,10 +29,21 @@ def _show(report: ImportReport) -> None:
         if len(items) > SHOWN:
             typer.echo(f"... and {len(items) - SHOWN} more {kind}", err=True)
     typer.echo(report.summary(), err=True)
+    if report.problems:
+        typer.echo(
+            f"{len(report.problems):,} bad line{'s' if len(report.problems) != 1 else ''} "
+            "skipped: fix them and import the file again (lines already imported are kept)",
+            err=True,
+        )
 
 
 def import_sessions(
-    file: Annotated[Path, typer.Argument(help="JSONL file, one session a line.", exists=True)],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="JSONL file, one session a line.", exists=True, dir_okay=False, readable=True
+        ),
+    ],
     update: Annotated[
         bool,
         typer.Option(

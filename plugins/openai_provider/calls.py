@@ -30,11 +30,14 @@ class ProviderCallError(ProviderError):
         *,
         retryable: bool | None = None,
         message: str | None = None,
+        url: str = "",
     ) -> None:
+        where = f" at {url}" if url else ""
         super().__init__(
-            message or f"provider {operation} failed ({failure.kind}): {failure.message}",
+            message or f"provider {operation}{where} failed ({failure.kind}): {failure.message}",
             retryable=failure.retryable if retryable is None else retryable,
             operation=operation,
+            condition=failure.condition,
         )
         self.failure = failure
 
@@ -75,8 +78,12 @@ class Caller:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         perf_counter: Callable[[], float] = time.perf_counter,
+        on_condition: Callable[[Reporting, str, Failure], None] | None = None,
     ) -> None:
         self.board = board
+        self.on_condition = on_condition
+        """Told (kernel, operation, failure) of every failure that concerns the whole provider
+        (a quota condition), so creation can pause."""
         self.clock = clock
         self.sleep = sleep
         self.rng = rng or random.Random()
@@ -164,8 +171,12 @@ class Caller:
                 return self.attempt(kernel, operation, fn)
             except _AttemptFailed as failed:
                 failure = failed.failure
+                if failure.condition is not None and self.on_condition is not None:
+                    self.on_condition(kernel, operation, failure)
                 if not failure.retryable:
-                    raise ProviderCallError(operation, failure) from failed.cause
+                    raise ProviderCallError(
+                        operation, failure, url=config.base_url
+                    ) from failed.cause
                 last = attempt + 1 >= attempts
                 delay = None
                 if not last:
@@ -205,6 +216,8 @@ class Caller:
                             failure.retry_after or 0.0,
                             config.backoff_max_seconds,
                         )
-                    raise ProviderCallError(operation, failure) from failed.cause
+                    raise ProviderCallError(
+                        operation, failure, url=config.base_url
+                    ) from failed.cause
                 kernel.metric(RETRIES, 1, kind="counter", operation=operation, reason=failure.kind)
                 attempt += 1

@@ -1,13 +1,13 @@
 """The two OpenAI-shaped batch services this plugin speaks: OpenAI itself and Azure OpenAI.
 
 They share the Files + Batches API and every call, retry, breaker, lookup and file rule; they
-differ in the provider name, the settings section, the client, the batch endpoint and the limits.
+differ in the provider name, the settings section (which also picks the client and the batch
+endpoint: see :class:`~plugins.openai_provider.config.ProviderConfig`) and the limits.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from kernel.types import ProviderLimits
 
@@ -20,25 +20,16 @@ class Dialect:
     """The provider name answered for (``plan.provider``, ``batch.provider``)."""
     section: str
     """The settings section (``[openai]``, ``[azure_openai]``)."""
-    endpoint: str
-    """The batch ``endpoint`` and every input line's ``url``."""
     limits: ProviderLimits
     """Requests and bytes one batch may hold."""
     match_input_files: bool = False
     """A lost create is also recognised by its input file (our upload ``bk-<key>.jsonl``), not
     only by the submission key in the batch's metadata."""
 
-    @property
-    def sdk_endpoint(self) -> Any:
-        """``endpoint`` for ``batches.create``: the SDK types it as a literal of OpenAI's paths,
-        which Azure's ``/chat/completions`` is not; the SDK sends the string as it is."""
-        return self.endpoint
-
 
 OPENAI = Dialect(
     name="openai",
     section="openai",
-    endpoint="/v1/chat/completions",
     limits=ProviderLimits(max_requests=50_000, max_bytes=200_000_000),
 )
 """OpenAI's Batch API: 50,000 requests and 200 MB an input file."""
@@ -46,7 +37,6 @@ OPENAI = Dialect(
 AZURE_OPENAI = Dialect(
     name="azure-openai",
     section="azure_openai",
-    endpoint="/chat/completions",
     limits=ProviderLimits(max_requests=100_000, max_bytes=200_000_000),
     match_input_files=True,
 )

@@ -1,5 +1,5 @@
 """Paging through the provider's lists: the batch of a submission key (``batches.list`` newest
-first), and every file (``files.list``, all pages)."""
+first), and every file (``files.list``, all pages, by the SDK's own pagination)."""
 
 from __future__ import annotations
 
@@ -22,16 +22,16 @@ ListPage = Callable[[str | None], Any]
 """Fetches one page of batches (or files) after the given cursor (``None``: the first page)."""
 
 
-def every_item(list_page: ListPage) -> Iterator[Any]:
-    """Every item of a cursor-paged list, page after page until the provider says no more."""
-    after: str | None = None
+def every_item(first: Callable[[], Any], following: Callable[[Any], Any]) -> Iterator[Any]:
+    """Every item of a cursor-paged list, page after page while the SDK's page says there is
+    another (``has_next_page``); ``following(page)`` fetches the next one (``get_next_page``),
+    so the cursor rules are the SDK's own and each page is a call of its own."""
+    page = first()
     while True:
-        page = list_page(after)
-        items = list(getattr(page, "data", None) or [])
-        yield from items
-        after = getattr(items[-1], "id", None) if items else None
-        if not after or not getattr(page, "has_more", False):
+        yield from list(getattr(page, "data", None) or [])
+        if not page.has_next_page():
             return
+        page = following(page)
 
 
 def find_by_submission_key(

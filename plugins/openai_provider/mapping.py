@@ -87,6 +87,7 @@ def to_provider_batch(batch: Any) -> ProviderBatch:
         errors=map_errors(_field(batch, "errors")),
         metadata=map_metadata(_field(batch, "metadata")),
         created_at=_optional_int(_field(batch, "created_at")),
+        cancelling_at=_optional_int(_field(batch, "cancelling_at")),
     )
 
 

@@ -14,10 +14,13 @@ from kernel import hookimpl
 from kernel.api import KernelAPI, Reporting
 from kernel.types import (
     BatchPlan,
+    BatchStatus,
+    HealthCheck,
     LLMResult,
     LocalBatch,
     ProviderBatch,
     ProviderError,
+    ProviderHealth,
     ProviderLimits,
     ResultFiles,
     SubmittedBatch,
@@ -28,7 +31,7 @@ from plugins.openai_provider.client import ClientHolder
 from plugins.openai_provider.config import ProviderConfig
 from plugins.openai_provider.decoding import read_results
 from plugins.openai_provider.dialect import AZURE_OPENAI, OPENAI, Dialect
-from plugins.openai_provider.encoding import ChatEncoder
+from plugins.openai_provider.encoding import OpenAIEncoder, endpoint_of, sdk_endpoint
 from plugins.openai_provider.files import (
     batch_of_result,
     download_file,
@@ -49,6 +52,9 @@ from plugins.openai_provider.mapping import (
     to_provider_batch,
     to_submitted,
 )
+from plugins.openai_provider.models import capabilities
+from plugins.openai_provider.pause import PAUSED, CreationPause
+from plugins.openai_provider.rejections import blamed_lines, rejected_requests
 from plugins.openai_provider.retry import Failure
 
 if TYPE_CHECKING:
@@ -110,11 +116,20 @@ class OpenAIProvider:
             clock=lambda: self.clock(),
             sleep=lambda seconds: self.sleep(seconds),
             rng=rng,
+            on_condition=self._on_condition,
         )
+        self.pause = CreationPause(self.DIALECT.name, clock=lambda: self.clock())
 
     def breaker_states(self) -> dict[str, dict[str, Any]]:
         """Every operation's breaker: ``state`` (closed/open/half_open), ``failures``, ``opened_at``."""
         return self.breakers.states()
+
+    @hookimpl
+    def provider_health(self, kernel: KernelAPI, provider: str) -> ProviderHealth | None:
+        """ "quota" while creation is paused by a billing or account condition, else "ok"."""
+        if provider != self.DIALECT.name:
+            return None
+        return self.pause.health()
 
     @hookimpl
     def provider_limits(self, kernel: KernelAPI, provider: str) -> ProviderLimits | None:
@@ -122,15 +137,21 @@ class OpenAIProvider:
         return self.DIALECT.limits if provider == self.DIALECT.name else None
 
     @hookimpl
-    def request_encoder(self, kernel: KernelAPI, provider: str, model: str) -> ChatEncoder | None:
-        """Chat-completions lines for ``model``, for this plugin's provider (at Azure each line
-        names the configured deployment)."""
+    def request_encoder(self, kernel: KernelAPI, provider: str, model: str) -> OpenAIEncoder | None:
+        """Lines of the configured endpoint for ``model``, with the parameters its entry in the
+        capability table (``models``) says it takes; for this plugin's provider. At Azure every
+        line names the configured deployment and calls ``/chat/completions``."""
         if provider != self.DIALECT.name:
             return None
-        deployment = None
-        if self.DIALECT is AZURE_OPENAI:
-            deployment = self._config(kernel).deployment or None
-        return ChatEncoder(model, url=self.DIALECT.endpoint, deployment=deployment)
+        config = self._config(kernel)
+        reasoning = capabilities(model, config.models).reasoning
+        return OpenAIEncoder(
+            model,
+            config.endpoint,
+            reasoning,
+            config.reasoning_effort,
+            deployment=config.deployment or None,
+        )
 
     @hookimpl
     def read_results(
@@ -141,13 +162,33 @@ class OpenAIProvider:
 
     @hookimpl
     def collect_status(self, kernel: KernelAPI) -> dict[str, Any]:
-        """The ``breakers`` section of the monitoring snapshot: every operation's breaker."""
-        return {"breakers": self.breaker_states()}
+        """The monitoring snapshot's ``breakers`` (every operation's breaker) and
+        ``provider_health`` (whether batch creation is paused, why, until when)."""
+        return {
+            "breakers": self.breaker_states(),
+            "provider_health": {self.DIALECT.name: self.pause.state()},
+        }
+
+    @hookimpl
+    def health_checks(self, kernel: KernelAPI, remote: bool) -> list[HealthCheck]:
+        """The key is set; with ``remote``, the endpoint answers a list call with it."""
+        from plugins.openai_provider.health import checks
+
+        return checks(kernel.settings, remote=remote)
+
+    @hookimpl
+    def describe_setup(self, kernel: KernelAPI) -> dict[str, str]:
+        """The banner's provider line: name, endpoint, whether a key is set."""
+        from plugins.openai_provider.health import setup_facts
+
+        return setup_facts(kernel.settings)
 
     @hookimpl
     def merge_status(self, kernel: KernelAPI, section: str, parts: Sequence[Any]) -> Any:
         """Several instances' ``breakers`` as one: per operation, the worst state any reports
-        (open, then half-open, then closed)."""
+        (open, then half-open, then closed); ``provider_health``: any instance's pause."""
+        if section == "provider_health":
+            return _merge_health(parts)
         if section != "breakers":
             return None
         merged: dict[str, Any] = {}
@@ -185,12 +226,52 @@ class OpenAIProvider:
         log("provider circuit %s is now %s", operation, state)
         kernel.metric(CIRCUIT_STATE, STATE_GAUGE[state], kind="gauge", operation=operation)
 
+    def _on_condition(self, kernel: Any, operation: str, failure: Failure) -> None:
+        """A quota or billing answer: pause batch creation for a long, growing cool-down."""
+        config = self._config(kernel)
+        until = self.pause.record(
+            failure.condition or "quota",
+            failure.message,
+            config.quota_pause_seconds,
+            config.quota_pause_max_seconds,
+        )
+        kernel.log.error(
+            "provider %s: %s; batch creation paused for %.0fs (check the plan and billing)",
+            operation,
+            failure.message,
+            until - self.clock(),
+        )
+        kernel.metric(
+            PAUSED, 1, kind="gauge", provider=self.DIALECT.name, condition=failure.condition
+        )
+
+    def _check_paused(self) -> None:
+        """Refuse to create while creation is paused (the plan goes back, no attempt spent)."""
+        health = self.pause.health()
+        if health.condition != "ok":
+            raise ProviderError(
+                f"batch creation at {self.DIALECT.name} is paused until "
+                f"{health.until.isoformat() if health.until else '?'}: {health.reason}",
+                retryable=False,
+                operation="create",
+                condition=health.condition,
+            )
+
+    def _created(self, kernel: Any) -> None:
+        """The provider accepted a batch: any quota condition is over."""
+        if self.pause.clear():
+            kernel.log.info(
+                "provider %s accepts batches again; creation resumed", self.DIALECT.name
+            )
+            kernel.metric(PAUSED, 0, kind="gauge", provider=self.DIALECT.name, condition="quota")
+
     @hookimpl
     def submit_batch(self, kernel: KernelAPI, plan: BatchPlan) -> SubmittedBatch | None:
         """Upload the plan's file and create its batch; adopt, never duplicate, a lost create."""
         if plan.provider != self.DIALECT.name:
             return None
         config, client = self._setup(kernel)
+        self._check_paused()
         key = plan.submission_key
         with self._lock:
             unresolved = key in self._unknown_creates
@@ -204,6 +285,7 @@ class OpenAIProvider:
         uploaded = self._upload(kernel, config, client, plan)
         kernel.crashpoint("after_file_upload")
         file_id = str(uploaded.id)
+        endpoint = endpoint_of(Path(plan.input_path), config.endpoint)
         created_at = getattr(uploaded, "created_at", None)
         not_before = (
             int(created_at) - CREATE_LOOKUP_MARGIN_SECONDS
@@ -216,7 +298,7 @@ class OpenAIProvider:
             return to_provider_batch(
                 client.with_options(max_retries=0).batches.create(
                     input_file_id=file_id,
-                    endpoint=self.DIALECT.sdk_endpoint,
+                    endpoint=sdk_endpoint(endpoint),
                     completion_window=COMPLETION_WINDOW,
                     metadata=batch_metadata(key, plan.batch_id, plan.company_id, plan.model),
                     output_expires_after=output_expiry(config.output_expires_after_seconds),
@@ -251,6 +333,7 @@ class OpenAIProvider:
             self._delete_quietly(kernel, config, client, file_id)
             raise
         self._resolved(key)
+        self._created(kernel)
         if batch.input_file_id and batch.input_file_id != file_id:
             self._delete_quietly(kernel, config, client, file_id)
         return to_submitted(batch, file_id)
@@ -327,20 +410,23 @@ class OpenAIProvider:
     def _files(
         self, kernel: KernelAPI, config: ProviderConfig, client: openai.OpenAI, purpose: str
     ) -> Iterator[Any]:
-        """Every provider file of ``purpose``, all pages; each page is one retried call."""
+        """Every provider file of ``purpose``, all pages (the SDK's cursor pagination); each
+        page is one retried call."""
 
-        def list_page(after: str | None) -> Any:
-            """One page of files, oldest first."""
+        def first() -> Any:
+            """The first page of files, oldest first."""
             return self.caller.run(
                 kernel,
                 config,
                 "list",
-                lambda: client.files.list(
-                    purpose=purpose, limit=self.file_page_size, order="asc", after=_after(after)
-                ),
+                lambda: client.files.list(purpose=purpose, limit=self.file_page_size, order="asc"),
             )
 
-        return every_item(list_page)
+        def following(page: Any) -> Any:
+            """The page after ``page``."""
+            return self.caller.run(kernel, config, "list", page.get_next_page)
+
+        return every_item(first, following)
 
     def _find(
         self,
@@ -428,10 +514,13 @@ class OpenAIProvider:
     def download_results(
         self, kernel: KernelAPI, batch: LocalBatch, directory: Path
     ) -> ResultFiles | None:
-        """Stream the output and error files to ``directory/<batch_id>.{output,error}.jsonl``."""
+        """Stream the output and error files to ``directory/<batch_id>.{output,error}.jsonl``;
+        for a batch that failed validation naming lines, the requests on those lines."""
         if batch.provider != self.DIALECT.name:
             return None
         config, client = self._setup(kernel)
+        if batch.status == BatchStatus.FAILED:
+            return self._rejections(kernel, config, client, batch, Path(directory))
         output_id, error_id = batch.output_file_id, batch.error_file_id
         if not output_id and not error_id and batch.provider_batch_id:
             current = self._retrieve(kernel, batch)
@@ -466,6 +555,40 @@ class OpenAIProvider:
             kernel.metric(BYTES, size, kind="counter", unit="By", direction="download")
             paths.append(target)
         return ResultFiles(output_path=paths[0], error_path=paths[1], missing=tuple(missing))
+
+    def _rejections(
+        self,
+        kernel: Any,
+        config: ProviderConfig,
+        client: openai.OpenAI,
+        batch: LocalBatch,
+        directory: Path,
+    ) -> ResultFiles:
+        """A failed batch has no result files; when its errors name lines, read the requests on
+        them from the input file (gone at the provider: none, and every member pays an attempt)."""
+        lines = blamed_lines(batch.errors)
+        if not lines or not batch.input_file_id:
+            return ResultFiles(None, None)
+        target = directory / f"{batch.batch_id}.input.jsonl"
+        input_id = batch.input_file_id
+        try:
+            self.caller.run(
+                kernel, config, "download", lambda: download_file(client, input_id, target)
+            )
+            rejected = rejected_requests(target, lines)
+        except ProviderCallError as exc:
+            if exc.failure.kind != "not_found":
+                raise
+            kernel.log.warning(
+                "batch %s failed validation at lines %s, but its input file %s is gone",
+                batch.batch_id,
+                sorted(lines),
+                input_id,
+            )
+            return ResultFiles(None, None)
+        finally:
+            target.unlink(missing_ok=True)
+        return ResultFiles(None, None, rejected=rejected)
 
     @hookimpl
     def discard_submission(self, kernel: KernelAPI, plan: BatchPlan) -> None:
@@ -609,15 +732,25 @@ class OpenAIProvider:
         return True
 
 
-class AzureOpenAIProvider(OpenAIProvider):
-    """The same plugin for Azure OpenAI (provider ``azure-openai``, settings ``[azure_openai]``).
-
-    The SDK's ``AzureOpenAI`` client sends every call to ``{endpoint}/openai/files`` and
-    ``/openai/batches`` with ``?api-version=`` and the key in an ``api-key`` header; batches
-    use the ``/chat/completions`` endpoint and every line names the Global-Batch deployment.
-    """
-
-    DIALECT: ClassVar[Dialect] = AZURE_OPENAI
+def _merge_health(parts: Sequence[Any]) -> dict[str, Any]:
+    """Per provider, the part of an instance that has creation paused (the latest end), else
+    the newest instance's."""
+    merged: dict[str, Any] = {}
+    for part in parts:
+        for provider, info in (part if isinstance(part, dict) else {}).items():
+            if not isinstance(info, dict):
+                continue
+            current = merged.get(provider)
+            paused = info.get("condition") not in (None, "ok")
+            if current is None or (
+                paused
+                and (
+                    current.get("condition") in (None, "ok")
+                    or str(info.get("until") or "") > str(current.get("until") or "")
+                )
+            ):
+                merged[provider] = dict(info)
+    return merged
 
 
 def _provider_id(batch: LocalBatch, operation: str) -> str:
@@ -627,3 +760,14 @@ def _provider_id(batch: LocalBatch, operation: str) -> str:
             f"batch {batch.batch_id} has no provider batch id", retryable=False, operation=operation
         )
     return batch.provider_batch_id
+
+
+class AzureOpenAIProvider(OpenAIProvider):
+    """The same plugin for Azure OpenAI (provider ``azure-openai``, settings ``[azure_openai]``).
+
+    The SDK's ``AzureOpenAI`` client sends every call to ``{endpoint}/openai/files`` and
+    ``/openai/batches`` with ``?api-version=`` and the key in an ``api-key`` header; batches
+    use the ``/chat/completions`` endpoint and every line names the Global-Batch deployment.
+    """
+
+    DIALECT: ClassVar[Dialect] = AZURE_OPENAI

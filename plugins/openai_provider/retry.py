@@ -7,7 +7,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -15,6 +15,10 @@ if TYPE_CHECKING:
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
+QUOTA_CODES = frozenset(
+    {"insufficient_quota", "billing_hard_limit_reached", "billing_not_active", "access_terminated"}
+)
+"""429 codes that are a billing or account state, not a rate limit: waiting seconds cannot help."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +29,8 @@ class Failure:
     counts toward the circuit breaker). ``ambiguous``: the server may have acted on the request
     even though we got no answer (connection lost, timeout, 5xx), so a create must be looked up
     before it is repeated. ``retry_after``: seconds the server asked us to wait, if it did.
+    ``condition``: what the failure says about the provider as a whole ("quota": a billing or
+    account state, batch creation must pause).
     """
 
     kind: str
@@ -33,6 +39,7 @@ class Failure:
     status: int | None = None
     retry_after: float | None = None
     message: str = ""
+    condition: str | None = None
 
 
 def classify(exc: BaseException, *, now: Callable[[], float] = time.time) -> Failure | None:
@@ -45,27 +52,53 @@ def classify(exc: BaseException, *, now: Callable[[], float] = time.time) -> Fai
     if isinstance(exc, openai.APIConnectionError | httpx2.TransportError):
         return Failure("connection", True, True, message=str(exc) or "connection error")
     if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        message = _status_message(exc)
-        retry_after = None
-        if status in RETRY_AFTER_STATUSES:
-            retry_after = parse_retry_after(exc.response.headers, now=now)
-        if status == 429:
-            return Failure("rate_limited", True, False, status, retry_after, message)
-        if status >= 500:
-            return Failure("server_error", True, True, status, retry_after, message)
-        if status in RETRYABLE_STATUSES:
-            return Failure(
-                "conflict" if status == 409 else "timeout", True, True, status, None, message
-            )
-        if status == 404:
-            return Failure("not_found", False, False, status, None, message)
-        return Failure("client_error", False, False, status, None, message)
+        return _classify_status(exc, now)
     if isinstance(exc, openai.APIResponseValidationError):
         return Failure("invalid_response", True, True, message=str(exc))
     if isinstance(exc, openai.APIError):
         return Failure("api_error", True, True, message=str(exc))
     return None
+
+
+def _classify_status(exc: openai.APIStatusError, now: Callable[[], float]) -> Failure:
+    """An HTTP error answer: quota and billing 429s are not retried (and pause creation), other
+    429s are rate limits; the server's ``x-should-retry`` header overrides the status rules."""
+    status = exc.status_code
+    message = _status_message(exc)
+    retry_after = None
+    if status in RETRY_AFTER_STATUSES:
+        retry_after = parse_retry_after(exc.response.headers, now=now)
+    if status == 429 and _error_code(exc) in QUOTA_CODES:
+        return Failure("quota", False, False, status, None, message, condition="quota")
+    if status == 429:
+        failure = Failure("rate_limited", True, False, status, retry_after, message)
+    elif status >= 500:
+        failure = Failure("server_error", True, True, status, retry_after, message)
+    elif status in RETRYABLE_STATUSES:
+        kind = "conflict" if status == 409 else "timeout"
+        failure = Failure(kind, True, True, status, None, message)
+    elif status == 404:
+        failure = Failure("not_found", False, False, status, None, message)
+    else:
+        failure = Failure("client_error", False, False, status, None, message)
+    return _should_retry(failure, exc.response.headers.get("x-should-retry"))
+
+
+def _error_code(exc: openai.APIStatusError) -> str | None:
+    """The error's ``code``, else its ``type`` (the API sets both to ``insufficient_quota``)."""
+    return exc.code or getattr(exc, "type", None) or None
+
+
+def _should_retry(failure: Failure, header: str | None) -> Failure:
+    """Obey the server's ``x-should-retry: true|false`` over our own status rules, as the SDK
+    does; a non-retryable 429 (told not to retry) is a quota condition, not a rate limit."""
+    if header == "true" and not failure.retryable:
+        return replace(failure, retryable=True)
+    if header == "false" and failure.retryable:
+        if failure.status == 429:
+            return replace(failure, kind="quota", retryable=False, condition="quota")
+        return replace(failure, retryable=False)
+    return failure
 
 
 def _status_message(exc: openai.APIStatusError) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from kernel import hookimpl
 from kernel.settingspec import Section, Setting
+from plugins.openai_provider.models import EFFORTS, SHIPPED, valid_table
 
 DAY = 86_400
 
@@ -43,8 +44,33 @@ def _azure_expires_after(key: str, what: str) -> Setting:
     )
 
 
+def _model_parameters(section: str) -> tuple[Setting, ...]:
+    """What each model accepts, and the reasoning effort asked of reasoning models."""
+    return (
+        Setting(
+            "models",
+            dict,
+            SHIPPED,
+            "what each model accepts, by model-name prefix (the longest match wins): "
+            "reasoning = true sends max_completion_tokens (Responses: max_output_tokens), no "
+            "temperature, and the reasoning effort; false sends max_tokens and temperature",
+            check=valid_table,
+            rule="of model-name prefixes to tables like {reasoning = true}, e.g. "
+            f'[default.{section}.models."o5"] reasoning = true',
+        ),
+        Setting(
+            "reasoning_effort",
+            str,
+            "",
+            "the reasoning effort asked of reasoning models (empty: the model's default)",
+            choices=("", *EFFORTS),
+        ),
+    )
+
+
 def _resilience() -> tuple[Setting, ...]:
-    """Timeouts, retries, breakers and the fate of provider files: the same for both services."""
+    """Timeouts, retries, breakers, the fate of provider files and quota pauses: the same for
+    both services."""
     return (
         Setting("timeout_seconds", float, 60, "one call gives up after this", gt=0),
         Setting("connect_timeout_seconds", float, 5, "connecting gives up after this", gt=0),
@@ -75,6 +101,21 @@ def _resilience() -> tuple[Setting, ...]:
             "at most one sweep of the provider's file list (for leftovers) per this interval",
             ge=0,
         ),
+        Setting(
+            "quota_pause_seconds",
+            float,
+            900,
+            "after an insufficient_quota (billing) answer, batch creation pauses this long; "
+            "each further one in a row doubles the pause",
+            gt=0,
+        ),
+        Setting(
+            "quota_pause_max_seconds",
+            float,
+            21_600,
+            "the longest pause of batch creation after quota answers in a row",
+            gt=0,
+        ),
     )
 
 
@@ -87,7 +128,8 @@ OPENAI = Section(
             "base_url",
             str,
             "https://api.openai.com/v1",
-            "the provider endpoint",
+            "the provider endpoint (else OPENAI_BASE_URL)",
+            fallback_env="OPENAI_BASE_URL",
             check=lambda url: url.startswith("http"),
             rule="starting with 'http'",
         ),
@@ -99,6 +141,14 @@ OPENAI = Section(
             secret=True,
             fallback_env="OPENAI_API_KEY",
         ),
+        Setting(
+            "endpoint",
+            str,
+            "/v1/chat/completions",
+            "the API every request line calls: chat completions or the Responses API",
+            choices=("/v1/chat/completions", "/v1/responses"),
+        ),
+        *_model_parameters("openai"),
         *_resilience(),
         _expires_after("input_expires_after_seconds", "uploaded input files"),
         _expires_after("output_expires_after_seconds", "result files"),
@@ -140,6 +190,7 @@ AZURE_OPENAI = Section(
             "",
             "the Global-Batch deployment every input line names (empty: the model name)",
         ),
+        *_model_parameters("azure_openai"),
         *_resilience(),
         _azure_expires_after("input_expires_after_seconds", "uploaded input files"),
         _azure_expires_after("output_expires_after_seconds", "result files"),

@@ -42,9 +42,11 @@ from kernel.types import (
 )
 from plugins.common.answers import AnswerJudge, Outcome
 from plugins.common.lifecycle import retry_at
+from plugins.common.outcomes import failed_batch_rule
 from plugins.common.pricing import PriceBook, load_prices
 from plugins.common.rowsets import fields_of, rowset
 from plugins.common.timeutil import utcnow
+from plugins.common.truncation import TRUNCATED
 from plugins.optimized.staging import clear, load, staging, temp_table
 
 JSON_FIELDS = frozenset({"questions"})
@@ -71,6 +73,7 @@ RESULT_STAGE = temp_table(
     Column("error", Text),
     Column("provider_request_id", String(255)),
     Column("price_id", Integer),
+    Column("raw_answer", Text),
 )
 
 COL = {column.name: index for index, column in enumerate(RESULT_STAGE.columns)}
@@ -108,6 +111,7 @@ def stage_row(outcome: Outcome, batch: LocalBatch, prices: PriceBook) -> tuple[A
         outcome.error,
         outcome.provider_request_id,
         price.id if price and usage.input + usage.output else None,
+        outcome.raw,
     )
 
 
@@ -122,10 +126,15 @@ def request_changes(
     kind: Any, error: Any, tokens: dict[str, Any], now: datetime, settings: Any
 ) -> dict[str, Any]:
     """Column values of the requests UPDATE for an outcome ``kind`` (the rules of
-    ``plugins.common.outcomes.request_values``, as SQL)."""
+    ``plugins.common.outcomes.request_values``, as SQL; an answer cut off at the output limit
+    a second time fails, as :func:`plugins.common.truncation.final_kind` says)."""
     r = AIProcessingRequest
     max_attempts = int(settings.batch.max_attempts)
     used = r.attempts + 1
+    cut_off_again = and_(
+        kind == "retry", error.like(f"{TRUNCATED}%"), r.error.like(f"{TRUNCATED}%")
+    )
+    kind = case((cut_off_again, literal("fail")), else_=kind)
     retry = kind == "retry"
     exhausted = and_(retry, used >= max_attempts)
     again = and_(retry, used < max_attempts)
@@ -183,9 +192,8 @@ class ResultApplier:
             )
         todo = [(b, f) for b, f in results if b.batch_id in open_ids]
         already = len(results) - len(todo)
-        with_lines = [(b, f) for b, f in todo if b.status != BatchStatus.FAILED]
         chunk: list[tuple[Any, ...]] = []
-        for row in self._rows(with_lines):
+        for row in self._rows(todo):
             chunk.append(row)
             if len(chunk) >= self.chunk_size:
                 self._write_chunk(chunk)
@@ -227,8 +235,13 @@ class ResultApplier:
 
     def _rows(self, results: Sequence[tuple[LocalBatch, ResultFiles]]) -> Iterator[tuple[Any, ...]]:
         """Staged rows for every result of every batch, the first result of a request winning;
-        results tied to no request are logged and counted as ignored."""
+        results tied to no request are logged and counted as ignored. For a batch that failed
+        validation, one "fail" row per request the provider rejected."""
         for batch, files in results:
+            if batch.status == BatchStatus.FAILED:
+                for request_id, message in files.rejected.items():
+                    yield stage_row(Outcome(request_id, "fail", error=message), batch, self.prices)
+                continue
             seen: set[str] = set()
             for result in self.kernel.read_results(batch, files):
                 request_id = result.custom_id
@@ -285,6 +298,7 @@ class ResultApplier:
             changes["result_json"] = case(
                 (s.c.kind == "success", self._staged(s, "result_json")), else_=r.result_json
             )
+            changes["raw_answer"] = func.coalesce(s.c.raw_answer, r.raw_answer)
             returned = session.execute(
                 update(r)
                 .where(matches)
@@ -319,12 +333,13 @@ class ResultApplier:
         return column
 
     def _settle_leftovers(self, results: Sequence[tuple[LocalBatch, ResultFiles]]) -> None:
-        """Members with no line: re-queued free, or charged an attempt when the batch completed."""
+        """Members with no line: re-queued free, or charged an attempt when the batch completed;
+        members of a failed batch by :func:`failed_batch_rule` ("failed": re-queued later)."""
         groups: dict[tuple[str, str], list[str]] = {}
         for batch, files in results:
             if batch.status == BatchStatus.FAILED:
-                reason = "; ".join(f"{e.code}: {e.message}" for e in batch.errors) or "batch failed"
-                key = (f"batch failed at provider: {reason}", "failed")
+                kind, reason = failed_batch_rule(batch, files)
+                key = (reason, "failed" if kind == "defer" else kind)
             elif files.missing:
                 key = ("result file no longer available at the provider", "requeue")
             elif batch.status != BatchStatus.COMPLETED:

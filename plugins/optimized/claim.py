@@ -213,7 +213,7 @@ def write_files(kernel: KernelAPI, provider: str, named: Named) -> list[BatchPla
     drafts = {batch_id: draft for batch_id, _, draft in named}
     request = AIProcessingRequest
     query = (
-        select(request.batch_id, request.id, Message.role, Message.content)
+        select(request.batch_id, request.id, Message.role, Message.content, request.error)
         .join(Message, Message.session_id == request.session_id)
         .where(
             request.batch_id.in_(list(drafts)),
@@ -277,13 +277,20 @@ def write_batch(
     rows: Iterable[Any],
     settings: Any,
 ) -> tuple[int, int]:
-    """Write one batch's records from its ``(batch, request, role, content)`` rows, ordered by
-    request then message; returns (file bytes, input tokens)."""
+    """Write one batch's records from its ``(batch, request, role, content, error)`` rows,
+    ordered by request then message (the request's last error decides its output limit);
+    returns (file bytes, input tokens)."""
     tokens = 0
     with path.open("wb") as handle:
-        for request_id, messages in groupby(rows, key=itemgetter(1)):
+        for request_id, grouped in groupby(rows, key=itemgetter(1)):
+            messages = list(grouped)
             neutral = neutral_request(
-                request_id, task, model, ((row[2], row[3]) for row in messages), settings
+                request_id,
+                task,
+                model,
+                [(row[2], row[3]) for row in messages],
+                settings,
+                previous_error=messages[0][4],
             )
             handle.write(encoder.encode(neutral))
             tokens += encoder.count_tokens(neutral)

@@ -18,7 +18,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from kernel.api import KernelAPI
-from kernel.db.models import AIProcessingRequest, ChatSession, Message
+from kernel.db.models import AIProcessingRequest, ChatSession, Company, Message
 from kernel.types import RequestStatus
 from plugins.common.lines import BatchLimits, neutral_request
 from plugins.common.text import transcript_size
@@ -115,13 +115,16 @@ class LineSizer:
 def eligible_companies(
     session: Session, company_ids: Sequence[str], now: datetime, settings: Any, flush: bool
 ) -> list[str]:
-    """Companies whose pending work should go out now: enough of it, old enough, or flushing."""
+    """Companies whose pending work should go out now: enough of it, old enough, or flushing.
+    A paused company is never eligible (its batches already out still finish)."""
     if not company_ids:
         return []
     request = AIProcessingRequest
     rows = session.execute(
         select(request.company_id, func.count(), func.min(request.requested_at))
+        .join(Company, Company.id == request.company_id)
         .where(
+            Company.paused_at.is_(None),
             request.company_id.in_(company_ids),
             request.status == RequestStatus.PENDING_BATCHING,
             request.batch_id.is_(None),

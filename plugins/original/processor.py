@@ -10,10 +10,11 @@ from __future__ import annotations
 import sys
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from kernel import hookimpl
@@ -43,7 +44,6 @@ from kernel.types import (
 from plugins.common import batchrows
 from plugins.common.answers import AnswerJudge, Outcome
 from plugins.common.lifecycle import (
-    CAPACITY_ERROR_CODES,
     new_submission_key,
     retry_at,
 )
@@ -55,10 +55,11 @@ from plugins.common.lines import (
     split_lines,
     write_lines,
 )
-from plugins.common.outcomes import request_values
+from plugins.common.outcomes import failed_batch_rule, request_values
 from plugins.common.pricing import PriceBook, load_prices
 from plugins.common.retrying import retry_companies
 from plugins.common.timeutil import as_utc, utcnow
+from plugins.common.truncation import final_kind
 
 
 def to_plan(row: AIBatchRequest, kernel: KernelAPI) -> BatchPlan:
@@ -140,6 +141,7 @@ class OriginalProcessor:
                     AIProcessingRequest.status == RequestStatus.PENDING_BATCHING,
                     AIProcessingRequest.batch_id.is_(None),
                     AIProcessingRequest.available_at <= now,
+                    ~exists().where(CompanyRow.id == company.id, CompanyRow.paused_at.is_not(None)),
                 )
                 .order_by(AIProcessingRequest.requested_at, AIProcessingRequest.id)
                 .limit(limits.max_requests)
@@ -174,6 +176,7 @@ class OriginalProcessor:
                         request.model,
                         [(m.role, m.content) for m in request.session.messages],
                         settings,
+                        previous_error=request.error,
                     ),
                 )
                 if limits.for_model(request.model).fits_alone(line):
@@ -385,7 +388,7 @@ class OriginalProcessor:
             ):
                 return ApplySummary(already_applied=1)
             members = {
-                r.id: (r.attempts, r.model, r.processing_type)
+                r.id: (r.attempts, r.model, r.processing_type, r.error)
                 for r in session.scalars(
                     select(AIProcessingRequest)
                     .where(
@@ -399,23 +402,7 @@ class OriginalProcessor:
         judge = AnswerJudge(kernel.tasks())
         tally: dict[str, float] = defaultdict(float)
         if batch.status == BatchStatus.FAILED:
-            codes = {e.code for e in batch.errors}
-            reason = "; ".join(f"{e.code}: {e.message}" for e in batch.errors) or "batch failed"
-            capacity = bool(codes & CAPACITY_ERROR_CODES)
-            later = retry_at(utcnow(), 1, kernel.settings)
-            for request_id in members:
-                self._write_requeue(
-                    kernel, batch, request_id, f"batch failed at provider: {reason}", later
-                )
-                tally["requeued"] += 1
-            kernel.log.warning(
-                "batch %s failed at the provider (%s); %d requests re-queued without spending "
-                "an attempt%s",
-                batch.batch_id,
-                reason,
-                len(members),
-                " (capacity)" if capacity else "",
-            )
+            self._apply_failed(kernel, batch, files, members, prices, tally)
         else:
             seen: set[str] = set()
             for result in kernel.read_results(batch, files):
@@ -428,13 +415,16 @@ class OriginalProcessor:
                     tally["ignored_lines"] += 1
                     continue
                 seen.add(request_id)
-                attempts, model, processing_type = members[request_id]
+                attempts, model, processing_type, previous = members[request_id]
                 outcome = judge.judge(result, processing_type)
+                kind = final_kind(outcome.kind, outcome.error, previous)
+                if kind != outcome.kind:
+                    outcome = replace(outcome, kind="fail")
                 self._write_outcome(kernel, batch, outcome, attempts, model, prices, tally)
                 kernel.crashpoint("apply_chunk")
             charged = batch.status == BatchStatus.COMPLETED and not files.missing
             for request_id in members.keys() - seen:
-                attempts, model, _ = members[request_id]
+                attempts, model, _, _ = members[request_id]
                 reason = "no result line from the provider"
                 if files.missing:
                     reason = "result file no longer available at the provider"
@@ -468,6 +458,43 @@ class OriginalProcessor:
             cost_usd=tally["cost_usd"],
             batches=int(rowcount(marked) == 1),
             already_applied=int(rowcount(marked) != 1),
+        )
+
+    def _apply_failed(
+        self,
+        kernel: KernelAPI,
+        batch: LocalBatch,
+        files: ResultFiles,
+        members: dict[str, tuple[int, str, str, str | None]],
+        prices: PriceBook,
+        tally: dict[str, float],
+    ) -> None:
+        """A batch that failed at the provider: the requests it blamed fail, the rest are
+        settled by :func:`failed_batch_rule` (back at once, later, or for an attempt)."""
+        kind, reason = failed_batch_rule(batch, files)
+        later = retry_at(utcnow(), 1, kernel.settings)
+        for request_id, (attempts, model, _, _) in members.items():
+            message = files.rejected.get(request_id)
+            if message is not None:
+                outcome = Outcome(request_id, "fail", error=message)
+            elif kind == "defer":
+                self._write_requeue(kernel, batch, request_id, reason, later)
+                tally["requeued"] += 1
+                continue
+            else:
+                outcome = Outcome(
+                    request_id, "requeue" if kind == "requeue" else "retry", error=reason
+                )
+            self._write_outcome(kernel, batch, outcome, attempts, model, prices, tally)
+        kernel.log.warning(
+            "batch %s failed at the provider (%s); %d of %d requests rejected, the others: %s",
+            batch.batch_id,
+            "; ".join(f"{e.code}: {e.message}" for e in batch.errors) or "no reason given",
+            len(files.rejected.keys() & members.keys()),
+            len(members),
+            {"defer": "re-queued later", "requeue": "re-queued", "retry": "charged an attempt"}[
+                kind
+            ],
         )
 
     def _write_requeue(

@@ -1,7 +1,9 @@
 """The monitoring routes, independent of the HTTP server: request in, :class:`Response` out.
 
 Health checks are open; everything else needs a bearer token (a company-scoped token sees only
-its company). GET and HEAD only, and they never change state. Unknown or malformed query
+its company). Monitoring routes are GET and HEAD only and never change state; the console's
+API (:mod:`plugins.serve.console_api`) adds reads and the operator actions (POST, no body).
+Unknown or malformed query
 parameters are a 400 that says what is valid, before anything reaches the database. Snapshots
 come from a short-lived cache shared by concurrent requests (:mod:`plugins.serve.snapshots`).
 """
@@ -10,19 +12,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
-
-import orjson
 
 from kernel.api import KernelAPI
 from plugins.common.monitoring.queries import MonitorReader
+from plugins.common.monitoring.samples import SampleWriter
 from plugins.common.monitoring.snapshot import build_snapshot, company_id_problem, top_companies
+from plugins.serve import console_api
 from plugins.serve.auth import Grant, TokenTable
 from plugins.serve.formats import snapshot_csv, snapshot_prometheus
+from plugins.serve.responses import RequestError, Response, json_response, query_params
+from plugins.serve.sampler import BackgroundSampler
 from plugins.serve.snapshots import SnapshotCache
+
+__all__ = ["MonitoringApp", "RequestError", "Response"]
 
 log = logging.getLogger("batchkernel.serve")
 STATIC = Path(__file__).with_name("static")
@@ -52,30 +56,6 @@ CSP = (
 )
 
 
-@dataclass
-class Response:
-    """Status, headers and body of one answer; a header name may repeat (``WWW-Authenticate``)."""
-
-    status: int
-    body: bytes = b""
-    content_type: str = "application/json"
-    headers: list[tuple[str, str]] = field(default_factory=list)
-
-
-def _json(status: int, data: Any) -> Response:
-    """A JSON response."""
-    return Response(status, orjson.dumps(data, option=orjson.OPT_INDENT_2))
-
-
-class RequestError(Exception):
-    """A request the app refuses, with its status and message."""
-
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.extra = extra
-
-
 class MonitoringApp:
     """Routes for health, the snapshot (JSON/CSV), Prometheus metrics and the dashboard."""
 
@@ -88,9 +68,13 @@ class MonitoringApp:
         self.page_size = top_companies(kernel.settings)
         self.max_page_size = int(section.max_page_size)
         self.snapshots = SnapshotCache(self._build, float(section.cache_seconds))
+        self.console = console_api.ConsoleApi(kernel, self.reader, self.max_page_size)
+        self.sampler = BackgroundSampler(SampleWriter(kernel.db.url))
+        self.sampler.start()
 
     def close(self) -> None:
-        """Release the database pool."""
+        """Stop sampling; release the database pools."""
+        self.sampler.stop()
         self.reader.dispose()
 
     def handle(self, method: str, target: str, headers: Mapping[str, str]) -> Response:
@@ -98,27 +82,34 @@ class MonitoringApp:
         try:
             return self._route(method, target, headers)
         except RequestError as exc:
-            response = _json(exc.status, {"error": str(exc), **exc.extra})
+            response = json_response(exc.status, {"error": str(exc), **exc.extra})
             if exc.status == 401:
                 response.headers.extend(CHALLENGES)
             if exc.status == 405:
-                response.headers.append(("Allow", "GET, HEAD"))
+                response.headers.append(("Allow", exc.allow))
             return response
         except Exception:
             log.exception("monitoring request %s failed", target.split("?", 1)[0])
-            return _json(500, {"error": "internal error; see the server log"})
+            return json_response(500, {"error": "internal error; see the server log"})
 
     def _route(self, method: str, target: str, headers: Mapping[str, str]) -> Response:
         """Check method, path, parameters and token, then dispatch."""
         path, _, query = target.partition("?")
+        if console_api.handles(path):
+            grant = self.tokens.check(headers.get("authorization"))
+            if grant is None:
+                raise RequestError(401, "a valid bearer token is required")
+            return self.console.answer(method, path, query, grant, headers)
         if method not in ("GET", "HEAD"):
             raise RequestError(405, f"method {method} not allowed; use GET")
         static = path.startswith("/static/")
         if path not in PARAMETERS and not static:
-            raise RequestError(404, f"no such path: {path}", paths=sorted(PARAMETERS))
-        params = self._params(path, query, () if static else PARAMETERS[path])
+            raise RequestError(
+                404, f"no such path: {path}", paths=sorted({*PARAMETERS, *console_api.READS})
+            )
+        params = query_params(path, query, () if static else PARAMETERS[path])
         if path == "/healthz":
-            return _json(200, {"status": "ok"})
+            return json_response(200, {"status": "ok"})
         if path == "/readyz":
             return self._ready()
         grant = self.tokens.check(headers.get("authorization"))
@@ -139,22 +130,6 @@ class MonitoringApp:
         return self._monitoring(grant, company, params)
 
     @staticmethod
-    def _params(path: str, query: str, valid: tuple[str, ...]) -> dict[str, str]:
-        """Query parameters, each at most once and all known; else a 400 listing the valid ones."""
-        parsed = parse_qs(query, keep_blank_values=True)
-        unknown = sorted(set(parsed) - set(valid))
-        if unknown:
-            raise RequestError(
-                400,
-                f"unknown query parameter(s) for {path}: {', '.join(unknown)}",
-                valid_parameters=list(valid),
-            )
-        repeated = sorted(name for name, values in parsed.items() if len(values) > 1)
-        if repeated:
-            raise RequestError(400, f"parameter(s) given more than once: {', '.join(repeated)}")
-        return {name: values[0] for name, values in parsed.items()}
-
-    @staticmethod
     def _company(grant: Grant, asked: str | None) -> str | None:
         """The company to show: the token's own one, or the one asked for by a global token."""
         problem = None if asked is None else company_id_problem(asked)
@@ -172,8 +147,8 @@ class MonitoringApp:
             self.reader.ping()
         except Exception as exc:
             log.warning("readiness check: database unreachable: %s", type(exc).__name__)
-            return _json(503, {"status": "unavailable", "database": type(exc).__name__})
-        return _json(200, {"status": "ready", "database": "reachable"})
+            return json_response(503, {"status": "unavailable", "database": type(exc).__name__})
+        return json_response(200, {"status": "ready", "database": "reachable"})
 
     def _snapshot(
         self, grant: Grant, company: str | None, minutes: int, page: int, page_size: int
@@ -220,7 +195,7 @@ class MonitoringApp:
                 ("Content-Disposition", 'attachment; filename="batch-monitoring.csv"')
             )
             return response
-        return _json(200, snapshot)
+        return json_response(200, snapshot)
 
     def _dashboard(self) -> Response:
         """The dashboard page, with the refresh interval filled in."""

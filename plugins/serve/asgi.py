@@ -3,8 +3,9 @@
 Routing, auth and formats stay in :class:`plugins.serve.app.MonitoringApp`; this module adapts
 it: ``/healthz`` is answered on the event loop (so it answers while database reads are busy),
 everything else in Starlette's thread pool. More than ``max_concurrent`` requests at once get a
-503 with ``Retry-After``; a request with a body gets a 413 without the body being read (every
-route is GET or HEAD), so no request can hold the server by trickling a body.
+503 with ``Retry-After``; a request with a body gets a 413 without the body being read (no route
+takes one: the console's POST actions carry their target in the path), so no request can hold
+the server by trickling a body.
 """
 
 from __future__ import annotations

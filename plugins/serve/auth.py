@@ -1,4 +1,5 @@
-"""Bearer tokens from ``serve.tokens``: who may read, and which company a token is limited to."""
+"""Bearer tokens from ``serve.tokens``: who may read, who may act (role ``operator``), which
+company a token is limited to, and the name its actions are audited under."""
 
 from __future__ import annotations
 
@@ -10,26 +11,43 @@ from typing import Any
 
 from kernel.types import ConfigError
 
-ENTRY_KEYS = ("token", "company")
+ENTRY_KEYS = ("token", "company", "role", "name")
+ROLES = ("read", "operator")
 MIN_TOKEN_CHARS = 16
 
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """What a valid token allows: everything (``company`` None) or one company."""
+    """What a valid token allows: everything (``company`` None) or one company; reading only
+    (role ``read``) or acting too (``operator``); ``name`` is who the audit log says acted."""
 
     company: str | None
+    role: str = "read"
+    name: str = ""
+
+    @property
+    def may_act(self) -> bool:
+        """Whether this token may cancel, retry, pause and resume."""
+        return self.role == "operator"
 
     def __repr__(self) -> str:
-        """Never show the token; only the scope."""
-        return f"Grant(company={self.company!r})"
+        """Never show the token; only the scope, role and name."""
+        return f"Grant(company={self.company!r}, role={self.role!r}, name={self.name!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One configured token and what it grants."""
+
+    token: str
+    grant: Grant
 
 
 class TokenTable:
     """The configured tokens; compared in constant time, never logged."""
 
-    def __init__(self, tokens: list[tuple[str, str | None]]) -> None:
-        self._tokens = [(token.encode(), company) for token, company in tokens]
+    def __init__(self, tokens: list[Entry]) -> None:
+        self._tokens = [(item.token.encode(), item.grant) for item in tokens]
 
     @classmethod
     def from_settings(cls, settings: Any) -> TokenTable:
@@ -40,7 +58,7 @@ class TokenTable:
         position, never its secret.
         """
         raw = (settings.get("serve") or {}).get("tokens") or []
-        tokens: list[tuple[str, str | None]] = []
+        tokens: list[Entry] = []
         for index, item in enumerate(raw):
             tokens.append(_entry(index, item))
         if not tokens:
@@ -49,7 +67,8 @@ class TokenTable:
                 'BATCHKERNEL_SERVE__TOKENS=\'@json [{"token": "<long random secret>"}]\''
             )
         seen: dict[str, int] = {}
-        for index, (token, _) in enumerate(tokens):
+        for index, entry in enumerate(tokens):
+            token = entry.token
             if token in seen:
                 raise ConfigError(
                     f"serve.tokens[{index}] repeats the token of serve.tokens[{seen[token]}]: "
@@ -64,23 +83,37 @@ class TokenTable:
         if presented is None:
             return None
         found: Grant | None = None
-        for token, company in self._tokens:
+        for token, grant in self._tokens:
             if hmac.compare_digest(token, presented) and found is None:
-                found = Grant(company)
+                found = grant
         return found
 
 
-def _entry(index: int, item: Any) -> tuple[str, str | None]:
-    """One ``serve.tokens`` entry as (token, company or None); a clear error otherwise."""
+def _entry(index: int, item: Any) -> Entry:
+    """One ``serve.tokens`` entry; a clear error otherwise."""
     where = f"serve.tokens[{index}]"
+    role, name = "read", f"token {index}"
     if isinstance(item, str):
         token, company = item, None
     elif isinstance(item, Mapping):
         unknown = sorted(str(key) for key in item if key not in ENTRY_KEYS)
         if unknown:
             raise ConfigError(
-                f"{where} has unknown key(s) {', '.join(unknown)}; valid keys: token, company"
+                f"{where} has unknown key(s) {', '.join(unknown)}; valid keys: "
+                + ", ".join(ENTRY_KEYS)
             )
+        role = item.get("role", "read")
+        if role not in ROLES:
+            raise ConfigError(
+                f"{where}: 'role' must be one of {', '.join(ROLES)} (default read); "
+                "operator tokens may also act (cancel, retry, pause, resume)"
+            )
+        if "name" in item:
+            name = item["name"]
+            if not isinstance(name, str) or not name.strip() or len(name) > 100:
+                raise ConfigError(
+                    f"{where}: 'name' must be a short label (1 to 100 characters) for the audit log"
+                )
         given = item.get("token")
         if not isinstance(given, str):
             raise ConfigError(f"{where} needs 'token', a string")
@@ -95,11 +128,12 @@ def _entry(index: int, item: Any) -> tuple[str, str | None]:
                 )
     else:
         raise ConfigError(
-            f"{where} must be a string or a table with 'token' and an optional 'company'"
+            f"{where} must be a string or a table with 'token' and optional 'company', "
+            "'role' and 'name'"
         )
     if len(token) < MIN_TOKEN_CHARS:
         raise ConfigError(f"{where} is shorter than {MIN_TOKEN_CHARS} characters")
-    return token, company
+    return Entry(token, Grant(company, str(role), name.strip()))
 
 
 def _kind(value: Any) -> str:

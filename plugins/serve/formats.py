@@ -168,6 +168,18 @@ class _SnapshotCollector:
                 if isinstance(info, dict) and info.get("state") in BREAKER_VALUE:
                     state.add_metric([operation], BREAKER_VALUE[info["state"]])
             yield state
+        health = snap.get("provider_health") or {}
+        if health:
+            paused = GaugeMetricFamily(
+                "batchkernel_provider_creation_paused",
+                "1 while batch creation at a provider is paused (quota, billing), else 0",
+                labels=["provider", "condition"],
+            )
+            for provider, info in health.items():
+                if isinstance(info, dict):
+                    condition = str(info.get("condition") or "ok")
+                    paused.add_metric([provider, condition], 0.0 if condition == "ok" else 1.0)
+            yield paused
 
 
 def snapshot_prometheus(snapshot: dict[str, Any]) -> bytes:

@@ -20,7 +20,9 @@ SERVE = Section(
             "tokens",
             list,
             [],
-            "bearer tokens: [{token = ...}, {token = ..., company = id}] (a company scopes one); "
+            'bearer tokens: [{token = ...}, {token = ..., company = id, role = "operator", '
+            'name = "alice"}]; a company scopes one, role is read (default) or operator (may '
+            "cancel, retry, pause and resume), name labels its actions in the audit log; "
             "never logged",
             secret=True,
         ),

@@ -25,13 +25,13 @@ def status_command(
     Each plugin section is merged over the live scheduler instances by the plugin that owns it.
     """
     import orjson
-    from rich.console import Console
 
+    from plugins.common.console import stdout_console
     from plugins.common.monitoring.queries import MonitorReader
     from plugins.common.monitoring.snapshot import build_snapshot
     from plugins.status.view import print_status
 
-    kernel = open_kernel(settings, database)
+    kernel = open_kernel(settings, database, need_schema=True)
     reader = MonitorReader.for_database(kernel.db)
     try:
         snapshot = build_snapshot(reader, kernel, company=company)
@@ -43,7 +43,7 @@ def status_command(
     if as_json:
         typer.echo(orjson.dumps(snapshot, option=orjson.OPT_INDENT_2).decode())
         return
-    print_status(Console(), snapshot)
+    print_status(stdout_console(), snapshot)
 
 
 class StatusCommand:

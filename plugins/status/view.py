@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Column, Table
@@ -21,6 +22,11 @@ def _age(seconds: float | None) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def _count(count: int, one: str, many: str) -> str:
+    """``1 query``, ``3 queries``."""
+    return f"{count:,} {one if count == 1 else many}"
 
 
 def _totals(snapshot: dict[str, Any]) -> Table:
@@ -69,10 +75,13 @@ def _companies(snapshot: dict[str, Any]) -> Table:
         else None
     )
     table = Table(
-        Column("company", no_wrap=True),
-        *(Column(name, justify="right") for name in ("pending", "in flight", "complete")),
-        *(Column(name, justify="right") for name in ("failed", "batches", "oldest", "cost")),
+        Column("company", no_wrap=True, overflow="fold"),
+        *(
+            Column(name, justify="right", no_wrap=True, min_width=len(name))
+            for name in ("pending", "in flight", "complete", "failed", "batches", "oldest", "cost")
+        ),
         title=title,
+        box=box.SIMPLE_HEAD,
     )
     for row in snapshot["companies"]:
         table.add_row(*_company_cells(row["id"], row, _age(row["oldest_pending_age_seconds"])))
@@ -119,14 +128,16 @@ def _scheduler(snapshot: dict[str, Any]) -> Table:
     cycle = snapshot.get("last_cycle")
     table.add_row(
         "last cycle",
-        f"{cycle['seconds']:.3f} s, {cycle['queries']} queries ({cycle['finished_at']})"
+        f"{cycle['seconds']:.3f} s, {_count(cycle['queries'], 'query', 'queries')} "
+        f"({cycle['finished_at']})"
         if cycle
         else NO_DATA,
     )
     for task, report in (snapshot.get("tasks") or {}).items():
         error = f" [red]{report['error']}[/red]" if report.get("error") else ""
         table.add_row(
-            f"  task {task}", f"{report['seconds']:.3f} s, {report['queries']} queries{error}"
+            f"  task {task}",
+            f"{report['seconds']:.3f} s, {_count(report['queries'], 'query', 'queries')}{error}",
         )
     return table
 
@@ -144,32 +155,63 @@ def _text(value: Any) -> str:
     return escape(str(value))
 
 
-def _lines(label: str, value: Any) -> Iterator[tuple[str, str]]:
-    """A section as key/value lines: tables and lists of tables one line per leaf, labelled by
-    their path; a list of plain values on one line."""
+def _inline(value: Any) -> str:
+    """A value on one line: tables as ``key value, key value`` (nested ones in parentheses),
+    lists comma-separated."""
     if isinstance(value, dict):
         if not value:
-            yield escape(label), "-"
+            return "-"
+        return ", ".join(
+            f"{escape(str(key))} ({_inline(item)})"
+            if isinstance(item, dict)
+            else f"{escape(str(key))} {_inline(item)}"
+            for key, item in value.items()
+        )
+    if isinstance(value, list | tuple):
+        return ", ".join(_inline(item) for item in value) or "-"
+    return _text(value)
+
+
+def _lines(label: str, value: Any, depth: int = 0) -> Iterator[tuple[str, str]]:
+    """A section as labelled lines: its keys one a line, a key holding tables of tables split
+    once more, and whatever is deeper written inline, so no line is a raw structure."""
+    nested = isinstance(value, dict) and any(isinstance(v, dict) for v in value.values())
+    if nested and depth < 2:
         for key, item in value.items():
-            yield from _lines(f"{label} {key}", item)
-    elif isinstance(value, list | tuple) and any(isinstance(v, dict | list) for v in value):
-        for index, item in enumerate(value, 1):
-            yield from _lines(f"{label} {index}", item)
-    elif isinstance(value, list | tuple):
-        yield escape(label), ", ".join(_text(v) for v in value) or "-"
+            yield from _lines(f"{label} {key}", item, depth + 1)
     else:
-        yield escape(label), _text(value)
+        yield escape(label), _inline(value)
 
 
 def _plugins(snapshot: dict[str, Any]) -> Table:
     """Every plugin's section (cache, fallback, breakers, telemetry...), merged over the live
-    instances by the plugin that owns it, as key/value lines."""
-    table = Table(title="plugins", show_header=False)
+    instances by the plugin that owns it, as labelled lines."""
+    table = Table(Column(no_wrap=True), Column(overflow="fold"), title="plugins", show_header=False)
     for name in snapshot.get("plugin_sections") or []:
-        for label, text in _lines(name, snapshot.get(name)):
-            table.add_row(label, text)
+        section = snapshot.get(name)
+        rows = section.items() if isinstance(section, dict) else [("", section)]
+        for key, item in rows:
+            for label, text in _lines(f"{name} {key}".strip(), item, 1):
+                table.add_row(label, text)
     if not table.rows:
         table.add_row("plugins", NO_DATA)
+    return table
+
+
+def _actions(snapshot: dict[str, Any]) -> Table:
+    """The latest operator actions (cancel, retry, pause...) from the audit log."""
+    table = Table("when (UTC)", "who", "action", "target", "result", title="recent actions")
+    for row in snapshot.get("audit") or []:
+        colour = "green" if row["result"] == "ok" else "red"
+        table.add_row(
+            str(row["at"])[:19].replace("T", " "),
+            escape(row["actor"]),
+            row["action"],
+            escape(row["target"]),
+            f"[{colour}]{row['result']}[/{colour}]",
+        )
+    if not table.rows:
+        table.add_row("-", "-", "none yet", "-", "-")
     return table
 
 
@@ -185,3 +227,4 @@ def print_status(console: Console, snapshot: dict[str, Any]) -> None:
     console.print(_budgets(snapshot))
     console.print(_scheduler(snapshot))
     console.print(_plugins(snapshot))
+    console.print(_actions(snapshot))

@@ -16,6 +16,10 @@ from plugins.bench.report import print_report
 from plugins.bench.runner import run_bench
 from plugins.bench.targets import building_peak, check
 
+# The runs are a module fixture (one worker runs this file: `--dist loadfile`), built inside the
+# first test's time limit: generous, so a loaded machine is slower, not red.
+pytestmark = pytest.mark.timeout(1200)
+
 
 def bench(workdir: Path, companies: int, sessions: int, **options: Any) -> dict[str, Any]:
     """One bench run with one repetition on a SQLite file."""

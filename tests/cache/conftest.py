@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import pytest
 
@@ -27,7 +26,7 @@ def cache_settings(backend: str, request: pytest.FixtureRequest, tmp_path: Path)
     }
     if backend == "redis":
         settings["cache__redis_url"] = request.getfixturevalue("redis_url")
-        settings["cache__key_prefix"] = f"bk-test-{uuid4().hex[:8]}"
+        settings["cache__key_prefix"] = request.getfixturevalue("redis_key_prefix")
     return settings
 
 

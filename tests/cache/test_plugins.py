@@ -36,6 +36,7 @@ def test_the_default_settings_load_cache_disk(tmp_path: Path) -> None:
         "collect_status",
         "merge_status",
         "shutdown",
+        "health_checks",
     }
 
 
@@ -101,7 +102,7 @@ def test_status_json_shows_the_cache_after_run_once(tmp_path: Path) -> None:
         return done.stdout
 
     batchkernel("import", str(source))
-    batchkernel("run", "--once")
+    batchkernel("run", "--once", "--no-provider-check")
     snapshot = orjson.loads(batchkernel("status", "--json"))
     cache = snapshot["cache"]
     assert cache["backend"] == "disk"

@@ -42,7 +42,8 @@ def test_a_waiter_gives_up_after_fill_wait_seconds_and_reads_itself(cached_kerne
     assert token is not None
     started = time.monotonic()
     assert ids(kernel.get_companies()) == ["a"]
-    assert 0.2 <= time.monotonic() - started < 5
+    waited = time.monotonic() - started
+    assert 0.2 <= waited < 30, "waited fill_wait_seconds, not until the holder's lock expired"
     store.unlock(token)
     assert plugin.stats.misses == 1
     assert ids(kernel.get_companies()) == ["a"] and plugin.stats.hits == 1  # it still stored

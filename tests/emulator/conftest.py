@@ -22,7 +22,7 @@ def server() -> Iterator[EmulatorServer]:
 @pytest.fixture
 def client(server: EmulatorServer) -> Iterator[openai.OpenAI]:
     """The real SDK, no retries, short timeout."""
-    sdk = openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0, timeout=10)
+    sdk = openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0, timeout=60)
     yield sdk
     sdk.close()
 

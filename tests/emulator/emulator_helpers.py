@@ -49,7 +49,7 @@ def parse_jsonl(text: str) -> list[dict[str, Any]]:
 
 
 def wait_for(
-    client: openai.OpenAI, batch_id: str, statuses: set[str], timeout: float = 10.0
+    client: openai.OpenAI, batch_id: str, statuses: set[str], timeout: float = 60.0
 ) -> Any:
     """Poll a batch until its status is one of `statuses`."""
     deadline = time.monotonic() + timeout

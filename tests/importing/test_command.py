@@ -28,11 +28,12 @@ def test_bad_lines_make_the_command_fail_after_printing_everything(
         line.startswith("line 3: field 'company_name'") and "255" in line for line in printed
     ), result.stderr
     assert (
-        "6 lines: 5 sessions created, 0 already present, 0 changed, not updated "
-        "(use --update), 1 bad line" in printed[-1]
+        "6 lines read: 5 sessions created, 0 already present, 0 changed, not updated "
+        "(use --update), 1 bad line" in printed[-3]
     ), result.stderr
+    assert printed[-1].startswith("1 bad line skipped: fix them"), result.stderr
     again = batchkernel("import", str(source), env=env)
-    assert again.returncode == 1 and "5 already present" in again.stderr.splitlines()[-1]
+    assert again.returncode == 1 and "5 already present" in again.stderr.splitlines()[-3]
 
 
 def test_a_clean_import_and_an_update_succeed(tmp_path: Path, db_url: str) -> None:
@@ -84,7 +85,7 @@ def test_a_failing_database_stops_the_import_cleanly_and_keeps_the_chunks_before
     assert stopped.returncode == 2, stopped.stderr
     assert "Traceback" not in stopped.stderr
     last = stopped.stderr.strip().splitlines()
-    assert last[-2].startswith("2500 lines: 2000 sessions created")
+    assert last[-3].startswith("2500 lines read: 2000 sessions created")
     assert last[-1].startswith("error: import stopped at line 2001: the database failed")
     again = batchkernel("import", str(source), env=env)
     assert again.returncode == 0, again.stderr

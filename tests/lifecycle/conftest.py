@@ -26,7 +26,7 @@ class Pipeline:
     server: EmulatorServer
     scheduler: Scheduler
 
-    def run(self, timeout: float = 60) -> IdleOutcome:
+    def run(self, timeout: float = 240) -> IdleOutcome:
         """Run until idle and fail the test with the reason if it does not get there."""
         outcome = self.scheduler.run_until_idle(timeout=timeout)
         assert outcome.idle, outcome.reason

@@ -116,7 +116,7 @@ def test_transport_faults_do_not_lose_or_duplicate(
     assert set(seen.values()) == {1}
 
 
-def test_validation_failure_requeues_without_spending_an_attempt(
+def test_validation_failure_without_a_line_spends_one_attempt_and_goes_again(
     make_pipeline: Any, db_url: str
 ) -> None:
     pipeline = make_pipeline(
@@ -125,7 +125,7 @@ def test_validation_failure_requeues_without_spending_an_attempt(
     pipeline.run()
     requests = pipeline.requests()
     assert Counter(r.status for r in requests) == {COMPLETE: 20}
-    assert all(r.attempts == 0 for r in requests)
+    assert all(r.attempts == 1 for r in requests)
     assert len(pipeline.provider_batches()) == 2
 
 

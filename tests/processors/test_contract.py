@@ -65,7 +65,7 @@ def test_both_processors_reach_the_same_final_state(
                 url, plugins__processor=processor, openai__base_url=server.base_url, **settings
             )
             kernel.settings.set("batch.min_batch_size", 1)
-            outcome = Scheduler(kernel, record=False).run_until_idle(timeout=60)
+            outcome = Scheduler(kernel, record=False).run_until_idle(timeout=240)
             assert outcome.idle, outcome.reason
             states[processor] = final_state(kernel)
             kernel.close()

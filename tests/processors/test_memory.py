@@ -11,6 +11,8 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from plugins.common.importing.importer import import_file
 from plugins.common.synthetic import write_jsonl
 from plugins.emulator import EmulatorConfig, EmulatorServer
@@ -49,6 +51,7 @@ def peak_while_building(
     return peak, sum(plan.request_count for plan in plans)
 
 
+@pytest.mark.slow  # 45,000 imported requests: CI runs it in the slow step
 def test_optimized_builds_batches_in_a_fraction_of_the_memory(
     make_kernel: Any, tmp_path: Path
 ) -> None:

@@ -99,6 +99,7 @@ def test_statements_of_a_run_until_idle_are_the_same_for_10_and_1000_companies(
     assert few["statements"] <= 80 * few["passes"]
 
 
+@pytest.mark.slow  # the original path on 1,000 lines, a query per line: CI runs it in the slow step
 def test_original_queries_grow_with_companies_and_lines(
     make_kernel: Any, sqlite_url: str, tmp_path: Path, server: Any
 ) -> None:

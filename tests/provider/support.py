@@ -77,8 +77,11 @@ def stand_in_kernel(**overrides: Any) -> StandInKernel:
 _REQUEST = httpx2.Request("GET", "http://127.0.0.1/v1/batches")
 
 
-def status_error(status: int, headers: dict[str, str] | None = None) -> openai.APIStatusError:
-    """The SDK's exception for an HTTP error answer, built the way the SDK builds it."""
+def status_error(
+    status: int, headers: dict[str, str] | None = None, body: dict[str, Any] | None = None
+) -> openai.APIStatusError:
+    """The SDK's exception for an HTTP error answer, built the way the SDK builds it (``body``:
+    the inner ``error`` object, as the SDK passes it)."""
     response = httpx2.Response(status, headers=headers or {}, request=_REQUEST)
     classes: dict[int, type[openai.APIStatusError]] = {
         400: openai.BadRequestError,
@@ -90,7 +93,7 @@ def status_error(status: int, headers: dict[str, str] | None = None) -> openai.A
     cls = classes.get(
         status, openai.InternalServerError if status >= 500 else openai.APIStatusError
     )
-    return cls(f"Error code: {status}", response=response, body=None)
+    return cls(f"Error code: {status}", response=response, body=body)
 
 
 def connection_error() -> openai.APIConnectionError:

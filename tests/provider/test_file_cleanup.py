@@ -190,3 +190,23 @@ def test_a_batch_lookup_that_fails_skips_only_its_result_files(harness: Harness)
     h.clock.advance(3_601)
     assert h.provider.sweep_provider_files(h.kernel, lambda keys: set(keys)) == 1
     assert not _live(h)
+
+
+def test_orphan_uploads_are_found_on_any_page(harness: Harness) -> None:
+    """Discarding a plan's uploads pages through every file (the SDK's pagination), so an
+    orphan beyond the first page is deleted too, and nothing else is."""
+    h = harness
+    h.provider.file_page_size = 2
+    plan = h.plan()
+    name = f"bk-{plan.submission_key}.jsonl"
+    with _sdk(h) as sdk:
+        others = [
+            sdk.files.create(file=(f"other-{i}.jsonl", b"{}\n"), purpose="batch").id
+            for i in range(5)
+        ]
+        orphans = [sdk.files.create(file=(name, b"{}\n"), purpose="batch").id for _ in range(2)]
+    h.provider.discard_submission(h.kernel, plan)
+    left = _live(h)
+    assert set(others) <= set(left)
+    assert not set(orphans) & set(left)
+    assert len(h.values("batchkernel.provider.calls", operation="list", outcome="ok")) == 4

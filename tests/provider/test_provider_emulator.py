@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
@@ -13,6 +12,7 @@ import openai
 import pytest
 
 import plugins.openai_provider.files as provider_files
+import plugins.openai_provider.provider as provider_module
 from kernel.types import BatchStatus, LocalBatch, ProviderError, SubmittedBatch
 from plugins.openai_provider.breaker import CircuitOpenError
 from plugins.openai_provider.calls import OutcomeUnknownError
@@ -235,8 +235,7 @@ def test_bad_request_on_create_is_final_and_deletes_the_upload(
 ) -> None:
     """400 (an endpoint the API refuses): not retryable, no retry, uploaded file deleted."""
     h = harness
-    wrong = dataclasses.replace(h.provider.DIALECT, endpoint="/v1/not-an-endpoint")
-    monkeypatch.setattr(h.provider, "DIALECT", wrong)
+    monkeypatch.setattr(provider_module, "endpoint_of", lambda path, default: "/v1/not-an-endpoint")
     with pytest.raises(ProviderError) as info:
         h.provider.submit_batch(h.kernel, h.plan())
     assert info.value.retryable is False

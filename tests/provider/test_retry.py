@@ -129,3 +129,48 @@ def test_classify_leaves_foreign_exceptions_alone() -> None:
     """A bug in our code is not a provider failure."""
     assert classify(KeyError("x")) is None
     assert classify(OSError("disk")) is None
+
+
+QUOTA_BODY = {
+    "message": "You exceeded your current quota, please check your plan and billing details.",
+    "type": "insufficient_quota",
+    "param": None,
+    "code": "insufficient_quota",
+}
+
+
+def test_insufficient_quota_is_not_retried_and_names_the_condition() -> None:
+    """A billing 429 is no rate limit: not retried (nor counted by the breaker), condition quota."""
+    failure = classify(status_error(429, {"retry-after": "1"}, QUOTA_BODY))
+    assert failure is not None
+    assert (failure.kind, failure.retryable, failure.condition) == ("quota", False, "quota")
+
+
+def test_rate_limit_429s_stay_transient() -> None:
+    """A 429 that says rate_limit_exceeded (or nothing) is retried after its retry-after."""
+    body = {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}
+    for failure in (
+        classify(status_error(429, {"retry-after": "1"}, body)),
+        classify(status_error(429)),
+    ):
+        assert failure is not None
+        assert (failure.kind, failure.retryable, failure.condition) == ("rate_limited", True, None)
+
+
+@pytest.mark.parametrize(
+    ("status", "header", "retryable", "condition"),
+    [
+        (400, "true", True, None),
+        (500, "false", False, None),
+        (429, "false", False, "quota"),
+        (404, "true", True, None),
+        (503, "true", True, None),
+    ],
+)
+def test_x_should_retry_overrides_the_status_rules(
+    status: int, header: str, retryable: bool, condition: str | None
+) -> None:
+    """The server's ``x-should-retry`` wins, as in the SDK; a 429 told not to retry pauses."""
+    failure = classify(status_error(status, {"x-should-retry": header}))
+    assert failure is not None
+    assert (failure.retryable, failure.condition) == (retryable, condition)

@@ -33,7 +33,7 @@ def kernel_env(
         "batch.min_batch_size": 1,
         "batch.retry_base_seconds": 0,
         "scheduler.idle_pause_seconds": 0.05,
-        "scheduler.idle_timeout_seconds": 60,
+        "scheduler.idle_timeout_seconds": 240,
         "scheduler.lease_seconds": 1,
         "scheduler.heartbeat_seconds": 0.3,
     }
@@ -42,7 +42,7 @@ def kernel_env(
 
 
 def kernel_run(
-    *args: str, env: dict[str, str], timeout: float = 120
+    *args: str, env: dict[str, str], timeout: float = 280
 ) -> subprocess.CompletedProcess[str]:
     """``python -m kernel ARGS`` to completion."""
     return subprocess.run(

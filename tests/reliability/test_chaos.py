@@ -1,7 +1,9 @@
 """The chaos test: three ``batchkernel run`` processes on PostgreSQL, the emulator as its own
 process with injected faults, schedulers SIGKILLed and restarted and their connections
 terminated at random, until every request is terminal. Then every invariant is audited and the
-report printed (``pytest -s`` shows it; the seed replays a run: ``BATCHKERNEL_CHAOS_SEED``)."""
+report printed (``pytest -s`` shows it; the seed replays a run: ``BATCHKERNEL_CHAOS_SEED``, which
+CI pins). A run ends when the work is done or stops making progress, never at a wall-clock window,
+so a loaded machine makes it slower, not red. Marked ``slow``: ``pytest -m slow`` runs it."""
 
 from __future__ import annotations
 
@@ -22,13 +24,14 @@ def seed() -> int:
 
 @pytest.mark.postgres
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 @pytest.mark.parametrize(
-    ("ambiguous", "requests", "cap"),
-    [(True, 1200, 150.0), (False, 400, 60.0)],
+    ("ambiguous", "requests"),
+    [(True, 1200), (False, 400)],
     ids=["ambiguous-faults", "no-ambiguous-faults"],
 )
 def test_chaos_three_schedulers_under_kills_disconnects_and_provider_faults(
-    postgres_url: str, tmp_path: Path, ambiguous: bool, requests: int, cap: float
+    postgres_url: str, tmp_path: Path, ambiguous: bool, requests: int
 ) -> None:
     lines: list[str] = []
 
@@ -44,7 +47,8 @@ def test_chaos_three_schedulers_under_kills_disconnects_and_provider_faults(
             instances=3,
             requests=requests,
             companies=12,
-            seconds=cap,
+            seconds=1500.0,
+            stall_seconds=120.0,
             ambiguous=ambiguous,
         ),
         out,

@@ -26,7 +26,8 @@ def terminate_all(engine: sa.Engine) -> int:
             conn.execute(
                 sa.text(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE application_name = :app AND pid <> pg_backend_pid()"
+                    "WHERE application_name = :app AND datname = current_database() "
+                    "AND pid <> pg_backend_pid()"
                 ),
                 {"app": APP},
             ).scalar_one()
@@ -84,7 +85,8 @@ def test_f14_three_processes_on_one_sqlite_file_under_sigkill(tmp_path: Path) ->
             instances=3,
             requests=240,
             companies=6,
-            seconds=90,
+            seconds=600,
+            stall_seconds=120,
             ambiguous=False,
             kill_every=(1.0, 3.0),
         )

@@ -63,7 +63,7 @@ class TransactionProbe:
             open_transactions = conn.execute(
                 sa.text(
                     "SELECT count(*) FROM pg_stat_activity WHERE application_name = :app "
-                    "AND xact_start IS NOT NULL"
+                    "AND datname = current_database() AND xact_start IS NOT NULL"
                 ),
                 {"app": APP},
             ).scalar_one()
@@ -154,7 +154,7 @@ def test_no_transaction_is_open_during_any_provider_call(
             )
         scheduler.run_task("reconcile")
         server.configure(in_progress_seconds=0)
-        outcome = scheduler.run_until_idle(timeout=60)
+        outcome = scheduler.run_until_idle(timeout=240)
         assert outcome.idle, outcome.reason
         assert not probe.violations, probe.violations
         assert set(PROVIDER_HOOKS) <= set(probe.calls), probe.calls

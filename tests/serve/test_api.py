@@ -22,7 +22,7 @@ CHALLENGES = ['Bearer realm="batchkernel"', 'Basic realm="batchkernel", charset=
 def test_health_is_open_and_everything_else_needs_a_token(served: Served) -> None:
     assert get(served.url + "/healthz")[0] == 200
     assert get(served.url + "/readyz")[0] == 200
-    for path in (API, "/metrics", "/", "/static/dashboard.js"):
+    for path in (API, "/metrics", "/", "/static/console.js", "/api/batches", "/api/whoami"):
         status, headers, _ = get(served.url + path)
         assert status == 401, path
         assert headers.get_all("www-authenticate") == CHALLENGES

@@ -71,7 +71,10 @@ def test_dashboard_renders_the_snapshot(served: Served) -> None:
             breakers = page.locator("#breakers .badge").count()
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
-            page.wait_for_timeout(1500)
+            first = page.evaluate("document.body.dataset.generatedAt")
+            page.wait_for_function(  # refresh_seconds is 1; a generous deadline for slow machines
+                "first => document.body.dataset.generatedAt !== first", arg=first, timeout=60_000
+            )
             refreshed = page.evaluate("document.body.dataset.generatedAt")
         finally:
             browser.close()

@@ -30,8 +30,24 @@ SECRET = "very-secret-token-0123456789"
         {"token": SECRET, "compnay": "acme"},
         {"token": 1234567890123456789},
         {"company": "acme"},
+        {"token": SECRET, "role": "admin"},
+        {"token": SECRET, "role": None},
+        {"token": SECRET, "name": ""},
     ],
-    ids=["empty", "blank", "zero", "null", "false", "list", "typo", "number", "no-token"],
+    ids=[
+        "empty",
+        "blank",
+        "zero",
+        "null",
+        "false",
+        "list",
+        "typo",
+        "number",
+        "no-token",
+        "unknown-role",
+        "null-role",
+        "empty-name",
+    ],
 )
 def test_a_token_entry_that_names_no_company_stops_start_up(
     make_kernel: Any, sqlite_url: str, entry: dict[str, Any]
@@ -42,6 +58,32 @@ def test_a_token_entry_that_names_no_company_stops_start_up(
     message = str(caught.value)
     assert "serve.tokens[1]" in message
     assert SECRET not in message
+
+
+def test_roles_default_to_read_and_name_the_actor() -> None:
+    from kernel.settings import load_settings
+    from plugins.serve.auth import TokenTable
+
+    settings = load_settings(
+        {
+            "serve.tokens": [
+                SECRET,
+                {"token": TOKEN, "role": "operator", "name": "ops", "company": "acme"},
+            ]
+        }
+    )
+    table = TokenTable.from_settings(settings)
+    reader = table.check(f"Bearer {SECRET}")
+    operator = table.check(f"Bearer {TOKEN}")
+    assert reader is not None and operator is not None
+    assert (reader.role, reader.may_act, reader.name) == ("read", False, "token 0")
+    assert (operator.role, operator.may_act, operator.name, operator.company) == (
+        "operator",
+        True,
+        "ops",
+        "acme",
+    )
+    assert SECRET not in repr(reader)
 
 
 def test_a_repeated_token_stops_start_up(make_kernel: Any, sqlite_url: str) -> None:

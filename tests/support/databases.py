@@ -157,10 +157,24 @@ def postgres_server_url() -> Iterator[str]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def worker_id() -> str:
+    """The pytest-xdist worker running this process (``gw0``, ``gw1``...), or ``main``."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def database_name(server_url: str) -> str:
+    """A new database name derived from the configured one, the xdist worker and a random part,
+    so parallel workers and concurrent checkouts sharing a server never collide and leftovers
+    are easy to attribute."""
+    configured = (make_url(server_url).database or "bk").lower()
+    stem = "".join(c if c.isalnum() or c == "_" else "_" for c in configured)[:32]
+    return f"{stem}_{worker_id()}_{uuid4().hex[:10]}"
+
+
 @pytest.fixture
 def postgres_url(postgres_server_url: str) -> Iterator[str]:
     """URL of a fresh, empty PostgreSQL database, dropped after the test."""
-    name = f"bk_{uuid4().hex[:12]}"
+    name = database_name(postgres_server_url)
     admin = sa.create_engine(postgres_server_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -191,7 +205,10 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    """URL of a reachable Redis test database (flushed once per session); skip or fail if down."""
+    """URL of a reachable Redis test database; skip or fail if down.
+
+    Never flushed: parallel workers and other checkouts share it, so each test keeps to its own
+    key prefix and deletes its keys afterwards (``redis_key_prefix``)."""
     url = os.environ.get(REDIS_URL_ENV, "").strip() or DEFAULT_REDIS_URL
     try:
         import redis
@@ -201,7 +218,6 @@ def redis_url() -> str:
         )
         try:
             client.ping()
-            client.flushdb()
         finally:
             client.close()
     except Exception as exc:
@@ -214,3 +230,20 @@ def redis_url() -> str:
             pytest.fail(f"CI=true: {reason}", pytrace=False)
         pytest.skip(reason)
     return url
+
+
+@pytest.fixture
+def redis_key_prefix(redis_url: str) -> Iterator[str]:
+    """A Redis key prefix of this test alone (worker and random part); its keys are deleted
+    after the test."""
+    prefix = f"bk-test-{worker_id()}-{uuid4().hex[:10]}"
+    yield prefix
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=500))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()

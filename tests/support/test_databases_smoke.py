@@ -6,6 +6,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from tests.support.databases import worker_id
+
 # Harmless if tests/conftest.py registers the plugin too (pytest loads it once).
 pytest_plugins = ["tests.support.databases"]
 
@@ -27,9 +29,11 @@ def test_db_url_roundtrip(db_url: str) -> None:
 
 @pytest.mark.postgres
 def test_postgres_url_is_fresh_database(postgres_server_url: str, postgres_url: str) -> None:
-    """postgres_url names a new bk_* database on the server, which it drops afterwards."""
+    """postgres_url names a new database on the server, named after the configured one and the
+    xdist worker, which it drops afterwards."""
     name = make_url(postgres_url).database
-    assert name is not None and name.startswith("bk_")
+    configured = make_url(postgres_server_url).database or "bk"
+    assert name is not None and name.startswith(f"{configured.lower()[:32]}_{worker_id()}_")
     assert make_url(postgres_url).drivername == "postgresql+psycopg"
     engine = sa.create_engine(postgres_server_url)
     try:

@@ -21,7 +21,7 @@ from plugins.common import tokens
 from plugins.common.importing.importer import import_file
 from plugins.common.synthetic import write_jsonl
 from plugins.emulator import EmulatorConfig, EmulatorServer
-from plugins.openai_provider.encoding import ChatEncoder
+from plugins.openai_provider.encoding import OpenAIEncoder
 from plugins.tasks.enqueue import enqueue_task
 from plugins.tasks.export import finished_results, write_results
 
@@ -172,7 +172,7 @@ def test_strict_json_schema_in_lines() -> None:
         300,
         0.1,
     )
-    line = orjson.loads(ChatEncoder("gpt-4o-mini").encode(request))
+    line = orjson.loads(OpenAIEncoder("gpt-4o-mini").encode(request))
     assert line["body"]["response_format"] == {
         "type": "json_schema",
         "json_schema": {"name": "topics", "schema": TOPICS_SCHEMA, "strict": True},

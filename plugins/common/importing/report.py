@@ -43,7 +43,7 @@ class ImportReport:
         self.notes.extend(other.notes)
 
     def summary(self) -> str:
-        """One line: what happened to the lines, then what was enqueued and created."""
+        """Two short lines: what happened to the lines, then what was enqueued and created."""
         parts = [
             plural(self.sessions_created, "session") + " created",
             f"{self.sessions_existing} already present",
@@ -58,7 +58,7 @@ class ImportReport:
         if self.update:
             work.append(f"{self.requests_requeued} re-enqueued")
         work.append(plural(self.companies_created, "company", "companies") + " created")
-        return f"{plural(self.lines, 'line')}: {', '.join(parts)}; {', '.join(work)}"
+        return f"{plural(self.lines, 'line')} read: {', '.join(parts)}\n{', '.join(work)}"
 
 
 COUNTS = (

@@ -32,6 +32,7 @@ from plugins.common.monitoring.queries import (
     request_totals,
     throughput,
 )
+from plugins.common.operations.audit import recent as recent_actions
 
 log = logging.getLogger("batchkernel.status")
 
@@ -44,9 +45,11 @@ SHARED_BUDGET_REASON = (
     "waiting: a budget shared by all companies has no room for this company's next batch; "
     "it goes on when that budget has room"
 )
+RECENT_ACTIONS = 10
 CORE_KEYS = frozenset(
     {
         "generated_at",
+        "audit",
         "scope",
         "requests",
         "batches",
@@ -350,12 +353,14 @@ def build_snapshot(
         )
         rows = instances(conn) if include_global else []
         budgets = _budget_section(conn, settings, company, now)
+        actions = recent_actions(conn, company=company, limit=RECENT_ACTIONS)
     snapshot: dict[str, Any] = {
         "generated_at": _iso(now),
         "scope": {"company": company, "global_sections": include_global},
         **per_company,
         "throughput": {"minutes": throughput_minutes, "buckets": buckets},
         "budgets": _bounded_budgets(budgets, size, None if include_global else company),
+        "audit": actions,
     }
     if include_global:
         snapshot.update(_scheduler(rows, now, live_after_seconds(settings), kernel.merge_status))

@@ -47,6 +47,13 @@ _BUILTINS = (
         (),
         "plugins.anthropic_provider",
     ),
+    (
+        "azure-openai",
+        "plugins.openai_provider:AzureOpenAIProvider",
+        "provider",
+        (),
+        "plugins.openai_provider.azure_settings_spec",
+    ),
     ("gemini", "plugins.gemini_provider:GeminiProvider", "provider", (), "plugins.gemini_provider"),
     ("cache-disk", "plugins.cache_disk:DiskCache", "cache", (), "plugins.cache_disk"),
     ("cache-memory", "plugins.cache_memory:MemoryCache", "cache", (), "plugins.cache_common"),
@@ -71,8 +78,18 @@ _BUILTINS = (
     ("chaos", "plugins.chaos:ChaosCommand", "command", (), ""),
     ("settings", "plugins.settings_command:SettingsCommand", "command", (), ""),
 )
+
+
+def _settings_module(package: str) -> str:
+    """The module that declares a plugin's settings: ``PACKAGE.settings_spec``, or the module
+    itself when one is named."""
+    if not package or package.rpartition(".")[2].endswith("settings_spec"):
+        return package
+    return f"{package}.settings_spec"
+
+
 BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
-    name: CatalogEntry(name, target, role, requires, settings and f"{settings}.settings_spec")
+    name: CatalogEntry(name, target, role, requires, _settings_module(settings))
     for name, target, role, requires, settings in _BUILTINS
 }
 ALWAYS_REGISTERED = tuple(

@@ -18,7 +18,10 @@ def demo_command(
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed of the synthetic data.")] = 7,
     provider: Annotated[
-        str, typer.Option(help="Whose batch API to emulate and use (openai, gemini, anthropic).")
+        str,
+        typer.Option(
+            help="Whose batch API to emulate and use (openai, azure-openai, gemini, anthropic)."
+        ),
     ] = "openai",
     failures: Annotated[
         float,

@@ -33,28 +33,29 @@ from plugins.emulator import EmulatorServer
 
 DEMO_DIR = Path(".batchkernel/demo")
 EMULATORS: dict[str, tuple[str, str]] = {
-    "openai": ("plugins.emulator:EmulatorServer", "openai"),
-    "gemini": ("plugins.emulator_gemini:GeminiEmulatorServer", "gemini"),
-    "anthropic": ("plugins.emulator_anthropic:AnthropicEmulatorServer", "anthropic"),
+    "openai": ("plugins.emulator:EmulatorServer", "openai.base_url"),
+    "azure-openai": ("plugins.emulator:AzureEmulatorServer", "azure_openai.endpoint"),
+    "gemini": ("plugins.emulator_gemini:GeminiEmulatorServer", "gemini.base_url"),
+    "anthropic": ("plugins.emulator_anthropic:AnthropicEmulatorServer", "anthropic.base_url"),
 }
-"""Per provider: its emulator server (``module:class``) and its settings section."""
+"""Per provider: its emulator server (``module:class``) and the setting that points at it."""
 
 
 def start_emulator(
     provider: str, faults: dict[str, Any] | None = None
 ) -> tuple[EmulatorServer, str]:
     """The provider's emulator (with ``faults``: emulator settings), started on a free loopback
-    port, and its settings section."""
+    port, and the setting (``section.key``) that points the provider at it."""
     import importlib
 
     if provider not in EMULATORS:
         raise ValueError(
             f"no demo for provider {provider!r}; choose one of: {', '.join(EMULATORS)}"
         )
-    target, section = EMULATORS[provider]
+    target, url_setting = EMULATORS[provider]
     module, _, name = target.partition(":")
     server_class = getattr(importlib.import_module(module), name)
-    return server_class(faults, host="127.0.0.1", port=0).start(), section
+    return server_class(faults, host="127.0.0.1", port=0).start(), url_setting
 
 
 def demo_settings(database: str | None) -> dict[str, Any]:
@@ -108,7 +109,8 @@ def run_demo(
     progress_log = logging.getLogger("batchkernel.run")
     progress_log.setLevel(max(progress_log.getEffectiveLevel(), logging.WARNING))
     faults = {"seed": seed, "rate_line_error": failures, "line_error_status": 400}
-    emulator, section = start_emulator(provider, faults if failures else None)
+    emulator, url_setting = start_emulator(provider, faults if failures else None)
+    section = url_setting.partition(".")[0]
     settings = load_settings({**demo_settings(database), "plugins.provider": provider})
     try:
         kernel = Kernel.create(settings)
@@ -116,11 +118,12 @@ def run_demo(
         emulator.stop()
         raise
     try:
-        settings.set(f"{section}.base_url", emulator.base_url)
+        settings.set(url_setting, emulator.base_url)
         if not settings.get(f"{section}.api_key"):
             settings.set(f"{section}.api_key", "demo-key-not-secret")
-        if provider != "openai":
-            settings.set("model.name", str(settings.get(f"{section}.model")))
+        own_model = settings.get(f"{section}.model")
+        if own_model:
+            settings.set("model.name", str(own_model))
         upgrade(kernel.db)
         with tempfile.TemporaryDirectory() as tmp:
             source = write_jsonl(Path(tmp) / "sessions.jsonl", companies, sessions, seed=seed)

@@ -1,7 +1,16 @@
-"""The emulated OpenAI routes: request checks, auth, fault injection, then the store."""
+"""The emulated OpenAI routes: request checks, auth, fault injection, then the store.
+
+Azure OpenAI's data-plane paths are served too: ``/openai/files...`` and ``/openai/batches...``
+with a required ``api-version`` query parameter and the key in an ``api-key`` header (as the
+``openai`` SDK's ``AzureOpenAI`` client sends them, ``openai/lib/azure.py``); Azure batches take
+the ``/chat/completions`` endpoint, expiries of 14 to 30 days, optionally a list of known
+Global-Batch deployments, and always publish an error file (empty when nothing failed), as the
+Azure OpenAI batch documentation describes.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import math
 import re
@@ -32,6 +41,12 @@ BATCH_ENDPOINTS = (
     "/v1/images/edits",
     "/v1/videos",
 )
+AZURE_BATCH_ENDPOINTS = ("/chat/completions",)
+"""Azure OpenAI batches answer chat completions only (no embeddings)."""
+AZURE_PREFIX = "/openai/"
+"""Azure OpenAI's data-plane paths: ``/openai/files...`` and ``/openai/batches...``."""
+AZURE_MIN_EXPIRY_SECONDS = 1_209_600
+"""Azure accepts file and output expiries of 14 to 30 days only."""
 QUOTA_OPERATIONS = frozenset({"files.create", "batches.create"})
 """The calls that spend money or storage: refused while the quota is exhausted."""
 MAX_JSON_BODY = 1024 * 1024
@@ -61,6 +76,8 @@ class Request:
     headers: Mapping[str, str] | Message[str, str]
     body: Body
     request_id: str
+    azure: bool = False
+    """Arrived on an Azure OpenAI path (``/openai/...``), rewritten to the ``/v1`` route."""
 
     def param(self, name: str) -> str | None:
         """First value of a query parameter."""
@@ -82,6 +99,36 @@ class Response:
 
 
 Handler = Callable[..., Response]
+
+
+class Ledgered(Protocol):
+    """A store that can list everything it ever held (the admin ledger)."""
+
+    def ledger(self) -> dict[str, Any]:
+        """Every file and batch ever created, plus the faults injected so far."""
+        ...
+
+
+class ServedApp(Protocol):
+    """What the HTTP layer and :class:`EmulatorServer` need of an emulator app (any provider's)."""
+
+    @property
+    def config(self) -> EmulatorConfig:
+        """The settings in force."""
+        ...
+
+    @property
+    def store(self) -> Ledgered:
+        """The app's state."""
+        ...
+
+    def configure(self, **changes: Any) -> EmulatorConfig:
+        """Change settings at runtime."""
+        ...
+
+    def handle(self, request: Request) -> Response:
+        """Answer one request."""
+        ...
 
 
 class EmulatorApp:
@@ -125,7 +172,10 @@ class EmulatorApp:
         """Answer one request (ApiError escapes to the HTTP layer)."""
         if request.path.startswith("/_emulator/"):
             return self._admin(request)
-        self._authenticate(request)
+        if request.path.startswith(AZURE_PREFIX):
+            request = self._azure(request)
+        else:
+            self._authenticate(request)
         for method, pattern, operation, handler in self._routes:
             match = pattern.fullmatch(request.path)
             if match and method == request.method:
@@ -205,6 +255,29 @@ class EmulatorApp:
                 code="invalid_api_key",
             )
 
+    def _azure(self, request: Request) -> Request:
+        """An Azure OpenAI call: require ``api-version`` and the ``api-key`` header (or an
+        Entra ID bearer token), then serve it as the matching ``/v1`` route."""
+        if not request.param("api-version"):
+            raise ApiError(404, "Resource not found", code="404")
+        key = (request.headers.get("api-key") or "").strip()
+        scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
+        if not key and scheme.lower() == "bearer":
+            key = token.strip()
+        expected = self.config.api_key
+        if not key or (
+            expected is not None and not hmac.compare_digest(key.encode(), expected.encode())
+        ):
+            raise ApiError(
+                401,
+                "Access denied due to invalid subscription key or wrong API endpoint. Make sure "
+                "to provide a valid key for an active subscription and use a correct regional "
+                "API endpoint for your resource.",
+                code="401",
+            )
+        path = "/v1/" + request.path[len(AZURE_PREFIX) :]
+        return dataclasses.replace(request, path=path, azure=True)
+
     def _admin(self, request: Request) -> Response:
         """Test hooks: health and ledger (read-only, no secret in them) are open; config, which
         can change the API key or turn auth off, needs the API key and never echoes it."""
@@ -259,6 +332,8 @@ class EmulatorApp:
                     400, "Invalid file format for Batch API. Must be .jsonl", param="file"
                 )
             ttl = _form_expiry(upload.fields)
+            if request.azure:
+                _azure_expiry(ttl, "expires_after")
             return Response(json=self.store.add_file(upload.path, upload.filename, purpose, ttl))
         finally:
             destination.unlink(missing_ok=True)
@@ -298,11 +373,12 @@ class EmulatorApp:
         endpoint = body.get("endpoint")
         if endpoint is None:
             raise _missing("endpoint")
-        if endpoint not in BATCH_ENDPOINTS:
+        endpoints = AZURE_BATCH_ENDPOINTS if request.azure else BATCH_ENDPOINTS
+        if endpoint not in endpoints:
             raise ApiError(
                 400,
                 f"Invalid value: '{endpoint}'. Supported values are: "
-                + ", ".join(f"'{e}'" for e in BATCH_ENDPOINTS)
+                + ", ".join(f"'{e}'" for e in endpoints)
                 + ".",
                 param="endpoint",
                 code="invalid_value",
@@ -317,10 +393,14 @@ class EmulatorApp:
                 param="completion_window",
                 code="invalid_value",
             )
-        metadata = _metadata(body.get("metadata"))
+        metadata = _metadata(body.get("metadata")) if self.config.keep_batch_metadata else None
         ttl = _expiry(body.get("output_expires_after"), "output_expires_after")
+        if request.azure:
+            _azure_expiry(ttl, "output_expires_after")
         lost = self.faults.lose_create(request.request_id)
-        batch = self.store.create_batch(input_file_id, endpoint, metadata, ttl, lost)
+        batch = self.store.create_batch(
+            input_file_id, endpoint, metadata, ttl, lost, azure=request.azure
+        )
         return Response(drop=True) if lost else Response(json=batch)
 
     def batches_list(self, request: Request) -> Response:
@@ -440,6 +520,18 @@ def _expiry(value: Any, param: str) -> int | None:
             param=param,
         )
     return seconds
+
+
+def _azure_expiry(seconds: int | None, param: str) -> None:
+    """Azure refuses expiries shorter than 14 days."""
+    if seconds is not None and seconds < AZURE_MIN_EXPIRY_SECONDS:
+        raise ApiError(
+            400,
+            f"Invalid '{param}.seconds': {seconds}. Expected a value between "
+            f"{AZURE_MIN_EXPIRY_SECONDS} (14 days) and {MAX_EXPIRY_SECONDS} (30 days).",
+            param=f"{param}.seconds",
+            code="invalid_value",
+        )
 
 
 def _form_expiry(fields: dict[str, str]) -> int | None:

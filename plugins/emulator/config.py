@@ -6,7 +6,7 @@ import dataclasses
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 OPERATIONS: tuple[str, ...] = (
     "files.create",
@@ -79,6 +79,8 @@ class EmulatorConfig:
     rate_refusals: float = 0.0
     insufficient_quota: bool = False
     reject_line_marker: str | None = None
+    azure_deployments: tuple[str, ...] = ()
+    keep_batch_metadata: bool = True
 
     def __post_init__(self) -> None:
         """Coerce loosely typed values (JSON, CLI) and reject out-of-range ones."""
@@ -88,7 +90,7 @@ class EmulatorConfig:
             object.__setattr__(self, f.name, value)
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> EmulatorConfig:
+    def from_dict(cls, values: Mapping[str, Any]) -> Self:
         """Build a config from a plain mapping (settings, JSON); unknown keys raise ValueError."""
         valid = cls.keys()
         for key in values:
@@ -103,7 +105,7 @@ class EmulatorConfig:
         """Names of all settings, in declaration order."""
         return tuple(f.name for f in dataclasses.fields(cls))
 
-    def replace(self, **changes: Any) -> EmulatorConfig:
+    def replace(self, **changes: Any) -> Self:
         """Return a copy with some settings changed (validated like from_dict)."""
         return type(self).from_dict({**self.to_dict(), **changes})
 
@@ -157,9 +159,9 @@ def _coerce(name: str, hint: Any, value: Any, operations: tuple[str, ...] = OPER
             raise ValueError(f"{name} must be a string or null, got {value!r}")
         return value or None
     if hint == tuple[str, ...]:
-        items = value.split(",") if isinstance(value, str) else list(value)
+        items = [item for item in (value.split(",") if isinstance(value, str) else value) if item]
         for item in items:
-            if item not in operations:
+            if name.endswith("_operations") and item not in operations:
                 raise ValueError(f"{name}: unknown operation {item!r}; valid: {operations}")
         return tuple(items)
     if hint == dict[str, int]:

@@ -26,7 +26,7 @@ def run(
     a request without a strict schema (a fault); ``refuse`` makes the model refuse."""
     if body.get("stream"):
         return _invalid("Streaming is not supported in the Batch API.", "stream")
-    if endpoint == "/v1/chat/completions":
+    if endpoint in ("/v1/chat/completions", "/chat/completions"):
         return _chat(body, rng, created, invalid=invalid, refuse=refuse)
     if endpoint == "/v1/responses":
         return responses.respond(body, rng, created, invalid=invalid, refuse=refuse)

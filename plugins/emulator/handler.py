@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 
 from . import ids
-from .api import EmulatorApp, Request, Response
+from .api import Request, Response, ServedApp
 from .errors import ApiError, error_body
 
 log = logging.getLogger(__name__)
@@ -229,7 +229,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     block_on_close = False
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], app: EmulatorApp) -> None:
+    def __init__(self, address: tuple[str, int], app: ServedApp) -> None:
         self.app = app
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()

@@ -9,15 +9,18 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
-from .api import EmulatorApp
+from .api import EmulatorApp, ServedApp
 from .config import EmulatorConfig
 from .handler import EmulatorHTTPServer
 
 
 class EmulatorServer:
     """An OpenAI-compatible Files + Batch API on loopback, for the real `openai` SDK."""
+
+    DIR_PREFIX: ClassVar[str] = "batch-emulator-"
+    app: ServedApp
 
     def __init__(
         self,
@@ -32,13 +35,17 @@ class EmulatorServer:
             config = EmulatorConfig.from_dict(config)
         self._owns_dir = data_dir is None
         self.data_dir = Path(
-            tempfile.mkdtemp(prefix="batch-emulator-") if data_dir is None else data_dir
+            tempfile.mkdtemp(prefix=self.DIR_PREFIX) if data_dir is None else data_dir
         )
         self._host = host
         self._port = port
-        self.app = EmulatorApp(config, self.data_dir / "files")
+        self.app = self._build_app(config, self.data_dir / "files")
         self._http: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    def _build_app(self, config: EmulatorConfig, directory: Path) -> ServedApp:
+        """The app this server serves (other providers' servers answer their own)."""
+        return EmulatorApp(config, directory)
 
     def start(self) -> Self:
         """Bind and serve in a daemon thread; returns self."""
@@ -123,3 +130,13 @@ def serve_forever(
         pass
     finally:
         server.stop()
+
+
+class AzureEmulatorServer(EmulatorServer):
+    """The same emulator addressed as an Azure OpenAI resource: ``base_url`` is the endpoint the
+    ``AzureOpenAI`` client is given (it calls ``/openai/files`` and ``/openai/batches``)."""
+
+    @property
+    def base_url(self) -> str:
+        """The resource endpoint, e.g. ``http://127.0.0.1:PORT``."""
+        return f"http://{self._host}:{self._port}"

@@ -60,6 +60,8 @@ HELP: dict[str, str] = {
     "insufficient_quota": "uploads and batch creations are answered 429 insufficient_quota",
     "reject_line_marker": "an input line containing this text fails its batch's validation, "
     "naming the line (empty: none)",
+    "keep_batch_metadata": "batches keep the metadata they were created with (off: dropped)",
+    "azure_deployments": "Azure paths: the Global-Batch deployments lines may name (empty: any)",
 }
 
 _KINDS: dict[Any, type] = {

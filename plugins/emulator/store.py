@@ -68,6 +68,9 @@ class BatchRecord:
     pending: Outcome | None = None
     output_file_id: str | None = None
     error_file_id: str | None = None
+    azure: bool = False
+    """Created through the Azure OpenAI paths: an error file is always published, and every
+    line must name a known deployment (when the config lists them)."""
 
 
 Event = tuple[float, Callable[[BatchRecord, float], None]]
@@ -150,6 +153,7 @@ class Store:
         metadata: dict[str, str] | None,
         output_expires_seconds: int | None,
         lost: bool,
+        azure: bool = False,
     ) -> dict:
         """Make a new batch in `validating` (content checks come later, asynchronously)."""
         with self.lock:
@@ -177,6 +181,7 @@ class Store:
                 created=time.time(),
                 faults=self.faults.batch_faults(batch_id),
                 create_response_lost=lost,
+                azure=azure,
             )
             self._batches[batch_id] = record
             self._active[batch_id] = record
@@ -301,6 +306,15 @@ class Store:
         path = self._snapshot_input(record)
         scan = scan_input(path, record.endpoint, cfg.max_requests_per_batch, cfg.reject_line_marker)
         record.model = scan.model
+        if record.azure and cfg.azure_deployments and scan.model not in cfg.azure_deployments:
+            scan.errors.append(
+                batch_error(
+                    "model_not_found",
+                    f"The provided model deployment '{scan.model}' does not exist or is not a "
+                    "Global-Batch deployment.",
+                    param="body.model",
+                )
+            )
         if scan.errors:
             path.unlink(missing_ok=True)
             self._fail(record, when, scan.errors)
@@ -437,7 +451,9 @@ class Store:
             ).id
         else:
             outcome.output_path.unlink(missing_ok=True)
-        if outcome.error_path is not None and outcome.error_lines:
+        if (outcome.error_path is not None and outcome.error_lines) or (
+            outcome.error_path is not None and record.azure
+        ):
             record.error_file_id = self.files.adopt(
                 outcome.error_path, f"{record.id}_error.jsonl", "batch_output", created, expires
             ).id

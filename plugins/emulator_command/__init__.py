@@ -18,6 +18,7 @@ from kernel.cli.options import SettingsOption, console, open_kernel
 
 EMULATORS: dict[str, str] = {
     "openai": "plugins.emulator:EmulatorServer",
+    "azure-openai": "plugins.emulator:AzureEmulatorServer",
     "gemini": "plugins.emulator_gemini:GeminiEmulatorServer",
     "anthropic": "plugins.emulator_anthropic:AnthropicEmulatorServer",
 }
@@ -79,7 +80,9 @@ def emulator_command(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 8100,
     provider: Annotated[
         str,
-        typer.Option(help="Which provider's batch API to emulate (openai, gemini, anthropic)."),
+        typer.Option(
+            help="Which provider's batch API to emulate (openai, azure-openai, gemini, anthropic)."
+        ),
     ] = "openai",
     settings: SettingsOption = None,
 ) -> None:

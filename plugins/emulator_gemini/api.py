@@ -71,7 +71,6 @@ class GeminiApp:
         """Change settings at runtime; unknown keys or bad values raise ValueError."""
         with self._config_lock:
             new = self.config.replace(**changes)
-            assert isinstance(new, GeminiEmulatorConfig)
             self.store.set_config(new)
             self.faults.reconfigure(new)
             return new
@@ -221,7 +220,7 @@ class GeminiApp:
     def batches_list(self, request: Request) -> Response:
         """GET batches: newest first, ``pageSize`` (default 50, at most 1000), ``pageToken``."""
         size = _page_size(request.param("pageSize"), 50, 1000)
-        return Response(json=self.store.list(size, request.param("pageToken")))
+        return Response(json=self.store.list_batches(size, request.param("pageToken")))
 
     def batches_get(self, request: Request, batch_id: str) -> Response:
         """GET batches/{id}: the Operation."""
@@ -272,7 +271,8 @@ class GeminiApp:
             raise invalid("X-Goog-Upload-Header-Content-Length must be an integer.") from None
         mime = request.headers.get("X-Goog-Upload-Header-Content-Type") or ""
         body = _parse_object(request.body.read_all(MAX_JSON_BODY))
-        metadata = body.get("file") if isinstance(body.get("file"), dict) else {}
+        described = body.get("file")
+        metadata: dict[str, Any] = described if isinstance(described, dict) else {}
         with self.store.lock:
             upload = self.store.files.start_upload(size, mime, metadata)
         host = request.headers.get("Host") or "127.0.0.1"

@@ -5,12 +5,11 @@ It reuses the shared emulator's HTTP plumbing and server lifecycle; only the app
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from plugins.emulator.handler import EmulatorHTTPServer
+from plugins.emulator.config import EmulatorConfig
 from plugins.emulator.server import EmulatorServer
 
 from .api import GeminiApp
@@ -19,6 +18,9 @@ from .config import GeminiEmulatorConfig
 
 class GeminiEmulatorServer(EmulatorServer):
     """Start/stop like :class:`EmulatorServer`; give the SDK ``base_url`` and any API key."""
+
+    DIR_PREFIX: ClassVar[str] = "gemini-emulator-"
+    app: GeminiApp
 
     def __init__(
         self,
@@ -31,15 +33,13 @@ class GeminiEmulatorServer(EmulatorServer):
             config = GeminiEmulatorConfig()
         elif not isinstance(config, GeminiEmulatorConfig):
             config = GeminiEmulatorConfig.from_dict(config)
-        self._owns_dir = data_dir is None
-        self.data_dir = Path(
-            tempfile.mkdtemp(prefix="gemini-emulator-") if data_dir is None else data_dir
-        )
-        self._host = host
-        self._port = port
-        self.app = GeminiApp(config, self.data_dir / "files")  # type: ignore[assignment]
-        self._http: EmulatorHTTPServer | None = None
-        self._thread = None
+        super().__init__(config, host=host, port=port, data_dir=data_dir)
+
+    def _build_app(self, config: EmulatorConfig, directory: Path) -> GeminiApp:
+        """The Gemini app (the constructor has already made the config a Gemini one)."""
+        if not isinstance(config, GeminiEmulatorConfig):
+            raise TypeError(f"the Gemini emulator needs a GeminiEmulatorConfig, got {config!r}")
+        return GeminiApp(config, directory)
 
     @property
     def base_url(self) -> str:
@@ -49,11 +49,11 @@ class GeminiEmulatorServer(EmulatorServer):
     @property
     def config(self) -> GeminiEmulatorConfig:
         """The settings in force."""
-        return self.app.config  # type: ignore[return-value]
+        return self.app.config
 
     def stop(self) -> None:
         """Stop serving and close unfinished uploads, then clean up as the base class does."""
-        self.app.store.files.close()  # type: ignore[attr-defined]
+        self.app.store.files.close()
         super().stop()
 
 

@@ -140,7 +140,7 @@ class Store:
             self._advance(now)
             return self._operation(self._batch(batch_id), now)
 
-    def list(self, page_size: int, page_token: str | None) -> dict[str, Any]:
+    def list_batches(self, page_size: int, page_token: str | None) -> dict[str, Any]:
         """A page of batches, newest first; the token is the last seq shown."""
         with self.lock:
             now = time.time()

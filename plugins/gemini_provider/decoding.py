@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from kernel.types import LLMResult, ResultFiles, TokenUsage
+from kernel.types import LLMResult, ResultFiles, ResultKind, TokenUsage
 
 RETRYABLE_CODES = frozenset({1, 4, 8, 10, 13, 14})
 """google.rpc codes worth another attempt: CANCELLED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED,
@@ -53,7 +53,7 @@ def interpret(record: Mapping[str, Any]) -> LLMResult:
         status = error if isinstance(error, Mapping) else {}
         code = int(status.get("code") or 0)
         message = str(status.get("message") or "the record has neither response nor error")
-        kind = "retry" if code in RETRYABLE_CODES or not status else "fail"
+        kind: ResultKind = "retry" if code in RETRYABLE_CODES or not status else "fail"
         return LLMResult(key, kind, error=f"provider error {code}: {message}")
     usage = usage_of(response)
     request_ref = response.get("responseId")

@@ -102,7 +102,7 @@ def _any_of(
     converted = [
         _convert(option, root, f"{path}.anyOf[{i}]", depth + 1) for i, option in enumerate(real)
     ]
-    out = converted[0] if len(converted) == 1 else {"anyOf": converted}
+    out: dict[str, Any] = converted[0] if len(converted) == 1 else {"anyOf": converted}
     if "description" in node:
         out["description"] = node["description"]
     if nullable:

@@ -1,10 +1,11 @@
-"""The ``openai`` provider plugin: OpenAI Batch API through the official SDK, with our own retries."""
+"""The ``openai`` and ``azure-openai`` provider plugins: OpenAI's Batch API, directly or on an
+Azure OpenAI resource, through the official SDK, with our own retries."""
 
 from plugins.common.lazy import lazy_exports
 
 __getattr__ = lazy_exports(
     __name__,
-    {"OpenAIProvider": "provider"},
+    {"OpenAIProvider": "provider", "AzureOpenAIProvider": "provider"},
 )
 
-__all__ = ["OpenAIProvider"]
+__all__ = ["AzureOpenAIProvider", "OpenAIProvider"]

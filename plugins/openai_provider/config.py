@@ -1,4 +1,4 @@
-"""The provider's settings (``[openai]``), read into one frozen value per call."""
+"""The provider's settings (``[openai]`` or ``[azure_openai]``), read into one frozen value per call."""
 
 from __future__ import annotations
 
@@ -8,10 +8,19 @@ from typing import Any
 
 from kernel.types import ConfigError
 
+AZURE_SECTION = "azure_openai"
+AZURE_ENDPOINT = "/chat/completions"
+"""Azure OpenAI batches call chat completions at this path (both the batch and every line)."""
+
 
 @dataclass(frozen=True, slots=True)
 class ProviderConfig:
-    """Typed view of ``kernel.settings.openai``; re-read on every hook so changes apply at once."""
+    """Typed view of the provider's section; re-read on every hook so changes apply at once.
+
+    ``endpoint`` is the API every request line calls. ``api_version`` set means Azure OpenAI:
+    ``base_url`` is then the resource endpoint and ``deployment`` the Global-Batch deployment
+    every input line names.
+    """
 
     base_url: str
     api_key: str
@@ -31,16 +40,26 @@ class ProviderConfig:
     sweep_interval_seconds: float
     quota_pause_seconds: float
     quota_pause_max_seconds: float
+    api_version: str = ""
+    deployment: str = ""
+    section: str = "openai"
+
+    @property
+    def azure(self) -> bool:
+        """Whether this is an Azure OpenAI resource."""
+        return bool(self.api_version)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> ProviderConfig:
-        """Build from the ``openai`` section (declared, so every key is present and valid)."""
-        section = settings.openai
+    def from_settings(cls, settings: Any, section_name: str = "openai") -> ProviderConfig:
+        """Build from the ``openai`` or ``azure_openai`` section (declared, so every key is
+        present and valid). At Azure the section's ``endpoint`` is the resource URL."""
+        section = getattr(settings, section_name)
+        azure = section_name == AZURE_SECTION
         try:
             return cls(
-                base_url=str(section.base_url),
+                base_url=str(section.endpoint if azure else section.base_url),
                 api_key=str(section.api_key or ""),
-                endpoint=str(section.endpoint),
+                endpoint=AZURE_ENDPOINT if azure else str(section.endpoint),
                 models=dict(section.models),
                 reasoning_effort=str(section.reasoning_effort or ""),
                 timeout_seconds=float(section.timeout_seconds),
@@ -56,14 +75,22 @@ class ProviderConfig:
                 sweep_interval_seconds=float(section.sweep_interval_seconds),
                 quota_pause_seconds=float(section.quota_pause_seconds),
                 quota_pause_max_seconds=float(section.quota_pause_max_seconds),
+                api_version=str(section.api_version) if azure else "",
+                deployment=str(section.deployment or "") if azure else "",
+                section=section_name,
             )
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"invalid [openai] setting: {exc}") from exc
+            raise ConfigError(f"invalid [{section_name}] setting: {exc}") from exc
 
     def __repr__(self) -> str:
         """Show every setting except the API key, so the config can be logged safely."""
+        azure = (
+            f", api_version={self.api_version!r}, deployment={self.deployment!r}"
+            if self.azure
+            else ""
+        )
         return (
             f"ProviderConfig(base_url={self.base_url!r}, api_key={'***' if self.api_key else ''!r}, "
             f"timeout_seconds={self.timeout_seconds}, max_retries={self.max_retries}, "
-            f"file_retention={self.file_retention!r})"
+            f"file_retention={self.file_retention!r}{azure})"
         )

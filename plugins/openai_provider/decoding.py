@@ -150,7 +150,8 @@ def interpret(record: dict[str, Any]) -> LLMResult:
 def judged(custom_id: str, answer: Answer, request_ref: str | None) -> LLMResult:
     """The result of a 2xx answer: a refusal fails with its text; a cut-off answer is a retry
     marked ``length`` (the processor asks once more with a larger limit); no text at all is a
-    retry; otherwise the text goes on to be validated."""
+    retry (unless a content filter withheld it, as Azure OpenAI does: the same request would be
+    filtered again, so it fails); otherwise the text goes on to be validated."""
     base = LLMResult(
         custom_id,
         "success",
@@ -172,6 +173,12 @@ def judged(custom_id: str, answer: Answer, request_ref: str | None) -> LLMResult
             base,
             kind="retry",
             error=f"{TRUNCATED} (finish_reason length after {answer.usage.output} output tokens)",
+        )
+    if answer.text is None and answer.finish_reason == "content_filter":
+        return replace(
+            base,
+            kind="fail",
+            error="provider content_filter: the answer was withheld by the content filter",
         )
     if answer.text is None:
         return replace(

@@ -18,6 +18,9 @@ CHAT: Final = "/v1/chat/completions"
 RESPONSES: Final = "/v1/responses"
 ENDPOINT: Final = CHAT
 """The default endpoint."""
+AZURE_CHAT: Final = "/chat/completions"
+"""Azure OpenAI's batch path for chat completions (the batch's endpoint and every line's url)."""
+ENDPOINTS: Final = (CHAT, RESPONSES, AZURE_CHAT)
 
 
 def chat_messages(request: LLMRequest) -> list[dict[str, str]]:
@@ -56,12 +59,15 @@ class OpenAIEncoder:
     A reasoning model gets ``max_completion_tokens`` (Responses: ``max_output_tokens``), no
     temperature, and the reasoning effort (the request's, else ``effort``; empty: none sent);
     another model gets ``max_tokens`` (Responses: ``max_output_tokens``) and the temperature.
+    ``deployment``, when set, is each line's ``model`` (Azure names a deployment there, the same
+    on every line), while ``model`` still picks the parameters and the tokenizer.
     """
 
     model: str
     endpoint: str = CHAT
     reasoning: bool = False
     effort: str = ""
+    deployment: str | None = None
 
     def body(self, request: LLMRequest) -> dict[str, Any]:
         """The request body of one line."""
@@ -74,8 +80,11 @@ class OpenAIEncoder:
         return request.reasoning_effort or self.effort
 
     def _chat(self, request: LLMRequest) -> dict[str, Any]:
-        """A ``/v1/chat/completions`` body."""
-        body: dict[str, Any] = {"model": request.model, "messages": chat_messages(request)}
+        """A chat completions body."""
+        body: dict[str, Any] = {
+            "model": self.deployment or request.model,
+            "messages": chat_messages(request),
+        }
         if self.reasoning:
             body["max_completion_tokens"] = request.max_output_tokens
             if self._effort(request):
@@ -90,7 +99,7 @@ class OpenAIEncoder:
     def _responses(self, request: LLMRequest) -> dict[str, Any]:
         """A ``/v1/responses`` body: instructions, the conversation as input items."""
         body: dict[str, Any] = {
-            "model": request.model,
+            "model": self.deployment or request.model,
             "instructions": request.instructions,
             "input": [{"role": role, "content": content} for role, content in request.messages],
             "max_output_tokens": request.max_output_tokens,
@@ -120,14 +129,18 @@ class OpenAIEncoder:
         return count_chat(self.model, [(m["role"], m["content"]) for m in messages])
 
 
-def endpoint_of(input_path: Path) -> Endpoint:
+def endpoint_of(input_path: Path, default: str = ENDPOINT) -> str:
     """The endpoint the lines of a batch input file call (its first line's ``url``), so a batch
-    is created for the endpoint its file was written for; the default when unreadable."""
+    is created for the endpoint its file was written for; ``default`` when unreadable."""
     try:
         with input_path.open("rb") as handle:
             url = orjson.loads(handle.readline()).get("url")
     except (OSError, orjson.JSONDecodeError, AttributeError):
-        return ENDPOINT
-    if url == RESPONSES:
-        return RESPONSES
-    return CHAT
+        return default
+    return url if url in ENDPOINTS else default
+
+
+def sdk_endpoint(endpoint: str) -> Any:
+    """``endpoint`` for ``batches.create``: the SDK types it as a literal of OpenAI's paths,
+    which Azure's ``/chat/completions`` is not; the SDK sends the string as it is."""
+    return endpoint

@@ -3,7 +3,7 @@ first), and every file (``files.list``, all pages, by the SDK's own pagination).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from kernel.types import ProviderBatch
@@ -40,8 +40,10 @@ def find_by_submission_key(
     *,
     not_before: int | None = None,
     max_pages: int = MAX_PAGES,
+    input_file_ids: Collection[str] = (),
 ) -> ProviderBatch | None:
-    """The newest batch whose metadata carries ``submission_key``, or ``None``.
+    """The newest batch whose metadata carries ``submission_key`` (or, for a service that does
+    not keep metadata, whose input file is one of ``input_file_ids``), or ``None``.
 
     The API has no metadata filter, so this pages through batches newest first and matches on the
     client. It stops at the first page holding a batch created before ``not_before`` (unix
@@ -52,7 +54,9 @@ def find_by_submission_key(
         page = list_page(after)
         batches = list(getattr(page, "data", None) or [])
         for batch in batches:
-            if submission_key_of(batch) == submission_key:
+            if submission_key_of(batch) == submission_key or (
+                getattr(batch, "input_file_id", None) in input_file_ids
+            ):
                 return to_provider_batch(batch)
         if not batches or not getattr(page, "has_more", False):
             return None

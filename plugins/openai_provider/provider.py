@@ -1,4 +1,4 @@
-"""The ``openai`` provider plugin: the ProviderSpec hooks over the official SDK."""
+"""The ``openai`` and ``azure-openai`` provider plugins: the ProviderSpec hooks over the official SDK."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from kernel import hookimpl
 from kernel.api import KernelAPI, Reporting
@@ -30,7 +30,8 @@ from plugins.openai_provider.calls import Caller, OutcomeUnknownError, ProviderC
 from plugins.openai_provider.client import ClientHolder
 from plugins.openai_provider.config import ProviderConfig
 from plugins.openai_provider.decoding import read_results
-from plugins.openai_provider.encoding import OpenAIEncoder, endpoint_of
+from plugins.openai_provider.dialect import AZURE_OPENAI, OPENAI, Dialect
+from plugins.openai_provider.encoding import OpenAIEncoder, endpoint_of, sdk_endpoint
 from plugins.openai_provider.files import (
     batch_of_result,
     download_file,
@@ -60,10 +61,6 @@ if TYPE_CHECKING:
     import openai
     from openai import Omit
 
-NAME = "openai"
-"""The provider name this plugin answers for (``plan.provider``, ``batch.provider``)."""
-LIMITS = ProviderLimits(max_requests=50_000, max_bytes=200_000_000)
-"""The Batch API's own limits: 50,000 requests and 200 MB an input file."""
 COMPLETION_WINDOW: Final = "24h"
 CREATE_LOOKUP_MARGIN_SECONDS = 300
 """A batch created for our upload cannot be older than the upload minus this (server clock)."""
@@ -90,8 +87,11 @@ class OpenAIProvider:
     All retrying is ours (SDK ``max_retries=0``): exponential full-jitter backoff, honouring
     ``retry-after`` on 429/503, and one circuit breaker per operation. A create is never blindly
     repeated: after an ambiguous failure the batch is first looked up by its submission key.
-    ``clock`` and ``sleep`` are plain attributes so tests can replace them.
+    ``clock`` and ``sleep`` are plain attributes so tests can replace them. ``DIALECT`` says
+    which OpenAI-shaped service it speaks (name, settings section, endpoint, limits).
     """
+
+    DIALECT: ClassVar[Dialect] = OPENAI
 
     def __init__(
         self,
@@ -118,7 +118,7 @@ class OpenAIProvider:
             rng=rng,
             on_condition=self._on_condition,
         )
-        self.pause = CreationPause(NAME, clock=lambda: self.clock())
+        self.pause = CreationPause(self.DIALECT.name, clock=lambda: self.clock())
 
     def breaker_states(self) -> dict[str, dict[str, Any]]:
         """Every operation's breaker: ``state`` (closed/open/half_open), ``failures``, ``opened_at``."""
@@ -127,37 +127,47 @@ class OpenAIProvider:
     @hookimpl
     def provider_health(self, kernel: KernelAPI, provider: str) -> ProviderHealth | None:
         """ "quota" while creation is paused by a billing or account condition, else "ok"."""
-        if provider != NAME:
+        if provider != self.DIALECT.name:
             return None
         return self.pause.health()
 
     @hookimpl
     def provider_limits(self, kernel: KernelAPI, provider: str) -> ProviderLimits | None:
-        """The Batch API's limits per batch, for provider ``openai``."""
-        return LIMITS if provider == NAME else None
+        """The Batch API's limits per batch, for this plugin's provider."""
+        return self.DIALECT.limits if provider == self.DIALECT.name else None
 
     @hookimpl
     def request_encoder(self, kernel: KernelAPI, provider: str, model: str) -> OpenAIEncoder | None:
-        """Lines of ``openai.endpoint`` for ``model``, with the parameters its entry in the
-        capability table (``openai.models``) says it takes; for provider ``openai``."""
-        if provider != NAME:
+        """Lines of the configured endpoint for ``model``, with the parameters its entry in the
+        capability table (``models``) says it takes; for this plugin's provider. At Azure every
+        line names the configured deployment and calls ``/chat/completions``."""
+        if provider != self.DIALECT.name:
             return None
-        config = ProviderConfig.from_settings(kernel.settings)
+        config = self._config(kernel)
         reasoning = capabilities(model, config.models).reasoning
-        return OpenAIEncoder(model, config.endpoint, reasoning, config.reasoning_effort)
+        return OpenAIEncoder(
+            model,
+            config.endpoint,
+            reasoning,
+            config.reasoning_effort,
+            deployment=config.deployment or None,
+        )
 
     @hookimpl
     def read_results(
         self, kernel: KernelAPI, batch: LocalBatch, files: ResultFiles
     ) -> Iterable[LLMResult] | None:
-        """The neutral results of an ``openai`` batch's output and error files, streamed."""
-        return read_results(files) if batch.provider == NAME else None
+        """The neutral results of this provider's batch output and error files, streamed."""
+        return read_results(files) if batch.provider == self.DIALECT.name else None
 
     @hookimpl
     def collect_status(self, kernel: KernelAPI) -> dict[str, Any]:
         """The monitoring snapshot's ``breakers`` (every operation's breaker) and
         ``provider_health`` (whether batch creation is paused, why, until when)."""
-        return {"breakers": self.breaker_states(), "provider_health": {NAME: self.pause.state()}}
+        return {
+            "breakers": self.breaker_states(),
+            "provider_health": {self.DIALECT.name: self.pause.state()},
+        }
 
     @hookimpl
     def health_checks(self, kernel: KernelAPI, remote: bool) -> list[HealthCheck]:
@@ -195,13 +205,17 @@ class OpenAIProvider:
     def _setup(self, kernel: KernelAPI) -> tuple[ProviderConfig, openai.OpenAI]:
         """Current settings and client; a changed endpoint or key gets a new client and breakers."""
         self._kernel = kernel
-        config = ProviderConfig.from_settings(kernel.settings)
+        config = self._config(kernel)
         client, rebuilt = self._clients.get(config)
         if rebuilt:
             if self._built:
                 self.breakers.reset()
             self._built = True
         return config, client
+
+    def _config(self, kernel: KernelAPI) -> ProviderConfig:
+        """The current settings of this plugin's section."""
+        return ProviderConfig.from_settings(kernel.settings, self.DIALECT.section)
 
     def _on_transition(self, operation: str, state: str) -> None:
         """Report a breaker transition as a gauge and a log line."""
@@ -214,7 +228,7 @@ class OpenAIProvider:
 
     def _on_condition(self, kernel: Any, operation: str, failure: Failure) -> None:
         """A quota or billing answer: pause batch creation for a long, growing cool-down."""
-        config = ProviderConfig.from_settings(kernel.settings)
+        config = self._config(kernel)
         until = self.pause.record(
             failure.condition or "quota",
             failure.message,
@@ -227,14 +241,16 @@ class OpenAIProvider:
             failure.message,
             until - self.clock(),
         )
-        kernel.metric(PAUSED, 1, kind="gauge", provider=NAME, condition=failure.condition)
+        kernel.metric(
+            PAUSED, 1, kind="gauge", provider=self.DIALECT.name, condition=failure.condition
+        )
 
     def _check_paused(self) -> None:
         """Refuse to create while creation is paused (the plan goes back, no attempt spent)."""
         health = self.pause.health()
         if health.condition != "ok":
             raise ProviderError(
-                f"batch creation at {NAME} is paused until "
+                f"batch creation at {self.DIALECT.name} is paused until "
                 f"{health.until.isoformat() if health.until else '?'}: {health.reason}",
                 retryable=False,
                 operation="create",
@@ -244,13 +260,15 @@ class OpenAIProvider:
     def _created(self, kernel: Any) -> None:
         """The provider accepted a batch: any quota condition is over."""
         if self.pause.clear():
-            kernel.log.info("provider %s accepts batches again; creation resumed", NAME)
-            kernel.metric(PAUSED, 0, kind="gauge", provider=NAME, condition="quota")
+            kernel.log.info(
+                "provider %s accepts batches again; creation resumed", self.DIALECT.name
+            )
+            kernel.metric(PAUSED, 0, kind="gauge", provider=self.DIALECT.name, condition="quota")
 
     @hookimpl
     def submit_batch(self, kernel: KernelAPI, plan: BatchPlan) -> SubmittedBatch | None:
         """Upload the plan's file and create its batch; adopt, never duplicate, a lost create."""
-        if plan.provider != NAME:
+        if plan.provider != self.DIALECT.name:
             return None
         config, client = self._setup(kernel)
         self._check_paused()
@@ -267,7 +285,7 @@ class OpenAIProvider:
         uploaded = self._upload(kernel, config, client, plan)
         kernel.crashpoint("after_file_upload")
         file_id = str(uploaded.id)
-        endpoint = endpoint_of(Path(plan.input_path))
+        endpoint = endpoint_of(Path(plan.input_path), config.endpoint)
         created_at = getattr(uploaded, "created_at", None)
         not_before = (
             int(created_at) - CREATE_LOOKUP_MARGIN_SECONDS
@@ -280,7 +298,7 @@ class OpenAIProvider:
             return to_provider_batch(
                 client.with_options(max_retries=0).batches.create(
                     input_file_id=file_id,
-                    endpoint=endpoint,
+                    endpoint=sdk_endpoint(endpoint),
                     completion_window=COMPLETION_WINDOW,
                     metadata=batch_metadata(key, plan.batch_id, plan.company_id, plan.model),
                     output_expires_after=output_expiry(config.output_expires_after_seconds),
@@ -289,7 +307,9 @@ class OpenAIProvider:
 
         def recover(failure: Failure) -> ProviderBatch | None:
             """After an ambiguous create failure: did the server create it anyway?"""
-            found = self._find(kernel, config, client, key, not_before=not_before)
+            found = self._find(
+                kernel, config, client, key, not_before=not_before, input_file_id=file_id
+            )
             if found is not None:
                 kernel.log.warning(
                     "provider create for %s failed (%s) but the batch exists: adopting %s",
@@ -416,8 +436,11 @@ class OpenAIProvider:
         key: str,
         *,
         not_before: int | None,
+        input_file_id: str | None = None,
     ) -> ProviderBatch | None:
-        """Look a batch up by submission key; each page is one retried ``list`` call."""
+        """Look a batch up by submission key, or by its input file: ``input_file_id`` when the
+        caller knows it, else (for a service that may not keep metadata) our uploads named for
+        the key. Each page is one retried ``list`` call."""
 
         def list_page(after: str | None) -> Any:
             """One page of batches, newest first."""
@@ -428,12 +451,22 @@ class OpenAIProvider:
                 lambda: client.batches.list(limit=PAGE_SIZE, after=_after(after)),
             )
 
-        return find_by_submission_key(list_page, key, not_before=not_before)
+        files: list[str] = [input_file_id] if input_file_id else []
+        if not files and self.DIALECT.match_input_files:
+            filename = upload_filename(key)
+            files = [
+                str(item.id)
+                for item in self._files(kernel, config, client, "batch")
+                if getattr(item, "filename", None) == filename
+            ]
+        return find_by_submission_key(
+            list_page, key, not_before=not_before, input_file_ids=frozenset(files)
+        )
 
     @hookimpl
     def find_batch(self, kernel: KernelAPI, plan: BatchPlan) -> ProviderBatch | None:
         """The provider batch stamped with ``plan``'s submission key, or ``None``."""
-        if plan.provider != NAME:
+        if plan.provider != self.DIALECT.name:
             return None
         config, client = self._setup(kernel)
         found = self._find(
@@ -446,7 +479,7 @@ class OpenAIProvider:
     @hookimpl
     def poll_batch(self, kernel: KernelAPI, batch: LocalBatch) -> ProviderBatch | None:
         """Retrieve one batch's current status."""
-        if batch.provider != NAME:
+        if batch.provider != self.DIALECT.name:
             return None
         return self._retrieve(kernel, batch)
 
@@ -461,7 +494,7 @@ class OpenAIProvider:
     @hookimpl
     def cancel_batch(self, kernel: KernelAPI, batch: LocalBatch) -> ProviderBatch | None:
         """Ask for cancellation; a batch that already ended is returned as it is."""
-        if batch.provider != NAME:
+        if batch.provider != self.DIALECT.name:
             return None
         config, client = self._setup(kernel)
         batch_id = _provider_id(batch, "cancel")
@@ -483,7 +516,7 @@ class OpenAIProvider:
     ) -> ResultFiles | None:
         """Stream the output and error files to ``directory/<batch_id>.{output,error}.jsonl``;
         for a batch that failed validation naming lines, the requests on those lines."""
-        if batch.provider != NAME:
+        if batch.provider != self.DIALECT.name:
             return None
         config, client = self._setup(kernel)
         if batch.status == BatchStatus.FAILED:
@@ -561,7 +594,7 @@ class OpenAIProvider:
     def discard_submission(self, kernel: KernelAPI, plan: BatchPlan) -> None:
         """Delete input files uploaded for a plan whose batch was never created (never raises;
         what it misses, the sweep deletes later)."""
-        if plan.provider != NAME:
+        if plan.provider != self.DIALECT.name:
             return None
         try:
             config, client = self._setup(kernel)
@@ -571,12 +604,12 @@ class OpenAIProvider:
 
     @hookimpl
     def cleanup_batch(self, kernel: KernelAPI, batch: LocalBatch) -> bool | None:
-        """Delete the batch's provider files when ``openai.file_retention`` is ``delete``.
+        """Delete the batch's provider files when ``file_retention`` is ``delete``.
 
         True when none is left (a 404 counts as gone; with ``keep`` nothing is to be deleted),
         False when one may remain: the kernel tries again later. Never raises.
         """
-        if batch.provider != NAME:
+        if batch.provider != self.DIALECT.name:
             return None
         try:
             config, client = self._setup(kernel)
@@ -610,7 +643,7 @@ class OpenAIProvider:
         self, kernel: KernelAPI, settled: Callable[[Sequence[str]], set[str]]
     ) -> int:
         """Delete every provider file of ours whose batch is over, at most once per
-        ``openai.sweep_interval_seconds`` and only with ``file_retention = delete``.
+        ``sweep_interval_seconds`` and only with ``file_retention = delete``.
 
         Ours: input files named ``bk-<submission key>.jsonl`` and result files of batches
         stamped with a submission key. Files of keys no local batch knows (another deployment
@@ -727,3 +760,14 @@ def _provider_id(batch: LocalBatch, operation: str) -> str:
             f"batch {batch.batch_id} has no provider batch id", retryable=False, operation=operation
         )
     return batch.provider_batch_id
+
+
+class AzureOpenAIProvider(OpenAIProvider):
+    """The same plugin for Azure OpenAI (provider ``azure-openai``, settings ``[azure_openai]``).
+
+    The SDK's ``AzureOpenAI`` client sends every call to ``{endpoint}/openai/files`` and
+    ``/openai/batches`` with ``?api-version=`` and the key in an ``api-key`` header; batches
+    use the ``/chat/completions`` endpoint and every line names the Global-Batch deployment.
+    """
+
+    DIALECT: ClassVar[Dialect] = AZURE_OPENAI

@@ -93,3 +93,39 @@ def result_lines(client: genai.Client, job: types.BatchJob) -> list[dict[str, An
     assert job.dest is not None and job.dest.file_name
     data = client.files.download(file=job.dest.file_name)
     return [orjson.loads(line) for line in data.splitlines() if line.strip()]
+
+
+def name_of(resource: types.BatchJob | types.File) -> str:
+    """A created job's or file's name (the SDK types it optional; the API always sends it)."""
+    assert resource.name, f"no name on {resource!r}"
+    return resource.name
+
+
+def results_file(job: types.BatchJob) -> str:
+    """The name of a finished file batch's responses file."""
+    assert job.dest is not None and job.dest.file_name, f"no responses file on {job.name}"
+    return job.dest.file_name
+
+
+def inlined(job: types.BatchJob) -> list[types.InlinedResponse]:
+    """The inline responses of a finished inline batch."""
+    assert job.dest is not None and job.dest.inlined_responses is not None
+    return job.dest.inlined_responses
+
+
+def answered(item: types.InlinedResponse) -> types.GenerateContentResponse:
+    """The response of one inline result that succeeded."""
+    assert item.response is not None, f"no response: {item.error}"
+    return item.response
+
+
+def first_candidate(response: types.GenerateContentResponse) -> types.Candidate:
+    """The first candidate of a response."""
+    assert response.candidates, "no candidates"
+    return response.candidates[0]
+
+
+def thoughts(response: types.GenerateContentResponse) -> int | None:
+    """The thinking tokens a response reports."""
+    assert response.usage_metadata is not None
+    return response.usage_metadata.thoughts_token_count

@@ -13,7 +13,17 @@ from google.genai import errors, types
 
 from plugins.emulator_gemini import GeminiEmulatorServer
 
-from .support import MODEL, file_lines, inline, result_lines, upload_lines, wait_done
+from .support import (
+    MODEL,
+    file_lines,
+    inline,
+    inlined,
+    name_of,
+    result_lines,
+    results_file,
+    upload_lines,
+    wait_done,
+)
 
 
 def _raw_operation(server: GeminiEmulatorServer, name: str) -> dict:
@@ -29,11 +39,11 @@ def test_429_carries_retry_info(client: genai.Client, server: GeminiEmulatorServ
     job = client.batches.create(model=MODEL, src=[inline("a", "hi")])
     server.configure(first_429={"batches.get": 1}, retry_after_seconds=2)
     with pytest.raises(errors.ClientError) as info:
-        client.batches.get(name=job.name)
+        client.batches.get(name=name_of(job))
     assert info.value.code == 429 and info.value.status == "RESOURCE_EXHAUSTED"
     details = info.value.details["error"]["details"]
     assert details == [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "2s"}]
-    assert client.batches.get(name=job.name).state == types.JobState.JOB_STATE_SUCCEEDED
+    assert client.batches.get(name=name_of(job)).state == types.JobState.JOB_STATE_SUCCEEDED
 
 
 def test_5xx_and_drops(client: genai.Client, server: GeminiEmulatorServer) -> None:
@@ -77,7 +87,7 @@ def test_validation_failure(client: genai.Client, server: GeminiEmulatorServer) 
     operation = _raw_operation(server, job.name or "")
     assert operation["done"] is True and operation["error"]["code"] == 3
     bad = upload_lines(client, b'{"key": "a", "request": {"contents": []}}\nnot json\n')
-    failed = wait_done(client, client.batches.create(model=MODEL, src=bad.name).name or "")
+    failed = wait_done(client, client.batches.create(model=MODEL, src=name_of(bad)).name or "")
     assert failed.state == types.JobState.JOB_STATE_FAILED
     message = _raw_operation(server, failed.name or "")["error"]["message"]
     assert "Line 2" in message
@@ -89,7 +99,7 @@ def test_expiry_with_partial_results(
 ) -> None:
     server.configure(first_expire=1, expire_done_fraction=0.5, expired_keeps_results=keeps)
     uploaded = upload_lines(client, file_lines(10))
-    done = wait_done(client, client.batches.create(model=MODEL, src=uploaded.name).name or "")
+    done = wait_done(client, client.batches.create(model=MODEL, src=name_of(uploaded)).name or "")
     assert done.state == types.JobState.JOB_STATE_EXPIRED
     if keeps:
         assert [line["key"] for line in result_lines(client, done)] == [f"k{i}" for i in range(5)]
@@ -102,7 +112,7 @@ def test_errored_lines(client: genai.Client, server: GeminiEmulatorServer) -> No
     job = client.batches.create(model=MODEL, src=[inline("a", "hi"), inline("b", "yo")])
     done = wait_done(client, job.name or "")
     assert done.state == types.JobState.JOB_STATE_SUCCEEDED
-    for item in done.dest.inlined_responses:  # type: ignore[union-attr]
+    for item in inlined(done):
         assert item.response is None and item.error is not None and item.error.code == 14
     stats = _raw_operation(server, job.name or "")["metadata"]["batchStats"]
     assert stats == {"requestCount": "2", "failedRequestCount": "2"}
@@ -111,7 +121,7 @@ def test_errored_lines(client: genai.Client, server: GeminiEmulatorServer) -> No
 def test_shuffled_results(client: genai.Client, server: GeminiEmulatorServer) -> None:
     server.configure(shuffle_output=True)
     uploaded = upload_lines(client, file_lines(40))
-    done = wait_done(client, client.batches.create(model=MODEL, src=uploaded.name).name or "")
+    done = wait_done(client, client.batches.create(model=MODEL, src=name_of(uploaded)).name or "")
     keys = [line["key"] for line in result_lines(client, done)]
     assert sorted(keys) == sorted(f"k{i}" for i in range(40)) and keys != [
         f"k{i}" for i in range(40)
@@ -127,8 +137,8 @@ def test_broken_lines(client: genai.Client, server: GeminiEmulatorServer) -> Non
         seed=7,
     )
     uploaded = upload_lines(client, file_lines(60))
-    done = wait_done(client, client.batches.create(model=MODEL, src=uploaded.name).name or "")
-    raw = client.files.download(file=done.dest.file_name).splitlines()  # type: ignore[union-attr]
+    done = wait_done(client, client.batches.create(model=MODEL, src=name_of(uploaded)).name or "")
+    raw = client.files.download(file=results_file(done)).splitlines()
     parsed, garbled = [], 0
     for line in raw:
         try:

@@ -12,10 +12,15 @@ from plugins.emulator_gemini import GeminiEmulatorServer
 
 from .support import (
     MODEL,
+    answered,
     file_lines,
+    first_candidate,
     inline,
+    inlined,
+    name_of,
     rest_request,
     result_lines,
+    thoughts,
     upload_lines,
     wait_done,
     wait_for,
@@ -49,7 +54,7 @@ def test_inline_batch_end_to_end(client: genai.Client) -> None:
         usage = item.response.usage_metadata
         assert usage is not None and usage.prompt_token_count and usage.candidates_token_count
         assert usage.total_token_count == usage.prompt_token_count + usage.candidates_token_count
-        assert item.response.candidates[0].finish_reason == types.FinishReason.STOP
+        assert first_candidate(item.response).finish_reason == types.FinishReason.STOP
 
 
 def test_file_batch_end_to_end(client: genai.Client, server: GeminiEmulatorServer) -> None:
@@ -59,7 +64,7 @@ def test_file_batch_end_to_end(client: genai.Client, server: GeminiEmulatorServe
     job = client.batches.create(model=MODEL, src=uploaded.name, config={"display_name": "bk-f"})
     done = wait_done(client, job.name or "")
     assert done.state == types.JobState.JOB_STATE_SUCCEEDED
-    assert done.dest is not None and done.dest.file_name == f"files/batch-{job.name[8:]}"
+    assert done.dest is not None and done.dest.file_name == f"files/batch-{name_of(job)[8:]}"
     lines = result_lines(client, done)
     assert [line["key"] for line in lines] == [f"k{i}" for i in range(20)]
     for line in lines:
@@ -77,9 +82,11 @@ def test_file_batch_end_to_end(client: genai.Client, server: GeminiEmulatorServe
 def test_states_progress_and_listing(client: genai.Client, server: GeminiEmulatorServer) -> None:
     server.configure(validating_seconds=3600)
     names = [
-        client.batches.create(
-            model=MODEL, src=[inline("a", "hi")], config={"display_name": f"b{i}"}
-        ).name
+        name_of(
+            client.batches.create(
+                model=MODEL, src=[inline("a", "hi")], config={"display_name": f"b{i}"}
+            )
+        )
         for i in range(5)
     ]
     assert client.batches.get(name=names[0]).state == types.JobState.JOB_STATE_PENDING
@@ -95,19 +102,19 @@ def test_states_progress_and_listing(client: genai.Client, server: GeminiEmulato
 
 def test_cancel_and_delete(client: genai.Client, server: GeminiEmulatorServer) -> None:
     server.configure(in_progress_seconds=3600)
-    job = client.batches.create(model=MODEL, src=[inline("a", "hi"), inline("b", "hey")])
-    wait_for(lambda: client.batches.get(name=job.name).state == types.JobState.JOB_STATE_RUNNING)
-    client.batches.cancel(name=job.name)
-    done = wait_done(client, job.name or "")
+    name = name_of(client.batches.create(model=MODEL, src=[inline("a", "hi"), inline("b", "hey")]))
+    wait_for(lambda: client.batches.get(name=name).state == types.JobState.JOB_STATE_RUNNING)
+    client.batches.cancel(name=name)
+    done = wait_done(client, name)
     assert done.state == types.JobState.JOB_STATE_CANCELLED
     with pytest.raises(errors.ClientError) as info:
-        client.batches.cancel(name=job.name)
+        client.batches.cancel(name=name)
     assert info.value.status == "FAILED_PRECONDITION"
-    client.batches.delete(name=job.name)
+    client.batches.delete(name=name)
     with pytest.raises(errors.ClientError) as info:
-        client.batches.get(name=job.name)
+        client.batches.get(name=name)
     assert info.value.code == 404
-    assert job.name not in [j.name for j in client.batches.list()]
+    assert name not in [j.name for j in client.batches.list()]
     ledger = server.ledger()
     assert ledger["batches"][0]["deleted"] and ledger["batches"][0]["state"].endswith("CANCELLED")
 
@@ -121,12 +128,12 @@ def test_thinking_tokens_count_against_the_output_limit(
         src=[inline("short", "hello", max_output_tokens=40), inline("roomy", "hello")],
     )
     done = wait_done(client, job.name or "")
-    short, roomy = done.dest.inlined_responses  # type: ignore[union-attr]
-    assert short.response.candidates[0].finish_reason == types.FinishReason.MAX_TOKENS
-    assert short.response.text is None
-    assert short.response.usage_metadata.thoughts_token_count == 40
-    assert roomy.response.usage_metadata.thoughts_token_count == 50
-    _conforms(orjson.loads(roomy.response.text))
+    short, roomy = (answered(item) for item in inlined(done))
+    assert first_candidate(short).finish_reason == types.FinishReason.MAX_TOKENS
+    assert short.text is None
+    assert thoughts(short) == 40
+    assert thoughts(roomy) == 50
+    _conforms(orjson.loads(roomy.text or ""))
 
 
 def test_json_schema_and_per_request_errors(client: genai.Client) -> None:
@@ -157,7 +164,7 @@ def test_json_schema_and_per_request_errors(client: genai.Client) -> None:
             {"key": "no-mime", "request": no_mime},
         ],
     )
-    done = wait_done(client, client.batches.create(model=MODEL, src=uploaded.name).name or "")
+    done = wait_done(client, name_of(client.batches.create(model=MODEL, src=name_of(uploaded))))
     assert done.state == types.JobState.JOB_STATE_SUCCEEDED
     by_key = {line["key"]: line for line in result_lines(client, done)}
     answer = orjson.loads(

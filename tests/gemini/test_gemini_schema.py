@@ -3,12 +3,14 @@ emulator (which refuses unknown Schema fields like the API) accepts every conver
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from plugins.emulator_gemini.schema import normalise
 from plugins.gemini_provider.schema import SchemaConversionError, to_gemini
 
-STRICT = {
+STRICT: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {

@@ -235,7 +235,7 @@ def test_bad_request_on_create_is_final_and_deletes_the_upload(
 ) -> None:
     """400 (an endpoint the API refuses): not retryable, no retry, uploaded file deleted."""
     h = harness
-    monkeypatch.setattr(provider_module, "endpoint_of", lambda path: "/v1/not-an-endpoint")
+    monkeypatch.setattr(provider_module, "endpoint_of", lambda path, default: "/v1/not-an-endpoint")
     with pytest.raises(ProviderError) as info:
         h.provider.submit_batch(h.kernel, h.plan())
     assert info.value.retryable is False

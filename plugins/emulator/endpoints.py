@@ -85,7 +85,7 @@ def _chat(
         body,
         "/v1/chat/completions",
         model.transcript_of(messages),
-        model.prompt_tokens(messages),
+        model.prompt_tokens(messages, str(body.get("model") or "")),
         output,
         invalid=invalid,
         refuse=refuse,

@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 
+from plugins.common.tokens import count_chat
+
 CATEGORIES: tuple[str, ...] = (
     "SCHEDULE_HOURS",
     "LEAVE_VACATION",
@@ -668,10 +670,15 @@ def content_text(content: Any) -> str:
     return ""
 
 
-def prompt_tokens(messages: list[Any]) -> int:
-    """ceil(characters of all message contents / 4) + 4 per message."""
-    chars = sum(len(content_text(m.get("content"))) for m in messages if isinstance(m, dict))
-    return math.ceil(chars / 4) + 4 * len(messages)
+def prompt_tokens(messages: list[Any], model_name: str = "gpt-4o-mini") -> int:
+    """Input tokens of chat messages as the API counts them: exact with the offline tokenizer
+    (when installed), else ceil(characters / 4) + 4 per message."""
+    pairs = [
+        (str(m.get("role") or ""), content_text(m.get("content")))
+        for m in messages
+        if isinstance(m, dict)
+    ]
+    return count_chat(model_name, pairs)
 
 
 def completion_tokens(content: str) -> int:

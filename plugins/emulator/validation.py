@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from . import model
+from . import model, responses
 
 MAX_REPORTED_ERRORS = 10
 
@@ -32,10 +32,14 @@ def batch_error(code: str, message: str, line: int | None = None, param: str | N
 
 
 def estimate_tokens(body: dict[str, Any], raw_length: int) -> int:
-    """Input tokens of one request: the model's formula for chat, else ceil(bytes / 4)."""
+    """Input tokens of one request as the model counts them (chat messages, or a Responses
+    body's instructions and input), else ceil(bytes / 4)."""
+    name = str(body.get("model") or "")
     messages = body.get("messages")
     if isinstance(messages, list):
-        return model.prompt_tokens(messages)
+        return model.prompt_tokens(messages, name)
+    if "input" in body:
+        return model.prompt_tokens(responses.conversation(body), name)
     return math.ceil(raw_length / 4)
 
 

@@ -23,7 +23,7 @@ def respond(
         body,
         "/v1/responses",
         model.transcript_of(messages),
-        model.prompt_tokens(messages, str(body.get("model") or "")),
+        model.approximate_prompt_tokens(messages),
         output_format,
         invalid=invalid,
         refuse=refuse,

@@ -103,6 +103,8 @@ def test_reply_is_deterministic_json_and_tokens_follow_formula() -> None:
         "forwarded_hr",
         "questions",
     ]
+    chars = len("Analyse.") + len(GERMAN_SICK)
+    assert model.approximate_prompt_tokens([dict(m) for m in messages]) == math.ceil(chars / 4) + 8
     pairs = [(str(m["role"]), str(m["content"])) for m in messages]
     assert model.prompt_tokens([dict(m) for m in messages]) == count_chat("gpt-4o-mini", pairs)
     assert model.completion_tokens(content) == math.ceil(len(content) / 4)

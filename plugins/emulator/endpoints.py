@@ -85,7 +85,7 @@ def _chat(
         body,
         "/v1/chat/completions",
         model.transcript_of(messages),
-        model.prompt_tokens(messages),
+        model.approximate_prompt_tokens(messages),
         output,
         invalid=invalid,
         refuse=refuse,

@@ -11,6 +11,15 @@ from typing import Any
 
 import orjson
 
+from plugins.common.tokens import (
+    REPLY_PRIMING,
+    TOKENS_PER_MESSAGE,
+    count_chat,
+    encoding,
+    encoding_name,
+    exact_counts,
+)
+
 CATEGORIES: tuple[str, ...] = (
     "SCHEDULE_HOURS",
     "LEAVE_VACATION",
@@ -668,10 +677,34 @@ def content_text(content: Any) -> str:
     return ""
 
 
-def prompt_tokens(messages: list[Any]) -> int:
-    """ceil(characters of all message contents / 4) + 4 per message."""
+def approximate_prompt_tokens(messages: list[Any]) -> int:
+    """ceil(characters of all message contents / 4) + 4 per message: cheap, for estimates."""
     chars = sum(len(content_text(m.get("content"))) for m in messages if isinstance(m, dict))
     return math.ceil(chars / 4) + 4 * len(messages)
+
+
+def prompt_tokens(messages: list[Any], model_name: str = "gpt-4o-mini") -> int:
+    """Input tokens of chat messages as the API counts them: exact with the offline tokenizer
+    (when installed; each message counted once and remembered, as lines repeat their system
+    prompt and retried batches their transcripts), else ceil(characters / 4) + 4 per message."""
+    pairs = [
+        (str(m.get("role") or ""), content_text(m.get("content")))
+        for m in messages
+        if isinstance(m, dict)
+    ]
+    if not exact_counts():
+        return count_chat(model_name, pairs)
+    vocabulary = encoding_name(model_name)
+    return REPLY_PRIMING + sum(_message_tokens(vocabulary, role, text) for role, text in pairs)
+
+
+@functools.lru_cache(maxsize=200_000)
+def _message_tokens(vocabulary: str, role: str, text: str) -> int:
+    """Tokens of one message in ``vocabulary`` (its framing, role and content)."""
+    tokenizer = encoding(vocabulary)
+    assert tokenizer is not None, "only called when exact counts are available"
+    encode = tokenizer.encode_ordinary
+    return TOKENS_PER_MESSAGE + len(encode(role)) + len(encode(text))
 
 
 def completion_tokens(content: str) -> int:

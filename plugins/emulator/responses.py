@@ -17,13 +17,13 @@ def respond(
     rejection = params.check_responses(body)
     if rejection is not None:
         return _invalid(rejection.message, rejection.param, rejection.code)
-    messages = _messages(body)
+    messages = conversation(body)
     output_format = params.responses_format(body)
     turn = generation.generate(
         body,
         "/v1/responses",
         model.transcript_of(messages),
-        model.prompt_tokens(messages),
+        model.approximate_prompt_tokens(messages),
         output_format,
         invalid=invalid,
         refuse=refuse,
@@ -93,7 +93,7 @@ def respond(
 _invalid = invalid
 
 
-def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
+def conversation(body: dict[str, Any]) -> list[dict[str, Any]]:
     """The conversation as chat-style messages: instructions as a system message, then the
     input (a string is one user message; items carry a role and text or text parts)."""
     messages: list[dict[str, Any]] = []

@@ -304,7 +304,13 @@ class Store:
             )
             return
         path = self._snapshot_input(record)
-        scan = scan_input(path, record.endpoint, cfg.max_requests_per_batch, cfg.reject_line_marker)
+        scan = scan_input(
+            path,
+            record.endpoint,
+            cfg.max_requests_per_batch,
+            cfg.reject_line_marker,
+            exact_tokens=bool(cfg.enqueued_token_limits),
+        )
         record.model = scan.model
         if record.azure and cfg.azure_deployments and scan.model not in cfg.azure_deployments:
             scan.errors.append(

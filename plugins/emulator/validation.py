@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from . import model
+from . import model, responses
 
 MAX_REPORTED_ERRORS = 10
 
@@ -31,16 +31,27 @@ def batch_error(code: str, message: str, line: int | None = None, param: str | N
     return {"code": code, "line": line, "message": message, "param": param}
 
 
-def estimate_tokens(body: dict[str, Any], raw_length: int) -> int:
-    """Input tokens of one request: the model's formula for chat, else ceil(bytes / 4)."""
+def estimate_tokens(body: dict[str, Any], raw_length: int, exact: bool) -> int:
+    """Input tokens of one request: as the model counts them when ``exact`` (chat messages, or
+    a Responses body's instructions and input; needed against an enqueued-token limit), else
+    the cheap estimate; ceil(bytes / 4) for other bodies."""
+    name = str(body.get("model") or "")
     messages = body.get("messages")
+    if not isinstance(messages, list) and "input" in body:
+        messages = responses.conversation(body)
     if isinstance(messages, list):
-        return model.prompt_tokens(messages)
+        if exact:
+            return model.prompt_tokens(messages, name)
+        return model.approximate_prompt_tokens(messages)
     return math.ceil(raw_length / 4)
 
 
 def scan_input(
-    path: Path, endpoint: str, max_requests: int, reject_marker: str | None = None
+    path: Path,
+    endpoint: str,
+    max_requests: int,
+    reject_marker: str | None = None,
+    exact_tokens: bool = False,
 ) -> ScanResult:
     """Check every line (JSON, custom_id, method, url, single model, count) in one pass; a line
     holding ``reject_marker`` (a fault) is refused by number, as a real validation failure is."""
@@ -73,7 +84,7 @@ def scan_input(
                     )
                 )
                 break
-            _check_line(raw, number, endpoint, result, seen, report)
+            _check_line(raw, number, endpoint, result, seen, report, exact_tokens)
             if marker is not None and marker in raw:
                 report(
                     batch_error(
@@ -97,6 +108,7 @@ def _check_line(
     result: ScanResult,
     seen: set[str],
     report: Any,
+    exact_tokens: bool,
 ) -> None:
     """Validate one request line and record its custom_id, model and token estimate."""
     try:
@@ -178,4 +190,4 @@ def _check_line(
                 "body.model",
             )
         )
-    result.input_tokens += estimate_tokens(body, len(raw))
+    result.input_tokens += estimate_tokens(body, len(raw), exact_tokens)

@@ -7,6 +7,7 @@ import math
 import orjson
 import pytest
 
+from plugins.common.tokens import count_chat
 from plugins.emulator import model
 from tests.emulator.emulator_helpers import GERMAN_SICK
 
@@ -103,5 +104,7 @@ def test_reply_is_deterministic_json_and_tokens_follow_formula() -> None:
         "questions",
     ]
     chars = len("Analyse.") + len(GERMAN_SICK)
-    assert model.prompt_tokens(messages) == math.ceil(chars / 4) + 8
+    assert model.approximate_prompt_tokens([dict(m) for m in messages]) == math.ceil(chars / 4) + 8
+    pairs = [(str(m["role"]), str(m["content"])) for m in messages]
+    assert model.prompt_tokens([dict(m) for m in messages]) == count_chat("gpt-4o-mini", pairs)
     assert model.completion_tokens(content) == math.ceil(len(content) / 4)

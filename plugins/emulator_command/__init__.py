@@ -13,7 +13,6 @@ from typing import Annotated, Any
 import typer
 
 from kernel import hookimpl
-from kernel.cli.errors import listen_error
 from kernel.cli.options import SettingsOption, console, open_kernel
 
 EMULATORS: dict[str, str] = {
@@ -91,6 +90,8 @@ def emulator_command(
 
     server_class = _server_class(provider)
     kernel = open_kernel(settings)
+    from kernel.cli.errors import listen_error
+
     try:
         server = server_class(_emulator_settings(provider, kernel.settings), port=port).start()
     except OSError as exc:

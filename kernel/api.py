@@ -55,7 +55,6 @@ class Reporting(Protocol):
         **attrs: Any,
     ) -> None:
         """Broadcast one measurement to every exporter."""
-        ...
 
 
 class KernelAPI(Reporting, Protocol):
@@ -71,153 +70,117 @@ class KernelAPI(Reporting, Protocol):
     @property
     def db(self) -> Database:
         """The database, opened on first use."""
-        ...
 
     @property
     def workdir(self) -> Path:
         """Directory for batch input and result files."""
-        ...
 
     def crashpoint(self, name: str) -> None:
         """A named crash point for fault-injection tests."""
-        ...
 
     def close(self) -> None:
         """Release the plugins' resources and the database connections."""
-        ...
 
     def tasks(self) -> Mapping[str, TaskSpec]:
         """Every defined task by name (built-in, from settings, from plugins)."""
-        ...
 
     def task(self, name: str) -> TaskSpec:
         """The task called ``name``; a ``ConfigError`` listing the valid names otherwise."""
-        ...
 
     def providers(self) -> list[str]:
         """The configured providers, primary first."""
-        ...
 
     def provider_limits(self, provider: str) -> ProviderLimits:
         """What one batch may hold at ``provider``."""
-        ...
 
     def request_encoder(self, provider: str, model: str) -> RequestEncoder:
         """The encoder of neutral requests for ``model`` at ``provider``."""
-        ...
 
     def read_results(self, batch: LocalBatch, files: ResultFiles) -> Iterable[LLMResult]:
         """The neutral results of a batch's downloaded files, streamed by its provider."""
-        ...
 
     def provider_health(self, provider: str) -> ProviderHealth:
         """Whether ``provider`` takes new batches now."""
-        ...
 
     def get_companies(self) -> list[Company]:
         """The active companies."""
-        ...
 
     def companies_changed(self, company_ids: Sequence[str]) -> None:
         """Tell every plugin that these companies were added or changed status."""
-        ...
 
     def select_companies(self, companies: Sequence[Company]) -> list[Company]:
         """The companies to claim work for this cycle."""
-        ...
 
     def admit_batches(self, plans: Sequence[BatchPlan]) -> list[tuple[BatchPlan, bool, str]]:
         """Which plans may be submitted now, and why not."""
-        ...
 
     def fetch_pending(
         self, companies: Sequence[Company], *, flush: bool = False
     ) -> list[BatchPlan]:
-        """Claim pending work into planned batches."""
-        ...
+        """Claim pending work into planned batches with their input files written; ``flush``
+        sends small batches at once instead of waiting for them to fill."""
 
     def submit_batch(self, plan: BatchPlan) -> SubmittedBatch:
         """Send one planned batch to the provider."""
-        ...
 
     def record_submitted(
         self, submissions: Sequence[tuple[BatchPlan, SubmittedBatch]]
     ) -> list[str]:
         """Record the provider's acceptance of plans."""
-        ...
 
     def abandon_plan(self, plan: BatchPlan, reason: str) -> bool:
         """Return a never-submitted plan's members to the queue."""
-        ...
 
     def fetch_stale_plans(self, older_than_seconds: float) -> list[BatchPlan]:
         """Plans stuck in PLANNED."""
-        ...
 
     def fetch_inflight(self, companies: Sequence[Company]) -> list[LocalBatch]:
         """Batches to poll."""
-        ...
 
     def poll_batch(self, batch: LocalBatch) -> ProviderBatch:
         """One batch's status at the provider."""
-        ...
 
     def find_batch(self, plan: BatchPlan) -> ProviderBatch | None:
         """The provider batch created for a plan, if any."""
-        ...
 
     def record_batch_statuses(self, updates: Sequence[tuple[LocalBatch, ProviderBatch]]) -> int:
         """Store polled statuses."""
-        ...
 
     def fetch_finished(self, companies: Sequence[Company]) -> list[LocalBatch]:
         """Ended batches whose results are not applied yet."""
-        ...
 
     def download_results(self, batch: LocalBatch, directory: Path) -> ResultFiles:
         """Stream a batch's result files to disk."""
-        ...
 
     def apply_results(self, results: Sequence[tuple[LocalBatch, ResultFiles]]) -> ApplySummary:
         """Apply finished batches' results."""
-        ...
 
     def company_concurrency(self) -> int:
         """How many companies' provider work may run at once."""
-        ...
 
     def discard_submission(self, plan: BatchPlan) -> None:
         """Let the provider delete files uploaded for an abandoned plan."""
-        ...
 
     def cleanup_batch(self, batch: LocalBatch) -> bool:
         """Delete provider files of an applied batch; whether none is left."""
-        ...
 
     def sweep_provider_files(self, settled: Callable[[Sequence[str]], set[str]]) -> int:
         """Delete provider files of batches that are over."""
-        ...
 
     def cancel_batch(self, batch: LocalBatch) -> ProviderBatch:
         """Ask the provider to cancel a batch."""
-        ...
 
     def retry_failed(self, companies: Sequence[Company]) -> RetrySummary:
         """Close exhausted requests and re-queue stranded ones."""
-        ...
 
     def run_task(self, task: str, step: Step) -> dict[str, float]:
         """Run a scheduler step through the hook."""
-        ...
 
     def run_cycle(self, step: Step) -> dict[str, float]:
         """Run one scheduler cycle through the hook."""
-        ...
 
     def collect_status(self) -> dict[str, Any]:
         """Every plugin's status sections, merged."""
-        ...
 
     def merge_status(self, section: str, parts: Sequence[Any]) -> Any:
         """One status section of several instances, merged by the plugin that owns it."""
-        ...

@@ -20,8 +20,8 @@ class CatalogEntry:
     """A built-in plugin: import target, role, the plugins it cannot work without, and the light
     module that declares its settings (read even when the plugin is not enabled).
 
-    Role ``command`` marks a plugin that only adds commands: it is registered at every start
-    unless ``plugins.disabled`` names it.
+    Roles ``command`` (adds commands), ``tasks`` (registers tasks) and ``extension`` mark the
+    plugins registered at every start unless ``plugins.disabled`` names them.
     """
 
     name: str
@@ -31,87 +31,73 @@ class CatalogEntry:
     settings: str = ""
 
 
+_BUILTINS = (
+    # name, import target, role, required plugins, package whose settings_spec declares settings
+    ("core", "kernel.core:CorePlugin", "kernel", (), ""),
+    ("original", "plugins.original:OriginalProcessor", "processor", (), "plugins.common"),
+    ("optimized", "plugins.optimized:OptimizedProcessor", "processor", (), "plugins.common"),
+    ("fallback", "plugins.fallback:FallbackPlugin", "processor", ("optimized",), ""),
+    ("budget", "plugins.budget:BudgetPlugin", "extension", (), "plugins.budget"),
+    ("session-tasks", "plugins.session_tasks:SessionTasks", "tasks", (), ""),
+    ("openai", "plugins.openai_provider:OpenAIProvider", "provider", (), "plugins.openai_provider"),
+    (
+        "anthropic",
+        "plugins.anthropic_provider:AnthropicProvider",
+        "provider",
+        (),
+        "plugins.anthropic_provider",
+    ),
+    (
+        "azure-openai",
+        "plugins.openai_provider:AzureOpenAIProvider",
+        "provider",
+        (),
+        "plugins.openai_provider.azure_settings_spec",
+    ),
+    ("gemini", "plugins.gemini_provider:GeminiProvider", "provider", (), "plugins.gemini_provider"),
+    ("cache-disk", "plugins.cache_disk:DiskCache", "cache", (), "plugins.cache_disk"),
+    ("cache-memory", "plugins.cache_memory:MemoryCache", "cache", (), "plugins.cache_common"),
+    ("cache-redis", "plugins.cache_redis:RedisCache", "cache", (), "plugins.cache_redis"),
+    ("otel", "plugins.otel:OtelPlugin", "exporter", (), "plugins.otel"),
+    ("serve", "plugins.serve:ServePlugin", "command", (), "plugins.serve"),
+    (
+        "emulator",
+        "plugins.emulator_command:EmulatorCommand",
+        "command",
+        (),
+        "plugins.emulator_command",
+    ),
+    ("importer", "plugins.importer:ImportCommand", "command", (), "plugins.importer"),
+    ("companies", "plugins.companies:CompaniesCommand", "command", (), ""),
+    ("tasks", "plugins.tasks:TasksCommand", "command", (), "plugins.tasks"),
+    ("operations", "plugins.operations:OperationsPlugin", "command", (), ""),
+    ("doctor", "plugins.doctor:DoctorCommand", "command", (), ""),
+    ("status", "plugins.status:StatusCommand", "command", (), ""),
+    ("demo", "plugins.demo:DemoCommand", "command", (), ""),
+    ("bench", "plugins.bench:BenchCommand", "command", (), ""),
+    ("chaos", "plugins.chaos:ChaosCommand", "command", (), ""),
+    ("settings", "plugins.settings_command:SettingsCommand", "command", (), ""),
+)
+
+
+def _settings_module(package: str) -> str:
+    """The module that declares a plugin's settings: ``PACKAGE.settings_spec``, or the module
+    itself when one is named."""
+    if not package or package.rpartition(".")[2].endswith("settings_spec"):
+        return package
+    return f"{package}.settings_spec"
+
+
 BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
-    entry.name: entry
-    for entry in (
-        CatalogEntry("core", "kernel.core:CorePlugin", "kernel"),
-        CatalogEntry("original", "plugins.original:OriginalProcessor", "processor"),
-        CatalogEntry("optimized", "plugins.optimized:OptimizedProcessor", "processor"),
-        CatalogEntry(
-            "fallback", "plugins.fallback:FallbackPlugin", "processor", requires=("optimized",)
-        ),
-        CatalogEntry(
-            "budget",
-            "plugins.budget:BudgetPlugin",
-            "extension",
-            settings="plugins.budget.settings_spec",
-        ),
-        CatalogEntry(
-            "openai",
-            "plugins.openai_provider:OpenAIProvider",
-            "provider",
-            settings="plugins.openai_provider.settings_spec",
-        ),
-        CatalogEntry(
-            "azure-openai",
-            "plugins.openai_provider:AzureOpenAIProvider",
-            "provider",
-            settings="plugins.openai_provider.azure_settings_spec",
-        ),
-        CatalogEntry(
-            "anthropic",
-            "plugins.anthropic_provider:AnthropicProvider",
-            "provider",
-            settings="plugins.anthropic_provider.settings_spec",
-        ),
-        CatalogEntry(
-            "gemini",
-            "plugins.gemini_provider:GeminiProvider",
-            "provider",
-            settings="plugins.gemini_provider.settings_spec",
-        ),
-        CatalogEntry(
-            "cache-disk",
-            "plugins.cache_disk:DiskCache",
-            "cache",
-            settings="plugins.cache_disk.settings_spec",
-        ),
-        CatalogEntry(
-            "cache-memory",
-            "plugins.cache_memory:MemoryCache",
-            "cache",
-            settings="plugins.cache_common.settings_spec",
-        ),
-        CatalogEntry(
-            "cache-redis",
-            "plugins.cache_redis:RedisCache",
-            "cache",
-            settings="plugins.cache_redis.settings_spec",
-        ),
-        CatalogEntry(
-            "otel", "plugins.otel:OtelPlugin", "exporter", settings="plugins.otel.settings_spec"
-        ),
-        CatalogEntry(
-            "serve", "plugins.serve:ServePlugin", "command", settings="plugins.serve.settings_spec"
-        ),
-        CatalogEntry(
-            "emulator",
-            "plugins.emulator_command:EmulatorCommand",
-            "command",
-            settings="plugins.emulator_command.settings_spec",
-        ),
-        CatalogEntry("importer", "plugins.importer:ImportCommand", "command"),
-        CatalogEntry("companies", "plugins.companies:CompaniesCommand", "command"),
-        CatalogEntry("tasks", "plugins.tasks:TasksCommand", "command"),
-        CatalogEntry("operations", "plugins.operations:OperationsPlugin", "command"),
-        CatalogEntry("status", "plugins.status:StatusCommand", "command"),
-        CatalogEntry("doctor", "plugins.doctor:DoctorCommand", "command"),
-        CatalogEntry("demo", "plugins.demo:DemoCommand", "command"),
-        CatalogEntry("bench", "plugins.bench:BenchCommand", "command"),
-        CatalogEntry("chaos", "plugins.chaos:ChaosCommand", "command"),
-    )
+    name: CatalogEntry(name, target, role, requires, _settings_module(settings))
+    for name, target, role, requires, settings in _BUILTINS
 }
-COMMAND_PLUGINS = tuple(name for name, entry in BUILTIN_PLUGINS.items() if entry.role == "command")
+ALWAYS_REGISTERED = tuple(
+    name
+    for name, entry in BUILTIN_PLUGINS.items()
+    if entry.role in ("extension", "tasks", "command")
+)
+"""Built-ins registered at every start unless ``plugins.disabled`` names them."""
 
 
 def import_target(target: str) -> Any:

@@ -6,9 +6,6 @@ from collections.abc import Callable
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
-from kernel.builtin_tasks import session_tasks
-from kernel.task_settings import settings_tasks
-from kernel.types import TaskSpec
 
 
 class CorePlugin:
@@ -27,8 +24,3 @@ class CorePlugin:
     ) -> dict[str, float]:
         """Run the cycle itself; wrappers around this hook add a cycle span."""
         return step()
-
-    @hookimpl
-    def register_tasks(self, kernel: KernelAPI) -> list[TaskSpec]:
-        """The built-in session tasks and the ``[tasks.NAME]`` tasks of the settings."""
-        return [*session_tasks(), *settings_tasks(kernel.settings)]

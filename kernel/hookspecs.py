@@ -524,9 +524,9 @@ class TaskHookSpec:
         """Return the tasks this plugin defines (:class:`kernel.types.TaskSpec`).
 
         Broadcast: every plugin's tasks are collected; a name defined twice is an error. The
-        kernel's ``core`` plugin registers the built-in session tasks (``session_analysis``) and
-        the tasks of the ``[tasks.NAME]`` settings. Every task's schema is checked for strict
-        structured-output compatibility when the kernel first needs its tasks (at start-up).
+        ``session-tasks`` plugin registers the built-in session tasks (``session_analysis``), the
+        ``tasks`` plugin those of the ``[tasks.NAME]`` settings. Every task's schema is checked
+        for strict structured-output compatibility when the kernel first needs its tasks.
 
         .. versionadded:: 0.6
 

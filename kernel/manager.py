@@ -9,21 +9,23 @@ original).
 
 from __future__ import annotations
 
+import inspect
 import logging
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 import pluggy
 from dynaconf import Dynaconf
 
 from kernel import PROJECT
+from kernel.api import KernelAPI
 from kernel.catalog import (
+    ALWAYS_REGISTERED,
     BUILTIN_PLUGINS,
-    COMMAND_PLUGINS,
     import_target,
     instantiate,
     third_party_entry_points,
@@ -55,10 +57,11 @@ from kernel.types import (
 )
 
 if TYPE_CHECKING:
-    from kernel.api import KernelAPI, Step
     from kernel.db.engine import Database
 
 T = TypeVar("T")
+R = TypeVar("R")
+P = ParamSpec("P")
 
 log = logging.getLogger("batchkernel.plugins")
 
@@ -116,7 +119,7 @@ def _selection(settings: Dynaconf) -> tuple[list[str], list[str]]:
     if exporting and "otel" in BUILTIN_PLUGINS:
         wanted.append("otel")
     wanted += [str(name) for name in plugins.get("enabled", [])]
-    wanted += [name for name in ("budget", *COMMAND_PLUGINS) if name in BUILTIN_PLUGINS]
+    wanted += ALWAYS_REGISTERED
     return list(dict.fromkeys(wanted)), selected
 
 
@@ -269,8 +272,31 @@ def build_plugin_manager(
     return pm, registry
 
 
+def _first_result(
+    method: Callable[Concatenate[Any, P], R], expected: type
+) -> Callable[Concatenate[Kernel, P], R]:
+    """A facade method with the signature and docstring of the protocol's ``method``: it calls
+    the first-result hook of that name with the arguments by name and checks the answer's type."""
+    hook = method.__name__
+    signature = inspect.signature(method)
+
+    def call(kernel: Kernel, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        bound = signature.bind(kernel, *args, **kwargs)
+        bound.apply_defaults()
+        arguments = dict(list(bound.arguments.items())[1:])
+        return cast("R", kernel._first(hook, expected, **arguments))
+
+    call.__name__ = call.__qualname__ = hook
+    call.__doc__ = method.__doc__
+    return call
+
+
 class Kernel:
-    """Typed facade over the hooks: settings, database and metrics for plugins; checked results."""
+    """Typed facade over the hooks: settings, database and metrics for plugins; checked results.
+
+    The plain first-result calls are generated from :class:`kernel.api.KernelAPI` (its signature
+    and docstring, the answer checked against the type listed); the others are written out.
+    """
 
     def __init__(
         self,
@@ -390,10 +416,6 @@ class Kernel:
         names = [str(name) for name in (routing.get("providers") or [])]
         return names or [str(self.settings.plugins.provider)]
 
-    def provider_limits(self, provider: str) -> ProviderLimits:
-        """What one batch may hold at ``provider`` (its plugin must answer)."""
-        return self._first("provider_limits", ProviderLimits, provider=provider)
-
     def request_encoder(self, provider: str, model: str) -> RequestEncoder:
         """The encoder of neutral requests for ``model`` at ``provider``."""
         encoder: RequestEncoder | None = self.pm.hook.request_encoder(
@@ -423,10 +445,6 @@ class Kernel:
         health = self.pm.hook.provider_health(kernel=self, provider=provider)
         return health if health is not None else ProviderHealth(provider, "ok")
 
-    def get_companies(self) -> list[Company]:
-        """The active companies, from the cache when one is enabled."""
-        return self._first("get_companies", list)
-
     def companies_changed(self, company_ids: Sequence[str]) -> None:
         """Tell every plugin that these companies were added or changed status."""
         if company_ids:
@@ -452,59 +470,10 @@ class Kernel:
             raise TypeError("'admit_batches' must return one (plan, admitted, reason) per plan")
         return decided
 
-    def fetch_pending(
-        self, companies: Sequence[Company], *, flush: bool = False
-    ) -> list[BatchPlan]:
-        """Claim pending work into planned batches with their input files written; ``flush``
-        sends small batches at once instead of waiting for them to fill."""
-        return self._first("fetch_pending", list, companies=companies, flush=flush)
-
-    def submit_batch(self, plan: BatchPlan) -> SubmittedBatch:
-        """Send one planned batch to the provider."""
-        return self._first("submit_batch", SubmittedBatch, plan=plan)
-
-    def record_submitted(
-        self, submissions: Sequence[tuple[BatchPlan, SubmittedBatch]]
-    ) -> list[str]:
-        """Record the provider's acceptance of plans; returns the batch ids that moved."""
-        return self._first("record_submitted", list, submissions=submissions)
-
-    def abandon_plan(self, plan: BatchPlan, reason: str) -> bool:
-        """Return a never-submitted plan's members to the queue."""
-        return self._first("abandon_plan", bool, plan=plan, reason=reason)
-
-    def fetch_stale_plans(self, older_than_seconds: float) -> list[BatchPlan]:
-        """Plans stuck in PLANNED, for the reconcile task."""
-        return self._first("fetch_stale_plans", list, older_than_seconds=older_than_seconds)
-
-    def fetch_inflight(self, companies: Sequence[Company]) -> list[LocalBatch]:
-        """Batches to poll."""
-        return self._first("fetch_inflight", list, companies=companies)
-
-    def poll_batch(self, batch: LocalBatch) -> ProviderBatch:
-        """One batch's status at the provider."""
-        return self._first("poll_batch", ProviderBatch, batch=batch)
-
     def find_batch(self, plan: BatchPlan) -> ProviderBatch | None:
         """The provider batch created for a plan, if any (``None`` is a valid answer here)."""
         found: ProviderBatch | None = self.pm.hook.find_batch(kernel=self, plan=plan)
         return found
-
-    def record_batch_statuses(self, updates: Sequence[tuple[LocalBatch, ProviderBatch]]) -> int:
-        """Store polled statuses; returns the rows changed."""
-        return self._first("record_batch_statuses", int, updates=updates)
-
-    def fetch_finished(self, companies: Sequence[Company]) -> list[LocalBatch]:
-        """Ended batches whose results are not applied yet."""
-        return self._first("fetch_finished", list, companies=companies)
-
-    def download_results(self, batch: LocalBatch, directory: Path) -> ResultFiles:
-        """Stream a batch's result files to disk."""
-        return self._first("download_results", ResultFiles, batch=batch, directory=directory)
-
-    def apply_results(self, results: Sequence[tuple[LocalBatch, ResultFiles]]) -> ApplySummary:
-        """Apply finished batches' results."""
-        return self._first("apply_results", ApplySummary, results=results)
 
     def company_concurrency(self) -> int:
         """How many companies' provider work may run at once (at least 1)."""
@@ -526,22 +495,6 @@ class Kernel:
         """Delete provider files of batches that are over; how many (0 with no provider)."""
         deleted = self.pm.hook.sweep_provider_files(kernel=self, settled=settled)
         return int(deleted or 0)
-
-    def cancel_batch(self, batch: LocalBatch) -> ProviderBatch:
-        """Ask the provider to cancel a batch."""
-        return self._first("cancel_batch", ProviderBatch, batch=batch)
-
-    def retry_failed(self, companies: Sequence[Company]) -> RetrySummary:
-        """Close exhausted requests and re-queue stranded ones."""
-        return self._first("retry_failed", RetrySummary, companies=companies)
-
-    def run_task(self, task: str, step: Step) -> dict[str, float]:
-        """Run a scheduler step through the hook, so telemetry can wrap it."""
-        return self._first("run_task", dict, task=task, step=step)
-
-    def run_cycle(self, step: Step) -> dict[str, float]:
-        """Run one scheduler cycle through the hook, so telemetry can wrap it."""
-        return self._first("run_cycle", dict, step=step)
 
     def collect_status(self) -> dict[str, Any]:
         """Merge every plugin's status sections (later plugins never overwrite earlier keys)."""
@@ -586,6 +539,25 @@ class Kernel:
             return None
         merged = self.pm.hook.merge_status(kernel=self, section=section, parts=list(parts))
         return parts[0] if merged is None else merged
+
+    # The hooks whose first answer is checked against its type, with the protocol's signature.
+    provider_limits = _first_result(KernelAPI.provider_limits, ProviderLimits)
+    get_companies = _first_result(KernelAPI.get_companies, list)
+    fetch_pending = _first_result(KernelAPI.fetch_pending, list)
+    submit_batch = _first_result(KernelAPI.submit_batch, SubmittedBatch)
+    record_submitted = _first_result(KernelAPI.record_submitted, list)
+    abandon_plan = _first_result(KernelAPI.abandon_plan, bool)
+    fetch_stale_plans = _first_result(KernelAPI.fetch_stale_plans, list)
+    fetch_inflight = _first_result(KernelAPI.fetch_inflight, list)
+    poll_batch = _first_result(KernelAPI.poll_batch, ProviderBatch)
+    record_batch_statuses = _first_result(KernelAPI.record_batch_statuses, int)
+    fetch_finished = _first_result(KernelAPI.fetch_finished, list)
+    download_results = _first_result(KernelAPI.download_results, ResultFiles)
+    apply_results = _first_result(KernelAPI.apply_results, ApplySummary)
+    cancel_batch = _first_result(KernelAPI.cancel_batch, ProviderBatch)
+    retry_failed = _first_result(KernelAPI.retry_failed, RetrySummary)
+    run_task = _first_result(KernelAPI.run_task, dict)
+    run_cycle = _first_result(KernelAPI.run_cycle, dict)
 
 
 def describe_plugins(kernel: Kernel) -> list[PluginInfo]:

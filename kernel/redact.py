@@ -86,10 +86,3 @@ def shown(value: Any, *, secret: bool, limit: int = 80) -> str:
         return f"{kind(value)}, value hidden" if value not in (None, "") else repr(value)
     text = repr(redacted(value))
     return text if len(text) <= limit else f"{text[: limit - 3]}..."
-
-
-def displayed(value: Any, *, secret: bool) -> Any:
-    """A setting's value as ``batchkernel settings`` shows it: a set secret as ``***``."""
-    if secret:
-        return MASK if value not in (None, "", [], {}) else value
-    return redacted(value)

@@ -111,7 +111,6 @@ class Scheduler:
         self.cycles = 0
         self.totals: dict[str, float] = dict.fromkeys(PROGRESS, 0)
         """What every cycle so far did (claimed, submitted, applied, failed), for the summary."""
-        self._signals = 0
         self._last_in_flight: int | None = None
         if self.instance is not None:
             kernel.instance_id = self.instance.id
@@ -683,18 +682,7 @@ class Scheduler:
     def install_signal_handlers(self) -> None:
         """Stop cleanly on SIGTERM and SIGINT: the step in progress finishes, no new one starts;
         a second signal stops at once (``KeyboardInterrupt``)."""
-
-        def _stop(signum: int, _frame: Any) -> None:
-            self._signals += 1
-            name = signal.Signals(signum).name
-            if self._signals > 1:
-                self.kernel.log.warning("%s received again; stopping now", name)
-                raise KeyboardInterrupt
-            self.kernel.log.warning("%s received; stopping after the current step", name)
-            self.stop_event.set()
-
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
+        stop_on_signals(self.stop_event, self.kernel.log)
 
     def run_forever(self) -> None:
         """Run each task on its interval until a signal arrives; the handlers are installed
@@ -712,6 +700,24 @@ class Scheduler:
                 self.stop_event.wait(max(0.0, min(due.values()) - self.clock()))
         finally:
             self.stop_instance()
+
+
+def stop_on_signals(stop: threading.Event, log: logging.Logger) -> None:
+    """On SIGTERM or SIGINT set ``stop`` (the step in progress finishes, no new one starts); a
+    second signal raises ``KeyboardInterrupt`` to stop at once. Main thread only."""
+    received = [0]
+
+    def _stop(signum: int, _frame: Any) -> None:
+        received[0] += 1
+        name = signal.Signals(signum).name
+        if received[0] > 1:
+            log.warning("%s received again; stopping now", name)
+            raise KeyboardInterrupt
+        log.warning("%s received; stopping after the current step", name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
 
 
 PROGRESS = ("claimed", "batches", "submitted", "completed", "failed", "requeued")

@@ -24,7 +24,6 @@ from dynaconf import Dynaconf
 from kernel.declarations import Declarations, Declared, collect_declarations
 from kernel.redact import shown
 from kernel.settingsources import (
-    COMMAND_LINE,
     ENV_PREFIX,
     Layer,
     SettingsFile,
@@ -282,15 +281,3 @@ def _parse_flag(name: str, raw: str) -> bool:
     if value in _FALSE:
         return False
     raise ConfigError(f"environment variable {name}={raw!r} is not a boolean; use true or false")
-
-
-__all__ = [
-    "COMMAND_LINE",
-    "ENV_PREFIX",
-    "SEED_FLAGS",
-    "Effective",
-    "LoadedSettings",
-    "default_settings_file",
-    "load_settings",
-    "read_settings",
-]

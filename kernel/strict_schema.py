@@ -17,31 +17,11 @@ MAX_PROPERTIES = 5000
 MAX_ENUM_VALUES = 1000
 TYPES = frozenset({"object", "array", "string", "number", "integer", "boolean", "null"})
 ALLOWED = frozenset(
-    {
-        "type",
-        "properties",
-        "required",
-        "additionalProperties",
-        "items",
-        "enum",
-        "const",
-        "anyOf",
-        "$ref",
-        "$defs",
-        "definitions",
-        "description",
-        "title",
-        "pattern",
-        "format",
-        "minimum",
-        "maximum",
-        "exclusiveMinimum",
-        "exclusiveMaximum",
-        "multipleOf",
-        "minItems",
-        "maxItems",
-    }
+    {"type", "properties", "required", "additionalProperties", "items", "enum", "const", "anyOf"}
+    | {"$ref", "$defs", "definitions", "description", "title", "pattern", "format", "multipleOf"}
+    | {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems"}
 )
+"""The keywords strict mode accepts."""
 
 
 class _Walk:

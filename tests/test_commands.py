@@ -27,7 +27,7 @@ HEAVY = ("openai", "opentelemetry", "plugins.emulator", "hypercorn", "starlette"
 LIGHT = ("plugins.emulator", "plugins.emulator.config", "plugins.emulator.settings_spec")
 """The emulator's lazy package and its settings declaration are read at every start (its
 ``[emulator]`` keys must be known); its server, model and stores are not."""
-KERNEL_COMMANDS = {"db", "plugins", "run", "settings"}
+KERNEL_COMMANDS = {"db", "plugins", "run"}
 PLUGIN_COMMANDS = {
     "bench",
     "chaos",
@@ -37,6 +37,7 @@ PLUGIN_COMMANDS = {
     "emulator",
     "import",
     "serve",
+    "settings",
     "status",
 }
 

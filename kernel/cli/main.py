@@ -23,7 +23,6 @@ from kernel.cli.logs import configure as configure_logging
 from kernel.cli.options import DatabaseOption, SettingsOption, console, open_kernel
 from kernel.cli.plugin_commands import add_plugin_commands, command_manager
 from kernel.cli.run_command import run
-from kernel.cli.settings_command import show_settings
 from kernel.types import KernelError
 
 HELP = "Run LLM work through the OpenAI Batch API over your own database."
@@ -106,7 +105,6 @@ def core_app() -> typer.Typer:
     app.add_typer(db_app, name="db")
     app.command("plugins")(plugins)
     app.command("run")(run)
-    app.command("settings")(show_settings)
     return app
 
 

@@ -11,6 +11,7 @@ misconfiguration met while working, ends ``--once``/``--until-idle`` with status
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import TYPE_CHECKING, Annotated
 
@@ -129,10 +130,12 @@ def run(
     Checks the database and the provider first. Stops cleanly on SIGTERM or SIGINT (exit 0);
     --once and --until-idle exit 1 with the reason when a task failed.
     """
-    from kernel.scheduler import Scheduler
+    from kernel.scheduler import Scheduler, stop_on_signals
 
     if once and until_idle:
         raise typer.BadParameter("--once and --until-idle exclude each other", param_hint="--once")
+    stop = threading.Event()
+    stop_on_signals(stop, log)  # from the start: a signal during the checks stops cleanly too
     kernel = open_kernel(settings, database)
     try:
         remote = not no_provider_check and bool(kernel.settings.scheduler.check_provider_on_start)
@@ -140,9 +143,12 @@ def run(
         mode = "--once" if once else "--until-idle" if until_idle else ""
         banner(kernel, mode)
         scheduler = Scheduler(kernel)
-        scheduler.install_signal_handlers()
+        scheduler.stop_event = stop
         started = time.monotonic()
-        if once:
+        if stop.is_set():
+            log.info("stopped on request before starting")
+            failures: list[str] = []
+        elif once:
             failures = _once(scheduler)
         elif until_idle:
             failures = _until_idle(scheduler)

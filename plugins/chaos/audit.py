@@ -63,7 +63,7 @@ class Audit:
 def expected_usage(processing_type: str, messages: list[tuple[str, str]]) -> int:
     """Total tokens the emulator reports for this request's line (prompt + completion): the
     built-in task's instructions as the system message, the transcript as the user message."""
-    from kernel.builtin_tasks import session_tasks
+    from plugins.common.session_tasks import session_tasks
     from plugins.common.text import transcript
     from plugins.emulator import model as emulator_model
 

@@ -304,6 +304,7 @@ def scheduler_settings(options: ChaosOptions, base_url: str) -> dict[str, Any]:
         "batch.retry_base_seconds": 0.2,
         "batch.retry_max_seconds": 1,
         "batch.stale_plan_seconds": 5,
+        "scheduler.check_provider_on_start": "false",  # the provider is faulty on purpose
         "scheduler.create_interval_seconds": 0.2,
         "scheduler.poll_interval_seconds": 0.2,
         "scheduler.apply_interval_seconds": 0.2,

@@ -16,8 +16,8 @@ import orjson
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from kernel.builtin_tasks import SESSION_FIELDS
 from kernel.types import LLMResult, ResultKind, TaskSpec, TokenUsage
+from plugins.common.session_tasks import SESSION_FIELDS
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, selectinload
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
-from kernel.builtin_tasks import SESSION_FIELDS
 from kernel.db.models import AIBatchRequest, AIProcessingRequest, ChatSession, SchedulerInstance
 from kernel.db.models import Company as CompanyRow
 from kernel.db.rowcount import rowcount
@@ -58,6 +57,7 @@ from plugins.common.lines import (
 from plugins.common.outcomes import failed_batch_rule, request_values
 from plugins.common.pricing import PriceBook, load_prices
 from plugins.common.retrying import retry_companies
+from plugins.common.session_tasks import SESSION_FIELDS
 from plugins.common.timeutil import as_utc, utcnow
 from plugins.common.truncation import final_kind
 

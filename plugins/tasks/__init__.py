@@ -1,4 +1,5 @@
-"""Plugin ``tasks``: ``batchkernel tasks`` (the defined tasks), ``enqueue --task`` and ``results``."""
+"""Plugin ``tasks``: the user's own tasks of the ``[tasks.NAME]`` settings, and the commands
+``batchkernel tasks`` (the defined tasks), ``enqueue --task`` and ``results``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Annotated
 import typer
 
 from kernel import hookimpl
+from kernel.api import KernelAPI
 from kernel.cli.options import DatabaseOption, SettingsOption, console, open_kernel
+from kernel.types import TaskSpec
 
 TaskOption = Annotated[
     str, typer.Option("--task", help="The task's name (see `batchkernel tasks`).")
@@ -75,7 +78,14 @@ def results_command(
 
 
 class TasksCommand:
-    """Adds ``tasks``, ``enqueue`` and ``results``."""
+    """Registers the settings' tasks; adds ``tasks``, ``enqueue`` and ``results``."""
+
+    @hookimpl
+    def register_tasks(self, kernel: KernelAPI) -> list[TaskSpec]:
+        """The tasks of the ``[tasks.NAME]`` settings, in the order written."""
+        from plugins.tasks.from_settings import settings_tasks
+
+        return settings_tasks(kernel.settings)
 
     @hookimpl
     def register_commands(self, cli: typer.Typer) -> None:

@@ -228,6 +228,8 @@ def test_serve_command_stops_cleanly(tmp_path: Path, sqlite_url: str, stop: int)
             selector.register(process.stderr, selectors.EVENT_READ)
             assert selector.select(timeout=EOF_WAIT), "serve printed no address"
         line = process.stderr.readline()
+        while line and not line.startswith("serving http://"):
+            line = process.stderr.readline()  # log lines (timestamped) may come first
         assert line.startswith("serving http://"), line
         url = line.split()[1].rstrip("/")
         idle = socket.create_connection(_address(url), timeout=10)

@@ -48,7 +48,7 @@ def test_status_text_shows_each_plugin_section_as_key_value_lines(served: Served
     assert result.exit_code == 0, result.output
     text = result.stdout
     assert "PROCESSING_COMPLETE" in text and "last cycle" in text
-    assert re.search(r"breakers create state\W+closed\b", text)
+    assert re.search(r"breakers create\W+state closed\b", text)
     assert re.search(r"cache backend\W+disk\b", text)
     plugins = text[text.index("plugins") :]
     assert "{" not in plugins and "'" not in plugins, "a section printed as a raw dict"

@@ -57,7 +57,8 @@ def test_reading_every_declaration_imports_no_heavy_library() -> None:
 
 def test_a_plugin_may_add_keys_to_a_section_of_the_kernel() -> None:
     batch = DECLARATIONS.sections["batch"]
-    assert batch["max_requests_per_batch"].owners == ("kernel",)
+    assert batch["workdir"].owners == ("kernel",)
+    assert batch["max_requests_per_batch"].owners == ("original", "optimized")
     assert batch["company_weights"].owners == ("budget",)
 
 

@@ -19,7 +19,7 @@ def effective(**kwargs: object) -> dict[str, Effective]:
 def test_untouched_settings_come_from_their_declaration() -> None:
     item = effective()["batch.max_requests_per_batch"]
     assert (item.value, item.source.kind, item.source.label) == (1000, "default", "default")
-    assert item.declared.owners == ("kernel",)
+    assert item.declared.owners == ("original", "optimized")
 
 
 def test_a_file_names_its_path_and_table(tmp_path: Path) -> None:

@@ -235,3 +235,21 @@ def test_schema_errors_at_start_up(tmp_path: Path, schema: Any, path: str) -> No
         CliRunner().invoke(build_app(args), args, catch_exceptions=False)
     message = str(caught.value)
     assert "task 'topics'" in message and f"schema {path}:" in message
+
+
+def test_tasks_come_from_plugins_not_the_kernel(tmp_path: Path) -> None:
+    from kernel.manager import Kernel
+    from kernel.settings import load_settings
+
+    settings = settings_file(tmp_path)
+    kernel = Kernel.create(load_settings({"plugins.autoload": False}, settings_file=settings))
+    assert {"session_analysis", "summary", "topics"} <= set(kernel.tasks())
+    alone = Kernel.create(
+        load_settings(
+            {"plugins.autoload": False, "plugins.disabled": ["session-tasks", "tasks"]},
+            settings_file=settings,
+        )
+    )
+    assert dict(alone.tasks()) == {}
+    with pytest.raises(ConfigError, match="unknown task 'session_analysis'"):
+        alone.task("session_analysis")

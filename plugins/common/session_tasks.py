@@ -1,4 +1,5 @@
-"""The built-in session tasks: today's HR-session analysis and its narrower variants.
+"""The session tasks: the HR-session analysis and its narrower variants (plugin ``session-tasks``
+registers them).
 
 Their answers go onto the session's columns (``applies="session"``); :data:`SESSION_FIELDS` is the
 one list of those columns that every processor, the importer and the benchmark use.

@@ -10,11 +10,18 @@ import re
 from typing import Any
 
 from kernel.declarations import Declarations
-from kernel.redact import displayed
+from kernel.redact import MASK, redacted
 from kernel.settings import Effective, LoadedSettings
 from kernel.settingsources import ENV_PREFIX
 
 BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def displayed(value: Any, *, secret: bool) -> Any:
+    """A setting's value as ``batchkernel settings`` shows it: a set secret as ``***``."""
+    if secret:
+        return MASK if value not in (None, "", [], {}) else value
+    return redacted(value)
 
 
 def toml_value(value: Any) -> str:
@@ -125,8 +132,8 @@ def as_reference(declarations: Declarations) -> str:
         for item in keys.values():
             setting = item.setting
             meaning = setting.help + (" (secret)" if setting.secret else "")
-            if len(item.owners) == 1 and len(owners) > 1:
-                meaning += f" [{item.owners[0]}]"
+            if len(item.owners) < len(owners):
+                meaning += f" [{', '.join(item.owners)}]"
             default = "not set" if setting.default is None else f"`{toml_value(setting.default)}`"
             lines.append(
                 f"| `{setting.key}` | {_cell(default)} | {_cell(setting.expected())} "

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from kernel.types import ConfigError, TaskSpec
-
-TASK_KEYS = ("instructions", "schema", "model", "params")
+from plugins.tasks.settings_spec import TASK_KEYS
 
 
 def plain(value: Any) -> Any:

@@ -64,7 +64,10 @@ class ProviderCase:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     """Emulator knobs every scenario starts from."""
     settings: Mapping[str, Any] = field(default_factory=dict)
-    """Plugin settings every scenario starts from."""
+    """Plugin settings every scenario starts from (fast retries, the emulator's deployment)."""
+    no_retries: Mapping[str, Any] = field(default_factory=dict)
+    """Plugin settings under which a failing call fails at once and, where the plugin has
+    breakers, opens its circuit after two failures."""
 
     def emulator(self, faults: Mapping[str, Any]) -> Any:
         """A started emulator with ``faults`` (operation aliases translated)."""
@@ -86,11 +89,12 @@ class ProviderCase:
             "plugins__provider": self.name,
             f"{section}__{self.url_key}": server.base_url,
             f"{section}__api_key": "test-key",
-            f"{section}__backoff_base_seconds": 0.01,
-            f"{section}__backoff_max_seconds": 0.2,
-            f"{section}__max_retries": 3,
-            **{f"{section}__{key}": value for key, value in self.settings.items()},
+            **self.prefixed(self.settings),
         }
+
+    def prefixed(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """Settings of this plugin's section as ``section__key`` overrides."""
+        return {f"{self.section}__{key}": value for key, value in settings.items()}
 
     def batches(self, server: Any) -> list[LedgerBatch]:
         """Every batch the emulator ever made."""
@@ -146,6 +150,38 @@ def _gemini_leftovers(ledger: Mapping[str, Any]) -> list[str]:
     return files + [f"batch {b['name']}" for b in ledger["batches"] if not b["deleted"]]
 
 
+def _anthropic_batch(entry: Mapping[str, Any]) -> LedgerBatch:
+    """An Anthropic emulator ledger entry: an ended batch is cancelled, expired or completed by
+    its request counts; request ids are the custom ids without the per-batch tag."""
+    status = "running"
+    if entry["processing_status"] == "ended":
+        counts = entry.get("request_counts") or {}
+        status = (
+            "cancelled"
+            if counts.get("canceled")
+            else "expired"
+            if counts.get("expired")
+            else "completed"
+        )
+    ids = tuple(str(cid).partition("_")[2] for cid in entry["custom_ids"])
+    return LedgerBatch(str(entry["id"]), status, ids)
+
+
+def _anthropic_leftovers(ledger: Mapping[str, Any]) -> list[str]:
+    """Batches not deleted (nothing is uploaded)."""
+    return [f"batch {b['id']}" for b in ledger["batches"] if not b["deleted"]]
+
+
+def _anthropic_line_errors(retryable: bool) -> dict[str, Any]:
+    """``errored`` results: overloaded (retried) or an invalid request (final)."""
+    kind = "overloaded_error" if retryable else "invalid_request_error"
+    return {"rate_line_error": 0.25, "line_error_type": kind}
+
+
+FAST = {"backoff_base_seconds": 0.01, "backoff_max_seconds": 0.2, "max_retries": 3}
+"""Our retry loop, quick: the OpenAI and Gemini plugins."""
+NO_RETRIES = {"max_retries": 0, "circuit_failure_threshold": 2, "circuit_reset_seconds": 0.2}
+
 OPENAI = ProviderCase(
     name="openai",
     section="openai",
@@ -162,6 +198,8 @@ OPENAI = ProviderCase(
     ledger_batch=_openai_batch,
     leftovers=_openai_leftovers,
     defaults={"seed": 1},
+    settings=FAST,
+    no_retries=NO_RETRIES,
 )
 
 AZURE_OPENAI = ProviderCase(
@@ -175,7 +213,8 @@ AZURE_OPENAI = ProviderCase(
     ledger_batch=_openai_batch,
     leftovers=_openai_leftovers,
     defaults={"seed": 1, "azure_deployments": ("contract-global-batch",)},
-    settings={"deployment": "contract-global-batch"},
+    settings={**FAST, "deployment": "contract-global-batch"},
+    no_retries=NO_RETRIES,
 )
 
 GEMINI = ProviderCase(
@@ -194,8 +233,28 @@ GEMINI = ProviderCase(
     ledger_batch=_gemini_batch,
     leftovers=_gemini_leftovers,
     defaults={"seed": 1},
-    settings={"inline_max_bytes": 0},
+    settings={**FAST, "inline_max_bytes": 0},
+    no_retries=NO_RETRIES,
 )
 
-CASES: tuple[ProviderCase, ...] = (OPENAI, AZURE_OPENAI, GEMINI)
+ANTHROPIC = ProviderCase(
+    name="anthropic",
+    section="anthropic",
+    url_key="base_url",
+    server="plugins.emulator_anthropic:AnthropicEmulatorServer",
+    config="plugins.emulator_anthropic:AnthropicEmulatorConfig",
+    operations={
+        "create": "batches.create",
+        "poll": "batches.retrieve",
+        "download": "batches.results",
+    },
+    line_errors=_anthropic_line_errors,
+    ledger_batch=_anthropic_batch,
+    leftovers=_anthropic_leftovers,
+    defaults={"seed": 1},
+    settings={"max_retries": 3, "create_retries": 3},
+    no_retries={"max_retries": 0},
+)
+
+CASES: tuple[ProviderCase, ...] = (OPENAI, AZURE_OPENAI, GEMINI, ANTHROPIC)
 """Every provider plugin the suite accepts."""

@@ -62,6 +62,9 @@ def test_azure_emulator_command_serves_the_sdk(tmp_path: Path) -> None:
         )
         uploaded = client.files.create(file=("in.jsonl", b"{}\n"), purpose="batch")
         assert uploaded.id and client.batches.list().data == []
+        client.close()
     finally:
         process.terminate()
         process.wait(timeout=30)
+        if process.stderr is not None:
+            process.stderr.close()

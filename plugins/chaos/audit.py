@@ -60,11 +60,13 @@ class Audit:
         return out
 
 
-def expected_usage(processing_type: str, messages: list[tuple[str, str]]) -> int:
-    """Total tokens the emulator reports for this request's line (prompt + completion): the
-    built-in task's instructions as the system message, the transcript as the user message."""
+def expected_usage(processing_type: str, messages: list[tuple[str, str]], model: str) -> int:
+    """Total tokens the emulator reports for this request's line (prompt + completion),
+    computed by the emulator's own generator: the built-in task's instructions as the system
+    message, the transcript as the user message, its schema as a strict structured output."""
     from plugins.common.session_tasks import session_tasks
     from plugins.common.text import transcript
+    from plugins.emulator import generation, params
     from plugins.emulator import model as emulator_model
 
     task = next(task for task in session_tasks() if task.name == processing_type)
@@ -72,8 +74,24 @@ def expected_usage(processing_type: str, messages: list[tuple[str, str]]) -> int
         {"role": "system", "content": task.instructions},
         {"role": "user", "content": transcript(messages)},
     ]
-    reply = emulator_model.reply(body_messages)
-    return emulator_model.prompt_tokens(body_messages) + emulator_model.completion_tokens(reply)
+    body = {
+        "model": model,
+        "messages": body_messages,
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": task.name, "schema": dict(task.schema), "strict": True},
+        },
+    }
+    turn = generation.generate(
+        body,
+        "/v1/chat/completions",
+        emulator_model.transcript_of(body_messages),
+        emulator_model.approximate_prompt_tokens(body_messages),
+        params.chat_format(body),
+        invalid=False,
+        refuse=False,
+    )
+    return turn.input_tokens + turn.output_tokens
 
 
 def audit(
@@ -186,8 +204,8 @@ def _check_tokens(conn: sa.Connection, result: Audit) -> None:
     def check() -> None:
         if current is None:
             return
-        request_id, status, _, ptype, tokens = current
-        expected = expected_usage(ptype, messages)
+        request_id, status, model, ptype, tokens = current
+        expected = expected_usage(ptype, messages, model)
         result.tokens_checked += 1
         if (status == RequestStatus.PROCESSING_COMPLETE and tokens != expected) or (
             status == RequestStatus.PROCESSING_FAILED and tokens not in (0, expected)

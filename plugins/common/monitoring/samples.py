@@ -58,9 +58,12 @@ class SampleWriter:
         self._lock = threading.Lock()
 
     def _database(self) -> Database:
-        """The writer's own engine, made on first use."""
+        """The writer's own engine, made on first use; it never creates a missing database file
+        (a database without a schema has nothing to sample)."""
         if self._db is None:
-            self._db = Database(self._url.render_as_string(hide_password=False), pool_size=1)
+            self._db = Database(
+                self._url.render_as_string(hide_password=False), pool_size=1, create_missing=False
+            )
         return self._db
 
     def maybe_write(self, now: datetime | None = None) -> bool:

@@ -122,7 +122,8 @@ def _assert_paused_is_visible(kernel: Any) -> None:
     )
     console = Console(record=True, width=300)
     print_status(console, snapshot)
-    assert "provider_health openai condition" in console.export_text()
+    text = console.export_text()
+    assert "provider_health openai" in text and "condition quota" in text, text
 
 
 def test_rate_limit_429s_stay_transient(make_pipeline: Any, db_url: str) -> None:

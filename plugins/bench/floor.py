@@ -30,6 +30,7 @@ from kernel.settings import load_settings
 from kernel.types import BatchStatus, LocalBatch, RequestStatus, ResultFiles
 from plugins.bench import rss
 from plugins.bench.rawdb import RawDB
+from plugins.bench.warmup import warm_up
 
 PENDING = RequestStatus.PENDING_BATCHING.value
 IN_PROGRESS = RequestStatus.BATCHING_IN_PROGRESS.value
@@ -364,6 +365,7 @@ def run_floor(
     plus how many requests each reached."""
     floor = Floor(url, workdir, trace_memory=trace_memory, overrides=overrides)
     if trace_memory:
+        warm_up(floor.kernel)
         tracemalloc.start()
     try:
         with floor.stage("claim"):

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from plugins.bench.stages import StageDriver
+from plugins.bench.warmup import warm_up
 
 
 def emit(event: str, **payload: Any) -> None:
@@ -51,11 +52,7 @@ def run_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
         driver = StageDriver(kernel, trace_memory=bool(mode), first_create=mode == "build")
         driver.on_stage = lambda name, passes: emit("stage", stage=name, passes=passes)
         if driver.trace_memory:
-            # Mapper configuration is a one-time cost of the first ORM use in any process; it
-            # would otherwise land in whichever stage runs first.
-            from sqlalchemy.orm import configure_mappers
-
-            configure_mappers()
+            warm_up(kernel)
             tracemalloc.start()
         figures = driver.run()
         status = kernel.collect_status()

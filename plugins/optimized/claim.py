@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Column, String, select, update
 
@@ -78,13 +78,16 @@ def fetch_pending(
     while eligible:
         # a page's drafts are dropped and its reference cycles (result and statement objects)
         # collected before the next page is read, so peak memory does not grow with the backlog
-        named = claim_page(kernel, eligible, limits, sizer, page_size, now, remaining)
-        if named is None:
+        page = claim_page(kernel, eligible, limits, sizer, page_size, now, remaining)
+        if page is None:
             break
         eligible = [c for c in eligible if remaining.get(c, 1) > 0]
-        written = write_files(kernel, provider, named)
-        del named
-        gc.collect()
+        written = write_files(kernel, provider, page.named)
+        if page.full:
+            # another page may follow: collect this one's cycles first (a full collection is
+            # costly in a large process, so not after the last, partial page)
+            del page
+            gc.collect()
         for plan in written:
             if plan.input_bytes > limits.max_bytes:
                 kernel.abandon_plan(
@@ -105,6 +108,14 @@ def fetch_pending(
 Named = list[tuple[str, str, Draft]]
 
 
+class Page(NamedTuple):
+    """The batches claimed from one page of candidates, and whether the page was full (more
+    candidates may follow)."""
+
+    named: Named
+    full: bool
+
+
 def claim_page(
     kernel: KernelAPI,
     company_ids: Sequence[str],
@@ -113,7 +124,7 @@ def claim_page(
     page_size: int,
     now: Any,
     remaining: dict[str, int],
-) -> Named | None:
+) -> Page | None:
     """Lock one page of candidates, plan it and claim what the quotas leave room for; None when
     nothing was left."""
     db = kernel.db
@@ -142,8 +153,9 @@ def claim_page(
                 f"tokens or {limits.max_bytes} bytes (batch.max_input_tokens_per_batch, "
                 "batch.max_file_bytes)",
             )
+        full = len(candidates) >= page_size
         if not drafts:
-            return []
+            return Page([], full)
         named = [(new_id(), new_submission_key(), draft) for draft in drafts]
         insert_rows(
             session,
@@ -190,7 +202,7 @@ def claim_page(
                 f"claimed {claimed} of {len(members)} locked requests; rolled back (another "
                 "writer changed them)"
             )
-    return named
+    return Page(named, full)
 
 
 def fail(session: Any, ids: Sequence[str], reason: str) -> None:

@@ -167,7 +167,7 @@ def test_server_errors_in_lines_are_retried(make_pipeline: Any, db_url: str) -> 
         db_url,
         sessions=40,
         config=EmulatorConfig(seed=6, rate_line_error=0.3),
-        batch__max_attempts=10,
+        batch__max_attempts=20,
     )
     pipeline.run()
     requests = pipeline.requests()

@@ -223,7 +223,7 @@ def test_retryable_errored_results_are_retried(make_pipeline: Any, db_url: str) 
             "line_error_type": "overloaded_error",
             "line_faults_by_request": True,
         },
-        batch__max_attempts=6,
+        batch__max_attempts=20,
     )
     pipeline.run()
     assert_settled(pipeline)

@@ -110,18 +110,21 @@ class AnthropicEmulatorApp:
         fault = self.faults.http_fault(operation, request.request_id)
         if fault == "drop":
             return Response(drop=True)
+        # ``retry-after`` in whole seconds as the service sends it, and ``retry-after-ms`` (which
+        # the SDK reads first) so a test can ask for sub-second waits.
+        wait = cfg.retry_after_seconds
+        headers = {"retry-after": str(math.ceil(wait)), "retry-after-ms": str(int(wait * 1000))}
         if fault == "429":
-            wait = cfg.retry_after_seconds
             raise AnthropicApiError(
                 429,
                 "Number of request tokens has exceeded your per-minute rate limit. "
                 "Please try again later.",
-                headers={"retry-after": str(math.ceil(wait))},
+                headers=headers,
             )
         if fault == "529":
-            raise AnthropicApiError(529, "Overloaded")
+            raise AnthropicApiError(529, "Overloaded", headers=headers)
         if fault == "500":
-            raise AnthropicApiError(500, "Internal server error")
+            raise AnthropicApiError(500, "Internal server error", headers=headers)
         response = handler(request, *args)
         if fault == "slow":
             response.delay = cfg.slow_seconds

@@ -21,7 +21,7 @@ HELP: dict[str, str] = {
     "max_body_bytes": "the largest create body accepted",
     "shuffle_output": "results come back in random order",
     "latency_ms": "added to every call",
-    "retry_after_seconds": "the retry-after of a 429",
+    "retry_after_seconds": "the retry-after of a 429, 529 or 500",
     "slow_seconds": "how long a slow call is held",
     "chaos_operations": "the operations the rate_* faults hit",
     "rate_429": "fraction of calls answered 429 rate_limit_error",

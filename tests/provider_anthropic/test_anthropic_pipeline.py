@@ -77,7 +77,14 @@ def make_pipeline(make_kernel: Any, tmp_path: Path, processor: str) -> Iterator[
         **settings: Any,
     ) -> Pipeline:
         server = AnthropicEmulatorServer(
-            AnthropicEmulatorConfig(seed=1, api_key="sk-ant-test", **(config or {}))
+            AnthropicEmulatorConfig(
+                **{
+                    "seed": 1,
+                    "api_key": "sk-ant-test",
+                    "retry_after_seconds": 0.01,
+                    **(config or {}),
+                }
+            )
         ).start()
         servers.append(server)
         options = {
@@ -165,7 +172,7 @@ def test_lifecycle_lands_every_result(make_pipeline: Any, db_url: str) -> None:
 @pytest.mark.parametrize(
     "fault",
     [
-        {"first_429": {"batches.create": 2}, "retry_after_seconds": 0},
+        {"first_429": {"batches.create": 2}, "retry_after_seconds": 0.01},
         {"first_529": {"batches.create": 1}},
         {"first_529": {"batches.retrieve": 2, "batches.results": 1}},
         {"first_500": {"batches.list": 1, "batches.retrieve": 1}},

@@ -251,7 +251,7 @@ ANTHROPIC = ProviderCase(
     line_errors=_anthropic_line_errors,
     ledger_batch=_anthropic_batch,
     leftovers=_anthropic_leftovers,
-    defaults={"seed": 1},
+    defaults={"seed": 1, "retry_after_seconds": 0.01},
     settings={"max_retries": 3, "create_retries": 3},
     no_retries={"max_retries": 0},
 )

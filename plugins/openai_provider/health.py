@@ -1,69 +1,71 @@
 """The provider's checks for ``run`` and ``doctor``: a key is set, and the endpoint answers one
-cheap call (a list of one batch) with that key."""
+cheap call (a list of one batch) with that key; for ``openai`` and ``azure-openai`` alike, each
+from its own settings section."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from kernel.types import HealthCheck
+from plugins.common.providerchecks import Endpoint, Kind, key_check, remote_checks
+from plugins.openai_provider.client import build_client
 from plugins.openai_provider.config import ProviderConfig
 from plugins.openai_provider.retry import classify
 
-KEY_FIX = "set OPENAI_API_KEY (or [openai] api_key, or BATCHKERNEL_OPENAI__API_KEY)"
-URL_FIX = "check openai.base_url / OPENAI_BASE_URL and the network"
+FIXES = {
+    "openai": (
+        "set OPENAI_API_KEY (or [openai] api_key, or BATCHKERNEL_OPENAI__API_KEY)",
+        "check openai.base_url / OPENAI_BASE_URL and the network",
+    ),
+    "azure_openai": (
+        "set AZURE_OPENAI_API_KEY (or [azure_openai] api_key, or "
+        "BATCHKERNEL_AZURE_OPENAI__API_KEY)",
+        "check azure_openai.endpoint and the network",
+    ),
+}
 
 
-def setup_facts(settings: Any) -> dict[str, str]:
+def setup_facts(settings: Any, name: str = "openai", section: str = "openai") -> dict[str, str]:
     """The banner's provider line: the endpoint, and whether a key is set (never the key)."""
-    config = ProviderConfig.from_settings(settings)
+    config = ProviderConfig.from_settings(settings, section)
     key = "key set" if config.api_key else "no key"
-    return {"provider": f"openai at {config.base_url} ({key})"}
+    where = (
+        f"{config.base_url}, deployment {config.deployment}" if config.azure else config.base_url
+    )
+    return {"provider": f"{name} at {where} ({key})"}
 
 
-def checks(settings: Any, *, remote: bool) -> list[HealthCheck]:
+def checks(settings: Any, *, remote: bool, section: str = "openai") -> list[HealthCheck]:
     """Key present; with ``remote``, the endpoint reachable and accepting the key."""
-    config = ProviderConfig.from_settings(settings)
-    if not config.api_key:
-        return [HealthCheck("provider key", False, "openai.api_key is empty", KEY_FIX)]
-    found = [HealthCheck("provider key", True, "openai.api_key is set")]
-    if remote:
-        found.append(reachable(config))
+    config = ProviderConfig.from_settings(settings, section)
+    key_fix, url_fix = FIXES[section]
+    endpoint = Endpoint(section, config.base_url, key_fix, url_fix)
+    found = [key_check(endpoint, config.api_key)]
+    if not config.api_key or not remote:
+        return found
+    quick = dataclasses.replace(
+        config,
+        timeout_seconds=config.connect_timeout_seconds * 2,
+        connect_timeout_seconds=config.connect_timeout_seconds,
+    )
+    client = build_client(quick)
+    try:
+        found += remote_checks(endpoint, lambda: client.batches.list(limit=1), None, "", explain)
+    finally:
+        client.close()
     return found
 
 
-def reachable(config: ProviderConfig) -> HealthCheck:
-    """One ``GET /batches?limit=1`` without retries: does the endpoint answer and take the key?"""
-    import openai
-
-    name = "provider reachable"
-    client = openai.OpenAI(
-        api_key=config.api_key,
-        base_url=config.base_url,
-        timeout=openai.Timeout(
-            config.connect_timeout_seconds * 2, connect=config.connect_timeout_seconds
-        ),
-        max_retries=0,
-    )
-    try:
-        client.batches.list(limit=1)
-    except Exception as exc:
-        failure = classify(exc)
-        if failure is None:
-            return HealthCheck(
-                name, False, f"{config.base_url}: {type(exc).__name__}: {exc}", URL_FIX
-            )
-        if failure.status in (401, 403):
-            return HealthCheck(
-                name,
-                False,
-                f"{config.base_url} refused the API key ({failure.message})",
-                "check OPENAI_API_KEY / openai.api_key",
-            )
-        if failure.kind in ("connection", "timeout"):
-            return HealthCheck(
-                name, False, f"cannot reach {config.base_url} ({failure.message})", URL_FIX
-            )
-        return HealthCheck(name, False, f"{config.base_url} answered {failure.message}", URL_FIX)
-    finally:
-        client.close()
-    return HealthCheck(name, True, f"{config.base_url} answered a list call")
+def explain(exc: Exception) -> tuple[Kind, str]:
+    """An SDK failure as the checks' kind and message."""
+    failure = classify(exc)
+    if failure is None:
+        return "other", f"{type(exc).__name__}: {exc}"
+    if failure.status in (401, 403):
+        return "auth", failure.message
+    if failure.kind in ("connection", "timeout"):
+        return "connection", failure.message
+    if failure.kind == "not_found":
+        return "not_found", failure.message
+    return "other", failure.message

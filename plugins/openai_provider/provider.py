@@ -174,14 +174,14 @@ class OpenAIProvider:
         """The key is set; with ``remote``, the endpoint answers a list call with it."""
         from plugins.openai_provider.health import checks
 
-        return checks(kernel.settings, remote=remote)
+        return checks(kernel.settings, remote=remote, section=self.DIALECT.section)
 
     @hookimpl
     def describe_setup(self, kernel: KernelAPI) -> dict[str, str]:
         """The banner's provider line: name, endpoint, whether a key is set."""
         from plugins.openai_provider.health import setup_facts
 
-        return setup_facts(kernel.settings)
+        return setup_facts(kernel.settings, self.DIALECT.name, self.DIALECT.section)
 
     @hookimpl
     def merge_status(self, kernel: KernelAPI, section: str, parts: Sequence[Any]) -> Any:

@@ -400,7 +400,8 @@ class GeminiProvider:
     def _listings(
         self, config: GeminiConfig, client: genai.Client
     ) -> tuple[list[ProviderBatch], list[tuple[str, str]]]:
-        """Every batch job named for a key, and every upload as (name, display name); all pages."""
+        """Every batch job named for a key, and every upload as (name, display name); all pages.
+        Results files, named for themselves, come with their batch job."""
 
         def jobs() -> list[ProviderBatch]:
             """All batch jobs that carry a display name."""
@@ -411,7 +412,11 @@ class GeminiProvider:
         def files() -> list[tuple[str, str]]:
             """All uploads that carry a display name."""
             listed = client.files.list(config={"page_size": self.file_page_size})
-            return [(str(f.name), str(f.display_name)) for f in listed if f.display_name]
+            return [
+                (str(f.name), str(f.display_name))
+                for f in listed
+                if f.display_name and f.display_name != f.name
+            ]
 
         return self.caller.run(config, "list", jobs), self.caller.run(config, "list", files)
 

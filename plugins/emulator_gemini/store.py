@@ -473,7 +473,6 @@ def _ledger_entry(batch: Batch) -> dict[str, Any]:
         "display_name": batch.display_name,
         "model": batch.model,
         "state": batch.state,
-        "deleted": batch.deleted,
         "source": "file" if batch.input_file else "inline",
         "input_file": batch.input_file,
         "responses_file": batch.responses_file,

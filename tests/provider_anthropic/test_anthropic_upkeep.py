@@ -189,8 +189,8 @@ def test_sweep_keeps_batches_with_keep_and_within_its_interval(
     make_kernel: Any, sqlite_url: str, server: AnthropicEmulatorServer, tmp_path: Path
 ) -> None:
     kernel = _kernel(make_kernel, sqlite_url, server.base_url)
-    provider = AnthropicProvider(clock=lambda: now[0])
     now = [1000.0]
+    provider = AnthropicProvider(clock=lambda: now[0])
     keys = [f"bk_sweep_{index}" for index in range(2)]
     first = provider.submit_batch(kernel, _plan(kernel, provider, tmp_path, keys[0]))
     _record(kernel, [(keys[0], first.provider_batch_id, BatchStatus.APPLIED)])

@@ -15,11 +15,12 @@ from typing import Any
 import orjson
 
 from plugins.emulator.api import Request, Response
+from plugins.emulator.config import HIDDEN
 from plugins.emulator.errors import ApiError
 from plugins.emulator.faults import FaultInjector
 
 from . import ids
-from .config import HIDDEN, HTTP_FAULTS, OLDEST_VERSION, AnthropicEmulatorConfig
+from .config import HTTP_FAULTS, OLDEST_VERSION, AnthropicEmulatorConfig
 from .errors import AnthropicApiError, error_body, invalid
 from .store import Store
 from .validation import check_create

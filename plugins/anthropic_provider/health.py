@@ -10,7 +10,7 @@ from kernel.types import HealthCheck
 from plugins.anthropic_provider.client import build_client
 from plugins.anthropic_provider.config import AnthropicConfig
 from plugins.anthropic_provider.errors import error_type
-from plugins.common.providerchecks import Endpoint, Kind, key_check, remote_checks
+from plugins.common.providerchecks import Endpoint, Kind, kind_of, provider_checks, setup_line
 
 KEY_FIX = "set ANTHROPIC_API_KEY (or [anthropic] api_key, or BATCHKERNEL_ANTHROPIC__API_KEY)"
 URL_FIX = "check anthropic.base_url and the network"
@@ -18,34 +18,27 @@ CHECK_TIMEOUT_SECONDS = 10.0
 
 
 def setup_facts(settings: Any) -> dict[str, str]:
-    """The banner's provider line: endpoint, model and whether a key is set (never the key)."""
+    """The banner's provider line: endpoint, model and whether a key is set."""
     config = AnthropicConfig.from_settings(settings)
-    key = "key set" if config.api_key else "no key"
-    return {"provider": f"anthropic at {config.base_url} (model {config.model}, {key})"}
+    return setup_line("anthropic", config.base_url, config.api_key, f"model {config.model}")
 
 
 def checks(settings: Any, *, remote: bool) -> list[HealthCheck]:
     """Key present; with ``remote``, one list call and one model lookup, without retries."""
     config = AnthropicConfig.from_settings(settings)
-    endpoint = Endpoint("anthropic", config.base_url, KEY_FIX, URL_FIX)
-    found = [key_check(endpoint, config.api_key)]
-    if not config.api_key or not remote:
-        return found
     quick = dataclasses.replace(
         config, timeout_seconds=min(config.timeout_seconds, CHECK_TIMEOUT_SECONDS), max_retries=0
     )
-    client = build_client(quick)
-    try:
-        found += remote_checks(
-            endpoint,
-            lambda: client.messages.batches.list(limit=1),
-            lambda: client.models.retrieve(config.model),
-            config.model,
-            explain,
-        )
-    finally:
-        client.close()
-    return found
+    return provider_checks(
+        Endpoint("anthropic", config.base_url, KEY_FIX, URL_FIX),
+        config.api_key,
+        remote=remote,
+        client=lambda: build_client(quick),
+        list_call=lambda client: client.messages.batches.list(limit=1),
+        model_call=lambda client: client.models.retrieve(config.model),
+        model=config.model,
+        explain=explain,
+    )
 
 
 def explain(exc: Exception) -> tuple[Kind, str]:
@@ -57,7 +50,4 @@ def explain(exc: Exception) -> tuple[Kind, str]:
     if not isinstance(exc, anthropic.APIStatusError):
         return "other", f"{type(exc).__name__}: {exc}"
     status, kind, message = error_type(exc)
-    text = f"HTTP {status} {kind or 'error'}: {message}"
-    if status in (401, 403):
-        return "auth", text
-    return ("not_found" if status == 404 else "other"), text
+    return kind_of("", status), f"HTTP {status} {kind or 'error'}: {message}"

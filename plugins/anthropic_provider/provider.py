@@ -39,6 +39,7 @@ from plugins.anthropic_provider.errors import error_type, is_quota, retry_after,
 from plugins.anthropic_provider.lookup import Lookup, find_tagged, first_tag_of_lines
 from plugins.anthropic_provider.mapping import status_of, to_provider_batch, to_result
 from plugins.anthropic_provider.submission import batch_requests
+from plugins.common.sweeps import SweepSchedule, report_sweep
 
 if TYPE_CHECKING:
     import anthropic
@@ -53,7 +54,6 @@ CREATE_SKEW_SECONDS = 300
 """A batch made by a lost create is no older than the call less this (server clock skew)."""
 KNOWN_LIMIT = 10_000
 BYTES = "batchkernel.provider.bytes"
-SWEPT = "batchkernel.provider.files.swept"
 
 
 class AnthropicProvider:
@@ -77,7 +77,7 @@ class AnthropicProvider:
         self._quota_reason = ""
         self._tags: dict[str, str | None] = {}
         """Provider batch id → the tag of its first result line (None: none of ours)."""
-        self._last_sweep: float | None = None
+        self.sweeps = SweepSchedule(lambda: self.clock())
         self.page_size = PAGE_SIZE
 
     def _setup(self, kernel: Any) -> tuple[AnthropicConfig, anthropic.Anthropic]:
@@ -444,10 +444,8 @@ class AnthropicProvider:
             config, client = self._setup(kernel)
             if config.batch_retention != "delete":
                 return 0
-            now = self.clock()
-            if self._last_sweep is not None and now - self._last_sweep < (
-                config.sweep_interval_seconds
-            ):
+            started = self.sweeps.due(config.sweep_interval_seconds)
+            if started is None:
                 return 0
             ended = [
                 str(batch.id)
@@ -458,13 +456,11 @@ class AnthropicProvider:
             over = settled(sorted(set(owned.values())))
             doomed = [batch_id for batch_id, key in owned.items() if key in over]
             deleted = sum(self._delete_quietly(kernel, client, batch_id) for batch_id in doomed)
-            self._last_sweep = now
+            self.sweeps.done(started)
         except Exception as exc:
             kernel.log.warning("sweep of anthropic batches failed (tried again later): %s", exc)
             return 0
-        if doomed:
-            kernel.log.info("swept %d of %d ended anthropic batches", deleted, len(doomed))
-        kernel.metric(SWEPT, deleted, kind="counter", unit="{file}")
+        report_sweep(kernel, NAME, deleted, len(doomed))
         return deleted
 
     def _owners(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from kernel.types import HealthCheck
 
@@ -68,15 +68,57 @@ def call_check(
     return HealthCheck(REACHABLE, True, f"{url} answered a list call")
 
 
-def remote_checks(
+def provider_checks(
     endpoint: Endpoint,
-    list_call: Callable[[], object],
-    model_call: Callable[[], object] | None,
+    api_key: str,
+    *,
+    remote: bool,
+    client: Callable[[], Any],
+    list_call: Callable[[Any], object],
+    model_call: Callable[[Any], object] | None,
     model: str,
     explain: Explain,
 ) -> list[HealthCheck]:
-    """The list call, then (when it passed and the provider has one) the model lookup."""
-    found = [call_check(endpoint, list_call, explain)]
-    if found[0].ok and model_call is not None:
-        found.append(call_check(endpoint, model_call, explain, model=model))
+    """The key; with ``remote`` and a key, the list call on a fresh ``client()`` (closed after)
+    and, when it passed and the provider has one, the model lookup."""
+    found = [key_check(endpoint, api_key)]
+    if not api_key or not remote:
+        return found
+    sdk = client()
+    try:
+        found.append(call_check(endpoint, lambda: list_call(sdk), explain))
+        if found[-1].ok and model_call is not None:
+            found.append(call_check(endpoint, lambda: model_call(sdk), explain, model=model))
+    finally:
+        sdk.close()
     return found
+
+
+def setup_line(name: str, url: str, api_key: str, detail: str = "") -> dict[str, str]:
+    """The banner's provider line: name, endpoint, ``detail`` and whether a key is set (never
+    the key)."""
+    key = "key set" if api_key else "no key"
+    return {"provider": f"{name} at {url} ({detail + ', ' if detail else ''}{key})"}
+
+
+def kind_of(kind: str, status: int | None) -> Kind:
+    """A provider's failure kind and HTTP status as the checks' kind."""
+    if status in (401, 403) or kind == "unauthorized":
+        return "auth"
+    if kind in ("connection", "timeout"):
+        return "connection"
+    return "not_found" if status == 404 or kind == "not_found" else "other"
+
+
+def explained_by(classify: Callable[[Exception], Any]) -> Explain:
+    """An :data:`Explain` from a provider's failure classifier (``kind``, ``status`` and
+    ``message`` of what it returns; ``None`` for an exception it does not know)."""
+
+    def explain(exc: Exception) -> tuple[Kind, str]:
+        """The checks' kind and message of one failure."""
+        failure = classify(exc)
+        if failure is None:
+            return "other", f"{type(exc).__name__}: {exc}"
+        return kind_of(failure.kind, failure.status), failure.message
+
+    return explain

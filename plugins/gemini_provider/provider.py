@@ -31,6 +31,7 @@ from kernel.types import (
     ResultFiles,
     SubmittedBatch,
 )
+from plugins.common.sweeps import SweepSchedule, report_sweep
 
 from . import decoding
 from .calls import Caller, Health, ProviderCallError
@@ -55,7 +56,6 @@ LIST_PAGE_SIZE = 100
 FILE_PAGE_SIZE = 100
 """The most files one ``files.list`` page holds."""
 ENDED = frozenset({"completed", "failed", "cancelled", "expired"})
-SWEPT = "batchkernel.provider.files.swept"
 GEMINI_MODEL_PREFIXES = ("gemini", "gemma", "models/", "tunedModels/")
 GONE = frozenset({"not_found", "unauthorized"})
 """Gemini answers 403 for a file that no longer exists."""
@@ -70,10 +70,10 @@ class GeminiProvider:
         self.caller = Caller(self.health)
         self._lock = threading.Lock()
         self._unknown_creates: set[str] = set()
-        self._last_sweep: float | None = None
+        self.clock = time.time
+        self.sweeps = SweepSchedule(lambda: self.clock())
         self.page_size = LIST_PAGE_SIZE
         self.file_page_size = FILE_PAGE_SIZE
-        self.clock = time.time
 
     def _setup(self, kernel: Any) -> tuple[GeminiConfig, genai.Client]:
         """Current settings and the client for them."""
@@ -373,10 +373,8 @@ class GeminiProvider:
             config, client = self._setup(kernel)
             if config.file_retention != "delete":
                 return 0
-            now = self.clock()
-            if self._last_sweep is not None and now - self._last_sweep < (
-                config.sweep_interval_seconds
-            ):
+            started = self.sweeps.due(config.sweep_interval_seconds)
+            if started is None:
                 return 0
             jobs, files = self._listings(config, client)
             keys = {key for _, key in files} | {str(j.metadata[SUBMISSION_KEY]) for j in jobs}
@@ -384,17 +382,11 @@ class GeminiProvider:
             doomed_jobs, doomed_files = doomed(jobs, files, over)
             deleted = sum(self._delete_file(config, client, name) for name in doomed_files)
             deleted += sum(self._delete_batch(config, client, name) for name in doomed_jobs)
-            self._last_sweep = now
+            self.sweeps.done(started)
         except Exception as exc:
             kernel.log.warning("sweep of gemini files failed (tried again later): %s", exc)
             return 0
-        if doomed_jobs or doomed_files:
-            kernel.log.info(
-                "swept %d of %d gemini files and batch jobs left by finished batches",
-                deleted,
-                len(doomed_jobs) + len(doomed_files),
-            )
-        kernel.metric(SWEPT, deleted, kind="counter", unit="{file}")
+        report_sweep(kernel, NAME, deleted, len(doomed_jobs) + len(doomed_files))
         return deleted
 
     def _listings(

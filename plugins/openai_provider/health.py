@@ -8,7 +8,7 @@ import dataclasses
 from typing import Any
 
 from kernel.types import HealthCheck
-from plugins.common.providerchecks import Endpoint, Kind, key_check, remote_checks
+from plugins.common.providerchecks import Endpoint, explained_by, provider_checks, setup_line
 from plugins.openai_provider.client import build_client
 from plugins.openai_provider.config import ProviderConfig
 from plugins.openai_provider.retry import classify
@@ -27,45 +27,24 @@ FIXES = {
 
 
 def setup_facts(settings: Any, name: str = "openai", section: str = "openai") -> dict[str, str]:
-    """The banner's provider line: the endpoint, and whether a key is set (never the key)."""
+    """The banner's provider line: the endpoint (at Azure with the deployment), whether a key
+    is set."""
     config = ProviderConfig.from_settings(settings, section)
-    key = "key set" if config.api_key else "no key"
-    where = (
-        f"{config.base_url}, deployment {config.deployment}" if config.azure else config.base_url
-    )
-    return {"provider": f"{name} at {where} ({key})"}
+    detail = f"deployment {config.deployment}" if config.azure else ""
+    return setup_line(name, config.base_url, config.api_key, detail)
 
 
 def checks(settings: Any, *, remote: bool, section: str = "openai") -> list[HealthCheck]:
     """Key present; with ``remote``, the endpoint reachable and accepting the key."""
     config = ProviderConfig.from_settings(settings, section)
-    key_fix, url_fix = FIXES[section]
-    endpoint = Endpoint(section, config.base_url, key_fix, url_fix)
-    found = [key_check(endpoint, config.api_key)]
-    if not config.api_key or not remote:
-        return found
-    quick = dataclasses.replace(
-        config,
-        timeout_seconds=config.connect_timeout_seconds * 2,
-        connect_timeout_seconds=config.connect_timeout_seconds,
+    quick = dataclasses.replace(config, timeout_seconds=config.connect_timeout_seconds * 2)
+    return provider_checks(
+        Endpoint(section, config.base_url, *FIXES[section]),
+        config.api_key,
+        remote=remote,
+        client=lambda: build_client(quick),
+        list_call=lambda client: client.batches.list(limit=1),
+        model_call=None,
+        model="",
+        explain=explained_by(classify),
     )
-    client = build_client(quick)
-    try:
-        found += remote_checks(endpoint, lambda: client.batches.list(limit=1), None, "", explain)
-    finally:
-        client.close()
-    return found
-
-
-def explain(exc: Exception) -> tuple[Kind, str]:
-    """An SDK failure as the checks' kind and message."""
-    failure = classify(exc)
-    if failure is None:
-        return "other", f"{type(exc).__name__}: {exc}"
-    if failure.status in (401, 403):
-        return "auth", failure.message
-    if failure.kind in ("connection", "timeout"):
-        return "connection", failure.message
-    if failure.kind == "not_found":
-        return "not_found", failure.message
-    return "other", failure.message

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from kernel.db.models import AIBatchRequest, Company
-from kernel.types import BatchPlan, BatchStatus, LLMRequest
+from kernel.types import BatchStatus
 from plugins.anthropic_provider import AnthropicProvider
 from plugins.emulator_anthropic import AnthropicEmulatorServer
 from tests.cli.support import closed_port
+from tests.provider_anthropic.support import plan_of
 
 KEY = "sk-ant-upkeep"
 
@@ -88,43 +89,6 @@ def test_checks_name_each_problem_and_its_fix(
     assert list(_checks(_kernel(make_kernel, sqlite_url, url), remote=False)) == ["provider key"]
 
 
-def _plan(kernel: Any, provider: AnthropicProvider, tmp_path: Path, key: str) -> BatchPlan:
-    """A plan of two requests under submission key ``key``."""
-    encoder = provider.request_encoder(kernel, "anthropic", "claude-haiku-4-5")
-    assert encoder is not None
-    path = tmp_path / f"{key}.jsonl"
-    path.write_bytes(
-        b"".join(
-            encoder.encode(
-                LLMRequest(
-                    custom_id=f"r{index}",
-                    task="probe",
-                    model="claude-haiku-4-5",
-                    instructions="Answer briefly.",
-                    messages=(("user", f"question {index}?"),),
-                    schema=None,
-                    schema_name="probe",
-                    max_output_tokens=64,
-                    temperature=None,
-                )
-            )
-            for index in range(2)
-        )
-    )
-    return BatchPlan(
-        batch_id=str(uuid.uuid4()),
-        company_id="c1",
-        model="claude-haiku-4-5",
-        processing_type="probe",
-        submission_key=key,
-        input_path=path,
-        request_count=2,
-        input_bytes=path.stat().st_size,
-        estimated_input_tokens=10,
-        provider="anthropic",
-    )
-
-
 def _record(kernel: Any, rows: Sequence[tuple[str, str | None, BatchStatus]]) -> None:
     """Local batches (submission key, provider batch id, status) of company c1."""
     with kernel.db.transaction() as session:
@@ -160,7 +124,7 @@ def test_sweep_deletes_ended_batches_of_ours_that_are_over(
     made = {}
     for name in ("applied", "unapplied", "lost", "foreign", "kept"):
         key = f"bk_{name}_{uuid.uuid4().hex[:12]}"
-        made[name] = (key, creator.submit_batch(kernel, _plan(kernel, creator, tmp_path, key)))
+        made[name] = (key, creator.submit_batch(kernel, plan_of(kernel, creator, tmp_path, 2, key)))
     ids = {name: sub.provider_batch_id for name, (_, sub) in made.items()}
     _record(
         kernel,
@@ -192,13 +156,13 @@ def test_sweep_keeps_batches_with_keep_and_within_its_interval(
     now = [1000.0]
     provider = AnthropicProvider(clock=lambda: now[0])
     keys = [f"bk_sweep_{index}" for index in range(2)]
-    first = provider.submit_batch(kernel, _plan(kernel, provider, tmp_path, keys[0]))
+    first = provider.submit_batch(kernel, plan_of(kernel, provider, tmp_path, 2, keys[0]))
     _record(kernel, [(keys[0], first.provider_batch_id, BatchStatus.APPLIED)])
     kernel.settings.set("anthropic.batch_retention", "keep")
     assert provider.sweep_provider_files(kernel, _settled(kernel)) == 0
     kernel.settings.set("anthropic.batch_retention", "delete")
     assert provider.sweep_provider_files(kernel, _settled(kernel)) == 1
-    second = provider.submit_batch(kernel, _plan(kernel, provider, tmp_path, keys[1]))
+    second = provider.submit_batch(kernel, plan_of(kernel, provider, tmp_path, 2, keys[1]))
     _record(kernel, [(keys[1], second.provider_batch_id, BatchStatus.APPLIED)])
     now[0] += 60
     assert provider.sweep_provider_files(kernel, _settled(kernel)) == 0, "within the interval"

@@ -442,9 +442,8 @@ class AnthropicProvider:
         """
         try:
             config, client = self._setup(kernel)
-            if config.batch_retention != "delete":
-                return 0
-            started = self.sweeps.due(config.sweep_interval_seconds)
+            wanted = config.batch_retention == "delete"
+            started = self.sweeps.due(config.sweep_interval_seconds, enabled=wanted)
             if started is None:
                 return 0
             ended = [

@@ -18,10 +18,11 @@ class SweepSchedule:
         self.clock = clock
         self.last: float | None = None
 
-    def due(self, interval: float) -> float | None:
-        """The time now when a sweep is due, else ``None``."""
+    def due(self, interval: float, *, enabled: bool = True) -> float | None:
+        """The time now when a sweep is due, else ``None`` (always when not ``enabled``: the
+        retention setting keeps what a sweep would delete)."""
         now = self.clock()
-        if self.last is not None and now - self.last < interval:
+        if not enabled or (self.last is not None and now - self.last < interval):
             return None
         return now
 

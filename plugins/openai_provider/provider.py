@@ -651,9 +651,8 @@ class OpenAIProvider:
         """
         try:
             config, client = self._setup(kernel)
-            if config.file_retention != "delete":
-                return 0
-            started = self.sweeps.due(config.sweep_interval_seconds)
+            wanted = config.file_retention == "delete"
+            started = self.sweeps.due(config.sweep_interval_seconds, enabled=wanted)
             if started is None:
                 return 0
             owned = self._owned_files(kernel, config, client)

@@ -25,6 +25,7 @@ from kernel.types import (
     ResultFiles,
     SubmittedBatch,
 )
+from plugins.common.sweeps import SweepSchedule, report_sweep
 from plugins.openai_provider.breaker import BREAKER_RANK, OPEN, STATE_GAUGE, BreakerBoard
 from plugins.openai_provider.calls import Caller, OutcomeUnknownError, ProviderCallError
 from plugins.openai_provider.client import ClientHolder
@@ -69,7 +70,6 @@ PLAN_LOOKUP_MARGIN_SECONDS = 3600
 TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
 CIRCUIT_STATE = "batchkernel.provider.circuit.state"
 BYTES = "batchkernel.provider.bytes"
-SWEPT = "batchkernel.provider.files.swept"
 KEY_CACHE_SIZE = 10_000
 """Batch ids whose submission key the sweep remembers (a batch's metadata never changes)."""
 
@@ -108,7 +108,7 @@ class OpenAIProvider:
         self._lock = threading.Lock()
         self._unknown_creates: set[str] = set()
         self._batch_keys: dict[str, str | None] = {}
-        self._last_sweep: float | None = None
+        self.sweeps = SweepSchedule(lambda: self.clock())
         self.file_page_size = FILE_PAGE_SIZE
         self.breakers = BreakerBoard(clock=lambda: self.clock(), on_transition=self._on_transition)
         self.caller = Caller(
@@ -174,14 +174,14 @@ class OpenAIProvider:
         """The key is set; with ``remote``, the endpoint answers a list call with it."""
         from plugins.openai_provider.health import checks
 
-        return checks(kernel.settings, remote=remote)
+        return checks(kernel.settings, remote=remote, section=self.DIALECT.section)
 
     @hookimpl
     def describe_setup(self, kernel: KernelAPI) -> dict[str, str]:
         """The banner's provider line: name, endpoint, whether a key is set."""
         from plugins.openai_provider.health import setup_facts
 
-        return setup_facts(kernel.settings)
+        return setup_facts(kernel.settings, self.DIALECT.name, self.DIALECT.section)
 
     @hookimpl
     def merge_status(self, kernel: KernelAPI, section: str, parts: Sequence[Any]) -> Any:
@@ -651,26 +651,19 @@ class OpenAIProvider:
         """
         try:
             config, client = self._setup(kernel)
-            if config.file_retention != "delete":
-                return 0
-            now = self.clock()
-            if self._last_sweep is not None and now - self._last_sweep < (
-                config.sweep_interval_seconds
-            ):
+            wanted = config.file_retention == "delete"
+            started = self.sweeps.due(config.sweep_interval_seconds, enabled=wanted)
+            if started is None:
                 return 0
             owned = self._owned_files(kernel, config, client)
             over = settled(sorted(set(owned.values())))
             doomed = [file_id for file_id, key in owned.items() if key in over]
             deleted = sum(self._delete_quietly(kernel, config, client, f) for f in doomed)
-            self._last_sweep = now
+            self.sweeps.done(started)
         except Exception as exc:
             kernel.log.warning("sweep of provider files failed (tried again later): %s", exc)
             return 0
-        if doomed:
-            kernel.log.info(
-                "swept %d of %d provider files left by finished batches", deleted, len(doomed)
-            )
-        kernel.metric(SWEPT, deleted, kind="counter", unit="{file}")
+        report_sweep(kernel, self.DIALECT.name, deleted, len(doomed))
         return deleted
 
     def _owned_files(

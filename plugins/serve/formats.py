@@ -105,6 +105,7 @@ class _SnapshotCollector:
             tokens.add_metric([cid, "input"], row["input_tokens"])
             tokens.add_metric([cid, "output"], row["output_tokens"])
             cost.add_metric([cid], row["cost_usd"])
+        yield from _provider_families(snap.get("providers") or [])
         companies = GaugeMetricFamily(
             "batchkernel_companies",
             "Companies in the database; per-company series cover the top ones, "
@@ -180,6 +181,36 @@ class _SnapshotCollector:
                     condition = str(info.get("condition") or "ok")
                     paused.add_metric([provider, condition], 0.0 if condition == "ok" else 1.0)
             yield paused
+
+
+def _provider_families(rows: list[dict[str, Any]]) -> Iterator[Metric]:
+    """Batches by provider and state, the requests in each provider's live batches and those
+    it answered, and its cost."""
+    batches = GaugeMetricFamily(
+        "batchkernel_provider_batches",
+        "Batches by provider and state",
+        labels=["provider", "state"],
+    )
+    requests = GaugeMetricFamily(
+        "batchkernel_provider_requests",
+        "Requests by provider: in its live batches (in_flight), answered (complete, failed)",
+        labels=["provider", "state"],
+    )
+    cost = CounterMetricFamily(
+        "batchkernel_provider_cost_usd",
+        "Cost of the requests a provider answered",
+        labels=["provider"],
+    )
+    for row in rows:
+        name = row["provider"]
+        for state, count in row["batches"].items():
+            batches.add_metric([name, state], count)
+        for state in ("in_flight", "complete", "failed"):
+            requests.add_metric(
+                [name, state], row["requests_in_flight" if state == "in_flight" else state]
+            )
+        cost.add_metric([name], row["cost_usd"])
+    yield from (batches, requests, cost)
 
 
 def snapshot_prometheus(snapshot: dict[str, Any]) -> bytes:

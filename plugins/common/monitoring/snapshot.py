@@ -17,14 +17,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kernel.api import KernelAPI
-from kernel.types import BatchStatus, RequestStatus
+from kernel.types import IN_FLIGHT_BATCH_STATUSES, BatchStatus, RequestStatus
 from plugins.common.budgets import Budgets, budget_status, holds
 from plugins.common.monitoring.queries import (
     COMPANY_ID_LENGTH,
     CompanyRank,
     MonitorReader,
+    batch_groups,
     batch_groups_of,
-    batch_totals,
     company_count,
     company_page,
     first_pending,
@@ -46,6 +46,8 @@ SHARED_BUDGET_REASON = (
     "it goes on when that budget has room"
 )
 RECENT_ACTIONS = 10
+LIVE_BATCH_STATUSES = IN_FLIGHT_BATCH_STATUSES | {BatchStatus.PLANNED}
+"""Batches whose members are in flight: planned, or not ended at the provider."""
 CORE_KEYS = frozenset(
     {
         "generated_at",
@@ -59,6 +61,7 @@ CORE_KEYS = frozenset(
         "companies",
         "companies_page",
         "other",
+        "providers",
         "throughput",
         "budgets",
         "scheduler",
@@ -120,7 +123,10 @@ def _companies(
     companies, and the batches of those companies only.
     """
     requests = request_totals(conn, company)
-    batches = batch_totals(conn, company)
+    groups = batch_groups(conn, company)
+    batches: dict[str, int] = {}
+    for _provider, status, n, _members in groups:
+        batches[status] = batches.get(status, 0) + n
     first = first_pending(conn, company)
     count = company_count(conn) if company is None else None
     offset = (page - 1) * page_size
@@ -161,7 +167,29 @@ def _companies(
             "order": "backlog (pending + in flight) descending, then cost descending, then id",
         },
         "other": _other(totals, rows, total) if company is None else None,
+        "providers": _providers(requests.by_provider, groups),
     }
+
+
+def _providers(
+    answered: dict[str, dict[str, Any]], groups: list[tuple[str, str, int, int]]
+) -> list[dict[str, Any]]:
+    """Per provider: its batches by state, the requests in its in-flight batches, and the
+    requests it answered (complete, failed) with their tokens and cost."""
+    empty = {"complete": 0, "failed": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0}
+    out: dict[str, dict[str, Any]] = {}
+    for name in {*answered, *(group[0] for group in groups)}:
+        out[name] = {
+            "provider": name,
+            "batches": {},
+            "requests_in_flight": 0,
+            **answered.get(name, empty),
+        }
+    for name, status, n, members in groups:
+        out[name]["batches"][status] = n
+        if status in LIVE_BATCH_STATUSES:
+            out[name]["requests_in_flight"] += members
+    return [out[name] for name in sorted(out)]
 
 
 def _other(totals: dict[str, Any], rows: list[dict[str, Any]], total: int) -> dict[str, Any] | None:

@@ -1,0 +1,112 @@
+"""Costs per provider on every provider plugin, through its real SDK against its emulator, on
+SQLite and PostgreSQL: each request charged at its provider's price for its model, ``costs``
+split by provider with the comparison, and ``status``/``serve`` counting per provider."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from kernel.cli.main import build_app
+from kernel.db.models import AIModel, AIModelPrice
+from plugins.common.monitoring.queries import MonitorReader
+from plugins.common.monitoring.snapshot import build_snapshot
+from plugins.common.settings_spec import stored_model_name
+from plugins.serve.formats import snapshot_prometheus
+from tests.providers.checks import COMPLETE, assert_settled
+
+MODELS = {"anthropic": "claude-haiku-4-5", "gemini": "gemini-2.5-flash"}
+"""The model each provider is run with (a model its own price table lists)."""
+DISCOUNT = 0.3
+"""The provider's own batch discount in these runs (every other provider keeps 0.5)."""
+
+
+def test_requests_are_charged_at_their_provider_price(make_contract: Any, db_url: str) -> None:
+    contract = make_contract(db_url, sessions=12, companies=2)
+    case = contract.case
+    model = MODELS.get(case.name, "gpt-4o-mini")
+    assert str(contract.kernel.settings.model.name) == model
+    contract.run()
+    assert assert_settled(contract) == Counter({COMPLETE: 12})
+    requests = contract.requests()
+    with contract.kernel.db.transaction() as session:
+        rows = {
+            price.id: (price, name, provider)
+            for price, name, provider in session.execute(
+                select(AIModelPrice, AIModel.name, AIModel.provider).join(
+                    AIModel, AIModel.id == AIModelPrice.model_id
+                )
+            ).all()
+        }
+    for request in requests:
+        assert request.provider == case.name and request.model == model
+        price, stored, provider = rows[request.price_id]
+        assert (stored, provider) == (stored_model_name(case.name, model), case.name)
+        assert price.batch_discount == DISCOUNT
+        factor = (1 - DISCOUNT) / 1_000_000
+        expected = (
+            (request.prompt_tokens - request.cached_tokens) * price.input_per_million
+            + request.cached_tokens * price.cached_input_per_million
+            + request.completion_tokens * price.output_per_million
+        ) * factor
+        assert request.total_cost_usd == pytest.approx(expected, rel=1e-9)
+        assert request.total_cost_usd > 0
+    total = sum(r.total_cost_usd for r in requests)
+
+    url = str(contract.kernel.settings.database.url)
+    result = CliRunner().invoke(build_app([]), ["costs", "--json", "--compare", "--database", url])
+    assert result.exit_code == 0, result.output
+    report = orjson.loads(result.stdout)
+    assert [(r["provider"], r["requests"]) for r in report["by_provider"]] == [(case.name, 12)]
+    assert report["by_provider"][0]["cost_usd"] == pytest.approx(total, rel=1e-9)
+    comparison = report["compare"]
+    assert comparison["spent"] == [{"provider": case.name, "cost_usd": pytest.approx(total)}]
+    by = {row["provider"]: row for row in comparison["rows"]}
+    assert {"openai", "azure-openai", "anthropic", "gemini"} <= set(by)
+    assert by["anthropic"]["models"] == {model: "claude-haiku-4-5"}
+    assert by["gemini"]["models"] == {model: "gemini-2.5-flash"}
+    assert all(row["cost_usd"] > 0 and not row["unpriced_tokens"] for row in by.values())
+    text = CliRunner().invoke(build_app([]), ["costs", "--compare", "--database", url])
+    assert text.exit_code == 0, text.output
+    assert f"spent at {case.name} $" in text.stdout and "the same tokens at " in text.stdout
+    assert "tokenizers count the same text differently" in text.stdout.replace("\n", " ")
+
+    reader = MonitorReader.for_database(contract.kernel.db)
+    try:
+        snapshot = build_snapshot(reader, contract.kernel)
+    finally:
+        reader.dispose()
+    (row,) = snapshot["providers"]
+    assert (row["provider"], row["complete"], row["failed"], row["requests_in_flight"]) == (
+        case.name,
+        12,
+        0,
+        0,
+    )
+    assert row["batches"] == {"APPLIED": len(contract.batches())}
+    assert row["cost_usd"] == pytest.approx(total, rel=1e-9)
+    metrics = snapshot_prometheus(snapshot).decode()
+    assert f'batchkernel_provider_requests{{provider="{case.name}",state="complete"}} 12.0' in (
+        metrics
+    )
+    assert f'batchkernel_provider_batches{{provider="{case.name}",state="APPLIED"}}' in metrics
+
+
+@pytest.fixture
+def make_contract(make_contract: Any, case: Any) -> Any:
+    """The contract factory with the provider's own model and batch discount."""
+
+    def factory(db_url: str, **settings: Any) -> Any:
+        model = MODELS.get(case.name, "gpt-4o-mini")
+        options = {
+            "model__name": model,
+            f"prices.providers.{case.name}.batch_discount": DISCOUNT,
+        }
+        return make_contract(db_url, **options, **settings)
+
+    return factory

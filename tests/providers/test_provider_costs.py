@@ -5,6 +5,7 @@ split by provider with the comparison, and ``status``/``serve`` counting per pro
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -13,11 +14,15 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from kernel.cli.main import build_app
-from kernel.db.models import AIModel, AIModelPrice
+from kernel.db.models import AIModel, AIModelPrice, AIProcessingRequest
+from kernel.scheduler import Scheduler
+from plugins.common.importing.importer import import_file
 from plugins.common.monitoring.queries import MonitorReader
 from plugins.common.monitoring.snapshot import build_snapshot
 from plugins.common.settings_spec import stored_model_name
+from plugins.common.synthetic import sessions
 from plugins.serve.formats import snapshot_prometheus
+from tests.providers.cases import CASES
 from tests.providers.checks import COMPLETE, assert_settled
 
 MODELS = {"anthropic": "claude-haiku-4-5", "gemini": "gemini-2.5-flash"}
@@ -95,6 +100,75 @@ def test_requests_are_charged_at_their_provider_price(make_contract: Any, db_url
         metrics
     )
     assert f'batchkernel_provider_batches{{provider="{case.name}",state="APPLIED"}}' in metrics
+
+
+def test_spend_splits_by_provider_on_one_database(
+    make_kernel: Any, db_url: str, tmp_path: Path
+) -> None:
+    """Requests answered by OpenAI and by Anthropic in one database: each charged at its own
+    provider's price, and costs, the comparison and the snapshot split them."""
+    totals: dict[str, float] = {}
+    for name in ("openai", "anthropic"):
+        case = next(c for c in CASES if c.name == name)
+        server = case.emulator({})
+        try:
+            kernel = make_kernel(
+                db_url,
+                **case.kernel_settings(server),
+                model__name=MODELS.get(name, "gpt-4o-mini"),
+                batch__max_requests_per_batch=10,
+                batch__min_batch_size=1,
+            )
+            source = tmp_path / f"{name}.jsonl"
+            with source.open("wb") as handle:
+                for record in sessions(2, 10, seed=len(name)):
+                    record["session_id"] = f"{name}-{record['session_id']}"
+                    handle.write(orjson.dumps(record) + b"\n")
+            assert import_file(kernel, source).requests_created == 10
+            assert Scheduler(kernel).run_until_idle(timeout=120).idle
+        finally:
+            server.stop()
+        with kernel.db.transaction() as session:
+            rows = session.execute(
+                select(AIProcessingRequest, AIModelPrice)
+                .join(AIModelPrice, AIModelPrice.id == AIProcessingRequest.price_id)
+                .where(AIProcessingRequest.provider == name)
+            ).all()
+        assert len(rows) == 10
+        listed = (1.0, 5.0) if name == "anthropic" else (0.15, 0.60)
+        assert {(p.input_per_million, p.output_per_million) for _, p in rows} == {listed}
+        totals[name] = sum(request.total_cost_usd for request, _ in rows)
+
+    result = CliRunner().invoke(
+        build_app([]), ["costs", "--json", "--compare", "--database", db_url]
+    )
+    assert result.exit_code == 0, result.output
+    report = orjson.loads(result.stdout)
+    by = {row["provider"]: row for row in report["by_provider"]}
+    assert {name: row["requests"] for name, row in by.items()} == {"anthropic": 10, "openai": 10}
+    for name, total in totals.items():
+        assert by[name]["cost_usd"] == pytest.approx(total, rel=1e-9)
+    spent = {row["provider"]: row["cost_usd"] for row in report["compare"]["spent"]}
+    assert spent == pytest.approx(totals)
+    compared = {row["provider"]: row for row in report["compare"]["rows"]}
+    assert compared["openai"]["models"] == {
+        "claude-haiku-4-5": "gpt-4o-mini",
+        "gpt-4o-mini": "gpt-4o-mini",
+    }
+    csv = CliRunner().invoke(build_app([]), ["costs", "--csv", "--database", db_url])
+    assert {line.split(",")[1] for line in csv.stdout.splitlines()[1:]} == {"anthropic", "openai"}
+
+    kernel = make_kernel(db_url)
+    reader = MonitorReader.for_database(kernel.db)
+    try:
+        snapshot = build_snapshot(reader, kernel)
+    finally:
+        reader.dispose()
+    assert [(r["provider"], r["complete"]) for r in snapshot["providers"]] == [
+        ("anthropic", 10),
+        ("openai", 10),
+    ]
+    assert snapshot["usage"]["cost_usd"] == pytest.approx(sum(totals.values()), rel=1e-9)
 
 
 @pytest.fixture

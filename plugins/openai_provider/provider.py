@@ -117,6 +117,7 @@ class OpenAIProvider:
             sleep=lambda seconds: self.sleep(seconds),
             rng=rng,
             on_condition=self._on_condition,
+            provider=self.DIALECT.name,
         )
         self.pause = CreationPause(self.DIALECT.name, clock=lambda: self.clock())
 

@@ -124,8 +124,8 @@ class MetricBridge:
             for group in request_groups(conn):
                 requests[group.status] = requests.get(group.status, 0) + group.count
             batches: dict[tuple[str, str], int] = {}
-            for provider, status, count, _requests in batch_groups(conn):
-                batches[(provider, status)] = count
+            for batch in batch_groups(conn):
+                batches[(batch.provider, batch.status)] = batch.batches
             oldest = oldest_pending(conn)
         age = (datetime.now(UTC) - min(oldest.values())).total_seconds() if oldest else 0.0
         return {"requests": requests, "batches": batches, "oldest_age": max(0.0, age)}

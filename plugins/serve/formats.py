@@ -13,6 +13,13 @@ from plugins.common.csvcells import SafeWriter
 from plugins.common.monitoring.snapshot import BATCH_STATES, REQUEST_STATES
 
 BREAKER_VALUE = {"closed": 0.0, "half_open": 0.5, "open": 1.0}
+PROVIDER_REQUESTS = {
+    "in_flight": "requests_in_flight",
+    "sent": "requests_sent",
+    "completed": "completed",
+    "failed": "failed",
+}
+"""The ``state`` label of ``batchkernel_provider_requests`` and the snapshot field it reads."""
 
 
 def snapshot_csv(snapshot: dict[str, Any]) -> bytes:
@@ -184,8 +191,8 @@ class _SnapshotCollector:
 
 
 def _provider_families(rows: list[dict[str, Any]]) -> Iterator[Metric]:
-    """Batches by provider and state, the requests in each provider's live batches and those
-    it answered, and its cost."""
+    """Batches by provider and state, the requests in each provider's batches (in flight, sent,
+    completed and failed as it reported them), and the cost applied from them."""
     batches = GaugeMetricFamily(
         "batchkernel_provider_batches",
         "Batches by provider and state",
@@ -193,22 +200,21 @@ def _provider_families(rows: list[dict[str, Any]]) -> Iterator[Metric]:
     )
     requests = GaugeMetricFamily(
         "batchkernel_provider_requests",
-        "Requests by provider: in its live batches (in_flight), answered (complete, failed)",
+        "Requests in a provider's batches: in_flight (live batches), sent (all), completed and "
+        "failed (as the provider reported them)",
         labels=["provider", "state"],
     )
     cost = CounterMetricFamily(
         "batchkernel_provider_cost_usd",
-        "Cost of the requests a provider answered",
+        "Cost applied from a provider's batches (batch prices)",
         labels=["provider"],
     )
     for row in rows:
         name = row["provider"]
         for state, count in row["batches"].items():
             batches.add_metric([name, state], count)
-        for state in ("in_flight", "complete", "failed"):
-            requests.add_metric(
-                [name, state], row["requests_in_flight" if state == "in_flight" else state]
-            )
+        for state, key in PROVIDER_REQUESTS.items():
+            requests.add_metric([name, state], row[key])
         cost.add_metric([name], row["cost_usd"])
     yield from (batches, requests, cost)
 

@@ -95,14 +95,13 @@ def _companies(snapshot: dict[str, Any]) -> Table:
 
 
 def _providers(snapshot: dict[str, Any]) -> Table:
-    """Per provider: batches in flight and ended, requests in flight, answered and failed, cost."""
+    """Per provider: batches live and in all, requests in flight and sent, what it reported
+    completed and failed, and the cost applied."""
+    names = ("batches live", "batches", "in flight", "sent", "completed", "failed", "cost")
     table = Table(
         Column("provider", no_wrap=True),
-        *(
-            Column(name, justify="right", no_wrap=True, min_width=len(name))
-            for name in ("batches in flight", "batches", "in flight", "complete", "failed", "cost")
-        ),
-        title="by provider (requests: in its batches, answered by it)",
+        *(Column(name, justify="right", no_wrap=True, min_width=len(name)) for name in names),
+        title="by provider (requests in its batches; completed and failed as it reported them)",
         box=box.SIMPLE_HEAD,
     )
     for row in snapshot.get("providers") or []:
@@ -110,15 +109,21 @@ def _providers(snapshot: dict[str, Any]) -> Table:
         live = sum(n for state, n in batches.items() if state in LIVE_BATCH_STATUSES)
         table.add_row(
             escape(row["provider"]),
-            f"{live:,}",
-            f"{sum(batches.values()):,}",
-            f"{row['requests_in_flight']:,}",
-            f"{row['complete']:,}",
-            f"{row['failed']:,}",
+            *(
+                f"{n:,}"
+                for n in (
+                    live,
+                    sum(batches.values()),
+                    row["requests_in_flight"],
+                    row["requests_sent"],
+                    row["completed"],
+                    row["failed"],
+                )
+            ),
             f"{row['cost_usd']:.4f}",
         )
     if not table.rows:
-        table.add_row("none yet", *["-"] * 6)
+        table.add_row("none yet", *["-"] * len(names))
     return table
 
 

@@ -87,16 +87,12 @@ def test_requests_are_charged_at_their_provider_price(make_contract: Any, db_url
     finally:
         reader.dispose()
     (row,) = snapshot["providers"]
-    assert (row["provider"], row["complete"], row["failed"], row["requests_in_flight"]) == (
-        case.name,
-        12,
-        0,
-        0,
-    )
+    figures = ("provider", "requests_sent", "completed", "failed", "requests_in_flight")
+    assert tuple(row[key] for key in figures) == (case.name, 12, 12, 0, 0)
     assert row["batches"] == {"APPLIED": len(contract.batches())}
     assert row["cost_usd"] == pytest.approx(total, rel=1e-9)
     metrics = snapshot_prometheus(snapshot).decode()
-    assert f'batchkernel_provider_requests{{provider="{case.name}",state="complete"}} 12.0' in (
+    assert f'batchkernel_provider_requests{{provider="{case.name}",state="completed"}} 12.0' in (
         metrics
     )
     assert f'batchkernel_provider_batches{{provider="{case.name}",state="APPLIED"}}' in metrics
@@ -164,11 +160,13 @@ def test_spend_splits_by_provider_on_one_database(
         snapshot = build_snapshot(reader, kernel)
     finally:
         reader.dispose()
-    assert [(r["provider"], r["complete"]) for r in snapshot["providers"]] == [
+    assert [(r["provider"], r["completed"]) for r in snapshot["providers"]] == [
         ("anthropic", 10),
         ("openai", 10),
     ]
     assert snapshot["usage"]["cost_usd"] == pytest.approx(sum(totals.values()), rel=1e-9)
+    for row in snapshot["providers"]:
+        assert row["cost_usd"] == pytest.approx(totals[row["provider"]], rel=1e-9)
 
 
 @pytest.fixture

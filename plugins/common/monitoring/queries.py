@@ -11,7 +11,7 @@ and per-company details only for the companies on that page.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast, overload
 
@@ -123,12 +123,45 @@ def request_groups(conn: Connection, company: str | None = None) -> list[Request
     return [RequestGroup(c, s, int(n), int(i), int(o), float(cost)) for c, s, n, i, o, cost in rows]
 
 
-def batch_groups(conn: Connection, company: str | None = None) -> list[tuple[str, str, int, int]]:
-    """One GROUP BY over batches: (provider, state, batches, their requests)."""
+@dataclass(frozen=True, slots=True)
+class BatchGroup:
+    """Batches of one provider in one state: how many, the requests sent in them, what the
+    provider reported done and failed, and the tokens and cost applied from them."""
+
+    provider: str
+    status: str
+    batches: int
+    requests: int
+    completed: int
+    failed: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+
+def batch_groups(conn: Connection, company: str | None = None) -> list[BatchGroup]:
+    """One GROUP BY over batches by provider and state (batches are few next to requests)."""
     b = AIBatchRequest
-    stmt = select(b.provider, b.status, func.count(), func.coalesce(func.sum(b.request_count), 0))
-    rows = conn.execute(_scoped(stmt.group_by(b.provider, b.status), b.company_id, company))
-    return [(p, s, int(n), int(m)) for p, s, n, m in rows]
+    sums = (
+        b.request_count,
+        b.counts_completed,
+        b.counts_failed,
+        b.actual_input_tokens,
+        b.actual_output_tokens,
+    )
+    stmt = select(
+        b.provider,
+        b.status,
+        func.count(),
+        *(func.coalesce(func.sum(column), 0) for column in sums),
+        func.coalesce(func.sum(b.actual_cost_usd), 0.0),
+    ).group_by(b.provider, b.status)
+    return [
+        BatchGroup(p, s, int(n), int(m), int(done), int(bad), int(inp), int(out), float(cost))
+        for p, s, n, m, done, bad, inp, out, cost in conn.execute(
+            _scoped(stmt, b.company_id, company)
+        )
+    ]
 
 
 def oldest_pending(conn: Connection, company: str | None = None) -> dict[str, datetime]:
@@ -244,14 +277,12 @@ def _minute_key(value: Any) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RequestTotals:
-    """Requests (of one company or all) by state, with their tokens and cost; ``by_provider``:
-    the same figures of the requests each provider answered (``complete``, ``failed``)."""
+    """Requests (of one company or all) by state, with their tokens and cost."""
 
     by_state: dict[str, int]
     input_tokens: int
     output_tokens: int
     cost_usd: float
-    by_provider: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _count_in(column: Any, state: str) -> Any:
@@ -260,46 +291,31 @@ def _count_in(column: Any, state: str) -> Any:
 
 
 def request_totals(conn: Connection, company: str | None = None) -> RequestTotals:
-    """Requests by state, tokens and cost, per provider that answered them (conditional sums in
-    one sequential pass, a row per provider, which both databases run faster than a GROUP BY
-    through the status index)."""
+    """One row: requests by state, tokens and cost (conditional sums in one sequential pass,
+    which both databases run faster than a GROUP BY through the status index)."""
     r = AIProcessingRequest
     states = [s.value for s in RequestStatus]
     stmt = select(
-        r.provider,
         *(_count_in(r.status, state) for state in states),
         func.coalesce(func.sum(r.prompt_tokens), 0),
         func.coalesce(func.sum(r.completion_tokens), 0),
         func.coalesce(func.sum(r.total_cost_usd), 0.0),
-    ).group_by(r.provider)
-    totals = RequestTotals(dict.fromkeys(states, 0), 0, 0, 0.0)
-    by_provider: dict[str, dict[str, Any]] = {}
-    for provider, *row in conn.execute(_scoped(stmt, r.company_id, company)):
-        counts = dict(zip(states, map(int, row[: len(states)]), strict=True))
-        inp, out, cost = int(row[-3]), int(row[-2]), float(row[-1])
-        totals = RequestTotals(
-            {state: n + counts[state] for state, n in totals.by_state.items()},
-            totals.input_tokens + inp,
-            totals.output_tokens + out,
-            totals.cost_usd + cost,
-        )
-        if provider is not None:
-            by_provider[provider] = {
-                "complete": counts[RequestStatus.PROCESSING_COMPLETE],
-                "failed": counts[RequestStatus.PROCESSING_FAILED],
-                "input_tokens": inp,
-                "output_tokens": out,
-                "cost_usd": cost,
-            }
-    return replace(totals, by_provider=by_provider)
+    )
+    row = conn.execute(_scoped(stmt, r.company_id, company)).one()
+    counts = row[: len(states)]
+    return RequestTotals(
+        {state: int(n) for state, n in zip(states, counts, strict=True)},
+        int(row[len(states)]),
+        int(row[len(states) + 1]),
+        float(row[len(states) + 2]),
+    )
 
 
 def batch_totals(conn: Connection, company: str | None = None) -> dict[str, int]:
-    """Batches by state (all companies, or one)."""
-    totals: dict[str, int] = {}
-    for _provider, status, n, _requests in batch_groups(conn, company):
-        totals[status] = totals.get(status, 0) + n
-    return totals
+    """Batches by state (all companies, or one): at most one row per state."""
+    b = AIBatchRequest
+    stmt = select(b.status, func.count()).group_by(b.status)
+    return {s: int(n) for s, n in conn.execute(_scoped(stmt, b.company_id, company))}
 
 
 def first_pending(conn: Connection, company: str | None = None) -> tuple[str, datetime] | None:

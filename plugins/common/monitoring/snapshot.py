@@ -21,6 +21,7 @@ from kernel.types import IN_FLIGHT_BATCH_STATUSES, BatchStatus, RequestStatus
 from plugins.common.budgets import Budgets, budget_status, holds
 from plugins.common.monitoring.queries import (
     COMPANY_ID_LENGTH,
+    BatchGroup,
     CompanyRank,
     MonitorReader,
     batch_groups,
@@ -48,6 +49,14 @@ SHARED_BUDGET_REASON = (
 RECENT_ACTIONS = 10
 LIVE_BATCH_STATUSES = IN_FLIGHT_BATCH_STATUSES | {BatchStatus.PLANNED}
 """Batches whose members are in flight: planned, or not ended at the provider."""
+PROVIDER_SUMS = {
+    "requests_sent": "requests",
+    "completed": "completed",
+    "failed": "failed",
+    "input_tokens": "input_tokens",
+    "output_tokens": "output_tokens",
+}
+"""The provider section's sums over its batches, and the batch group field each adds up."""
 CORE_KEYS = frozenset(
     {
         "generated_at",
@@ -125,8 +134,8 @@ def _companies(
     requests = request_totals(conn, company)
     groups = batch_groups(conn, company)
     batches: dict[str, int] = {}
-    for _provider, status, n, _members in groups:
-        batches[status] = batches.get(status, 0) + n
+    for group in groups:
+        batches[group.status] = batches.get(group.status, 0) + group.batches
     first = first_pending(conn, company)
     count = company_count(conn) if company is None else None
     offset = (page - 1) * page_size
@@ -167,28 +176,31 @@ def _companies(
             "order": "backlog (pending + in flight) descending, then cost descending, then id",
         },
         "other": _other(totals, rows, total) if company is None else None,
-        "providers": _providers(requests.by_provider, groups),
+        "providers": _providers(groups),
     }
 
 
-def _providers(
-    answered: dict[str, dict[str, Any]], groups: list[tuple[str, str, int, int]]
-) -> list[dict[str, Any]]:
-    """Per provider: its batches by state, the requests in its in-flight batches, and the
-    requests it answered (complete, failed) with their tokens and cost."""
-    empty = {"complete": 0, "failed": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0}
+def _providers(groups: list[BatchGroup]) -> list[dict[str, Any]]:
+    """Per provider: its batches by state, the requests in its live batches and in all its
+    batches, what it reported completed and failed, and the tokens and cost applied."""
     out: dict[str, dict[str, Any]] = {}
-    for name in {*answered, *(group[0] for group in groups)}:
-        out[name] = {
-            "provider": name,
-            "batches": {},
-            "requests_in_flight": 0,
-            **answered.get(name, empty),
-        }
-    for name, status, n, members in groups:
-        out[name]["batches"][status] = n
-        if status in LIVE_BATCH_STATUSES:
-            out[name]["requests_in_flight"] += members
+    for group in groups:
+        row = out.setdefault(
+            group.provider,
+            {
+                "provider": group.provider,
+                "batches": {},
+                "requests_in_flight": 0,
+                **dict.fromkeys(PROVIDER_SUMS, 0),
+                "cost_usd": 0.0,
+            },
+        )
+        row["batches"][group.status] = group.batches
+        if group.status in LIVE_BATCH_STATUSES:
+            row["requests_in_flight"] += group.requests
+        for name in PROVIDER_SUMS:
+            row[name] += getattr(group, PROVIDER_SUMS[name])
+        row["cost_usd"] += group.cost_usd
     return [out[name] for name in sorted(out)]
 
 

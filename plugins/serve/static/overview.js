@@ -138,10 +138,10 @@ function providerTable(snap) {
   const rows = (snap.providers || []).map((p) => [p.provider,
     int(LIVE_BATCHES.reduce((n, state) => n + (p.batches[state] || 0), 0)),
     int(Object.values(p.batches).reduce((a, b) => a + b, 0)), int(p.requests_in_flight),
-    int(p.complete), int(p.failed), usd(p.cost_usd)]);
-  table("providers", [["provider"], ["batches in flight", "num"], ["batches", "num"],
-    ["requests in flight", "num"], ["answered", "num"], ["failed", "num"], ["cost (USD)", "num"]],
-    rows, "no batches yet");
+    int(p.requests_sent), int(p.completed), int(p.failed), usd(p.cost_usd)]);
+  table("providers", [["provider"], ["batches live", "num"], ["batches", "num"],
+    ["requests in flight", "num"], ["sent", "num"], ["completed", "num"], ["failed", "num"],
+    ["cost (USD)", "num"]], rows, "no batches yet");
 }
 
 function budgetTable(snap) {

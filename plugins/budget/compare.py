@@ -22,13 +22,13 @@ ASSUMPTION = (
 )
 
 
-def provider_model(settings: Any, book: PriceBook, provider: str, model: str) -> str:
-    """The model ``provider`` would answer a request for ``model`` with: the same model when it
-    prices it, else the model its settings section names, else ``model.name``."""
-    if book.priced(provider, model) is not None:
-        return model
-    section = settings.get(provider.replace("-", "_")) or {}
-    return str(section.get("model") or settings.model.name)
+def provider_model(settings: Any, book: PriceBook, provider: str, model: str) -> str | None:
+    """The priced model ``provider`` would answer a request for ``model`` with: the same model
+    when it lists it, else the model it sends for others (``[<provider>] model``), else
+    ``model.name``; ``None`` when it prices none of them."""
+    found = book.answering_model(provider, model)
+    fallback = book.substitutes.get(provider, str(settings.model.name))
+    return found if found is not None else book.priced(provider, fallback)
 
 
 def targets(settings: Any, book: PriceBook) -> tuple[list[str], str]:
@@ -56,12 +56,11 @@ def compare(report: dict[str, Any], settings: Any, book: PriceBook) -> dict[str,
         models: dict[str, str | None] = {}
         for (_, model), (inp, cached, out) in sorted(tokens.items()):
             chosen_model = provider_model(settings, book, target, model)
-            price = book.for_model(chosen_model, target)
-            models[model] = chosen_model if price is not None else None
-            if price is None:
+            models[model] = chosen_model
+            if chosen_model is None:
                 unpriced += inp + out
                 continue
-            cost += sum(price.cost(inp, out, cached))
+            cost += sum(book.tables[target][chosen_model].cost(inp, out, cached))
         rows.append(
             {
                 "provider": target,

@@ -63,13 +63,20 @@ class Price:
 class PriceBook:
     """Prices by provider and model, read from the ``prices`` settings section.
 
-    ``order`` is the provider searched first when a caller names none: the configured providers
-    (primary first), then every other provider with prices.
+    ``order`` is the providers searched when a caller names none: the configured providers
+    (primary first), then every other provider with prices. ``substitutes`` is the model each
+    provider sends for a model it does not serve (``[anthropic] model``, ``[gemini] model``).
     """
 
-    def __init__(self, tables: dict[str, dict[str, Price]], order: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        tables: dict[str, dict[str, Price]],
+        order: Sequence[str] = (),
+        substitutes: Mapping[str, str] | None = None,
+    ) -> None:
         self.tables = tables
         self.order = [*dict.fromkeys([*order, *sorted(tables)])]
+        self.substitutes = dict(substitutes or {})
 
     @classmethod
     def from_settings(cls, settings: Any) -> PriceBook:
@@ -97,16 +104,38 @@ class PriceBook:
             }
             for name, models in raw.items()
         }
-        return cls(tables, configured_providers(settings))
+        substitutes = {
+            name: str(own["model"])
+            for name in tables
+            if isinstance(own := settings.get(name.replace("-", "_")), Mapping) and own.get("model")
+        }
+        return cls(tables, configured_providers(settings), substitutes)
 
     def for_model(self, model: str, provider: str | None = None) -> Price | None:
-        """The price of a model at ``provider`` (none named: the first provider in ``order``
-        that lists it), also matching dated snapshots such as ``gpt-4o-2024-08-06``."""
-        for name in [provider] if provider is not None else self.order:
-            found = _match(self.tables.get(name, {}), model)
+        """The price of a model at ``provider``: its own, else that of the model the provider
+        answers it with (its ``substitutes`` entry). Named no provider: the primary's, else the
+        first other provider's in ``order`` that lists the model. Dated snapshots such as
+        ``gpt-4o-2024-08-06`` take their base model's price."""
+        primary = provider if provider is not None else self.order[0] if self.order else ""
+        name = self.answering_model(primary, model)
+        if name is not None or provider is not None:
+            return self.tables[primary][name] if name is not None else None
+        for other in self.order[1:]:
+            found = _match(self.tables.get(other, {}), model)
             if found is not None:
                 return found
         return None
+
+    def answering_model(self, provider: str, model: str) -> str | None:
+        """The priced model ``provider`` answers a request for ``model`` with: the model itself
+        (or the base of a dated snapshot) when it lists it; for another provider's model, its
+        substitute. ``None``: not priced (a model no table lists costs nothing)."""
+        table = self.tables.get(provider, {})
+        listed = _listed(table, model)
+        foreign = any(_listed(other, model) for other in self.tables.values())
+        if listed is None and foreign and provider in self.substitutes:
+            listed = _listed(table, self.substitutes[provider])
+        return listed
 
     def priced(self, provider: str, model: str) -> str | None:
         """The name under which ``provider`` prices ``model`` (a dated snapshot's base name)."""
@@ -239,6 +268,7 @@ def sync_prices(db: Any, book: PriceBook, now: datetime | None = None) -> PriceB
             for provider, table in book.tables.items()
         },
         book.order,
+        book.substitutes,
     )
 
 

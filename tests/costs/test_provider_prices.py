@@ -27,7 +27,7 @@ def test_each_provider_prices_its_own_models_with_its_batch_discount() -> None:
     assert haiku is not None and (haiku.input, haiku.output, haiku.batch_discount) == (1, 5, 0.5)
     assert haiku.cost(1_000_000, 1_000_000) == pytest.approx((0.5, 2.5))
     assert prices.for_model("claude-haiku-4-5", "openai") is None
-    assert prices.for_model("gpt-4o-mini", "anthropic") is None
+    assert prices.for_model("claude-3-opus", "anthropic") is None
     flash = prices.for_model("gemini-2.5-flash", "gemini")
     assert flash is not None and flash.batch_discount == 0.4
     snapshot = prices.for_model("gpt-4o-2024-08-06", "azure-openai")
@@ -52,6 +52,20 @@ def test_a_model_named_without_provider_is_looked_up_primary_first() -> None:
     assert claude is not None and claude.output == 25
 
 
+def test_another_provider_model_is_charged_as_the_model_the_provider_sends() -> None:
+    prices = book(**{"gemini.model": "gemini-2.5-pro"})
+    assert prices.substitutes == {"anthropic": "claude-haiku-4-5", "gemini": "gemini-2.5-pro"}
+    at_anthropic = prices.for_model("gpt-4o-mini", "anthropic")
+    assert at_anthropic is not None and (at_anthropic.input, at_anthropic.output) == (1, 5)
+    assert prices.answering_model("gemini", "gpt-4o-mini") == "gemini-2.5-pro"
+    assert prices.answering_model("gemini", "gemini-2.5-flash-001") == "gemini-2.5-flash"
+    assert prices.answering_model("anthropic", "claude-3-opus") is None
+    assert prices.answering_model("openai", "claude-haiku-4-5") is None
+    on_anthropic = book(**{"plugins.provider": "anthropic"})
+    charged = on_anthropic.for_model("gpt-4o-mini")
+    assert charged is not None and charged.output == 5
+
+
 def test_the_earlier_prices_models_table_still_applies() -> None:
     prices = book(
         **{
@@ -64,7 +78,7 @@ def test_the_earlier_prices_models_table_still_applies() -> None:
         assert price is not None and (price.input, price.output) == (0.15, 0.9)
     house = prices.for_model("house-model", "openai")
     assert house is not None and house.batch_discount == 0.25
-    assert prices.for_model("house-model", "anthropic") is None
+    assert prices.answering_model("anthropic", "house-model") == "claude-haiku-4-5"
     on_anthropic = book(
         **{"plugins.provider": "anthropic", "prices.models.house-model": {"input": 1, "output": 2}}
     )

@@ -20,7 +20,7 @@ from plugins.common.importing.importer import import_file
 from plugins.common.monitoring.queries import MonitorReader
 from plugins.common.monitoring.snapshot import build_snapshot
 from plugins.common.settings_spec import stored_model_name
-from plugins.common.synthetic import sessions
+from plugins.common.synthetic import sessions, write_jsonl
 from plugins.serve.formats import snapshot_prometheus
 from tests.providers.cases import CASES
 from tests.providers.checks import COMPLETE, assert_settled
@@ -167,6 +167,31 @@ def test_spend_splits_by_provider_on_one_database(
     assert snapshot["usage"]["cost_usd"] == pytest.approx(sum(totals.values()), rel=1e-9)
     for row in snapshot["providers"]:
         assert row["cost_usd"] == pytest.approx(totals[row["provider"]], rel=1e-9)
+
+
+@pytest.mark.parametrize("name", ["anthropic", "gemini"])
+def test_a_foreign_model_is_charged_as_the_model_the_provider_sent(
+    make_kernel: Any, db_url: str, tmp_path: Path, name: str
+) -> None:
+    """``model.name`` left at OpenAI's default: the provider answers with its own configured
+    model, and the request is charged at that model's price there."""
+    case = next(c for c in CASES if c.name == name)
+    server = case.emulator({})
+    try:
+        kernel = make_kernel(db_url, **case.kernel_settings(server), batch__min_batch_size=1)
+        source = write_jsonl(tmp_path / "s.jsonl", 2, 6, seed=5)
+        assert import_file(kernel, source).requests_created == 6
+        assert Scheduler(kernel).run_until_idle(timeout=120).idle
+    finally:
+        server.stop()
+    with kernel.db.transaction() as session:
+        rows = session.execute(
+            select(AIProcessingRequest.model, AIModel.name)
+            .join(AIModelPrice, AIModelPrice.id == AIProcessingRequest.price_id)
+            .join(AIModel, AIModel.id == AIModelPrice.model_id)
+        ).all()
+    sent = MODELS[name]
+    assert rows and set(rows) == {("gpt-4o-mini", stored_model_name(name, sent))}
 
 
 @pytest.fixture

@@ -361,6 +361,7 @@ class Scheduler:
             submission_key=plan.submission_key,
             provider_batch_id=submitted.provider_batch_id,
             input_file_id=submitted.input_file_id,
+            provider=plan.provider,
         )
         try:
             kernel.cancel_batch(orphan)
@@ -368,7 +369,7 @@ class Scheduler:
             kernel.log.error(
                 "could not cancel orphan batch %s: %s", submitted.provider_batch_id, exc
             )
-        kernel.metric("batchkernel.orphan_batches", 1, action="cancelled")
+        kernel.metric("batchkernel.orphan_batches", 1, action="cancelled", provider=plan.provider)
 
     def poll_step(self) -> dict[str, float]:
         """Fetch the provider status of every in-flight batch and store them in one call."""

@@ -166,7 +166,9 @@ class AnthropicProvider:
             if len(self._created) >= KNOWN_LIMIT:
                 self._created.clear()
             self._created[batch.id] = key
-        kernel.metric(BYTES, plan.input_bytes, kind="counter", unit="By", direction="upload")
+        kernel.metric(
+            BYTES, plan.input_bytes, kind="counter", unit="By", direction="upload", provider=NAME
+        )
         return SubmittedBatch(batch.id, "", status_of(batch))
 
     def _create(
@@ -362,7 +364,7 @@ class AnthropicProvider:
         except Exception as exc:
             target.unlink(missing_ok=True)
             raise self._error(exc, "download") from exc
-        kernel.metric(BYTES, size, kind="counter", unit="By", direction="download")
+        kernel.metric(BYTES, size, kind="counter", unit="By", direction="download", provider=NAME)
         return ResultFiles(output_path=target, error_path=None)
 
     @hookimpl

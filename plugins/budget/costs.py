@@ -1,10 +1,12 @@
-"""``batchkernel costs``: spend by company, model, processing type and day, read from the database.
+"""``batchkernel costs``: spend by company, provider, model, processing type and day, read from
+the database.
 
 Spend is the sum of the requests' recorded costs (what the database holds, nothing recomputed),
 dated by when each request completed (``open`` for requests charged for an attempt and not
 finished yet). The synchronous price is the same tokens at the list price of the version each
 request was charged at (``price_id``), so savings = list cost - cost. Estimate against actual
-compares the estimate stored on each applied batch with the cost applied to it.
+compares the estimate stored on each applied batch with the cost applied to it. The provider is
+the one that answered each request (``openai`` for rows older than per-request providers).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from sqlalchemy import and_, func, literal, select
 from kernel.db.models import AIBatchRequest, AIModelPrice, AIProcessingRequest
 
 OPEN = "open"
-KEY = ("company_id", "model", "processing_type", "day")
+DEFAULT_PROVIDER = "openai"
+KEY = ("company_id", "provider", "model", "processing_type", "day")
 SUMS = (
     "requests",
     "input_tokens",
@@ -45,9 +48,11 @@ def _day(dialect: str, column: Any) -> Any:
 
 
 def _spend(conn: Any, dialect: str, company: str | None, since: datetime | None) -> list[Any]:
-    """Requests that cost something, grouped by company, model, processing type and day."""
+    """Requests that cost something, grouped by company, provider, model, processing type and
+    day."""
     r, p = AIProcessingRequest, AIModelPrice
     day = func.coalesce(_day(dialect, r.completed_at), literal(OPEN)).label("day")
+    provider = func.coalesce(r.provider, literal(DEFAULT_PROVIDER)).label("provider")
     uncached = r.prompt_tokens - r.cached_tokens
     listed = func.coalesce(
         (
@@ -61,6 +66,7 @@ def _spend(conn: Any, dialect: str, company: str | None, since: datetime | None)
     stmt = (
         select(
             r.company_id,
+            provider,
             r.model,
             r.processing_type,
             day,
@@ -73,7 +79,7 @@ def _spend(conn: Any, dialect: str, company: str | None, since: datetime | None)
         )
         .outerjoin(p, p.id == r.price_id)
         .where((r.total_tokens > 0) | (r.total_cost_usd > 0))
-        .group_by(r.company_id, r.model, r.processing_type, day)
+        .group_by(r.company_id, provider, r.model, r.processing_type, day)
     )
     if company is not None:
         stmt = stmt.where(r.company_id == company)
@@ -89,6 +95,7 @@ def _estimates(conn: Any, dialect: str, company: str | None, since: datetime | N
     stmt = (
         select(
             b.company_id,
+            b.provider,
             b.model,
             b.processing_type,
             day,
@@ -101,7 +108,7 @@ def _estimates(conn: Any, dialect: str, company: str | None, since: datetime | N
             func.sum(func.coalesce(b.actual_output_tokens, 0)),
         )
         .where(and_(b.applied_at.is_not(None), b.admitted_at.is_not(None)))
-        .group_by(b.company_id, b.model, b.processing_type, day)
+        .group_by(b.company_id, b.provider, b.model, b.processing_type, day)
     )
     if company is not None:
         stmt = stmt.where(b.company_id == company)
@@ -123,7 +130,8 @@ def _rollup(rows: list[dict[str, Any]], by: str) -> list[dict[str, Any]]:
 def cost_report(
     conn: Any, dialect: str, *, company: str | None = None, since: datetime | None = None
 ) -> dict[str, Any]:
-    """Spend rows (company, model, processing type, day), roll-ups by each, and the totals."""
+    """Spend rows (company, provider, model, processing type, day), roll-ups by each, and the
+    totals."""
     rows: dict[tuple[str, ...], dict[str, Any]] = defaultdict(dict)
 
     def row(key: tuple[str, ...]) -> dict[str, Any]:
@@ -132,10 +140,10 @@ def cost_report(
             found.update(dict(zip(KEY, key, strict=True)), **dict.fromkeys(SUMS, 0))
         return found
 
-    for cid, model, ptype, day, n, inp, cached, out, cost, listed in _spend(
+    for cid, provider, model, ptype, day, n, inp, cached, out, cost, listed in _spend(
         conn, dialect, company, since
     ):
-        target = row((cid, model, ptype, day))
+        target = row((cid, provider, model, ptype, day))
         target.update(
             requests=int(n),
             input_tokens=int(inp or 0),
@@ -145,10 +153,21 @@ def cost_report(
             list_cost_usd=float(listed or 0),
             savings_usd=float(listed or 0) - float(cost or 0),
         )
-    for cid, model, ptype, day, n, est, act, est_in, act_in, est_out, act_out in _estimates(
-        conn, dialect, company, since
-    ):
-        row((cid, model, ptype, day)).update(
+    for (
+        cid,
+        provider,
+        model,
+        ptype,
+        day,
+        n,
+        est,
+        act,
+        est_in,
+        act_in,
+        est_out,
+        act_out,
+    ) in _estimates(conn, dialect, company, since):
+        row((cid, provider, model, ptype, day)).update(
             batches=int(n),
             estimated_cost_usd=float(est or 0),
             actual_cost_usd=float(act or 0),
@@ -166,6 +185,7 @@ def cost_report(
         "scope": {"company": company, "since": since.isoformat() if since else None},
         "rows": detail,
         "by_company": _rollup(detail, "company_id"),
+        "by_provider": _rollup(detail, "provider"),
         "by_model": _rollup(detail, "model"),
         "by_processing_type": _rollup(detail, "processing_type"),
         "by_day": _rollup(detail, "day"),

@@ -29,8 +29,8 @@ def parse_since(text: str | None) -> datetime | None:
 
 
 def write_csv(report: dict[str, Any]) -> None:
-    """Every (company, model, processing type, day) row with all its sums; formula-like text
-    (a company id such as ``=HYPERLINK(...)``) is neutralised for spreadsheets."""
+    """Every (company, provider, model, processing type, day) row with all its sums; formula-like
+    text (a company id such as ``=HYPERLINK(...)``) is neutralised for spreadsheets."""
     writer = SafeWriter(sys.stdout)
     writer.writerow([*KEY, *SUMS])
     for row in report["rows"]:
@@ -83,7 +83,8 @@ def _table(title: str, rows: list[dict[str, Any]], key: str, *, wide: bool) -> T
 
 
 def print_costs(console: Console, report: dict[str, Any]) -> None:
-    """The report as tables by company, model, processing type and day, then the totals."""
+    """The report as tables by company, provider, model, processing type and day, then the
+    totals (and the comparison across providers when asked for)."""
     scope = report["scope"]
     console.print(
         "[bold]batchkernel costs[/bold]"
@@ -95,6 +96,7 @@ def print_costs(console: Console, report: dict[str, Any]) -> None:
         return
     for title, key in (
         ("by company", "company_id"),
+        ("by provider (the one that answered)", "provider"),
         ("by model", "model"),
         ("by processing type", "processing_type"),
         ("by day (UTC; open = charged, not finished)", "day"),
@@ -109,3 +111,50 @@ def print_costs(console: Console, report: dict[str, Any]) -> None:
         f"actual over {totals['batches']:,} applied batches "
         f"({_error(totals['estimated_cost_usd'], totals['actual_cost_usd'])})"
     )
+
+
+def print_compare(console: Console, comparison: dict[str, Any]) -> None:
+    """What was spent, and the same tokens at each compared provider's batch price."""
+    total = sum(row["cost_usd"] for row in comparison["spent"])
+    table = Table(
+        Column("provider", no_wrap=True),
+        Column("model(s) there", overflow="fold"),
+        Column("same tokens $", justify="right", no_wrap=True),
+        Column("vs spent", justify="right", no_wrap=True),
+        Column("spent there $", justify="right", no_wrap=True),
+        title=f"the same tokens at each provider's batch price ({comparison['chosen']})",
+        box=box.SIMPLE_HEAD,
+    )
+    for row in comparison["rows"]:
+        models = sorted({m for m in row["models"].values() if m}) or ["no price"]
+        if row["unpriced_tokens"]:
+            models.append(f"{row['unpriced_tokens']:,} tokens unpriced")
+        table.add_row(
+            row["provider"],
+            ", ".join(models),
+            f"{row['cost_usd']:.4f}",
+            _error(row["cost_usd"], total),
+            f"{row['spent_usd']:.4f}",
+        )
+    console.print(table)
+    spent = ", ".join(f"{r['provider']} ${r['cost_usd']:.4f}" for r in comparison["spent"])
+    others = ", ".join(f"{r['provider']} ${r['cost_usd']:.4f}" for r in comparison["rows"])
+    console.print(f"spent at {spent or 'no provider'}; the same tokens at {others or '-'}")
+    console.print(f"[dim]assuming {comparison['assumption']}[/dim]")
+
+
+def write_compare_csv(comparison: dict[str, Any]) -> None:
+    """The comparison as CSV: one row per compared provider."""
+    writer = SafeWriter(sys.stdout)
+    writer.writerow(["provider", "models", "cost_usd", "unpriced_tokens", "spent_usd"])
+    for row in comparison["rows"]:
+        models = ";".join(f"{k}={v or ''}" for k, v in sorted(row["models"].items()))
+        writer.writerow(
+            [
+                row["provider"],
+                models,
+                _plain(row["cost_usd"]),
+                row["unpriced_tokens"],
+                _plain(row["spent_usd"]),
+            ]
+        )

@@ -52,6 +52,6 @@ class Estimator:
         """Tokens and cost of one plan at the price in force now (0 for an unpriced model)."""
         per_request = self.output_per_request(plan.company_id, plan.processing_type)
         output = round(plan.request_count * per_request)
-        price = self.prices.for_model(plan.model)
+        price = self.prices.for_model(plan.model, plan.provider)
         cost = sum(price.cost(plan.estimated_input_tokens, output)) if price else 0.0
         return Estimate(plan.estimated_input_tokens, output, cost)

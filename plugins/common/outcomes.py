@@ -19,14 +19,16 @@ def request_values(
     prices: PriceBook,
     settings: Any,
     now: datetime,
+    provider: str | None = None,
 ) -> dict[str, Any]:
     """New values for a request row given its outcome, the attempts it had used and the clock.
 
     Token and cost columns (``add_*``) are this outcome's amounts, which callers add to the
-    row's totals; ``price_id`` (the price version charged) is set only when tokens were used.
+    row's totals; ``price_id`` (the price version charged: ``provider``'s price of ``model``)
+    is set only when tokens were used.
     """
     values: dict[str, Any] = {}
-    price = prices.for_model(model)
+    price = prices.for_model(model, provider)
     usage = outcome.usage
     prompt_cost, completion_cost = (
         price.cost(usage.input, usage.output, usage.cached) if price else (0.0, 0.0)

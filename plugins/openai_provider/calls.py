@@ -79,8 +79,11 @@ class Caller:
         rng: random.Random | None = None,
         perf_counter: Callable[[], float] = time.perf_counter,
         on_condition: Callable[[Reporting, str, Failure], None] | None = None,
+        provider: str = "openai",
     ) -> None:
         self.board = board
+        self.provider = provider
+        """The provider these calls go to (the ``provider`` label of their metrics)."""
         self.on_condition = on_condition
         """Told (kernel, operation, failure) of every failure that concerns the whole provider
         (a quota condition), so creation can pause."""
@@ -104,15 +107,9 @@ class Caller:
             raise _AttemptFailed(failure, exc) from exc
         finally:
             elapsed = self.perf_counter() - started
-            kernel.metric(CALLS, 1, kind="counter", operation=operation, outcome=outcome)
-            kernel.metric(
-                DURATION,
-                elapsed,
-                kind="histogram",
-                unit="s",
-                operation=operation,
-                outcome=outcome,
-            )
+            labels = {"operation": operation, "outcome": outcome, "provider": self.provider}
+            kernel.metric(CALLS, 1, kind="counter", **labels)
+            kernel.metric(DURATION, elapsed, kind="histogram", unit="s", **labels)
 
     def run(
         self,
@@ -135,7 +132,14 @@ class Caller:
         try:
             permit = breaker.acquire()
         except CircuitOpenError:
-            kernel.metric(CALLS, 1, kind="counter", operation=operation, outcome="circuit_open")
+            kernel.metric(
+                CALLS,
+                1,
+                kind="counter",
+                operation=operation,
+                outcome="circuit_open",
+                provider=self.provider,
+            )
             raise
         settled = False
         try:
@@ -219,5 +223,12 @@ class Caller:
                     raise ProviderCallError(
                         operation, failure, url=config.base_url
                     ) from failed.cause
-                kernel.metric(RETRIES, 1, kind="counter", operation=operation, reason=failure.kind)
+                kernel.metric(
+                    RETRIES,
+                    1,
+                    kind="counter",
+                    operation=operation,
+                    reason=failure.kind,
+                    provider=self.provider,
+                )
                 attempt += 1

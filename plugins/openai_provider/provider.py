@@ -117,6 +117,7 @@ class OpenAIProvider:
             sleep=lambda seconds: self.sleep(seconds),
             rng=rng,
             on_condition=self._on_condition,
+            provider=self.DIALECT.name,
         )
         self.pause = CreationPause(self.DIALECT.name, clock=lambda: self.clock())
 
@@ -224,7 +225,13 @@ class OpenAIProvider:
             return
         log = kernel.log.warning if state == OPEN else kernel.log.info
         log("provider circuit %s is now %s", operation, state)
-        kernel.metric(CIRCUIT_STATE, STATE_GAUGE[state], kind="gauge", operation=operation)
+        kernel.metric(
+            CIRCUIT_STATE,
+            STATE_GAUGE[state],
+            kind="gauge",
+            operation=operation,
+            provider=self.DIALECT.name,
+        )
 
     def _on_condition(self, kernel: Any, operation: str, failure: Failure) -> None:
         """A quota or billing answer: pause batch creation for a long, growing cool-down."""
@@ -380,7 +387,9 @@ class OpenAIProvider:
             if ambiguous:
                 self._delete_orphans(kernel, config, client, filename, keep=None)
             raise
-        kernel.metric(BYTES, size, kind="counter", unit="By", direction="upload")
+        kernel.metric(
+            BYTES, size, kind="counter", unit="By", direction="upload", provider=self.DIALECT.name
+        )
         if ambiguous:
             self._delete_orphans(kernel, config, client, filename, keep=str(uploaded.id))
         return uploaded
@@ -552,7 +561,14 @@ class OpenAIProvider:
                 missing.append(file_id)
                 paths.append(None)
                 continue
-            kernel.metric(BYTES, size, kind="counter", unit="By", direction="download")
+            kernel.metric(
+                BYTES,
+                size,
+                kind="counter",
+                unit="By",
+                direction="download",
+                provider=self.DIALECT.name,
+            )
             paths.append(target)
         return ResultFiles(output_path=paths[0], error_path=paths[1], missing=tuple(missing))
 

@@ -123,9 +123,9 @@ class MetricBridge:
             requests: dict[str, int] = {}
             for group in request_groups(conn):
                 requests[group.status] = requests.get(group.status, 0) + group.count
-            batches: dict[str, int] = {}
-            for _company, status, count in batch_groups(conn):
-                batches[status] = batches.get(status, 0) + count
+            batches: dict[tuple[str, str], int] = {}
+            for batch in batch_groups(conn):
+                batches[(batch.provider, batch.status)] = batch.batches
             oldest = oldest_pending(conn)
         age = (datetime.now(UTC) - min(oldest.values())).total_seconds() if oldest else 0.0
         return {"requests": requests, "batches": batches, "oldest_age": max(0.0, age)}
@@ -141,9 +141,9 @@ class MetricBridge:
         )
         meter.create_observable_gauge(
             BATCHES,
-            [self._observe_states("batches", "batchkernel.batch.state")],
+            [self._observe_batches],
             unit="{batch}",
-            description="Local batches by state (from the database)",
+            description="Local batches by provider and state (from the database)",
         )
         meter.create_observable_gauge(
             OLDEST_PENDING,
@@ -180,6 +180,16 @@ class MetricBridge:
             return [Observation(n, {attribute: state}) for state, n in data[key].items()]
 
         return callback
+
+    def _observe_batches(self, _options: CallbackOptions) -> Iterable[Observation]:
+        """One count per provider and batch state."""
+        data = self._db.get()
+        if data is None:
+            return []
+        return [
+            Observation(n, {"batchkernel.batch.state": state, "provider": provider})
+            for (provider, state), n in data["batches"].items()
+        ]
 
     def _observe_oldest(self, _options: CallbackOptions) -> Iterable[Observation]:
         """The oldest pending request's age (0 when nothing is pending)."""

@@ -41,6 +41,7 @@ log = logging.getLogger("batchkernel.otel")
 SCOPE = "batchkernel"
 TOKENS = "batchkernel.tokens"
 COST = "batchkernel.cost"
+MIXED = "mixed"
 
 
 def _set(span: Span | None, attributes: dict[str, Any]) -> None:
@@ -252,9 +253,9 @@ class OtelPlugin:
     @hookimpl(wrapper=True, tryfirst=True)
     def submit_batch(self, kernel: KernelAPI, plan: BatchPlan) -> Generator[None, Any, Any]:
         """A provider-call span for one batch's upload and create."""
-        attributes = spans.gen_ai_attributes("submit_batch", plan.model) | spans.plan_attributes(
-            plan
-        )
+        attributes = spans.gen_ai_attributes(
+            "submit_batch", plan.model, plan.provider
+        ) | spans.plan_attributes(plan)
         name = spans.provider_span_name("submit_batch", plan.model)
         with self._span(kernel, name, attributes, client=True) as span:
             result: SubmittedBatch | None = yield
@@ -282,7 +283,9 @@ class OtelPlugin:
         self, kernel: KernelAPI, hook: str, batch: LocalBatch
     ) -> Generator[None, Any, Any]:
         """Shared body of the provider calls that take a local batch and return its status."""
-        attributes = spans.gen_ai_attributes(hook, batch.model) | spans.batch_attributes(batch)
+        attributes = spans.gen_ai_attributes(
+            hook, batch.model, batch.provider
+        ) | spans.batch_attributes(batch)
         name = spans.provider_span_name(hook, batch.model)
         with self._span(kernel, name, attributes, client=True) as span:
             result: ProviderBatch | None = yield
@@ -292,7 +295,9 @@ class OtelPlugin:
     @hookimpl(wrapper=True, tryfirst=True)
     def find_batch(self, kernel: KernelAPI, plan: BatchPlan) -> Generator[None, Any, Any]:
         """A provider-call span for one lookup by submission key."""
-        attributes = spans.gen_ai_attributes("find_batch", plan.model) | spans.plan_attributes(plan)
+        attributes = spans.gen_ai_attributes(
+            "find_batch", plan.model, plan.provider
+        ) | spans.plan_attributes(plan)
         name = spans.provider_span_name("find_batch", plan.model)
         with self._span(kernel, name, attributes, client=True) as span:
             result: ProviderBatch | None = yield
@@ -304,7 +309,7 @@ class OtelPlugin:
         self, kernel: KernelAPI, batch: LocalBatch, directory: Path
     ) -> Generator[None, Any, Any]:
         """A provider-call span for downloading one batch's result files."""
-        attributes = spans.gen_ai_attributes("download_results", batch.model)
+        attributes = spans.gen_ai_attributes("download_results", batch.model, batch.provider)
         attributes |= spans.batch_attributes(batch)
         name = spans.provider_span_name("download_results", batch.model)
         with self._span(kernel, name, attributes, client=True) as span:
@@ -319,11 +324,12 @@ class OtelPlugin:
         """A span for applying a step's batches; their token usage and cost go to the counters."""
         batches = [batch for batch, _files in results]
         models = sorted({b.model for b in batches if b.model})
+        providers = sorted({b.provider for b in batches}) or [spans.GEN_AI_SYSTEM]
         attributes: dict[str, Any] = {
             "batchkernel.batch.count": len(batches),
             "batchkernel.batch.ids": [b.batch_id for b in batches],
             "batchkernel.company.ids": sorted({b.company_id for b in batches}),
-            "gen_ai.system": spans.GEN_AI_SYSTEM,
+            **spans.provider_attributes(providers[0] if len(providers) == 1 else MIXED),
         }
         if len(models) == 1:
             attributes["gen_ai.request.model"] = models[0]
@@ -331,13 +337,14 @@ class OtelPlugin:
             result: ApplySummary | None = yield
             _set(span, spans.apply_attributes(result))
             if result is not None:
-                self._count_usage(models, result)
+                self._count_usage(models, providers, result)
             return result
 
-    def _count_usage(self, models: list[str], summary: ApplySummary) -> None:
-        """Add one apply step's tokens and cost to the counters."""
+    def _count_usage(self, models: list[str], providers: list[str], summary: ApplySummary) -> None:
+        """Add one apply step's tokens and cost to the counters (``provider``: the batches'
+        provider, ``mixed`` when the step applied batches of several)."""
         try:
-            base = {"gen_ai.system": spans.GEN_AI_SYSTEM}
+            base = spans.provider_attributes(providers[0] if len(providers) == 1 else MIXED)
             if len(models) == 1:
                 base["gen_ai.request.model"] = models[0]
             tokens = self._counters[TOKENS]

@@ -7,6 +7,8 @@ from typing import Any
 from kernel.types import ApplySummary, BatchPlan, LocalBatch, ProviderBatch, ResultFiles
 
 GEN_AI_SYSTEM = "openai"
+GEN_AI_PROVIDERS = {"gemini": "gcp.gemini", "azure-openai": "azure.ai.openai"}
+"""Our provider names that the GenAI conventions spell otherwise (``gen_ai.provider.name``)."""
 OPERATIONS = {
     "submit_batch": "batch.submit",
     "poll_batch": "batch.retrieve",
@@ -23,11 +25,16 @@ def provider_span_name(hook: str, model: str) -> str:
     return f"{operation} {model}" if model else operation
 
 
-def gen_ai_attributes(hook: str, model: str) -> dict[str, Any]:
+def provider_attributes(provider: str) -> dict[str, Any]:
+    """The provider of a batch: GenAI's name for it, and ours (the metrics' ``provider`` label)."""
+    name = GEN_AI_PROVIDERS.get(provider, provider)
+    return {"gen_ai.system": name, "gen_ai.provider.name": name, "provider": provider}
+
+
+def gen_ai_attributes(hook: str, model: str, provider: str = GEN_AI_SYSTEM) -> dict[str, Any]:
     """The GenAI attributes every provider-call span has."""
     attributes: dict[str, Any] = {
-        "gen_ai.system": GEN_AI_SYSTEM,
-        "gen_ai.provider.name": GEN_AI_SYSTEM,
+        **provider_attributes(provider),
         "gen_ai.operation.name": OPERATIONS[hook],
     }
     if model:

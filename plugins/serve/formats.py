@@ -13,6 +13,13 @@ from plugins.common.csvcells import SafeWriter
 from plugins.common.monitoring.snapshot import BATCH_STATES, REQUEST_STATES
 
 BREAKER_VALUE = {"closed": 0.0, "half_open": 0.5, "open": 1.0}
+PROVIDER_REQUESTS = {
+    "in_flight": "requests_in_flight",
+    "sent": "requests_sent",
+    "completed": "completed",
+    "failed": "failed",
+}
+"""The ``state`` label of ``batchkernel_provider_requests`` and the snapshot field it reads."""
 
 
 def snapshot_csv(snapshot: dict[str, Any]) -> bytes:
@@ -105,6 +112,7 @@ class _SnapshotCollector:
             tokens.add_metric([cid, "input"], row["input_tokens"])
             tokens.add_metric([cid, "output"], row["output_tokens"])
             cost.add_metric([cid], row["cost_usd"])
+        yield from _provider_families(snap.get("providers") or [])
         companies = GaugeMetricFamily(
             "batchkernel_companies",
             "Companies in the database; per-company series cover the top ones, "
@@ -180,6 +188,35 @@ class _SnapshotCollector:
                     condition = str(info.get("condition") or "ok")
                     paused.add_metric([provider, condition], 0.0 if condition == "ok" else 1.0)
             yield paused
+
+
+def _provider_families(rows: list[dict[str, Any]]) -> Iterator[Metric]:
+    """Batches by provider and state, the requests in each provider's batches (in flight, sent,
+    completed and failed as it reported them), and the cost applied from them."""
+    batches = GaugeMetricFamily(
+        "batchkernel_provider_batches",
+        "Batches by provider and state",
+        labels=["provider", "state"],
+    )
+    requests = GaugeMetricFamily(
+        "batchkernel_provider_requests",
+        "Requests in a provider's batches: in_flight (live batches), sent (all), completed and "
+        "failed (as the provider reported them)",
+        labels=["provider", "state"],
+    )
+    cost = CounterMetricFamily(
+        "batchkernel_provider_cost_usd",
+        "Cost applied from a provider's batches (batch prices)",
+        labels=["provider"],
+    )
+    for row in rows:
+        name = row["provider"]
+        for state, count in row["batches"].items():
+            batches.add_metric([name, state], count)
+        for state, key in PROVIDER_REQUESTS.items():
+            requests.add_metric([name, state], row[key])
+        cost.add_metric([name], row["cost_usd"])
+    yield from (batches, requests, cost)
 
 
 def snapshot_prometheus(snapshot: dict[str, Any]) -> bytes:

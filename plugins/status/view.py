@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Column, Table
 
+from plugins.common.monitoring.snapshot import LIVE_BATCH_STATUSES
+
 NO_DATA = "[dim]no data[/dim]"
 
 
@@ -89,6 +91,39 @@ def _companies(snapshot: dict[str, Any]) -> Table:
     if other:
         label = f"[dim]{other['companies']:,} other companies[/dim]"
         table.add_row(*_company_cells(label, other, ""))
+    return table
+
+
+def _providers(snapshot: dict[str, Any]) -> Table:
+    """Per provider: batches live and in all, requests in flight and sent, what it reported
+    completed and failed, and the cost applied."""
+    names = ("batches live", "batches", "in flight", "sent", "completed", "failed", "cost")
+    table = Table(
+        Column("provider", no_wrap=True),
+        *(Column(name, justify="right", no_wrap=True, min_width=len(name)) for name in names),
+        title="by provider (requests in its batches; completed and failed as it reported them)",
+        box=box.SIMPLE_HEAD,
+    )
+    for row in snapshot.get("providers") or []:
+        batches = row["batches"]
+        live = sum(n for state, n in batches.items() if state in LIVE_BATCH_STATUSES)
+        table.add_row(
+            escape(row["provider"]),
+            *(
+                f"{n:,}"
+                for n in (
+                    live,
+                    sum(batches.values()),
+                    row["requests_in_flight"],
+                    row["requests_sent"],
+                    row["completed"],
+                    row["failed"],
+                )
+            ),
+            f"{row['cost_usd']:.4f}",
+        )
+    if not table.rows:
+        table.add_row("none yet", *["-"] * len(names))
     return table
 
 
@@ -224,6 +259,7 @@ def print_status(console: Console, snapshot: dict[str, Any]) -> None:
     )
     console.print(_totals(snapshot))
     console.print(_companies(snapshot))
+    console.print(_providers(snapshot))
     console.print(_budgets(snapshot))
     console.print(_scheduler(snapshot))
     console.print(_plugins(snapshot))

@@ -107,5 +107,5 @@ def test_costs_follow_the_price_version_in_force(
     assert report["totals"]["savings_usd"] == pytest.approx(listed - total, rel=1e-9)
     assert {row["company_id"] for row in report["by_company"]} == {"acme", "beta", "gamma"}
     csv_out = CliRunner().invoke(app, ["costs", "--csv", "--company", "acme", "--database", db_url])
-    assert csv_out.exit_code == 0 and csv_out.stdout.startswith("company_id,model,")
+    assert csv_out.exit_code == 0 and csv_out.stdout.startswith("company_id,provider,model,")
     assert all(line.startswith("acme,") for line in csv_out.stdout.splitlines()[1:])

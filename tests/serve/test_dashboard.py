@@ -69,6 +69,7 @@ def test_dashboard_renders_the_snapshot(served: Served) -> None:
                 for name in ("chart-queue", "chart-batches", "chart-throughput", "chart-cost")
             }
             breakers = page.locator("#breakers .badge").count()
+            providers = page.locator("#providers tr td:first-child").all_inner_texts()
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
             first = page.evaluate("document.body.dataset.generatedAt")
@@ -91,6 +92,7 @@ def test_dashboard_renders_the_snapshot(served: Served) -> None:
     assert shown["fallback-events"] == "no data"
     assert all(count > 0 for count in charts.values()), charts
     assert breakers == len(snapshot["breakers"])
+    assert providers == [row["provider"] for row in snapshot["providers"]] == ["openai"]
     assert refreshed != snapshot["generated_at"], "the page did not refresh itself"
     assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000
 

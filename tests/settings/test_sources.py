@@ -86,12 +86,14 @@ def test_lists_are_replaced_and_tables_merged_across_sources(
     user = tmp_path / "mine.toml"
     user.write_text(
         '[default.emulator]\nchaos_operations = ["files.create", "batches.create"]\n'
-        '[default.prices.models."gpt-5-nano"]\ninput = 0.05\noutput = 0.4\n'
+        '[default.prices.providers.openai.models."gpt-9"]\ninput = 0.05\noutput = 0.4\n'
     )
     monkeypatch.setenv("BATCHKERNEL_EMULATOR__CHAOS_OPERATIONS", '["files.delete"]')
     settings = load_settings(settings_file=user)
     assert list(settings.emulator.chaos_operations) == ["files.delete"]
-    assert {"gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-5-nano"} <= set(settings.prices.models)
+    openai = set(settings.prices.providers.openai.models)
+    assert {"gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-9"} <= openai
+    assert "claude-haiku-4-5" in settings.prices.providers.anthropic.models
 
 
 def test_changing_a_value_at_run_time_replaces_a_list() -> None:

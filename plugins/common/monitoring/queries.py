@@ -123,11 +123,45 @@ def request_groups(conn: Connection, company: str | None = None) -> list[Request
     return [RequestGroup(c, s, int(n), int(i), int(o), float(cost)) for c, s, n, i, o, cost in rows]
 
 
-def batch_groups(conn: Connection, company: str | None = None) -> list[tuple[str, str, int]]:
-    """One GROUP BY over batches: (company, state, count)."""
+@dataclass(frozen=True, slots=True)
+class BatchGroup:
+    """Batches of one provider in one state: how many, the requests sent in them, what the
+    provider reported done and failed, and the tokens and cost applied from them."""
+
+    provider: str
+    status: str
+    batches: int
+    requests: int
+    completed: int
+    failed: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+
+def batch_groups(conn: Connection, company: str | None = None) -> list[BatchGroup]:
+    """One GROUP BY over batches by provider and state (batches are few next to requests)."""
     b = AIBatchRequest
-    stmt = select(b.company_id, b.status, func.count()).group_by(b.company_id, b.status)
-    return [(c, s, int(n)) for c, s, n in conn.execute(_scoped(stmt, b.company_id, company))]
+    sums = (
+        b.request_count,
+        b.counts_completed,
+        b.counts_failed,
+        b.actual_input_tokens,
+        b.actual_output_tokens,
+    )
+    stmt = select(
+        b.provider,
+        b.status,
+        func.count(),
+        *(func.coalesce(func.sum(column), 0) for column in sums),
+        func.coalesce(func.sum(b.actual_cost_usd), 0.0),
+    ).group_by(b.provider, b.status)
+    return [
+        BatchGroup(p, s, int(n), int(m), int(done), int(bad), int(inp), int(out), float(cost))
+        for p, s, n, m, done, bad, inp, out, cost in conn.execute(
+            _scoped(stmt, b.company_id, company)
+        )
+    ]
 
 
 def oldest_pending(conn: Connection, company: str | None = None) -> dict[str, datetime]:

@@ -17,14 +17,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kernel.api import KernelAPI
-from kernel.types import BatchStatus, RequestStatus
+from kernel.types import IN_FLIGHT_BATCH_STATUSES, BatchStatus, RequestStatus
 from plugins.common.budgets import Budgets, budget_status, holds
 from plugins.common.monitoring.queries import (
     COMPANY_ID_LENGTH,
+    BatchGroup,
     CompanyRank,
     MonitorReader,
+    batch_groups,
     batch_groups_of,
-    batch_totals,
     company_count,
     company_page,
     first_pending,
@@ -46,6 +47,16 @@ SHARED_BUDGET_REASON = (
     "it goes on when that budget has room"
 )
 RECENT_ACTIONS = 10
+LIVE_BATCH_STATUSES = IN_FLIGHT_BATCH_STATUSES | {BatchStatus.PLANNED}
+"""Batches whose members are in flight: planned, or not ended at the provider."""
+PROVIDER_SUMS = {
+    "requests_sent": "requests",
+    "completed": "completed",
+    "failed": "failed",
+    "input_tokens": "input_tokens",
+    "output_tokens": "output_tokens",
+}
+"""The provider section's sums over its batches, and the batch group field each adds up."""
 CORE_KEYS = frozenset(
     {
         "generated_at",
@@ -59,6 +70,7 @@ CORE_KEYS = frozenset(
         "companies",
         "companies_page",
         "other",
+        "providers",
         "throughput",
         "budgets",
         "scheduler",
@@ -120,7 +132,10 @@ def _companies(
     companies, and the batches of those companies only.
     """
     requests = request_totals(conn, company)
-    batches = batch_totals(conn, company)
+    groups = batch_groups(conn, company)
+    batches: dict[str, int] = {}
+    for group in groups:
+        batches[group.status] = batches.get(group.status, 0) + group.batches
     first = first_pending(conn, company)
     count = company_count(conn) if company is None else None
     offset = (page - 1) * page_size
@@ -161,7 +176,32 @@ def _companies(
             "order": "backlog (pending + in flight) descending, then cost descending, then id",
         },
         "other": _other(totals, rows, total) if company is None else None,
+        "providers": _providers(groups),
     }
+
+
+def _providers(groups: list[BatchGroup]) -> list[dict[str, Any]]:
+    """Per provider: its batches by state, the requests in its live batches and in all its
+    batches, what it reported completed and failed, and the tokens and cost applied."""
+    out: dict[str, dict[str, Any]] = {}
+    for group in groups:
+        row = out.setdefault(
+            group.provider,
+            {
+                "provider": group.provider,
+                "batches": {},
+                "requests_in_flight": 0,
+                **dict.fromkeys(PROVIDER_SUMS, 0),
+                "cost_usd": 0.0,
+            },
+        )
+        row["batches"][group.status] = group.batches
+        if group.status in LIVE_BATCH_STATUSES:
+            row["requests_in_flight"] += group.requests
+        for name in PROVIDER_SUMS:
+            row[name] += getattr(group, PROVIDER_SUMS[name])
+        row["cost_usd"] += group.cost_usd
+    return [out[name] for name in sorted(out)]
 
 
 def _other(totals: dict[str, Any], rows: list[dict[str, Any]], total: int) -> dict[str, Any] | None:

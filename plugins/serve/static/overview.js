@@ -132,6 +132,18 @@ function companyTable(snap) {
   document.body.dataset.page = String(info.page);
 }
 
+const LIVE_BATCHES = ["PLANNED", "VALIDATING", "IN_PROGRESS", "FINALIZING", "CANCELLING"];
+
+function providerTable(snap) {
+  const rows = (snap.providers || []).map((p) => [p.provider,
+    int(LIVE_BATCHES.reduce((n, state) => n + (p.batches[state] || 0), 0)),
+    int(Object.values(p.batches).reduce((a, b) => a + b, 0)), int(p.requests_in_flight),
+    int(p.requests_sent), int(p.completed), int(p.failed), usd(p.cost_usd)]);
+  table("providers", [["provider"], ["batches live", "num"], ["batches", "num"],
+    ["requests in flight", "num"], ["sent", "num"], ["completed", "num"], ["failed", "num"],
+    ["cost (USD)", "num"]], rows, "no batches yet");
+}
+
 function budgetTable(snap) {
   const section = snap.budgets || { budgets: [], holds: [] };
   const rows = section.budgets.map((b) => [b.scope === "*" ? "overall" : b.scope, "per " + b.period,
@@ -178,6 +190,7 @@ export function renderOverview(snap, samples) {
   breakerTable(snap);
   taskTable(snap);
   companyTable(snap);
+  providerTable(snap);
   budgetTable(snap);
   recentActions(snap);
 }

@@ -77,6 +77,7 @@ _BUILTINS = (
     ("bench", "plugins.bench:BenchCommand", "command", (), ""),
     ("chaos", "plugins.chaos:ChaosCommand", "command", (), ""),
     ("settings", "plugins.settings_command:SettingsCommand", "command", (), ""),
+    ("core-commands", "plugins.core_commands:CoreCommands", "command", (), ""),
 )
 
 

@@ -43,7 +43,7 @@ def explain(exc: BaseException) -> tuple[str, int] | None:
     if isinstance(exc, KernelError):
         return str(exc), 2
     if isinstance(exc, DBAPIError):
-        from kernel.db.readiness import explain_database_error
+        from plugins.cli.readiness import explain_database_error
 
         first = (str(exc.orig or exc).strip().splitlines() or [""])[0]
         return explain_database_error(exc) or f"database error: {first} {DEBUG_HINT}", 1

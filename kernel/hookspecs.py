@@ -558,7 +558,7 @@ class SettingsSpec:
         The kernel asks every built-in and installed plugin, enabled or not, so a key of a plugin
         that is not enabled is still known and checked; keep the module that answers free of
         heavy imports. Defaults come only from here; unknown keys are errors. Called by
-        ``kernel.declarations.collect_declarations`` when settings are loaded.
+        ``kernel.settingspec.collect_declarations`` when settings are loaded.
 
         .. versionadded:: 0.3
 

@@ -25,13 +25,8 @@ from kernel.types import ConfigError
 
 ENV_PREFIX = "BATCHKERNEL"
 SPECIAL_VARIABLES = frozenset(
-    {
-        f"{ENV_PREFIX}_ENV",
-        f"{ENV_PREFIX}_SETTINGS_FILE",
-        f"{ENV_PREFIX}_TRACE_PLUGINS",
-        f"{ENV_PREFIX}_CRASH_AT",
-        f"{ENV_PREFIX}_CHAOS_SEED",
-    }
+    f"{ENV_PREFIX}_{name}"
+    for name in ("ENV", "SETTINGS_FILE", "TRACE_PLUGINS", "CRASH_AT", "CHAOS_SEED")
 )
 """Variables the program reads that are not settings (environment, file, tracing, fault tests)."""
 SPECIAL_PREFIXES = (f"{ENV_PREFIX}_TEST_",)
@@ -376,18 +371,8 @@ def _lower(tree: Mapping[str, Any]) -> dict[str, Any]:
 
 
 MASK = "***"
-SECRET_WORDS = (
-    "token",
-    "secret",
-    "password",
-    "passwd",
-    "api_key",
-    "apikey",
-    "header",
-    "credential",
-    "auth",
-    "cookie",
-)
+SECRET_WORDS: tuple[str, ...] = ("token", "secret", "password", "passwd", "api_key", "apikey")
+SECRET_WORDS += ("header", "credential", "auth", "cookie")
 """An entry of a table whose name contains one of these holds a secret (``{password = ...}``)."""
 
 _URL_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/?#@\s]*)@")
@@ -412,8 +397,8 @@ def is_secret_key(key: str) -> bool:
 
 
 def mask_url(text: str) -> str:
-    """``text`` with the password of every URL masked (``redis://user:***@host``); a user part
-    without a password (often a token) is masked whole, and so are secret query parameters."""
+    """``text`` with URL passwords (``redis://user:***@host``), password-less user parts (often a
+    token) and secret query parameters masked."""
 
     def userinfo(match: re.Match[str]) -> str:
         user, colon, _password = match["userinfo"].partition(":")
@@ -679,10 +664,7 @@ def _plugin_problems(tree: Mapping[str, Any], declarations: Declarations) -> lis
 
 def _stop(problems: list[str]) -> None:
     """Raise one error listing every problem, if there is any."""
-    if len(problems) == 1:
-        raise ConfigError(f"invalid settings: {problems[0]}")
-    if problems:
-        raise ConfigError("invalid settings:\n  " + "\n  ".join(problems))
+    ConfigError.raise_for(problems, "invalid settings", "invalid settings")
 
 
 def _parse_flag(name: str, raw: str) -> bool:

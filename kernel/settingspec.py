@@ -11,6 +11,7 @@ import copy
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import ge, gt, le, lt
 from typing import Any
 
 import pluggy
@@ -20,6 +21,9 @@ from kernel.catalog import BUILTIN_PLUGINS, import_target, instantiate, third_pa
 from kernel.hookspecs import SettingsSpec
 from kernel.types import PluginLoadError
 
+log = logging.getLogger("batchkernel.settings")
+KERNEL = "kernel"
+KERNEL_SETTINGS = "kernel.core_settings"
 _TYPE_WORDS: dict[type, str] = {
     bool: "true or false",
     int: "a whole number",
@@ -32,13 +36,8 @@ _TYPE_WORDS: dict[type, str] = {
 
 @dataclass(frozen=True, slots=True)
 class Setting:
-    """One key of a section: its type, default, valid values, secrecy and one line of help.
-
-    ``kind`` is ``bool``, ``int``, ``float`` (any number), ``str``, ``list`` or ``dict`` (a table,
-    whose own keys are free: the setting's ``check`` judges them). ``ge``/``gt``/``le``/``lt``
-    bound numbers, ``choices`` lists the only valid values, ``check`` is any other test, described
-    in words by ``rule``. A ``secret`` value is never shown, only its type.
-    """
+    """One key: ``kind`` (bool, int, float, str, list or dict), default, help, the valid values
+    (``choices``, bounds, ``check`` described by ``rule``); a ``secret`` is shown by type only."""
 
     key: str
     kind: type
@@ -55,9 +54,8 @@ class Setting:
     check: Callable[[Any], bool] | None = None
     rule: str = ""
     fallback_env: str = ""
-    """An environment variable that fills the setting when it is empty, or when no settings file,
-    ``BATCHKERNEL_*`` variable or command line sets it (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``:
-    the provider SDK's own variables)."""
+    """A variable (the provider SDK's, ``OPENAI_API_KEY``) that fills the setting when it is empty
+    or set by nothing but its default."""
     relative_paths: tuple[str, ...] = ()
     """Keys of a table value that hold file paths: a relative one is read relative to the
     settings file that sets it (``schema = "schemas/topics.json"``)."""
@@ -70,7 +68,7 @@ class Setting:
         words = [_TYPE_WORDS[self.kind]]
         if self.non_empty:
             words[0] = words[0].replace("a ", "a non-empty ", 1)
-        bounds = " and ".join(_bounds(self.ge, self.gt, self.le, self.lt))
+        bounds = " and ".join(_bounds(self))
         if bounds:
             words.append(f"of {bounds}" if bounds.startswith("at ") else bounds)
         if self.rule:
@@ -89,7 +87,7 @@ class Setting:
         if self.non_empty and len(value) == 0:
             return False
         numeric = isinstance(value, int | float) and not isinstance(value, bool)
-        if numeric and not _within(value, self.ge, self.gt, self.le, self.lt):
+        if numeric and not all(test(value, bound) for bound, test, _ in _bounds_of(self)):
             return False
         try:
             return self.check is None or bool(self.check(value))
@@ -145,43 +143,25 @@ def _has_type(value: Any, kind: type) -> bool:
     return isinstance(value, kind)
 
 
-def _within(
-    value: float, ge: float | None, gt: float | None, le: float | None, lt: float | None
-) -> bool:
-    """Whether ``value`` respects every bound that is set."""
-    return (
-        (ge is None or value >= ge)
-        and (gt is None or value > gt)
-        and (le is None or value <= le)
-        and (lt is None or value < lt)
-    )
+def _bounds_of(setting: Setting) -> list[tuple[float, Callable[[float, float], bool], str]]:
+    """The bounds ``setting`` sets: each with its test and its words."""
+    tests: tuple[Callable[[float, float], bool], ...] = (ge, gt, le, lt)
+    limits = (setting.ge, setting.gt, setting.le, setting.lt)
+    words = ("at least", "above", "at most", "below")
+    found = zip(limits, tests, words, strict=True)
+    return [(limit, test, text) for limit, test, text in found if limit is not None]
 
 
-def _bounds(ge: float | None, gt: float | None, le: float | None, lt: float | None) -> list[str]:
+def _bounds(setting: Setting) -> list[str]:
     """The bounds in words: ``from 1 to 64``, ``at least 0``, ``above 0``, ``at most 1``."""
-    if ge is not None and le is not None:
-        return [f"from {_number(ge)} to {_number(le)}"]
-    words = []
-    if ge is not None:
-        words.append(f"at least {_number(ge)}")
-    if gt is not None:
-        words.append(f"above {_number(gt)}")
-    if le is not None:
-        words.append(f"at most {_number(le)}")
-    if lt is not None:
-        words.append(f"below {_number(lt)}")
-    return words
+    if setting.ge is not None and setting.le is not None:
+        return [f"from {_number(setting.ge)} to {_number(setting.le)}"]
+    return [f"{words} {_number(bound)}" for bound, _, words in _bounds_of(setting)]
 
 
 def _number(value: float) -> str:
     """``1`` for 1.0, ``0.5`` for 0.5."""
     return str(int(value)) if float(value).is_integer() else str(value)
-
-
-log = logging.getLogger("batchkernel.settings")
-
-KERNEL = "kernel"
-KERNEL_SETTINGS = "kernel.core_settings"
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +283,7 @@ def collect_declarations(*, third_party: bool = True) -> Declarations:
             sections = _checked(impl.plugin_name, impl.function())
             conflicts = [declarations.conflict(impl.plugin_name, section) for section in sections]
             if any(conflicts):
-                raise PluginLoadError(next(c for c in conflicts if c))
+                raise PluginLoadError(next(filter(None, conflicts)))
         except Exception as exc:
             if builtin:
                 raise

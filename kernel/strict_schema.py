@@ -1,11 +1,5 @@
-"""Whether a JSON schema can be sent as a strict structured-output schema, and where it cannot.
-
-Strict mode accepts a subset of JSON Schema: the root is an object; every object lists all its
-properties in ``required`` and sets ``additionalProperties: false``; only the keywords below are
-allowed; at most 10 levels of nesting and 5000 object properties. A schema that breaks a rule is
-refused at start-up with the JSON path of the first offending place, so no batch is ever sent
-with it.
-"""
+"""Whether a JSON schema fits strict structured outputs (an object root; every object requires all
+its properties and forbids others; the keywords below; bounded nesting, properties and enums)."""
 
 from __future__ import annotations
 
@@ -90,8 +84,7 @@ class _Walk:
 
 
 def strict_problems(schema: Any) -> list[str]:
-    """Every reason ``schema`` cannot be used in strict mode, each starting with its JSON path
-    (``$`` is the root); empty when it can."""
+    """Every reason ``schema`` cannot be used in strict mode, each after its JSON path (``$``)."""
     if not isinstance(schema, Mapping) or schema.get("type") != "object":
         return ['$: the root must be {"type": "object", ...}']
     walk = _Walk()

@@ -1,9 +1,5 @@
-"""The task registry: every plugin's tasks (``register_tasks``), checked once, by name.
-
-A task name is what ``ai_processing_requests.processing_type`` stores. Each task's schema must be
-usable as a strict structured-output schema: a schema that is not stops the start with an error
-naming the task and the JSON path, before any batch is written.
-"""
+"""The task registry: every plugin's tasks (``register_tasks``) by name (the requests'
+``processing_type``), checked once; a schema strict structured outputs cannot take stops the start."""
 
 from __future__ import annotations
 
@@ -41,8 +37,7 @@ def task_problems(task: TaskSpec) -> list[str]:
 
 
 def build_registry(answers: Iterable[Sequence[TaskSpec] | None]) -> dict[str, TaskSpec]:
-    """Every plugin's tasks by name; raises :class:`ConfigError` listing every problem (a name
-    defined twice, a bad name, a schema strict mode cannot take)."""
+    """Every plugin's tasks by name; a :class:`ConfigError` lists every problem."""
     tasks: dict[str, TaskSpec] = {}
     problems: list[str] = []
     for answer in answers:
@@ -55,10 +50,7 @@ def build_registry(answers: Iterable[Sequence[TaskSpec] | None]) -> dict[str, Ta
                 continue
             problems += task_problems(task)
             tasks[task.name] = task
-    if len(problems) == 1:
-        raise ConfigError(f"invalid task: {problems[0]}")
-    if problems:
-        raise ConfigError("invalid tasks:\n  " + "\n  ".join(problems))
+    ConfigError.raise_for(problems, "invalid task", "invalid tasks")
     return tasks
 
 

@@ -4,7 +4,7 @@ session), the domain's enumerations, and the kernel's exceptions."""
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
@@ -337,6 +337,14 @@ class KernelError(Exception):
 
 class ConfigError(KernelError):
     """A setting is missing or invalid; the message names the setting and the valid values."""
+
+    @classmethod
+    def raise_for(cls, problems: Sequence[str], one: str, many: str) -> None:
+        """Raise one error listing every problem (``one: ...`` or ``many:`` and a line each)."""
+        if len(problems) == 1:
+            raise cls(f"{one}: {problems[0]}")
+        if problems:
+            raise cls(f"{many}:\n  " + "\n  ".join(problems))
 
 
 class PluginLoadError(KernelError):

@@ -529,7 +529,7 @@ def read_settings(
     problems += found
     command_line, found = override_layer(overrides or {}, declarations)
     problems += found
-    _stop(problems)
+    ConfigError.raise_for(problems, "invalid settings", "invalid settings")
 
     layers = [Layer("default", "", declarations.defaults())]
     for parsed in files:
@@ -540,7 +540,8 @@ def read_settings(
     layers.append(command_line)
     tree = merged(layers)
     problems = _value_problems(tree, layers, declarations)
-    _stop(problems or _plugin_problems(tree, declarations))
+    problems = problems or _plugin_problems(tree, declarations)
+    ConfigError.raise_for(problems, "invalid settings", "invalid settings")
     return LoadedSettings(_dynaconf(tree), chosen, tuple(paths), declarations, tuple(layers))
 
 
@@ -660,11 +661,6 @@ def _plugin_problems(tree: Mapping[str, Any], declarations: Declarations) -> lis
                 f"known plugins: {', '.join(sorted(known))} (see `batchkernel plugins`)"
             )
     return problems
-
-
-def _stop(problems: list[str]) -> None:
-    """Raise one error listing every problem, if there is any."""
-    ConfigError.raise_for(problems, "invalid settings", "invalid settings")
 
 
 def _parse_flag(name: str, raw: str) -> bool:

@@ -180,21 +180,23 @@ class Scheduler:
         for name, value in report.counts.items():
             if value:
                 self.kernel.metric(f"batchkernel.{task}.{name}", value, task=task)
-        if self.instance is not None:
-            try:
-                self.instance.record_task(
-                    task,
-                    {
-                        "seconds": report.seconds,
-                        "queries": report.queries,
-                        "counts": report.counts,
-                        "error": report.error,
-                        "finished_at": datetime.now(UTC).isoformat(),
-                    },
-                )
-            except DBAPIError as exc:
-                self.kernel.log.warning("could not record the run of task %s: %s", task, exc)
+        done = {"seconds": report.seconds, "queries": report.queries, "counts": report.counts}
+        self._record(task, done | {"error": report.error})
         return report
+
+    def _record(self, task: str | None, report: dict[str, Any]) -> None:
+        """Store a task's run (no ``task``: a cycle's) in the instance row; a warning if it fails."""
+        if self.instance is None:
+            return
+        report["finished_at"] = datetime.now(UTC).isoformat()
+        try:
+            if task is None:
+                self.instance.record_cycle(report)
+            else:
+                self.instance.record_task(task, report)
+        except DBAPIError as exc:
+            what = "the cycle" if task is None else f"the run of task {task}"
+            self.kernel.log.warning("could not record %s: %s", what, exc)
 
     def _halt(self, reason: str) -> None:
         """Stop for good after a misconfiguration: no more claims, no new step."""
@@ -525,19 +527,9 @@ class Scheduler:
         self.kernel.metric(
             "batchkernel.cycle.queries", measured["queries"], kind="histogram", unit="{query}"
         )
-        if self.instance is not None:
-            try:
-                self.instance.record_cycle(
-                    {
-                        "seconds": seconds,
-                        "queries": measured["queries"],
-                        "tasks": [r.task for r in reports],
-                        "errors": sum(1 for r in reports if r.error),
-                        "finished_at": datetime.now(UTC).isoformat(),
-                    }
-                )
-            except DBAPIError as exc:
-                self.kernel.log.warning("could not record the cycle: %s", exc)
+        errors = sum(1 for r in reports if r.error)
+        done = {"seconds": seconds, "queries": measured["queries"], "errors": errors}
+        self._record(None, done | {"tasks": [r.task for r in reports]})
         return reports
 
     def _progress(self, reports: Sequence[StepReport], seconds: float) -> None:

@@ -87,8 +87,11 @@ class SessionCategory(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Company:
-    """An active tenant; ``max_batches`` caps the batches one create step claims for it (0: no
-    cap), set by ``select_companies`` from the cycle's fair share."""
+    """An active tenant as the processors see it.
+
+    ``max_batches`` caps the batches ``fetch_pending`` may claim for it in one create step
+    (0: no cap); the ``select_companies`` hook sets it from the fair share of the cycle.
+    """
 
     id: str
     name: str

@@ -2,7 +2,7 @@
 
 Provider hooks are ``firstresult=True``: exactly one plugin answers and ``None`` means "not mine,
 ask the next one". Broadcast hooks (``record_metric``) reach every implementation and return
-nothing. Every hook but ``register_commands`` and ``declare_settings`` takes ``kernel``, typed
+nothing. Every hook but the command-line and settings hooks takes ``kernel``, typed
 as the :class:`kernel.api.KernelAPI` protocol (implemented by the :class:`kernel.manager.Kernel`
 facade), so plugins stay stateless about configuration: settings, database and metrics come
 through it.
@@ -10,8 +10,8 @@ through it.
 Processors (``original``, ``optimized``) answer the database hooks; the ``openai`` provider
 answers the provider hooks; cache plugins answer ``get_companies`` first; exporters listen to
 ``record_metric``. The scheduler (``kernel.scheduler``) calls the pipeline hooks through
-``Kernel``; the command line calls ``register_commands``; the monitoring snapshot calls
-``merge_status``; the benchmark calls ``benchmark_probes``.
+``Kernel``; the command line calls ``register_commands`` and ``explain_error``; the monitoring
+snapshot calls ``merge_status``; the benchmark calls ``benchmark_probes``.
 """
 
 from __future__ import annotations
@@ -482,7 +482,7 @@ class CommandSpec:
         built from the settings (or from the shipped defaults when those cannot be loaded, so
         ``--help`` still lists every command). Add commands with ``cli.command(name)`` or groups
         with ``cli.add_typer``; a command opens its kernel with
-        :func:`kernel.cli.options.open_kernel`. Import heavy modules inside the command, not at
+        :func:`plugins.cli.options.open_kernel`. Import heavy modules inside the command, not at
         module level, so ``batchkernel --help`` stays fast. A name another plugin already added
         is refused (third-party: warned and skipped).
 
@@ -496,6 +496,15 @@ class CommandSpec:
                 def hello(settings: SettingsOption = None) -> None:
                     kernel = open_kernel(settings, None)
                     print(len(kernel.get_companies()))
+        """
+
+    @_hookspec(firstresult=True)
+    def explain_error(self, error: BaseException) -> tuple[str, int] | None:
+        """An expected error a command raised (database down, a missing file, a busy port) as
+        one line naming the cause and the fix, and the exit status; ``None``: not known here, a
+        bug whose traceback is shown. First result wins. Called by the command line's ``main``.
+
+        .. versionadded:: 0.7
         """
 
 
@@ -549,7 +558,7 @@ class SettingsSpec:
         The kernel asks every built-in and installed plugin, enabled or not, so a key of a plugin
         that is not enabled is still known and checked; keep the module that answers free of
         heavy imports. Defaults come only from here; unknown keys are errors. Called by
-        ``kernel.declarations.collect_declarations`` when settings are loaded.
+        ``kernel.settingspec.collect_declarations`` when settings are loaded.
 
         .. versionadded:: 0.3
 

@@ -1,8 +1,5 @@
-"""SQLAlchemy 2 typed models of the domain: tenants, sessions, messages, requests, batches, prices.
-
-Status columns are plain strings checked against the enums in :mod:`kernel.types`, so both SQLite
-and PostgreSQL store the same values and migrations stay simple.
-"""
+"""SQLAlchemy 2 models of the domain; status columns are strings checked against the enums of
+:mod:`kernel.types`, the same on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

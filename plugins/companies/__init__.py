@@ -8,8 +8,8 @@ import typer
 from rich.markup import escape
 
 from kernel import hookimpl
-from kernel.cli.options import DatabaseOption, SettingsOption, console, open_kernel
 from kernel.types import CompanyStatus
+from plugins.cli.options import DatabaseOption, SettingsOption, console, open_kernel
 
 
 def list_command(settings: SettingsOption = None, database: DatabaseOption = None) -> None:

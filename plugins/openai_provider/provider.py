@@ -70,6 +70,9 @@ TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
 CIRCUIT_STATE = "batchkernel.provider.circuit.state"
 BYTES = "batchkernel.provider.bytes"
 SWEPT = "batchkernel.provider.files.swept"
+FOREIGN_MODEL_PREFIXES = ("claude", "gemini")
+"""Models of other providers: a request queued with one that fails over here runs on
+``model.name``."""
 KEY_CACHE_SIZE = 10_000
 """Batch ids whose submission key the sweep remembers (a batch's metadata never changes)."""
 
@@ -138,12 +141,15 @@ class OpenAIProvider:
 
     @hookimpl
     def request_encoder(self, kernel: KernelAPI, provider: str, model: str) -> OpenAIEncoder | None:
-        """Lines of the configured endpoint for ``model``, with the parameters its entry in the
-        capability table (``models``) says it takes; for this plugin's provider. At Azure every
-        line names the configured deployment and calls ``/chat/completions``."""
+        """Lines of the configured endpoint for ``model`` (``model.name`` when it names another
+        provider's model), with the parameters its entry in the capability table (``models``)
+        says it takes; for this plugin's provider. At Azure every line names the configured
+        deployment and calls ``/chat/completions``."""
         if provider != self.DIALECT.name:
             return None
         config = self._config(kernel)
+        if model.startswith(FOREIGN_MODEL_PREFIXES):
+            model = str(kernel.settings.model.name)
         reasoning = capabilities(model, config.models).reasoning
         return OpenAIEncoder(
             model,

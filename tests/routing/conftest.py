@@ -94,6 +94,7 @@ class Routed:
     def shift_openai_clock(self, seconds: float) -> None:
         """Move the OpenAI plugin's clock forward (its quota cool-down ends without waiting)."""
         provider = self.kernel.pm.get_plugin("openai")
+        assert provider is not None
         provider.clock = lambda: time.time() + seconds
 
     def route_line(self) -> str:

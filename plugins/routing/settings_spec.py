@@ -11,21 +11,29 @@ from kernel.catalog import BUILTIN_PLUGINS, third_party_entry_points
 from kernel.settingspec import Section, Setting
 
 
-def provider_names() -> list[str]:
-    """Every provider plugin a setting may name: the built-in providers and installed plugins."""
-    builtin = [name for name, entry in BUILTIN_PLUGINS.items() if entry.role == "provider"]
-    return sorted({*builtin, *third_party_entry_points()})
+def provider_names() -> tuple[list[str], list[str]]:
+    """The plugins a setting may name as a provider: the built-in providers, and the installed
+    third-party plugins (whose role is only known once loaded)."""
+    builtin = sorted(name for name, entry in BUILTIN_PLUGINS.items() if entry.role == "provider")
+    return builtin, sorted(third_party_entry_points())
+
+
+def _choices(builtin: list[str], installed: list[str]) -> str:
+    """The valid names as an error message lists them."""
+    text = f"valid choices: {', '.join(builtin)}"
+    return text + (f"; or an installed plugin: {', '.join(installed)}" if installed else "")
 
 
 def _problems(values: Mapping[str, Any]) -> Iterable[str]:
     """Every provider named must be a provider plugin, once."""
-    valid = provider_names()
+    builtin, installed = provider_names()
+    valid = {*builtin, *installed}
     names = [str(name) for name in values.get("providers") or []]
     for name in names:
         if name not in valid:
             yield (
-                f"routing.providers names {name!r}, which is not a provider plugin; valid "
-                f"choices: {', '.join(valid)}"
+                f"routing.providers names {name!r}, which is not a provider plugin; "
+                f"{_choices(builtin, installed)}"
             )
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
@@ -34,7 +42,7 @@ def _problems(values: Mapping[str, Any]) -> Iterable[str]:
         if str(name) not in valid:
             yield (
                 f"routing.max_enqueued_tokens names {name!r}, which is not a provider plugin; "
-                f"valid choices: {', '.join(valid)}"
+                f"{_choices(builtin, installed)}"
             )
 
 

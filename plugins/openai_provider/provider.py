@@ -6,6 +6,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final
@@ -25,7 +26,13 @@ from kernel.types import (
     ResultFiles,
     SubmittedBatch,
 )
-from plugins.openai_provider.breaker import BREAKER_RANK, OPEN, STATE_GAUGE, BreakerBoard
+from plugins.openai_provider.breaker import (
+    BREAKER_RANK,
+    OPEN,
+    STATE_GAUGE,
+    BreakerBoard,
+    CircuitOpenError,
+)
 from plugins.openai_provider.calls import Caller, OutcomeUnknownError, ProviderCallError
 from plugins.openai_provider.client import ClientHolder
 from plugins.openai_provider.config import ProviderConfig
@@ -129,10 +136,20 @@ class OpenAIProvider:
 
     @hookimpl
     def provider_health(self, kernel: KernelAPI, provider: str) -> ProviderHealth | None:
-        """ "quota" while creation is paused by a billing or account condition, else "ok"."""
+        """ "quota" while creation is paused by a billing or account condition, "circuit" while
+        the upload or create circuit is open (until its half-open probe may go), else "ok"."""
         if provider != self.DIALECT.name:
             return None
-        return self.pause.health()
+        health = self.pause.health()
+        if health.condition != "ok":
+            return health
+        for operation in ("upload", "create"):
+            try:
+                self.breakers[operation].check()
+            except CircuitOpenError as exc:
+                until = datetime.fromtimestamp(self.clock() + exc.retry_in_seconds, UTC)
+                return ProviderHealth(provider, "circuit", str(exc), until)
+        return health
 
     @hookimpl
     def provider_limits(self, kernel: KernelAPI, provider: str) -> ProviderLimits | None:

@@ -55,6 +55,32 @@ def test_a_spent_primary_quota_sends_every_request_through_anthropic(
     assert line.startswith("openai quota until ") and line.endswith(" -> anthropic"), line
 
 
+def test_an_open_create_circuit_at_the_primary_sends_new_batches_to_anthropic(
+    make_routed: Any, db_url: str
+) -> None:
+    routed = make_routed(
+        db_url,
+        sessions=20,
+        companies=2,
+        openai_faults={"first_500": {"create": 1}},
+        openai__max_retries=0,
+        openai__circuit_failure_threshold=1,
+        openai__circuit_reset_seconds=3600,
+    )
+    routed.run()
+    requests = routed.requests()
+    assert Counter(r.status for r in requests) == {COMPLETE: 20}
+    at_openai = routed.ledgers()["openai"]
+    assert len(at_openai) <= 1, "a create sent beside the failed one may have gone through"
+    answered = {r.id for r in requests if r.provider == "openai"}
+    assert answered == {rid for batch in at_openai for rid in batch.request_ids}
+    assert len(answered) <= 10 and {r.provider for r in requests} <= {"openai", "anthropic"}
+    assert_each_sent_once(routed)
+    assert {b.status for b in routed.batches()} <= SETTLED
+    assert routed.metrics.failovers() == {("openai", "anthropic", "circuit"): 2}
+    assert routed.route_line().startswith("openai circuit until ")
+
+
 def test_new_batches_go_back_to_the_primary_after_its_cool_down(
     make_routed: Any, db_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:

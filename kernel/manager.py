@@ -543,12 +543,15 @@ class Kernel:
         return found
 
     def describe_setup(self) -> dict[str, str]:
-        """Facts the plugins give for the start-up banner (``{label: text}``)."""
-        facts: dict[str, str] = {}
-        for part in self.pm.hook.describe_setup(kernel=self):
+        """Facts the plugins give for the start-up banner (``{label: text}``); a label several
+        plugins give (``provider``, with several providers registered) lists each text once."""
+        facts: dict[str, list[str]] = {}
+        for part in reversed(self.pm.hook.describe_setup(kernel=self)):
             for label, text in (part or {}).items():
-                facts.setdefault(str(label), str(text))
-        return facts
+                texts = facts.setdefault(str(label), [])
+                if str(text) not in texts:
+                    texts.append(str(text))
+        return {label: "; ".join(texts) for label, texts in facts.items()}
 
     def merge_status(self, section: str, parts: Sequence[Any]) -> Any:
         """One status section of several instances (newest first), merged by the plugin that

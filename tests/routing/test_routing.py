@@ -91,6 +91,21 @@ def test_banner_and_checks_name_every_configured_provider(tmp_path: Path) -> Non
     assert not [c for c in single.health_checks(remote=False) if c.name.startswith("routing")]
 
 
+class Describer:
+    """A provider plugin's banner line."""
+
+    @hookimpl
+    def describe_setup(self, kernel: KernelAPI) -> dict[str, str]:
+        """Name itself."""
+        return {"provider": "other at http://other.test (key set)"}
+
+
+def test_the_banner_names_every_provider(tmp_path: Path) -> None:
+    kernel = kernel_with(tmp_path, extra=[("other", Describer())])
+    line = kernel.describe_setup()["provider"]
+    assert line.startswith("openai at ") and line.endswith("; other at http://other.test (key set)")
+
+
 class Sweeper:
     """A provider plugin whose sweep deletes ``count`` files."""
 

@@ -301,7 +301,7 @@ class ProviderSpec:
         company goes to the first configured provider. Called once per ``fetch_pending`` by the
         processors, before they plan.
 
-        .. versionadded:: 0.7
+        .. versionadded:: 0.6
         """
 
     @_hookspec(firstresult=True)
@@ -384,7 +384,7 @@ class ProviderSpec:
         Called by the reconcile task.
 
         .. versionadded:: 0.4
-        .. versionchanged:: 0.7
+        .. versionchanged:: 0.6
            Broadcast (was first result), so each of several registered providers sweeps.
         """
 

@@ -9,9 +9,13 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from kernel.types import BatchStatus, RequestStatus
+from plugins.common.monitoring.queries import MonitorReader
+from plugins.common.monitoring.snapshot import build_snapshot
 from plugins.common.operations.actions import Actor, set_providers
+from plugins.status.view import print_status
 from tests.operations.support import audit_rows
 from tests.routing.conftest import CLAUDE, Routed
 
@@ -53,6 +57,23 @@ def test_a_spent_primary_quota_sends_every_request_through_anthropic(
     assert routed.metrics.failovers() == {("openai", "anthropic", "quota"): 2}, "one per company"
     line = routed.route_line()
     assert line.startswith("openai quota until ") and line.endswith(" -> anthropic"), line
+    assert_shown_by_status(routed, line)
+
+
+def assert_shown_by_status(routed: Routed, line: str) -> None:
+    """``batchkernel status`` shows the route from the instance rows the scheduler wrote."""
+    reader = MonitorReader.for_database(routed.kernel.db)
+    try:
+        snapshot = build_snapshot(reader, routed.kernel)
+    finally:
+        reader.dispose()
+    assert snapshot["routing"] == {"openai, anthropic": line}
+    console = Console(record=True, width=300)
+    print_status(console, snapshot)
+    shown = [
+        row for row in console.export_text().splitlines() if "routing openai, anthropic" in row
+    ]
+    assert len(shown) == 1 and line in shown[0], shown
 
 
 def test_an_open_create_circuit_at_the_primary_sends_new_batches_to_anthropic(

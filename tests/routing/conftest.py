@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,7 +110,8 @@ def processor(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def make_routed(make_kernel: Any, tmp_path: Path, processor: str) -> Iterator[Any]:
-    """``make_routed(db_url, sessions=20, companies=2, openai_faults={...}, **settings)``."""
+    """``make_routed(db_url, sessions=20, companies=2, openai_faults={...},
+    anthropic_faults={...}, extra_plugins=[(name, plugin)], **settings)``."""
     servers: list[Any] = []
 
     def factory(
@@ -120,6 +121,7 @@ def make_routed(make_kernel: Any, tmp_path: Path, processor: str) -> Iterator[An
         companies: int = 2,
         openai_faults: Mapping[str, Any] | None = None,
         anthropic_faults: Mapping[str, Any] | None = None,
+        extra_plugins: Sequence[tuple[str, Any]] = (),
         **settings: Any,
     ) -> Routed:
         openai = OPENAI.emulator(openai_faults or {})
@@ -135,7 +137,7 @@ def make_routed(make_kernel: Any, tmp_path: Path, processor: str) -> Iterator[An
             "batch__min_batch_size": 1,
             **settings,
         }
-        kernel = make_kernel(db_url, extra=[("metrics", metrics)], **options)
+        kernel = make_kernel(db_url, extra=[("metrics", metrics), *extra_plugins], **options)
         source = write_jsonl(tmp_path / "sessions.jsonl", companies, sessions, seed=3)
         assert import_file(kernel, source).requests_created == sessions
         return Routed(kernel, openai, anthropic, Scheduler(kernel), metrics)

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Generator
+from itertools import pairwise
 from typing import Any
 
 import pytest
 from rich.console import Console
 
+from kernel import hookimpl
+from kernel.api import KernelAPI
 from kernel.types import BatchStatus, RequestStatus
 from plugins.common.monitoring.queries import MonitorReader
 from plugins.common.monitoring.snapshot import build_snapshot
@@ -35,6 +39,65 @@ def assert_each_sent_once(routed: Routed) -> None:
     assert made == local
 
 
+def assert_never_in_flight_twice(routed: Routed) -> None:
+    """A request sent in several provider batches (at either provider) was sent again only
+    after the batch before had been applied here: never at two providers at once."""
+    local = {(b.provider, b.provider_batch_id): b for b in routed.batches()}
+    sent_in: dict[str, list[Any]] = {}
+    for name, batches in routed.ledgers().items():
+        for batch in batches:
+            for request_id in batch.request_ids:
+                sent_in.setdefault(request_id, []).append(local[(name, batch.id)])
+    for rows in sent_in.values():
+        rows.sort(key=lambda row: row.created_at)
+        for before, after in pairwise(rows):
+            assert before.applied_at is not None and before.applied_at <= after.created_at
+
+
+class HealsOpenAI:
+    """Once Anthropic's first results are applied, OpenAI's quota is back and its cool-down
+    over: the requests Anthropic answered with retryable errors go next to OpenAI."""
+
+    def __init__(self) -> None:
+        self.routed: Routed | None = None
+
+    @hookimpl(wrapper=True)
+    def apply_results(self, kernel: KernelAPI, results: Any) -> Generator[None, Any, Any]:
+        """Heal OpenAI after an apply that requeued requests."""
+        summary = yield
+        routed = self.routed
+        if routed is not None and summary.requeued + summary.failed and results:
+            routed.openai.configure(insufficient_quota=False)
+            routed.shift_openai_clock(float(kernel.settings.openai.quota_pause_max_seconds) + 1)
+            self.routed = None
+        return summary
+
+
+def test_a_request_retried_after_a_failover_goes_back_to_the_primary_never_at_both(
+    make_routed: Any, db_url: str
+) -> None:
+    healer = HealsOpenAI()
+    routed = make_routed(
+        db_url,
+        sessions=30,
+        companies=2,
+        openai_faults={"insufficient_quota": True},
+        anthropic_faults={"rate_line_error": 0.3, "line_error_type": "overloaded_error"},
+        extra_plugins=[("heals-openai", healer)],
+    )
+    healer.routed = routed
+    routed.run()
+    requests = routed.requests()
+    assert Counter(r.status for r in requests) == {COMPLETE: 30}
+    at_anthropic = {rid for b in routed.ledgers()["anthropic"] for rid in b.request_ids}
+    at_openai = {rid for b in routed.ledgers()["openai"] for rid in b.request_ids}
+    assert at_anthropic | at_openai == {r.id for r in requests}
+    assert at_anthropic & at_openai, "requests retried after the failover went to the primary"
+    assert {r.id for r in requests if r.provider == "openai"} == at_openai
+    assert {r.model for r in requests if r.provider == "openai"} == {"gpt-4o-mini"}
+    assert_never_in_flight_twice(routed)
+
+
 def test_a_spent_primary_quota_sends_every_request_through_anthropic(
     make_routed: Any, db_url: str
 ) -> None:
@@ -47,6 +110,7 @@ def test_a_spent_primary_quota_sends_every_request_through_anthropic(
     assert {(r.provider, r.model) for r in requests} == {("anthropic", CLAUDE)}
     assert routed.ledgers()["openai"] == [], "the quota refused every create at OpenAI"
     assert_each_sent_once(routed)
+    assert_never_in_flight_twice(routed)
     batches = routed.batches()
     assert {b.status for b in batches} <= SETTLED, "nothing stranded"
     assert {(b.provider, b.status) for b in batches if b.provider == "openai"} <= {

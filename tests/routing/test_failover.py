@@ -19,6 +19,7 @@ from kernel.types import BatchStatus, RequestStatus
 from plugins.common.monitoring.queries import MonitorReader
 from plugins.common.monitoring.snapshot import build_snapshot
 from plugins.common.operations.actions import Actor, set_providers
+from plugins.common.operations.listing import list_companies
 from plugins.status.view import print_status
 from tests.operations.support import audit_rows
 from tests.routing.conftest import CLAUDE, Routed
@@ -232,6 +233,11 @@ def test_a_company_with_its_own_list_goes_there_while_the_others_use_the_primary
     outcome = set_providers(kernel, Actor("cli:test"), chosen, ["anthropic"])
     assert outcome.ok, outcome.message
     assert [c.providers for c in kernel.get_companies() if c.id == chosen] == [("anthropic",)]
+    with kernel.db.transaction() as session:
+        rows = list_companies(session.connection(), 1, 10).rows
+    assert {row["id"]: row["providers"] for row in rows} == {
+        c.id: ["anthropic"] if c.id == chosen else [] for c in kernel.get_companies()
+    }, "the console's companies list shows each company's own providers"
     routed.run()
 
     requests = routed.requests()

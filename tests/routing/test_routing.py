@@ -147,3 +147,14 @@ def test_set_provider_from_the_command_line(
     cleared = batchkernel("companies", "set-provider", company, "--clear", env=env)
     assert cleared.returncode == 0 and "routing.providers (openai, anthropic)" in cleared.stderr
     assert [c.providers for c in kernel.get_companies()] == [(), ()]
+
+
+def test_a_request_queued_for_another_providers_model_runs_on_the_providers_own(
+    tmp_path: Path,
+) -> None:
+    kernel = kernel_with(tmp_path, routing__providers=["openai", "anthropic", "gemini"])
+    assert kernel.request_encoder("openai", "claude-haiku-4-5").model == "gpt-4o-mini"
+    assert kernel.request_encoder("openai", "gemini-2.5-flash").model == "gpt-4o-mini"
+    assert kernel.request_encoder("openai", "gpt-4.1").model == "gpt-4.1"
+    assert kernel.request_encoder("anthropic", "gpt-4o-mini").model == "claude-haiku-4-5"
+    assert kernel.request_encoder("gemini", "gpt-4o-mini").model == "gemini-2.5-flash"

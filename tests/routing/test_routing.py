@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
+from kernel.cli.main import build_app
 from kernel.manager import Kernel
 from kernel.types import Company, ConfigError
 from plugins.common.importing.importer import import_file
@@ -158,3 +160,9 @@ def test_a_request_queued_for_another_providers_model_runs_on_the_providers_own(
     assert kernel.request_encoder("openai", "gpt-4.1").model == "gpt-4.1"
     assert kernel.request_encoder("anthropic", "gpt-4o-mini").model == "claude-haiku-4-5"
     assert kernel.request_encoder("gemini", "gpt-4o-mini").model == "gemini-2.5-flash"
+
+
+def test_set_provider_has_help() -> None:
+    result = CliRunner().invoke(build_app([]), ["companies", "set-provider", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "--clear" in result.output and "primary first" in result.output

@@ -30,6 +30,7 @@ _BUILTINS = (
     ("optimized", "plugins.optimized:OptimizedProcessor", "processor", (), "plugins.common"),
     ("fallback", "plugins.fallback:FallbackPlugin", "processor", ("optimized",), ""),
     ("budget", "plugins.budget:BudgetPlugin", "extension", (), "plugins.budget"),
+    ("routing", "plugins.routing:RoutingPlugin", "extension", (), "plugins.routing"),
     ("session-tasks", "plugins.session_tasks:SessionTasks", "tasks", (), ""),
     ("openai", "plugins.openai_provider:OpenAIProvider", "provider", (), "plugins.openai_provider"),
     (

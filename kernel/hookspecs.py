@@ -288,6 +288,23 @@ class ProviderSpec:
         """
 
     @_hookspec(firstresult=True)
+    def route_companies(
+        self, kernel: KernelAPI, companies: Sequence[Company]
+    ) -> dict[str, str] | None:
+        """Choose the provider each company's new batches go to now, as ``{company id: name}``.
+
+        The ``routing`` plugin answers: the first provider of the company's own list
+        (``Company.providers``) or of ``routing.providers`` that takes new batches
+        (``provider_health`` ok, its enqueued-token limit not reached). A company left out of
+        the answer gets no new batches this time (every provider of its list is unavailable).
+        Batches already at a provider always finish there. First result wins; ``None``: every
+        company goes to the first configured provider. Called once per ``fetch_pending`` by the
+        processors, before they plan.
+
+        .. versionadded:: 0.6
+        """
+
+    @_hookspec(firstresult=True)
     def submit_batch(self, kernel: KernelAPI, plan: BatchPlan) -> SubmittedBatch | None:
         """Upload ``plan``'s input file and create the provider batch, tagged with its submission key.
 
@@ -353,7 +370,7 @@ class ProviderSpec:
            First result, returning whether the files are gone (was a broadcast with no result).
         """
 
-    @_hookspec(firstresult=True)
+    @_hookspec
     def sweep_provider_files(
         self, kernel: KernelAPI, settled: Callable[[Sequence[str]], set[str]]
     ) -> int | None:
@@ -363,9 +380,12 @@ class ProviderSpec:
         key, asks ``settled(keys)`` which of those keys belong to batches that are over (applied
         or abandoned) and deletes their files; files it cannot tie to a local batch are left to
         expire. Returns how many files it deleted. Catches what a failed or interrupted cleanup
-        left behind. First result wins; must not raise. Called by the reconcile task.
+        left behind. Broadcast: every provider plugin sweeps its own files; must not raise.
+        Called by the reconcile task.
 
         .. versionadded:: 0.4
+        .. versionchanged:: 0.6
+           Broadcast (was first result), so each of several registered providers sweeps.
         """
 
 

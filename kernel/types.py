@@ -91,11 +91,13 @@ class Company:
 
     ``max_batches`` caps the batches ``fetch_pending`` may claim for it in one create step
     (0: no cap); the ``select_companies`` hook sets it from the fair share of the cycle.
+    ``providers``: the company's own provider list, primary first (empty: ``routing.providers``).
     """
 
     id: str
     name: str
     max_batches: int = 0
+    providers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +279,16 @@ class ProviderLimits:
 
 
 class RequestEncoder(Protocol):
-    """A provider's encoder of neutral requests for one model (from the ``request_encoder`` hook)."""
+    """A provider's encoder of neutral requests for one model (from the ``request_encoder`` hook).
+
+    ``model`` is the model the provider runs them on: the one asked for, or the provider's own
+    configured model when the one asked for belongs to another provider (a failover).
+    """
+
+    @property
+    def model(self) -> str:
+        """The model the provider runs these requests on (recorded on the batch)."""
+        ...
 
     def encode(self, request: LLMRequest) -> bytes:
         """One record of the provider's batch input file, newline-terminated."""

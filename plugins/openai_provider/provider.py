@@ -6,6 +6,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final
@@ -26,7 +27,13 @@ from kernel.types import (
     SubmittedBatch,
 )
 from plugins.common.sweeps import SweepSchedule, report_sweep
-from plugins.openai_provider.breaker import BREAKER_RANK, OPEN, STATE_GAUGE, BreakerBoard
+from plugins.openai_provider.breaker import (
+    BREAKER_RANK,
+    OPEN,
+    STATE_GAUGE,
+    BreakerBoard,
+    CircuitOpenError,
+)
 from plugins.openai_provider.calls import Caller, OutcomeUnknownError, ProviderCallError
 from plugins.openai_provider.client import ClientHolder
 from plugins.openai_provider.config import ProviderConfig
@@ -70,6 +77,9 @@ PLAN_LOOKUP_MARGIN_SECONDS = 3600
 TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
 CIRCUIT_STATE = "batchkernel.provider.circuit.state"
 BYTES = "batchkernel.provider.bytes"
+FOREIGN_MODEL_PREFIXES = ("claude", "gemini")
+"""Models of other providers: a request queued with one that fails over here runs on
+``model.name``."""
 KEY_CACHE_SIZE = 10_000
 """Batch ids whose submission key the sweep remembers (a batch's metadata never changes)."""
 
@@ -127,10 +137,20 @@ class OpenAIProvider:
 
     @hookimpl
     def provider_health(self, kernel: KernelAPI, provider: str) -> ProviderHealth | None:
-        """ "quota" while creation is paused by a billing or account condition, else "ok"."""
+        """ "quota" while creation is paused by a billing or account condition, "circuit" while
+        the upload or create circuit is open (until its half-open probe may go), else "ok"."""
         if provider != self.DIALECT.name:
             return None
-        return self.pause.health()
+        health = self.pause.health()
+        if health.condition != "ok":
+            return health
+        for operation in ("upload", "create"):
+            try:
+                self.breakers[operation].check()
+            except CircuitOpenError as exc:
+                until = datetime.fromtimestamp(self.clock() + exc.retry_in_seconds, UTC)
+                return ProviderHealth(provider, "circuit", str(exc), until)
+        return health
 
     @hookimpl
     def provider_limits(self, kernel: KernelAPI, provider: str) -> ProviderLimits | None:
@@ -139,12 +159,15 @@ class OpenAIProvider:
 
     @hookimpl
     def request_encoder(self, kernel: KernelAPI, provider: str, model: str) -> OpenAIEncoder | None:
-        """Lines of the configured endpoint for ``model``, with the parameters its entry in the
-        capability table (``models``) says it takes; for this plugin's provider. At Azure every
-        line names the configured deployment and calls ``/chat/completions``."""
+        """Lines of the configured endpoint for ``model`` (``model.name`` when it names another
+        provider's model), with the parameters its entry in the capability table (``models``)
+        says it takes; for this plugin's provider. At Azure every line names the configured
+        deployment and calls ``/chat/completions``."""
         if provider != self.DIALECT.name:
             return None
         config = self._config(kernel)
+        if model.startswith(FOREIGN_MODEL_PREFIXES):
+            model = str(kernel.settings.model.name)
         reasoning = capabilities(model, config.models).reasoning
         return OpenAIEncoder(
             model,

@@ -125,6 +125,7 @@ class RoutingPlugin:
         self._lock = threading.Lock()
         self._routes: dict[tuple[str, ...], Route] = {}
         self._company_routes: dict[str, str | None] = {}
+        self._latest: set[tuple[str, ...]] = set()
 
     @hookimpl
     def route_companies(self, kernel: KernelAPI, companies: Sequence[Company]) -> dict[str, str]:
@@ -162,6 +163,7 @@ class RoutingPlugin:
         with self._lock:
             previous = dict(self._routes)
             self._routes.update(routes)
+            self._latest = set(routes)
             moved = []
             for company_id, providers in lists.items():
                 route = routes[providers]
@@ -194,9 +196,12 @@ class RoutingPlugin:
     @hookimpl
     def collect_status(self, kernel: KernelAPI) -> dict[str, Any]:
         """The ``routing`` section: per provider list, where new batches go and why
-        (``openai quota until 12:05 UTC -> anthropic``); nothing before the first routing."""
+        (``openai quota until 12:05 UTC -> anthropic``) for the lists of the latest routing and
+        ``routing.providers``; nothing before the first routing."""
+        shown = {tuple(kernel.providers())}
         with self._lock:
-            routes = dict(self._routes)
+            shown |= self._latest
+            routes = {key: route for key, route in self._routes.items() if key in shown}
         if not routes:
             return {}
         return {

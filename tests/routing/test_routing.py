@@ -3,6 +3,7 @@ doctor's checks, the sweep over several providers, and ``companies set-provider`
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from kernel.api import KernelAPI
 from kernel.cli.main import build_app
 from kernel.manager import Kernel
 from kernel.types import Company, ConfigError
+from plugins.cache_common.store import Entry
 from plugins.common.importing.importer import import_file
 from plugins.common.synthetic import write_jsonl
 from tests.test_cli import batchkernel, cli_env
@@ -70,6 +72,10 @@ def test_a_company_whose_providers_all_are_unavailable_waits(
     caplog.clear()
     assert kernel.route_companies(companies) == {"a": "openai"}
     assert "routing [" not in caplog.text, "one warning per change, not per cycle"
+    kernel.route_companies([Company("a", "A")])
+    assert kernel.collect_status()["routing"] == {"openai, anthropic": "openai"}, (
+        "a list no company has any more is not shown"
+    )
 
 
 def test_a_provider_a_company_names_that_is_not_configured_is_passed_over(tmp_path: Path) -> None:
@@ -166,3 +172,11 @@ def test_set_provider_has_help() -> None:
     result = CliRunner().invoke(build_app([]), ["companies", "set-provider", "--help"])
     assert result.exit_code == 0, result.output
     assert "--clear" in result.output and "primary first" in result.output
+
+
+def test_cached_companies_keep_their_provider_lists() -> None:
+    companies = [Company("a", "A", providers=("anthropic", "openai")), Company("b", "B")]
+    stored = Entry.from_data(json.loads(json.dumps(Entry.of(1.0, companies).to_data())))
+    assert stored is not None and stored.to_companies() == companies
+    old_format = {"stored_at": 1.0, "companies": [["a", "A"]]}
+    assert Entry.from_data(old_format) is None, "an entry of the old format is a miss"

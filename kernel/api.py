@@ -102,6 +102,9 @@ class KernelAPI(Reporting, Protocol):
     def provider_health(self, provider: str) -> ProviderHealth:
         """Whether ``provider`` takes new batches now."""
 
+    def route_companies(self, companies: Sequence[Company]) -> dict[str, str]:
+        """The provider each company's new batches go to now (a company left out gets none)."""
+
     def get_companies(self) -> list[Company]:
         """The active companies."""
 

@@ -1,9 +1,5 @@
-"""Where plugins come from: the in-code catalog of built-ins and the ``batchkernel.plugins`` entry points.
-
-Built-ins resolve from this table, so the kernel works even when package metadata is stale;
-third-party plugins resolve through ``importlib.metadata``. The entry-point name, the settings
-value, the block-list key and the ``batchkernel plugins`` key are one and the same.
-"""
+"""Where plugins come from: this table of built-ins (so stale package metadata does not matter),
+and the ``batchkernel.plugins`` entry points; a plugin's name is the same in settings and lists."""
 
 from __future__ import annotations
 
@@ -17,12 +13,8 @@ ENTRY_POINT_GROUP = "batchkernel.plugins"
 
 @dataclass(frozen=True, slots=True)
 class CatalogEntry:
-    """A built-in plugin: import target, role, the plugins it cannot work without, and the light
-    module that declares its settings (read even when the plugin is not enabled).
-
-    Roles ``command`` (adds commands), ``tasks`` (registers tasks) and ``extension`` mark the
-    plugins registered at every start unless ``plugins.disabled`` names them.
-    """
+    """A built-in plugin: import target, role (``command``, ``tasks`` and ``extension`` ones are
+    registered at every start), required plugins, the light module that declares its settings."""
 
     name: str
     target: str
@@ -38,6 +30,7 @@ _BUILTINS = (
     ("optimized", "plugins.optimized:OptimizedProcessor", "processor", (), "plugins.common"),
     ("fallback", "plugins.fallback:FallbackPlugin", "processor", ("optimized",), ""),
     ("budget", "plugins.budget:BudgetPlugin", "extension", (), "plugins.budget"),
+    ("routing", "plugins.routing:RoutingPlugin", "extension", (), "plugins.routing"),
     ("session-tasks", "plugins.session_tasks:SessionTasks", "tasks", (), ""),
     ("openai", "plugins.openai_provider:OpenAIProvider", "provider", (), "plugins.openai_provider"),
     (
@@ -77,12 +70,12 @@ _BUILTINS = (
     ("bench", "plugins.bench:BenchCommand", "command", (), ""),
     ("chaos", "plugins.chaos:ChaosCommand", "command", (), ""),
     ("settings", "plugins.settings_command:SettingsCommand", "command", (), ""),
+    ("core-commands", "plugins.core_commands:CoreCommands", "command", (), ""),
 )
 
 
 def _settings_module(package: str) -> str:
-    """The module that declares a plugin's settings: ``PACKAGE.settings_spec``, or the module
-    itself when one is named."""
+    """The module that declares a plugin's settings: ``PACKAGE.settings_spec``, or the one named."""
     if not package or package.rpartition(".")[2].endswith("settings_spec"):
         return package
     return f"{package}.settings_spec"

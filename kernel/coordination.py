@@ -1,11 +1,6 @@
-"""Coordination between instances through the database: task leases and heartbeats.
-
-A task lease is a row per periodic task taken with a compare-and-set ``UPDATE`` (owner empty, the
-same owner, or expired), so a task never runs on two instances at once; the heartbeat thread keeps
-the instance row and the leases it holds fresh during long steps, so a dead instance's leases and
-planned batches are taken over within ``scheduler.lease_seconds``. Expiry is computed with the
-database's clock on PostgreSQL (hosts may disagree) and the local clock on SQLite (one host).
-"""
+"""Coordination between instances through the database: a lease row per task, taken by a
+compare-and-set ``UPDATE`` (free, ours or expired), and a heartbeat thread that keeps the instance
+row and its leases fresh, so a dead instance's work is taken over within ``lease_seconds``."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
 """The kernel's own settings: database, plugins, log, and the keys of processing, batch and
-scheduler it reads itself.
-
-Plugins declare their own sections, and add keys to these, through the same ``declare_settings``
-hook (the processors' batch limits, model and prices: :mod:`plugins.common.settings_spec`).
-"""
+scheduler it reads itself (plugins add theirs through the same ``declare_settings`` hook)."""
 
 from __future__ import annotations
 

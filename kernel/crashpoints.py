@@ -1,6 +1,5 @@
-"""Named crash points for fault-injection tests: ``BATCHKERNEL_CRASH_AT=name[:n]`` makes the n-th
-passage through ``name`` (default the first) end the process at once with ``os._exit(137)`` —
-no cleanup, no commit, exactly like SIGKILL at that instant."""
+"""Crash points for fault-injection tests: ``BATCHKERNEL_CRASH_AT=name[:n]`` ends the process with
+``os._exit(137)`` at the n-th passage through ``name``, like SIGKILL at that instant."""
 
 from __future__ import annotations
 

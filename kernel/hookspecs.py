@@ -2,7 +2,7 @@
 
 Provider hooks are ``firstresult=True``: exactly one plugin answers and ``None`` means "not mine,
 ask the next one". Broadcast hooks (``record_metric``) reach every implementation and return
-nothing. Every hook but ``register_commands`` and ``declare_settings`` takes ``kernel``, typed
+nothing. Every hook but the command-line and settings hooks takes ``kernel``, typed
 as the :class:`kernel.api.KernelAPI` protocol (implemented by the :class:`kernel.manager.Kernel`
 facade), so plugins stay stateless about configuration: settings, database and metrics come
 through it.
@@ -10,8 +10,8 @@ through it.
 Processors (``original``, ``optimized``) answer the database hooks; the ``openai`` provider
 answers the provider hooks; cache plugins answer ``get_companies`` first; exporters listen to
 ``record_metric``. The scheduler (``kernel.scheduler``) calls the pipeline hooks through
-``Kernel``; the command line calls ``register_commands``; the monitoring snapshot calls
-``merge_status``; the benchmark calls ``benchmark_probes``.
+``Kernel``; the command line calls ``register_commands`` and ``explain_error``; the monitoring
+snapshot calls ``merge_status``; the benchmark calls ``benchmark_probes``.
 """
 
 from __future__ import annotations
@@ -288,6 +288,23 @@ class ProviderSpec:
         """
 
     @_hookspec(firstresult=True)
+    def route_companies(
+        self, kernel: KernelAPI, companies: Sequence[Company]
+    ) -> dict[str, str] | None:
+        """Choose the provider each company's new batches go to now, as ``{company id: name}``.
+
+        The ``routing`` plugin answers: the first provider of the company's own list
+        (``Company.providers``) or of ``routing.providers`` that takes new batches
+        (``provider_health`` ok, its enqueued-token limit not reached). A company left out of
+        the answer gets no new batches this time (every provider of its list is unavailable).
+        Batches already at a provider always finish there. First result wins; ``None``: every
+        company goes to the first configured provider. Called once per ``fetch_pending`` by the
+        processors, before they plan.
+
+        .. versionadded:: 0.6
+        """
+
+    @_hookspec(firstresult=True)
     def submit_batch(self, kernel: KernelAPI, plan: BatchPlan) -> SubmittedBatch | None:
         """Upload ``plan``'s input file and create the provider batch, tagged with its submission key.
 
@@ -353,7 +370,7 @@ class ProviderSpec:
            First result, returning whether the files are gone (was a broadcast with no result).
         """
 
-    @_hookspec(firstresult=True)
+    @_hookspec
     def sweep_provider_files(
         self, kernel: KernelAPI, settled: Callable[[Sequence[str]], set[str]]
     ) -> int | None:
@@ -363,9 +380,12 @@ class ProviderSpec:
         key, asks ``settled(keys)`` which of those keys belong to batches that are over (applied
         or abandoned) and deletes their files; files it cannot tie to a local batch are left to
         expire. Returns how many files it deleted. Catches what a failed or interrupted cleanup
-        left behind. First result wins; must not raise. Called by the reconcile task.
+        left behind. Broadcast: every provider plugin sweeps its own files; must not raise.
+        Called by the reconcile task.
 
         .. versionadded:: 0.4
+        .. versionchanged:: 0.6
+           Broadcast (was first result), so each of several registered providers sweeps.
         """
 
 
@@ -482,7 +502,7 @@ class CommandSpec:
         built from the settings (or from the shipped defaults when those cannot be loaded, so
         ``--help`` still lists every command). Add commands with ``cli.command(name)`` or groups
         with ``cli.add_typer``; a command opens its kernel with
-        :func:`kernel.cli.options.open_kernel`. Import heavy modules inside the command, not at
+        :func:`plugins.cli.options.open_kernel`. Import heavy modules inside the command, not at
         module level, so ``batchkernel --help`` stays fast. A name another plugin already added
         is refused (third-party: warned and skipped).
 
@@ -496,6 +516,15 @@ class CommandSpec:
                 def hello(settings: SettingsOption = None) -> None:
                     kernel = open_kernel(settings, None)
                     print(len(kernel.get_companies()))
+        """
+
+    @_hookspec(firstresult=True)
+    def explain_error(self, error: BaseException) -> tuple[str, int] | None:
+        """An expected error a command raised (database down, a missing file, a busy port) as
+        one line naming the cause and the fix, and the exit status; ``None``: not known here, a
+        bug whose traceback is shown. First result wins. Called by the command line's ``main``.
+
+        .. versionadded:: 0.7
         """
 
 
@@ -549,7 +578,7 @@ class SettingsSpec:
         The kernel asks every built-in and installed plugin, enabled or not, so a key of a plugin
         that is not enabled is still known and checked; keep the module that answers free of
         heavy imports. Defaults come only from here; unknown keys are errors. Called by
-        ``kernel.declarations.collect_declarations`` when settings are loaded.
+        ``kernel.settingspec.collect_declarations`` when settings are loaded.
 
         .. versionadded:: 0.3
 

@@ -1,8 +1,5 @@
-"""Scheduler instances in the database: who runs, their heartbeat, last task runs, plugin status.
-
-``batchkernel status`` and ``serve`` run in other processes; they read these rows instead of
-in-process singletons.
-"""
+"""Scheduler instances in the database (who runs, heartbeat, last task runs, plugin status), for
+``status`` and ``serve`` in other processes."""
 
 from __future__ import annotations
 
@@ -47,38 +44,28 @@ class InstanceRecorder:
             )
         self._registered = True
 
-    def record_task(self, task: str, report: dict[str, Any]) -> None:
-        """Store the last run of ``task`` and the plugins' status, and beat the heart."""
-        if not self._registered:
-            self.register()
-        self.tasks[task] = report
-        status = self.kernel.collect_status()
+    def _update(self, **values: Any) -> None:
+        """Set ``values`` and the heartbeat on this instance's row."""
         with self.kernel.db.transaction() as session:
             session.execute(
                 update(SchedulerInstance)
                 .where(SchedulerInstance.id == self.id)
-                .values(heartbeat_at=utcnow(), tasks=dict(self.tasks), plugin_status=status)
+                .values(heartbeat_at=utcnow(), **values)
             )
+
+    def record_task(self, task: str, report: dict[str, Any]) -> None:
+        """Store the last run of ``task`` and the plugins' status, and beat the heart."""
+        self.register()
+        self.tasks[task] = report
+        self._update(tasks=dict(self.tasks), plugin_status=self.kernel.collect_status())
 
     def record_cycle(self, report: dict[str, Any]) -> None:
         """Store the last cycle's totals (under ``tasks["cycle"]``) without re-collecting status."""
-        if not self._registered:
-            self.register()
+        self.register()
         self.tasks["cycle"] = report
-        with self.kernel.db.transaction() as session:
-            session.execute(
-                update(SchedulerInstance)
-                .where(SchedulerInstance.id == self.id)
-                .values(heartbeat_at=utcnow(), tasks=dict(self.tasks))
-            )
+        self._update(tasks=dict(self.tasks))
 
     def stop(self) -> None:
         """Mark the instance stopped (a clean exit)."""
-        if not self._registered:
-            return
-        with self.kernel.db.transaction() as session:
-            session.execute(
-                update(SchedulerInstance)
-                .where(SchedulerInstance.id == self.id)
-                .values(stopped_at=utcnow(), heartbeat_at=utcnow())
-            )
+        if self._registered:
+            self._update(stopped_at=utcnow())

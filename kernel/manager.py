@@ -1,7 +1,8 @@
 """The plugin manager, built per instance from settings, and the typed ``Kernel`` facade over its hooks.
 
 Registration sequence: specs; blocked names; the original processor as the ``trylast``
-default; the selected processor; fallback; provider; cache; exporters; enabled extras and
+default; the selected processor; fallback; ``plugins.provider`` and every provider of
+``routing.providers``; cache; exporters; enabled extras and
 autoloaded third-party plugins; ``check_pending()``. Which plugin answers never depends on
 registration order, only on the tiers (``tryfirst`` cache, plain selected processor, ``trylast``
 original).
@@ -94,6 +95,12 @@ class _Candidate:
     selected: bool
 
 
+def routed_providers(settings: Dynaconf) -> list[str]:
+    """The provider names ``routing.providers`` lists (primary first; empty when unset)."""
+    routing = settings.get("routing") or {}
+    return [str(name) for name in (routing.get("providers") or [])]
+
+
 def _selection(settings: Dynaconf) -> tuple[list[str], list[str]]:
     """Names settings ask for, in registration order, and names they explicitly select."""
     plugins = settings.plugins
@@ -107,7 +114,9 @@ def _selection(settings: Dynaconf) -> tuple[list[str], list[str]]:
         wanted.append(processor)
         if processing.fallback_on_errors and "fallback" in BUILTIN_PLUGINS:
             wanted.append("fallback")
-    wanted.append(str(plugins.provider))
+    providers = [str(plugins.provider), *routed_providers(settings)]
+    wanted += providers
+    selected += providers
     if str(plugins.cache) != "none":
         wanted.append(str(plugins.cache))
         selected.append(str(plugins.cache))
@@ -412,9 +421,7 @@ class Kernel:
     def providers(self) -> list[str]:
         """The configured providers, primary first: ``routing.providers`` when set, else
         ``[plugins.provider]``."""
-        routing = self.settings.get("routing") or {}
-        names = [str(name) for name in (routing.get("providers") or [])]
-        return names or [str(self.settings.plugins.provider)]
+        return routed_providers(self.settings) or [str(self.settings.plugins.provider)]
 
     def request_encoder(self, provider: str, model: str) -> RequestEncoder:
         """The encoder of neutral requests for ``model`` at ``provider``."""
@@ -444,6 +451,17 @@ class Kernel:
         """Whether ``provider`` takes new batches now (healthy when no plugin says otherwise)."""
         health = self.pm.hook.provider_health(kernel=self, provider=provider)
         return health if health is not None else ProviderHealth(provider, "ok")
+
+    def route_companies(self, companies: Sequence[Company]) -> dict[str, str]:
+        """The provider each company's new batches go to now (a company left out gets none);
+        unanswered, the first configured provider for all."""
+        routes = self.pm.hook.route_companies(kernel=self, companies=companies)
+        if routes is None:
+            primary = self.providers()[0]
+            return {company.id: primary for company in companies}
+        if not isinstance(routes, dict):
+            raise TypeError(f"'route_companies' must return a dict, got {type(routes).__name__}")
+        return routes
 
     def companies_changed(self, company_ids: Sequence[str]) -> None:
         """Tell every plugin that these companies were added or changed status."""
@@ -494,7 +512,7 @@ class Kernel:
     def sweep_provider_files(self, settled: Callable[[Sequence[str]], set[str]]) -> int:
         """Delete provider files of batches that are over; how many (0 with no provider)."""
         deleted = self.pm.hook.sweep_provider_files(kernel=self, settled=settled)
-        return int(deleted or 0)
+        return sum(int(count or 0) for count in deleted)
 
     def collect_status(self) -> dict[str, Any]:
         """Merge every plugin's status sections (later plugins never overwrite earlier keys)."""
@@ -525,12 +543,15 @@ class Kernel:
         return found
 
     def describe_setup(self) -> dict[str, str]:
-        """Facts the plugins give for the start-up banner (``{label: text}``)."""
-        facts: dict[str, str] = {}
-        for part in self.pm.hook.describe_setup(kernel=self):
+        """Facts the plugins give for the start-up banner (``{label: text}``); a label several
+        plugins give (``provider``, with several providers registered) lists each text once."""
+        facts: dict[str, list[str]] = {}
+        for part in reversed(self.pm.hook.describe_setup(kernel=self)):
             for label, text in (part or {}).items():
-                facts.setdefault(str(label), str(text))
-        return facts
+                texts = facts.setdefault(str(label), [])
+                if str(text) not in texts:
+                    texts.append(str(text))
+        return {label: "; ".join(texts) for label, texts in facts.items()}
 
     def merge_status(self, section: str, parts: Sequence[Any]) -> Any:
         """One status section of several instances (newest first), merged by the plugin that

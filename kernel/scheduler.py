@@ -1,10 +1,5 @@
-"""The scheduler: drives the hooks through five tasks, each on its own interval.
-
-create (plan, claim, submit), poll (provider statuses), apply (results, provider file cleanup),
-retry (close exhausted, re-queue stranded) and reconcile (stale plans, overdue batches, provider
-files nobody needs). A task never overlaps itself: one thread runs them in turn; several
-instances coordinate through the database.
-"""
+"""The scheduler: five tasks driving the hooks, each on its interval, one thread, instances
+coordinated through the database: create, poll, apply, retry and reconcile."""
 
 from __future__ import annotations
 
@@ -15,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,13 +40,6 @@ from kernel.types import (
 )
 
 TASKS = ("create", "poll", "apply", "retry", "reconcile")
-_INTERVAL_KEYS = {
-    "create": "create_interval_seconds",
-    "poll": "poll_interval_seconds",
-    "apply": "apply_interval_seconds",
-    "retry": "retry_interval_seconds",
-    "reconcile": "reconcile_interval_seconds",
-}
 COMPLETION_WINDOW = timedelta(hours=24)
 LASTING_CONDITIONS = frozenset({"quota", "config"})
 """Provider conditions that waiting a few passes cannot end: ``run --until-idle`` stops on them."""
@@ -98,7 +86,7 @@ class Scheduler:
         self.kernel = kernel
         self.clock = clock
         self.flush = flush
-        """Send small batches at once instead of waiting for them to fill (``run --until-idle``)."""
+        """Send small batches at once instead of waiting for them to fill."""
         self.stop_event = threading.Event()
         self.last_reports: dict[str, StepReport] = {}
         self.instance = InstanceRecorder(kernel) if record else None
@@ -106,11 +94,10 @@ class Scheduler:
         self.heartbeat: Heartbeat | None = None
         self._leftovers_after: str | None = None
         self.fatal: str | None = None
-        """A misconfiguration met while working (a setting the provider needs): the scheduler
-        stops creating and stops, and ``run`` exits non-zero with it."""
+        """A misconfiguration met while working: the scheduler stops, ``run`` exits with it."""
         self.cycles = 0
         self.totals: dict[str, float] = dict.fromkeys(PROGRESS, 0)
-        """What every cycle so far did (claimed, submitted, applied, failed), for the summary."""
+        """What every cycle so far did, for the summary."""
         self._last_in_flight: int | None = None
         if self.instance is not None:
             kernel.instance_id = self.instance.id
@@ -147,7 +134,7 @@ class Scheduler:
 
     def interval(self, task: str) -> float:
         """Seconds between two runs of ``task`` (``scheduler.<task>_interval_seconds``)."""
-        return float(self.settings.scheduler[_INTERVAL_KEYS[task]])
+        return float(self.settings.scheduler[f"{task}_interval_seconds"])
 
     def run_task(self, task: str) -> StepReport:
         """Run one task once, timing it and counting its queries; errors are reported, not raised."""
@@ -170,10 +157,8 @@ class Scheduler:
                 try:
                     report.counts = self.kernel.run_task(task, step)
                 except (KernelError, DBAPIError) as exc:
-                    # A lost or killed database connection fails this run of the task only:
-                    # its transaction rolled back, the pool reconnects (pre-ping), the next
-                    # run starts from the database again. A misconfiguration does not go away
-                    # by itself: it stops the scheduler.
+                    # A lost connection fails this run only (rolled back; the pool reconnects);
+                    # a misconfiguration does not go away by itself: it stops the scheduler.
                     report.error = f"{type(exc).__name__}: {exc}"
                     self.kernel.log.error("task %s failed: %s", task, report.error)
                     if isinstance(exc, ConfigError):
@@ -195,21 +180,23 @@ class Scheduler:
         for name, value in report.counts.items():
             if value:
                 self.kernel.metric(f"batchkernel.{task}.{name}", value, task=task)
-        if self.instance is not None:
-            try:
-                self.instance.record_task(
-                    task,
-                    {
-                        "seconds": report.seconds,
-                        "queries": report.queries,
-                        "counts": report.counts,
-                        "error": report.error,
-                        "finished_at": datetime.now(UTC).isoformat(),
-                    },
-                )
-            except DBAPIError as exc:
-                self.kernel.log.warning("could not record the run of task %s: %s", task, exc)
+        done = {"seconds": report.seconds, "queries": report.queries, "counts": report.counts}
+        self._record(task, done | {"error": report.error})
         return report
+
+    def _record(self, task: str | None, report: dict[str, Any]) -> None:
+        """Store a task's run (no ``task``: a cycle's) in the instance row; a warning if it fails."""
+        if self.instance is None:
+            return
+        report["finished_at"] = datetime.now(UTC).isoformat()
+        try:
+            if task is None:
+                self.instance.record_cycle(report)
+            else:
+                self.instance.record_task(task, report)
+        except DBAPIError as exc:
+            what = "the cycle" if task is None else f"the run of task {task}"
+            self.kernel.log.warning("could not record %s: %s", what, exc)
 
     def _halt(self, reason: str) -> None:
         """Stop for good after a misconfiguration: no more claims, no new step."""
@@ -227,11 +214,8 @@ class Scheduler:
             self.kernel.log.warning("could not release the lease of task %s: %s", task, exc)
 
     def for_each_company(self, items: Sequence[Any], work: Callable[[Any], Any]) -> list[Any]:
-        """Run ``work`` on each item, items of different companies concurrently (bounded).
-
-        The bound is the processor's ``company_concurrency``; items of one company run one after
-        another, in order. Results come back in the order of ``items``.
-        """
+        """``work`` on each item, in order within a company and up to ``company_concurrency``
+        companies at once; results in the order of ``items``."""
         limit = self.kernel.company_concurrency()
         groups: dict[str, list[int]] = {}
         for index, item in enumerate(items):
@@ -263,9 +247,8 @@ class Scheduler:
         return [health for health in healths if health.condition != "ok"]
 
     def create_step(self) -> dict[str, float]:
-        """Plan and claim batches from pending requests, admit, submit, record them in one call.
-
-        Nothing is planned while every configured provider has creation paused (quota)."""
+        """Plan and claim batches, admit, submit and record them (nothing while every provider
+        is paused)."""
         kernel = self.kernel
         paused = self.paused_providers()
         if paused and len(paused) == len(kernel.providers()):
@@ -414,17 +397,7 @@ class Scheduler:
         crashpoint("after_results_download")
         summary = kernel.apply_results(ready)
         crashpoint("after_apply")
-        for name in (
-            "completed",
-            "failed",
-            "requeued",
-            "ignored_lines",
-            "input_tokens",
-            "output_tokens",
-            "cost_usd",
-            "already_applied",
-        ):
-            counts[name] = getattr(summary, name)
+        counts |= {name: value for name, value in asdict(summary).items() if name != "batches"}
         counts["cleanup_failures"] = len(ready) - self._clean([b for b, _ in ready])
         for _, files in ready:
             for path in (files.output_path, files.error_path):
@@ -434,8 +407,8 @@ class Scheduler:
         return counts
 
     def _clean(self, batches: Sequence[LocalBatch]) -> int:
-        """Let the provider delete these applied batches' files; mark cleaned only the batches
-        whose files are gone (the others are tried again by a later pass). Returns how many."""
+        """Delete these applied batches' provider files; mark cleaned those whose files are gone
+        (a later pass tries the others again); how many."""
         if not batches:
             return 0
         gone = self.for_each_company(batches, self.kernel.cleanup_batch)
@@ -444,17 +417,14 @@ class Scheduler:
         return len(cleaned)
 
     def _clean_leftovers(self, tried: set[str] | None = None) -> int:
-        """Clean up the provider files of applied batches not cleaned yet: an instance died
-        before it could, or a delete failed (those ``tried`` in this pass wait for the next).
-        Each pass takes the next page, going round them all, so files that keep failing never
-        hold up the others. Returns how many were cleaned."""
+        """Clean the next page of applied batches not cleaned yet (an instance died, a delete
+        failed), except those ``tried`` in this pass; going round, a failing one holds up none."""
         page = uncleaned_batches(self.kernel.db, LEFTOVERS_PER_PASS, self._leftovers_after)
         self._leftovers_after = page[-1].batch_id if len(page) == LEFTOVERS_PER_PASS else None
         return self._clean([batch for batch in page if batch.batch_id not in (tried or ())])
 
     def _sweep(self) -> int:
-        """Delete provider files that no local batch needs any more (what failed cleanups, lost
-        answers and dead instances left behind); how many."""
+        """Delete provider files no local batch needs any more; how many."""
         db = self.kernel.db
         return self.kernel.sweep_provider_files(lambda keys: settled_submission_keys(db, keys))
 
@@ -506,10 +476,8 @@ class Scheduler:
         return counts
 
     def _reconcile_cancelling(self, batches: Sequence[LocalBatch]) -> int:
-        """Re-poll batches in ``cancelling``; one the provider still shows cancelling past
-        ``batch.cancelling_timeout_seconds`` after the cancel is recorded as cancelled, so its
-        results so far are applied and its other members go back to the queue. How many were
-        taken as cancelled."""
+        """Re-poll cancelling batches; one still cancelling ``batch.cancelling_timeout_seconds``
+        after the cancel is taken as cancelled (how many were)."""
         if not batches:
             return 0
         kernel = self.kernel
@@ -545,7 +513,6 @@ class Scheduler:
         reports: list[StepReport] = []
 
         def step() -> dict[str, float]:
-            """The cycle's body: each task in turn; totals for wrappers to read."""
             for task in tasks:
                 if self.stop_event.is_set():
                     break
@@ -561,24 +528,13 @@ class Scheduler:
         self.kernel.metric(
             "batchkernel.cycle.queries", measured["queries"], kind="histogram", unit="{query}"
         )
-        if self.instance is not None:
-            try:
-                self.instance.record_cycle(
-                    {
-                        "seconds": seconds,
-                        "queries": measured["queries"],
-                        "tasks": [r.task for r in reports],
-                        "errors": sum(1 for r in reports if r.error),
-                        "finished_at": datetime.now(UTC).isoformat(),
-                    }
-                )
-            except DBAPIError as exc:
-                self.kernel.log.warning("could not record the cycle: %s", exc)
+        errors = sum(1 for r in reports if r.error)
+        done = {"seconds": seconds, "queries": measured["queries"], "errors": errors}
+        self._record(None, done | {"tasks": [r.task for r in reports]})
         return reports
 
     def _progress(self, reports: Sequence[StepReport], seconds: float) -> None:
-        """Add the cycle to the totals and log it: at INFO when it moved work or failed, at
-        DEBUG when it found nothing to do (``--until-idle`` cycles quickly while it waits)."""
+        """Add the cycle to the totals and log it: INFO when it moved work or failed, else DEBUG."""
         self.cycles += 1
         counts = cycle_progress(reports)
         for name in PROGRESS:
@@ -665,8 +621,8 @@ class Scheduler:
         return IdleOutcome(False, "stopped on request", passes, self.clock() - start, stopped=True)
 
     def _blocked(self, left: dict[str, int]) -> str:
-        """Why the pending work cannot go on (every provider paused, nothing else running), or
-        "" when it can: ``run --until-idle`` stops with this instead of waiting for its timeout."""
+        """Why pending work cannot go on (every provider paused for long, nothing running), or
+        "": ``--until-idle`` stops with it instead of waiting for its timeout."""
         if left.get("in_flight") or left.get("batches_unsettled"):
             return ""
         paused = self.paused_providers()
@@ -681,13 +637,12 @@ class Scheduler:
         return f"{left.get('pending', 0)} requests pending, no batch can be created: {reasons}"
 
     def install_signal_handlers(self) -> None:
-        """Stop cleanly on SIGTERM and SIGINT: the step in progress finishes, no new one starts;
-        a second signal stops at once (``KeyboardInterrupt``)."""
+        """Stop cleanly on SIGTERM and SIGINT (see :func:`stop_on_signals`)."""
         stop_on_signals(self.stop_event, self.kernel.log)
 
     def run_forever(self) -> None:
-        """Run each task on its interval until a signal arrives; the handlers are installed
-        before the instance registers, which is how other processes see it is ready."""
+        """Each task on its interval until a signal; the handlers are installed before the
+        instance registers (how other processes see it is ready)."""
         self.install_signal_handlers()
         due = dict.fromkeys(TASKS, self.clock())
         self.start_instance()
@@ -726,8 +681,7 @@ PROGRESS = ("claimed", "batches", "submitted", "completed", "failed", "requeued"
 
 
 def cycle_progress(reports: Sequence[StepReport]) -> dict[str, int]:
-    """A cycle's counts from its task reports: requests claimed into batches, batches
-    submitted, requests completed/failed/requeued, and batches in flight when polled."""
+    """A cycle's progress counts (and batches in flight when polled) from its task reports."""
     by_task = {report.task: report.counts for report in reports}
     create = by_task.get("create", {})
     apply = by_task.get("apply", {})

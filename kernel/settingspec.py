@@ -1,17 +1,29 @@
-"""Settings declarations: the typed description of the settings sections the kernel and each plugin own.
+"""Settings declarations: the sections and keys the kernel and each plugin own (``Setting``,
+``Section``, returned by ``declare_settings``) and their collection from every known plugin.
 
-The kernel and every plugin describe their keys with :class:`Setting` and :class:`Section` and
-return them from the ``declare_settings`` hook. These declarations are the one source of truth:
-defaults, types, choices, bounds, which keys are secret and the line of help that ``batchkernel
-settings`` and ``docs/settings.md`` show all come from here.
+The one source of defaults, types, choices, bounds, secrecy and help (``batchkernel settings``,
+``docs/settings.md``); a plugin that is not enabled still declares, so its keys are never unknown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+import copy
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from operator import ge, gt, le, lt
 from typing import Any
 
+import pluggy
+
+from kernel import PROJECT
+from kernel.catalog import BUILTIN_PLUGINS, import_target, instantiate, third_party_entry_points
+from kernel.hookspecs import SettingsSpec
+from kernel.types import PluginLoadError
+
+log = logging.getLogger("batchkernel.settings")
+KERNEL = "kernel"
+KERNEL_SETTINGS = "kernel.core_settings"
 _TYPE_WORDS: dict[type, str] = {
     bool: "true or false",
     int: "a whole number",
@@ -24,13 +36,8 @@ _TYPE_WORDS: dict[type, str] = {
 
 @dataclass(frozen=True, slots=True)
 class Setting:
-    """One key of a section: its type, default, valid values, secrecy and one line of help.
-
-    ``kind`` is ``bool``, ``int``, ``float`` (any number), ``str``, ``list`` or ``dict`` (a table,
-    whose own keys are free: the setting's ``check`` judges them). ``ge``/``gt``/``le``/``lt``
-    bound numbers, ``choices`` lists the only valid values, ``check`` is any other test, described
-    in words by ``rule``. A ``secret`` value is never shown, only its type.
-    """
+    """One key: ``kind`` (bool, int, float, str, list or dict), default, help, the valid values
+    (``choices``, bounds, ``check`` described by ``rule``); a ``secret`` is shown by type only."""
 
     key: str
     kind: type
@@ -47,9 +54,8 @@ class Setting:
     check: Callable[[Any], bool] | None = None
     rule: str = ""
     fallback_env: str = ""
-    """An environment variable that fills the setting when it is empty, or when no settings file,
-    ``BATCHKERNEL_*`` variable or command line sets it (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``:
-    the provider SDK's own variables)."""
+    """A variable (the provider SDK's, ``OPENAI_API_KEY``) that fills the setting when it is empty
+    or set by nothing but its default."""
     relative_paths: tuple[str, ...] = ()
     """Keys of a table value that hold file paths: a relative one is read relative to the
     settings file that sets it (``schema = "schemas/topics.json"``)."""
@@ -62,7 +68,7 @@ class Setting:
         words = [_TYPE_WORDS[self.kind]]
         if self.non_empty:
             words[0] = words[0].replace("a ", "a non-empty ", 1)
-        bounds = " and ".join(_bounds(self.ge, self.gt, self.le, self.lt))
+        bounds = " and ".join(_bounds(self))
         if bounds:
             words.append(f"of {bounds}" if bounds.startswith("at ") else bounds)
         if self.rule:
@@ -81,7 +87,7 @@ class Setting:
         if self.non_empty and len(value) == 0:
             return False
         numeric = isinstance(value, int | float) and not isinstance(value, bool)
-        if numeric and not _within(value, self.ge, self.gt, self.le, self.lt):
+        if numeric and not all(test(value, bound) for bound, test, _ in _bounds_of(self)):
             return False
         try:
             return self.check is None or bool(self.check(value))
@@ -137,34 +143,163 @@ def _has_type(value: Any, kind: type) -> bool:
     return isinstance(value, kind)
 
 
-def _within(
-    value: float, ge: float | None, gt: float | None, le: float | None, lt: float | None
-) -> bool:
-    """Whether ``value`` respects every bound that is set."""
-    return (
-        (ge is None or value >= ge)
-        and (gt is None or value > gt)
-        and (le is None or value <= le)
-        and (lt is None or value < lt)
-    )
+def _bounds_of(setting: Setting) -> list[tuple[float, Callable[[float, float], bool], str]]:
+    """The bounds ``setting`` sets: each with its test and its words."""
+    tests: tuple[Callable[[float, float], bool], ...] = (ge, gt, le, lt)
+    limits = (setting.ge, setting.gt, setting.le, setting.lt)
+    words = ("at least", "above", "at most", "below")
+    found = zip(limits, tests, words, strict=True)
+    return [(limit, test, text) for limit, test, text in found if limit is not None]
 
 
-def _bounds(ge: float | None, gt: float | None, le: float | None, lt: float | None) -> list[str]:
+def _bounds(setting: Setting) -> list[str]:
     """The bounds in words: ``from 1 to 64``, ``at least 0``, ``above 0``, ``at most 1``."""
-    if ge is not None and le is not None:
-        return [f"from {_number(ge)} to {_number(le)}"]
-    words = []
-    if ge is not None:
-        words.append(f"at least {_number(ge)}")
-    if gt is not None:
-        words.append(f"above {_number(gt)}")
-    if le is not None:
-        words.append(f"at most {_number(le)}")
-    if lt is not None:
-        words.append(f"below {_number(lt)}")
-    return words
+    if setting.ge is not None and setting.le is not None:
+        return [f"from {_number(setting.ge)} to {_number(setting.le)}"]
+    return [f"{words} {_number(bound)}" for bound, _, words in _bounds_of(setting)]
 
 
 def _number(value: float) -> str:
     """``1`` for 1.0, ``0.5`` for 0.5."""
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Declared:
+    """One declared key with the section it belongs to and the plugins that declare it."""
+
+    section: str
+    setting: Setting
+    owners: tuple[str, ...]
+
+    @property
+    def dotted(self) -> str:
+        """``section.key``."""
+        return f"{self.section}.{self.setting.key}"
+
+    @property
+    def variable(self) -> str:
+        """The environment variable that sets it: ``BATCHKERNEL_SECTION__KEY``."""
+        return f"BATCHKERNEL_{self.section.upper()}__{self.setting.key.upper()}"
+
+
+@dataclass(slots=True)
+class Declarations:
+    """The merged declarations of every known plugin, by section and key."""
+
+    sections: dict[str, dict[str, Declared]] = field(default_factory=dict)
+    helps: dict[str, str] = field(default_factory=dict)
+    validators: list[tuple[str, Validator]] = field(default_factory=list)
+    entries: dict[str, Declared] = field(default_factory=dict)
+    """Sections of user-named entries, with the rule each entry follows."""
+    plugins: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    """Third-party plugins whose declarations could not be read, with the reason."""
+
+    def find(self, section: str, key: str) -> Declared | None:
+        """The declaration of ``section.key``, if any (names are case-insensitive)."""
+        return self.sections.get(section.lower(), {}).get(key.lower())
+
+    def __iter__(self) -> Iterator[Declared]:
+        """Every declared key, section by section in declaration order."""
+        for keys in self.sections.values():
+            yield from keys.values()
+
+    def defaults(self) -> dict[str, dict[str, Any]]:
+        """A fresh tree of every default: ``{section: {key: default}}``."""
+        return {
+            name: {key: copy.deepcopy(item.setting.default) for key, item in keys.items()}
+            for name, keys in self.sections.items()
+        }
+
+    def add(self, owner: str, section: Section) -> None:
+        """Merge one plugin's declaration of ``section``; a key declared twice must agree."""
+        conflict = self.conflict(owner, section)
+        if conflict:
+            raise PluginLoadError(conflict)
+        name = section.name.lower()
+        keys = self.sections.setdefault(name, {})
+        if section.help and not self.helps.get(name):
+            self.helps[name] = section.help
+        for setting in section.settings:
+            known = keys.get(setting.key.lower())
+            owners = known.owners if known else ()
+            if owner not in owners:
+                keys[setting.key.lower()] = Declared(name, setting, (*owners, owner))
+        if section.entries is not None:
+            self.entries[name] = Declared(name, section.entries, (owner,))
+        if section.validate is not None and all(
+            section.validate is not fn for _, fn in self.validators
+        ):
+            self.validators.append((name, section.validate))
+
+    def conflict(self, owner: str, section: Section) -> str | None:
+        """Why ``section`` cannot be merged: a key another plugin declares differently."""
+        name = section.name.lower()
+        for setting in section.settings:
+            known = self.find(name, setting.key)
+            if known is not None and known.setting != setting:
+                return (
+                    f"plugins {', '.join(known.owners)} and {owner} declare the setting "
+                    f"{name}.{setting.key.lower()} differently; one of them must change its name"
+                )
+        return None
+
+
+def collect_declarations(*, third_party: bool = True) -> Declarations:
+    """Ask the kernel, every built-in and (unless ``third_party`` is false) every installed
+    third-party plugin for its settings sections, through the ``declare_settings`` hook."""
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(SettingsSpec)
+    names_of: dict[int, list[str]] = {}
+    declarations = Declarations()
+
+    def register(name: str, plugin: Any) -> None:
+        if name != KERNEL:
+            declarations.plugins.append(name)
+        if id(plugin) in names_of:
+            names_of[id(plugin)].append(name)
+            return
+        names_of[id(plugin)] = [name]
+        pm.register(plugin, name=name)
+
+    register(KERNEL, import_target(KERNEL_SETTINGS))
+    for name, entry in BUILTIN_PLUGINS.items():
+        if entry.settings:
+            register(name, import_target(entry.settings))
+        else:
+            declarations.plugins.append(name)
+    if third_party:
+        for name, ep in third_party_entry_points().items():
+            try:
+                register(name, instantiate(ep.load()))
+            except Exception as exc:
+                declarations.plugins.append(name)
+                declarations.failed[name] = f"{type(exc).__name__}: {exc}"
+                log.debug("settings of plugin %s are unknown", name, exc_info=True)
+    for impl in pm.hook.declare_settings.get_hookimpls():
+        builtin = impl.plugin_name == KERNEL or impl.plugin_name in BUILTIN_PLUGINS
+        try:
+            sections = _checked(impl.plugin_name, impl.function())
+            conflicts = [declarations.conflict(impl.plugin_name, section) for section in sections]
+            if any(conflicts):
+                raise PluginLoadError(next(filter(None, conflicts)))
+        except Exception as exc:
+            if builtin:
+                raise
+            declarations.failed[impl.plugin_name] = f"{type(exc).__name__}: {exc}"
+            continue
+        for owner in names_of[id(impl.plugin)]:
+            for section in sections:
+                declarations.add(owner, section)
+    return declarations
+
+
+def _checked(owner: str, answer: Any) -> Sequence[Section]:
+    """A plugin's answer, refused unless it is a sequence of :class:`Section`."""
+    if not isinstance(answer, Sequence) or not all(isinstance(s, Section) for s in answer):
+        raise PluginLoadError(
+            f"plugin {owner}: declare_settings must return a list of Section, "
+            f"got {type(answer).__name__}"
+        )
+    return answer

@@ -1,13 +1,10 @@
-"""Plain data passed through the hooks, the domain's enumerations, and the kernel's exceptions.
-
-Hooks exchange these frozen dataclasses instead of ORM objects so that processors, providers and
-exporters never share database sessions and stay independent of each other.
-"""
+"""The plain frozen data the hooks exchange (never ORM objects, so plugins share no database
+session), the domain's enumerations, and the kernel's exceptions."""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
@@ -33,12 +30,8 @@ class RequestStatus(enum.StrEnum):
 
 
 class BatchStatus(enum.StrEnum):
-    """State of one local batch: local states around the provider's own statuses.
-
-    PLANNED: the row and its submission key are committed and the members claimed, but the
-    provider has not (knowingly) accepted it yet. APPLIED: results applied, members released.
-    ABANDONED: never reached the provider; members went back to the queue.
-    """
+    """State of one local batch: the provider's statuses, plus PLANNED (committed and claimed,
+    not yet accepted by the provider), APPLIED (results applied) and ABANDONED (never sent)."""
 
     PLANNED = "PLANNED"
     VALIDATING = "VALIDATING"
@@ -63,9 +56,6 @@ IN_FLIGHT_BATCH_STATUSES = frozenset(
 )
 ENDED_BATCH_STATUSES = frozenset(
     {BatchStatus.COMPLETED, BatchStatus.FAILED, BatchStatus.EXPIRED, BatchStatus.CANCELLED}
-)
-TERMINAL_REQUEST_STATUSES = frozenset(
-    {RequestStatus.PROCESSING_COMPLETE, RequestStatus.PROCESSING_FAILED}
 )
 
 
@@ -101,11 +91,13 @@ class Company:
 
     ``max_batches`` caps the batches ``fetch_pending`` may claim for it in one create step
     (0: no cap); the ``select_companies`` hook sets it from the fair share of the cycle.
+    ``providers``: the company's own provider list, primary first (empty: ``routing.providers``).
     """
 
     id: str
     name: str
     max_batches: int = 0
+    providers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,11 +173,8 @@ class LocalBatch:
 
 @dataclass(frozen=True, slots=True)
 class ResultFiles:
-    """Where a batch's downloaded output and error files are on local disk (None: no such file).
-
-    ``rejected``: for a batch that failed validation, the requests the provider named (by the
-    line it blamed), each with the provider's message; they fail for good, the others go back.
-    """
+    """A batch's downloaded output and error files (None: no such file); ``rejected``: requests
+    a batch that failed validation blamed, with the provider's message (they fail for good)."""
 
     output_path: Path | None
     error_path: Path | None
@@ -222,13 +211,8 @@ class RetrySummary:
 
 @dataclass(frozen=True, slots=True)
 class TaskSpec:
-    """One task: what the model is asked (``instructions``), the JSON schema its answer must match,
-    an optional model and parameters of its own, and how the result is applied.
-
-    ``applies`` is ``"session"`` for the built-in session tasks (the answer's fields go onto the
-    session's columns) and ``"json"`` for the others: their answer is only stored as JSON on the
-    request (every task's answer is stored so, whatever else it maps).
-    """
+    """One task: instructions, the JSON schema of the answer, its own model and parameters, and
+    ``applies``: ``"session"`` (fields go onto the session's columns) or ``"json"`` (stored only)."""
 
     name: str
     instructions: str
@@ -240,12 +224,8 @@ class TaskSpec:
 
 @dataclass(frozen=True, slots=True)
 class LLMRequest:
-    """A provider-neutral description of one request; each provider encodes it in its own format.
-
-    ``custom_id`` ties the answer back to the request (the request id). ``messages`` are
-    ``(role, content)`` pairs with role ``"user"`` or ``"assistant"``; ``instructions`` is the
-    system prompt. ``schema`` (named ``schema_name``) is the JSON schema the answer must follow.
-    """
+    """One request, provider-neutral: ``custom_id`` is the request id, ``messages`` are ``(role,
+    content)`` pairs (user, assistant), ``instructions`` the system prompt, ``schema`` the answer's."""
 
     custom_id: str
     task: str
@@ -274,14 +254,8 @@ ResultKind = Literal["success", "retry", "requeue", "fail"]
 
 @dataclass(frozen=True, slots=True)
 class LLMResult:
-    """The decoded answer to one request of a batch, whatever the provider.
-
-    ``kind``: ``"success"`` (``text`` holds the answer; the processor still validates it against
-    the task's schema), ``"retry"`` (may succeed again; spends an attempt), ``"requeue"`` (never
-    ran; no attempt spent) or ``"fail"`` (cannot succeed; closed for good). ``error`` says why
-    when it is no success. A record that cannot be tied to any request has an empty
-    ``custom_id`` and the reason in ``error``: processors count and log it, nothing more.
-    """
+    """One decoded answer: ``kind`` success (``text``, still validated), retry (spends an attempt),
+    requeue (never ran) or fail (for good); an untied record has an empty ``custom_id``."""
 
     custom_id: str
     kind: ResultKind
@@ -305,7 +279,16 @@ class ProviderLimits:
 
 
 class RequestEncoder(Protocol):
-    """A provider's encoder of neutral requests for one model (from the ``request_encoder`` hook)."""
+    """A provider's encoder of neutral requests for one model (from the ``request_encoder`` hook).
+
+    ``model`` is the model the provider runs them on: the one asked for, or the provider's own
+    configured model when the one asked for belongs to another provider (a failover).
+    """
+
+    @property
+    def model(self) -> str:
+        """The model the provider runs these requests on (recorded on the batch)."""
+        ...
 
     def encode(self, request: LLMRequest) -> bytes:
         """One record of the provider's batch input file, newline-terminated."""
@@ -342,11 +325,8 @@ class Metric:
 
 @dataclass(frozen=True, slots=True)
 class Probe:
-    """A function a benchmark wraps to time it: ``owner.attribute`` (a module or a class).
-
-    ``sign`` -1 subtracts the function's cost: it runs inside another probed function but belongs
-    to another stage.
-    """
+    """A function a benchmark times, ``owner.attribute``; ``sign`` -1 subtracts its cost (it runs
+    inside another probed function but belongs to another stage)."""
 
     owner: Any
     attribute: str
@@ -355,11 +335,8 @@ class Probe:
 
 @dataclass(frozen=True, slots=True)
 class HealthCheck:
-    """One check of ``batchkernel doctor`` and of ``run`` before it claims work.
-
-    ``detail`` says what was found; ``fix`` what to do when ``ok`` is False. A failing
-    ``blocking`` check stops ``run`` from starting; a non-blocking one is only reported.
-    """
+    """One check of ``doctor`` and of ``run`` before it claims work: what was found, the fix, and
+    whether a failure stops ``run`` (``blocking``) or is only reported."""
 
     name: str
     ok: bool
@@ -375,6 +352,14 @@ class KernelError(Exception):
 class ConfigError(KernelError):
     """A setting is missing or invalid; the message names the setting and the valid values."""
 
+    @classmethod
+    def raise_for(cls, problems: Sequence[str], one: str, many: str) -> None:
+        """Raise one error listing every problem (``one: ...`` or ``many:`` and a line each)."""
+        if len(problems) == 1:
+            raise cls(f"{one}: {problems[0]}")
+        if problems:
+            raise cls(f"{many}:\n  " + "\n  ".join(problems))
+
 
 class PluginLoadError(KernelError):
     """A plugin could not be found, imported or registered."""
@@ -385,12 +370,8 @@ class NoProviderError(KernelError):
 
 
 class ProviderError(KernelError):
-    """A provider call failed; ``retryable`` tells whether trying again later can succeed.
-
-    ``condition`` tells the scheduler and routing what kind of trouble it is: ``"quota"`` (billing
-    or quota spent: stop creating batches there for a while), ``"config"`` (a setting is wrong),
-    ``"rate_limit"`` (slow down), or ``None`` (an ordinary failure).
-    """
+    """A provider call failed; ``retryable``: trying later can succeed; ``condition``: ``"quota"``,
+    ``"config"``, ``"rate_limit"`` or ``None`` (ordinary), for the scheduler and routing."""
 
     def __init__(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,12 @@ from kernel.db.migrate import upgrade
 from kernel.manager import Kernel
 
 pytest_plugins = ["tests.support.databases"]
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: two workers per core (tests mostly wait on I/O), at most eight."""
+    return min(8, 2 * (os.cpu_count() or 1))
+
 
 KernelFactory = Callable[..., Kernel]
 

@@ -15,27 +15,28 @@ import typer
 from typer.testing import CliRunner
 
 from kernel import hookimpl
-from kernel.cli.main import build_app, core_app
-from kernel.cli.plugin_commands import add_plugin_commands, settings_file_in
-from kernel.cli.run_command import run
+from kernel.cli.main import add_plugin_commands, build_app, core_app, settings_file_in
 from kernel.manager import build_plugin_manager
 from kernel.settings import load_settings
 from kernel.types import PluginLoadError
+from plugins.core_commands.run import run
 
 FAKE_DIST = Path(__file__).parent / "data" / "fake-plugin"
 HEAVY = ("openai", "opentelemetry", "plugins.emulator", "hypercorn", "starlette", "httpx2")
 LIGHT = ("plugins.emulator", "plugins.emulator.config", "plugins.emulator.settings_spec")
 """The emulator's lazy package and its settings declaration are read at every start (its
 ``[emulator]`` keys must be known); its server, model and stores are not."""
-KERNEL_COMMANDS = {"db", "plugins", "run"}
 PLUGIN_COMMANDS = {
     "bench",
     "chaos",
     "companies",
     "costs",
+    "db",
     "demo",
     "emulator",
     "import",
+    "plugins",
+    "run",
     "serve",
     "settings",
     "status",
@@ -63,12 +64,12 @@ def command_names(app: typer.Typer) -> set[str]:
     return set(group.commands)  # type: ignore[attr-defined]
 
 
-def test_the_kernel_itself_has_only_its_own_commands() -> None:
-    assert command_names(core_app()) == KERNEL_COMMANDS
+def test_the_kernel_itself_has_no_command() -> None:
+    assert command_names(core_app()) == set()
 
 
-def test_built_in_plugins_add_the_other_commands() -> None:
-    assert command_names(build_app([])) >= KERNEL_COMMANDS | PLUGIN_COMMANDS
+def test_built_in_plugins_add_every_command() -> None:
+    assert command_names(build_app([])) >= PLUGIN_COMMANDS
 
 
 def test_a_disabled_command_plugin_takes_its_command_with_it(tmp_path: Path) -> None:
@@ -85,7 +86,7 @@ def test_settings_file_is_read_ahead_of_parsing() -> None:
 
 
 class Clashing:
-    """A plugin that adds a command the kernel already has."""
+    """A plugin that adds a command a built-in plugin already added."""
 
     @hookimpl
     def register_commands(self, cli: typer.Typer) -> None:

@@ -21,7 +21,7 @@ def test_upgrade_creates_every_table_and_is_repeatable(db_url: str) -> None:
         upgrade(database)
         tables = set(inspect(database.engine).get_table_names())
         assert set(Base.metadata.tables) <= tables
-        assert current_revision(database) == "0007"
+        assert current_revision(database) == "0008"
     finally:
         database.dispose()
 

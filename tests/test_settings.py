@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from kernel.redact import mask_url, shown
-from kernel.settings import load_settings
+from kernel.settings import load_settings, mask_url, shown
 from kernel.types import ConfigError
 
 

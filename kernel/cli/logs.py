@@ -1,10 +1,5 @@
-"""Logging for the command line: level and format from ``--log-level``/``--quiet``/``--debug`` or
-the ``log`` settings, as text with timestamps or one JSON object a line (for log shippers).
-
-The command line configures a handler on stderr before any command runs; the settings apply when
-a command opens its kernel, unless the command line already chose the level. Only batchkernel's
-own loggers follow the level; libraries stay at WARNING so ``debug`` stays readable.
-"""
+"""The command line's logging on stderr: text with UTC timestamps or one JSON object a line; the
+level from the command line, else the ``log`` settings. Libraries stay at WARNING."""
 
 from __future__ import annotations
 
@@ -42,8 +37,7 @@ class TextFormatter(logging.Formatter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object a line: time, level, logger, message, the record's ``fields`` if any,
-    and the exception text when there is one."""
+    """One JSON object a line: time, level, logger, message, the record's ``fields``, exception."""
 
     def format(self, record: logging.LogRecord) -> str:
         """The record as JSON."""
@@ -67,8 +61,8 @@ def _iso(created: float) -> str:
 
 
 class OnceFilter(logging.Filter):
-    """Lets a plugin-loading warning through once: the command line builds a plugin manager to
-    find commands, and the command builds its own kernel, which would repeat it."""
+    """Lets a plugin-loading warning through once (the command line's plugin manager and the
+    command's kernel would both give it)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -86,8 +80,7 @@ class OnceFilter(logging.Filter):
 
 
 def configure(level: str | None, fmt: str = "text") -> None:
-    """Install the stderr handler; ``level`` from the command line (None: settings decide,
-    ``info`` until they are read)."""
+    """Install the stderr handler; ``level`` from the command line (None: the settings decide)."""
     _state.level = level
     _state.format = fmt
     root = logging.getLogger()
@@ -112,15 +105,10 @@ def _apply(level: str, fmt: str) -> None:
 
 
 def apply_log_settings(settings: Any) -> None:
-    """Apply ``log.level`` (unless the command line chose one) and ``log.format``; with
-    ``plugins.trace`` the hook calls the plugin manager logs at debug level are shown too."""
+    """Apply ``log.level`` (unless the command line chose one), ``log.format`` and, with
+    ``plugins.trace``, the plugin manager's debug log of hook calls."""
     section = settings.get("log") or {}
     level = _state.level or str(section.get("level", "info"))
     _apply(level, str(section.get("format", _state.format)))
     if settings.plugins.get("trace"):
         logging.getLogger("batchkernel.plugins").setLevel(logging.DEBUG)
-
-
-def progress(logger: logging.Logger, message: str, **fields: Any) -> None:
-    """Log ``message`` at INFO with ``fields`` (JSON keys; text shows only the message)."""
-    logger.info(message, extra={"fields": fields})

@@ -1,31 +1,33 @@
-"""The ``batchkernel`` command: the kernel's own commands, then every plugin's.
+"""The ``batchkernel`` entry point: a Typer app whose commands all come from plugins.
 
-The kernel keeps only what needs no plugin: ``db upgrade``, ``plugins``, ``run`` and
-``--version``. Everything else (``serve``, ``status``, ``import``, ``demo``, ``bench``...) is
-added by plugins through the ``register_commands`` hook, on a plugin manager built before the
-arguments are parsed (:mod:`kernel.cli.plugin_commands`).
+Commands are added through ``register_commands`` on a plugin manager built before the arguments
+are parsed, from the settings the command line names or, when those cannot be loaded, from the
+shipped defaults (so ``--help`` still lists every command and the command reports the error).
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 import traceback
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
+import pluggy
 import typer
+from rich.console import Console
 from rich.markup import escape
 
-from kernel.cli.errors import explain
 from kernel.cli.logs import LEVELS
 from kernel.cli.logs import configure as configure_logging
-from kernel.cli.options import DatabaseOption, SettingsOption, console, open_kernel
-from kernel.cli.plugin_commands import add_plugin_commands, command_manager
-from kernel.cli.run_command import run
-from kernel.types import KernelError
+from kernel.types import KernelError, PluginLoadError
 
 HELP = "Run LLM work through the OpenAI Batch API over your own database."
+SETTINGS_FLAG = "--settings"
+log = logging.getLogger("batchkernel.plugins")
 
 
 def _version(value: bool) -> None:
@@ -63,34 +65,8 @@ def root(
     """Run LLM work through the OpenAI Batch API over your own database."""
 
 
-def db_upgrade(settings: SettingsOption = None, database: DatabaseOption = None) -> None:
-    """Create or migrate the schema to the newest revision."""
-    from kernel.db.migrate import current_revision, upgrade
-
-    kernel = open_kernel(settings, database)
-    upgrade(kernel.db)
-    console.print(f"schema at revision {current_revision(kernel.db)} ({kernel.db.dialect})")
-
-
-def plugins(settings: SettingsOption = None, database: DatabaseOption = None) -> None:
-    """List every plugin: name, source and version, status, hooks."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from kernel.manager import describe_plugins
-
-    kernel = open_kernel(settings, database)
-    table = Table("name", "source", "version", "role", "status", "hooks")
-    for info in describe_plugins(kernel):
-        status = info.status if not info.reason else f"{info.status}: {info.reason}"
-        table.add_row(
-            info.name, info.source, info.version or "-", info.role, status, ", ".join(info.hooks)
-        )
-    Console().print(table)
-
-
 def core_app() -> typer.Typer:
-    """The root app with the kernel's own commands only."""
+    """The root app before any plugin added its commands."""
     app = typer.Typer(
         name="batchkernel",
         help=HELP,
@@ -100,27 +76,89 @@ def core_app() -> typer.Typer:
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     app.callback()(root)
-    db_app = typer.Typer(help="Schema management.", no_args_is_help=True)
-    db_app.command("upgrade")(db_upgrade)
-    app.add_typer(db_app, name="db")
-    app.command("plugins")(plugins)
-    app.command("run")(run)
     return app
+
+
+def settings_file_in(argv: Sequence[str]) -> Path | None:
+    """The file of ``--settings FILE`` or ``--settings=FILE`` in ``argv`` (the last one wins)."""
+    found: Path | None = None
+    for index, arg in enumerate(argv):
+        if arg == SETTINGS_FLAG and index + 1 < len(argv):
+            found = Path(argv[index + 1])
+        elif arg.startswith(SETTINGS_FLAG + "="):
+            found = Path(arg.split("=", 1)[1])
+    return found
+
+
+def command_manager(argv: Sequence[str]) -> tuple[pluggy.PluginManager, bool]:
+    """The plugin manager whose plugins add commands, and whether ``plugins.strict`` is on."""
+    from kernel.manager import build_plugin_manager
+    from kernel.settings import load_settings, shipped_settings
+
+    try:
+        settings = load_settings(settings_file=settings_file_in(argv))
+        pm = build_plugin_manager(settings)[0]
+    except KernelError as exc:
+        log.debug("commands listed from the shipped defaults: %s", exc)
+        settings = shipped_settings()
+        pm = build_plugin_manager(settings)[0]
+    return pm, bool(settings.plugins.get("strict", False))
+
+
+def _name(name: str | None, callback: Any) -> str:
+    """A command's name: given, or its function's name with dashes (as Typer names it)."""
+    return name or getattr(callback, "__name__", "").replace("_", "-")
+
+
+def _names(app: typer.Typer) -> list[str]:
+    """The names of the commands and groups on ``app``."""
+    commands = [_name(info.name, info.callback) for info in app.registered_commands]
+    return commands + [info.name or "" for info in app.registered_groups]
+
+
+def add_plugin_commands(app: typer.Typer, pm: pluggy.PluginManager, *, strict: bool) -> None:
+    """Let every plugin add its commands, built-ins first. A built-in that fails or takes a name
+    already used stops the start; a third-party plugin's are skipped with a warning (unless
+    ``strict``)."""
+    from kernel.catalog import BUILTIN_PLUGINS
+
+    impls = reversed(pm.hook.register_commands.get_hookimpls())
+    for impl in sorted(impls, key=lambda impl: impl.plugin_name not in BUILTIN_PLUGINS):
+        commands, groups = list(app.registered_commands), list(app.registered_groups)
+        taken = Counter(_names(app))
+        try:
+            impl.function(cli=app)
+            now = Counter(_names(app))
+            clashes = sorted(name for name in now - taken if now[name] > 1)
+            if clashes:
+                raise PluginLoadError(f"adds command {clashes[0]!r}, which already exists")
+        except Exception as exc:
+            app.registered_commands[:] = commands
+            app.registered_groups[:] = groups
+            message = f"plugin {impl.plugin_name}: its commands were not added: {exc}"
+            if impl.plugin_name in BUILTIN_PLUGINS or strict:
+                raise PluginLoadError(message) from exc
+            log.warning(message)
+    app.registered_commands.sort(key=lambda info: _name(info.name, info.callback))
+    app.registered_groups.sort(key=lambda info: info.name or "")
+
+
+def _build(argv: Sequence[str]) -> tuple[typer.Typer, pluggy.PluginManager]:
+    """The whole command and the plugin manager whose plugins made it."""
+    app = core_app()
+    pm, strict = command_manager(argv)
+    add_plugin_commands(app, pm, strict=strict)
+    return app, pm
 
 
 def build_app(argv: Sequence[str] | None = None) -> typer.Typer:
-    """The whole command: the kernel's commands and those the plugins add, with the plugin
-    manager built from the settings ``argv`` names (``--settings FILE``) or the environment."""
-    app = core_app()
-    pm, strict = command_manager(sys.argv[1:] if argv is None else argv)
-    add_plugin_commands(app, pm, strict=strict)
-    return app
+    """The whole command, with the plugin manager built from the settings ``argv`` names."""
+    return _build(sys.argv[1:] if argv is None else argv)[0]
 
 
 @dataclass(slots=True)
 class GlobalFlags:
-    """Options every command takes, anywhere on the line: ``--debug``, ``--log-level``,
-    ``--quiet``."""
+    """``--debug``, ``--log-level``, ``--quiet``: taken by every command, anywhere on the line."""
 
     debug: bool = False
     level: str | None = None
@@ -153,21 +191,26 @@ def global_flags(args: Sequence[str]) -> tuple[GlobalFlags, list[str]]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Console-script entry point: build the command and run it; expected errors (bad settings,
-    database down or not migrated, a missing file, a busy port) become one line on stderr, with
-    the traceback only under ``--debug``."""
+    """Console-script entry point. An expected error (a :class:`KernelError`, or one a plugin's
+    ``explain_error`` explains) becomes one line on stderr, with the traceback under ``--debug``."""
     args = sys.argv[1:] if argv is None else list(argv)
     flags = GlobalFlags()
+    pm: pluggy.PluginManager | None = None
     try:
         flags, args = global_flags(args)
         configure_logging(flags.level)
-        build_app(args)(args=args, prog_name="batchkernel")
+        app, pm = _build(args)
+        app(args=args, prog_name="batchkernel")
     except Exception as exc:
-        explained = explain(exc)
+        explained = (str(exc), 2) if isinstance(exc, KernelError) else None
+        if explained is None and pm is not None:
+            explained = pm.hook.explain_error(error=exc)
         if explained is None:
             raise
-        message, status = explained
         if flags.debug:
             traceback.print_exc()
-        console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+        message, status = explained
+        Console(stderr=True).print(
+            f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True
+        )
         raise SystemExit(status) from None

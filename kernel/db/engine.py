@@ -1,9 +1,5 @@
-"""Engines set up for each database: SQLite write locking and PostgreSQL timeouts, plus a query counter.
-
-SQLite has no row locks, so every transaction starts with ``BEGIN IMMEDIATE`` (one writer at a
-time, waiting up to the busy timeout instead of failing); PostgreSQL sessions get statement and
-idle-in-transaction timeouts so no instance can pin locks or the MVCC horizon for long.
-"""
+"""The database: SQLite transactions begin IMMEDIATE (one writer, waiting up to the busy timeout),
+PostgreSQL sessions get statement and idle-in-transaction timeouts; every query is counted."""
 
 from __future__ import annotations
 
@@ -26,14 +22,9 @@ class MissingDatabaseError(ConfigError):
 
 
 class QueryCounter:
-    """Counts what is sent to the database (thread-safe), for tests, status and bench.
-
-    ``total`` counts driver calls: an ``executemany`` once. ``statements`` counts statements as
-    the database runs them: an ``executemany`` is one statement per parameter set (psycopg sends
-    each set as its own execute, sqlite3 steps the statement once per set), while a multi-row
-    ``INSERT`` that SQLAlchemy builds for one (insertmanyvalues) is one per batch it sends.
-    Transaction control (``BEGIN``, ``COMMIT``) counts in neither, so both databases count alike.
-    """
+    """Counts driver calls (``total``) and the statements the database runs for them
+    (``statements``: an ``executemany`` is one per parameter set, an insertmanyvalues ``INSERT``
+    one per batch); ``BEGIN``/``COMMIT`` count in neither, so both databases count alike."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -48,8 +39,7 @@ class QueryCounter:
 
     @contextmanager
     def measure(self) -> Iterator[dict[str, int]]:
-        """Yield a dict whose ``queries`` key holds the driver calls made inside the block and
-        whose ``statements`` key holds the statements the database ran for them."""
+        """Yield a dict that holds the ``queries`` and ``statements`` of the block at its end."""
         start, start_statements = self.total, self.statements
         result = {"queries": 0, "statements": 0}
         try:
@@ -117,8 +107,7 @@ class Database:
             parsed = parsed.set(drivername="postgresql+psycopg")
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         self.create_missing = create_missing
-        """False: a missing SQLite file is an error instead of being created (read-only
-        commands); :meth:`allow_create` turns it on for the commands that create the schema."""
+        """False: a missing SQLite file is an error, not created (see :meth:`allow_create`)."""
         if self.dialect == "sqlite":
             if create_missing:
                 self.allow_create()
@@ -199,8 +188,7 @@ class Database:
 
     @contextmanager
     def read_transaction(self) -> Iterator[Session]:
-        """A transaction that only reads: on SQLite it does not take the write lock, so a long
-        stream (messages into batch files) never blocks writers in other processes."""
+        """A transaction that only reads: on SQLite it takes no write lock, blocking no writer."""
         with self.read_sessions() as session, session.begin():
             yield session
 

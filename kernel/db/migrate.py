@@ -1,9 +1,5 @@
-"""Run the Alembic migrations shipped inside the package (``batchkernel db upgrade``).
-
-Every upgrade runs under a lock, so that the first commands started at once on a fresh database
-(two imports, several instances) migrate it once instead of racing each other's DDL: a
-PostgreSQL advisory lock, or on SQLite a lock file beside the database file.
-"""
+"""The Alembic migrations shipped in the package, run under a lock (PostgreSQL advisory lock, or
+a file beside the SQLite file) so commands started at once on a fresh database migrate it once."""
 
 from __future__ import annotations
 
@@ -23,18 +19,18 @@ ADVISORY_LOCK_KEY = 0x626B_6D69_6772  # "bkmigr": this program's migration lock
 SQLITE_LOCK_SUFFIX = ".migrate.lock"
 
 
-def alembic_config(database: Database) -> Config:
-    """An Alembic config pointing at the packaged migrations and at ``database``."""
+def alembic_config(database: Database | None = None) -> Config:
+    """An Alembic config of the packaged migrations (and of ``database``, when given)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.attributes["engine"] = database.engine
+    if database is not None:
+        config.attributes["engine"] = database.engine
     return config
 
 
 @contextmanager
 def _advisory_lock(database: Database) -> Iterator[None]:
-    """Hold PostgreSQL's session advisory lock for migrations; waits for another holder
-    however long its migration takes (the wait is exempt from the statement timeout)."""
+    """Hold PostgreSQL's advisory lock for migrations, waiting with no statement timeout."""
     with database.engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         conn.execute(text("SET statement_timeout = 0"))
@@ -64,8 +60,7 @@ def migration_lock(database: Database) -> AbstractContextManager[object]:
 
 
 def upgrade(database: Database, revision: str = "head") -> None:
-    """Create or migrate the schema up to ``revision``, one process at a time (a missing SQLite
-    file is created)."""
+    """Create or migrate the schema up to ``revision``, one process at a time."""
     database.allow_create()
     with migration_lock(database):
         command.upgrade(alembic_config(database), revision)
@@ -83,9 +78,7 @@ def head_revision() -> str:
     """The newest revision this version of batchkernel ships."""
     from alembic.script import ScriptDirectory
 
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    head = ScriptDirectory.from_config(config).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
 
@@ -94,6 +87,5 @@ def known_revisions() -> set[str]:
     """Every revision this version of batchkernel ships."""
     from alembic.script import ScriptDirectory
 
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+    scripts = ScriptDirectory.from_config(alembic_config())
+    return {script.revision for script in scripts.walk_revisions()}

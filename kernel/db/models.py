@@ -1,8 +1,5 @@
-"""SQLAlchemy 2 typed models of the domain: tenants, sessions, messages, requests, batches, prices.
-
-Status columns are plain strings checked against the enums in :mod:`kernel.types`, so both SQLite
-and PostgreSQL store the same values and migrations stay simple.
-"""
+"""SQLAlchemy 2 models of the domain; status columns are strings checked against the enums of
+:mod:`kernel.types`, the same on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -74,7 +71,8 @@ class Base(DeclarativeBase):
 
 class Company(Base):
     """A tenant. Only ACTIVE companies are processed; a paused one (``paused_at`` set) is not
-    claimed from, while its batches already at the provider finish."""
+    claimed from, while its batches already at the provider finish. ``providers``: its own
+    provider list for routing, primary first (NULL: ``routing.providers``)."""
 
     __tablename__ = "companies"
     __table_args__ = (
@@ -87,6 +85,7 @@ class Company(Base):
     status: Mapped[str] = mapped_column(String(16), default=CompanyStatus.ACTIVE.value)
     weight: Mapped[float] = mapped_column(Float, default=1.0, server_default=text("1.0"))
     paused_at: Mapped[datetime | None]
+    providers: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, select, update
 
@@ -12,22 +13,21 @@ from kernel.db.rows import to_local_batch
 from kernel.types import ENDED_BATCH_STATUSES, BatchStatus, LocalBatch, RequestStatus
 
 
+def _by_status(db: Database, status: Any) -> dict[str, int]:
+    """Rows of the table of ``status`` counted by status."""
+    with db.transaction() as session:
+        rows = session.execute(select(status, func.count()).group_by(status)).all()
+    return {value: count for value, count in rows}
+
+
 def requests_by_status(db: Database) -> dict[str, int]:
     """Number of requests in each status."""
-    with db.transaction() as session:
-        rows = session.execute(
-            select(AIProcessingRequest.status, func.count()).group_by(AIProcessingRequest.status)
-        ).all()
-    return {status: count for status, count in rows}
+    return _by_status(db, AIProcessingRequest.status)
 
 
 def batches_by_status(db: Database) -> dict[str, int]:
     """Number of local batches in each status."""
-    with db.transaction() as session:
-        rows = session.execute(
-            select(AIBatchRequest.status, func.count()).group_by(AIBatchRequest.status)
-        ).all()
-    return {status: count for status, count in rows}
+    return _by_status(db, AIBatchRequest.status)
 
 
 def paused_pending(db: Database) -> int:
@@ -80,12 +80,8 @@ def count_uncleaned(db: Database) -> int:
 
 
 def uncleaned_batches(db: Database, limit: int = 100, after: str | None = None) -> list[LocalBatch]:
-    """Applied batches whose provider files are not known to be gone (an instance died between
-    applying the results and deleting the files, or a delete failed), in id order.
-
-    ``after`` is the id of the last batch of the previous page, so a caller goes round all of
-    them instead of retrying the same first ones forever.
-    """
+    """Applied batches whose provider files are not known to be gone, in id order, after the
+    id ``after`` (the last of the previous page, so a caller goes round them all)."""
     query = select(AIBatchRequest).where(*UNCLEANED)
     if after is not None:
         query = query.where(AIBatchRequest.id > after)
@@ -95,8 +91,7 @@ def uncleaned_batches(db: Database, limit: int = 100, after: str | None = None) 
 
 
 def settled_submission_keys(db: Database, keys: Sequence[str]) -> set[str]:
-    """Those of ``keys`` whose local batch is over (applied or abandoned): the provider files
-    made under them are needed no more. Keys of no local batch are not returned."""
+    """Those of ``keys`` whose local batch is over (applied or abandoned)."""
     over = (BatchStatus.APPLIED.value, BatchStatus.ABANDONED.value)
     unique = sorted(set(keys))
     found: set[str] = set()

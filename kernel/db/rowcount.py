@@ -8,9 +8,5 @@ from sqlalchemy import CursorResult, Result
 
 
 def rowcount(result: Result[Any]) -> int:
-    """Rows matched by the DML statement that produced ``result``.
-
-    ``Session.execute`` is typed to return a plain ``Result``; for an UPDATE or DELETE it is a
-    ``CursorResult``, which carries the count.
-    """
+    """Rows matched by the UPDATE or DELETE behind ``result`` (a ``CursorResult``, typed plain)."""
     return cast("CursorResult[Any]", result).rowcount

@@ -25,6 +25,7 @@ class AnthropicConfig:
     lookup_margin_seconds: float
     batch_retention: str
     quota_cooldown_seconds: float
+    sweep_interval_seconds: float
 
     @classmethod
     def from_settings(cls, settings: Any) -> AnthropicConfig:
@@ -45,6 +46,7 @@ class AnthropicConfig:
                 lookup_margin_seconds=float(section.lookup_margin_seconds),
                 batch_retention=str(section.batch_retention),
                 quota_cooldown_seconds=float(section.quota_cooldown_seconds),
+                sweep_interval_seconds=float(section.sweep_interval_seconds),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"invalid [anthropic] setting: {exc}") from exc

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ import orjson
 from kernel import hookimpl
 from kernel.types import (
     BatchPlan,
+    HealthCheck,
     LLMResult,
     LocalBatch,
     ProviderBatch,
@@ -38,6 +39,7 @@ from plugins.anthropic_provider.errors import error_type, is_quota, retry_after,
 from plugins.anthropic_provider.lookup import Lookup, find_tagged, first_tag_of_lines
 from plugins.anthropic_provider.mapping import status_of, to_provider_batch, to_result
 from plugins.anthropic_provider.submission import batch_requests
+from plugins.common.sweeps import SweepSchedule, report_sweep
 
 if TYPE_CHECKING:
     import anthropic
@@ -73,11 +75,31 @@ class AnthropicProvider:
         self._unknown: set[str] = set()
         self._quota_until = 0.0
         self._quota_reason = ""
+        self._tags: dict[str, str | None] = {}
+        """Provider batch id → the tag of its first result line (None: none of ours)."""
+        self.sweeps = SweepSchedule(lambda: self.clock())
+        self.page_size = PAGE_SIZE
 
     def _setup(self, kernel: Any) -> tuple[AnthropicConfig, anthropic.Anthropic]:
         """Current settings and client."""
         config = AnthropicConfig.from_settings(kernel.settings)
         return config, self._clients.get(config)
+
+    # What run and doctor check, and what the banner says
+
+    @hookimpl
+    def health_checks(self, kernel: Any, remote: bool) -> list[HealthCheck]:
+        """The key is set; with ``remote``, the endpoint answers a list call and knows the model."""
+        from plugins.anthropic_provider.health import checks
+
+        return checks(kernel.settings, remote=remote)
+
+    @hookimpl
+    def describe_setup(self, kernel: Any) -> dict[str, str]:
+        """The banner's provider line: name, endpoint, model, whether a key is set."""
+        from plugins.anthropic_provider.health import setup_facts
+
+        return setup_facts(kernel.settings)
 
     # What the processors need before a batch exists
 
@@ -401,18 +423,94 @@ class AnthropicProvider:
             config, client = self._setup(kernel)
             if config.batch_retention != "delete" or not batch.provider_batch_id:
                 return True
-            import anthropic
-
-            try:
-                client.messages.batches.delete(batch.provider_batch_id)
-            except anthropic.NotFoundError:
-                return True
-            return True
+            return self._delete_quietly(kernel, client, batch.provider_batch_id)
         except Exception as exc:
             kernel.log.warning(
                 "cleanup of batch %s failed (tried again later): %s", batch.batch_id, exc
             )
             return False
+
+    @hookimpl
+    def sweep_provider_files(
+        self, kernel: Any, settled: Callable[[Sequence[str]], set[str]]
+    ) -> int:
+        """Delete every ended batch of ours whose local batch is over, at most once per
+        ``sweep_interval_seconds`` and only with ``batch_retention = delete``.
+
+        Ours: a batch a local batch recorded, or whose first result line carries the tag of a
+        local batch that recorded none (a lost create; see :mod:`.owners`). Batches of keys no
+        local batch knows are left alone. Every page of the list is read; never raises; returns
+        the batches deleted.
+        """
+        try:
+            config, client = self._setup(kernel)
+            wanted = config.batch_retention == "delete"
+            started = self.sweeps.due(config.sweep_interval_seconds, enabled=wanted)
+            if started is None:
+                return 0
+            ended = [
+                str(batch.id)
+                for batch in client.messages.batches.list(limit=self.page_size)
+                if batch.processing_status == "ended"
+            ]
+            owned = self._owners(kernel, client, ended)
+            over = settled(sorted(set(owned.values())))
+            doomed = [batch_id for batch_id, key in owned.items() if key in over]
+            deleted = sum(self._delete_quietly(kernel, client, batch_id) for batch_id in doomed)
+            self.sweeps.done(started)
+        except Exception as exc:
+            kernel.log.warning("sweep of anthropic batches failed (tried again later): %s", exc)
+            return 0
+        report_sweep(kernel, NAME, deleted, len(doomed))
+        return deleted
+
+    def _owners(
+        self, kernel: Any, client: anthropic.Anthropic, batch_ids: Sequence[str]
+    ) -> dict[str, str]:
+        """Submission key by provider batch id, for the ended batches that are ours."""
+        from plugins.anthropic_provider.owners import recorded_keys, unplaced_tags
+
+        owned = recorded_keys(kernel, batch_ids)
+        wanted = set(batch_ids)
+        with self._lock:
+            owned.update({bid: key for bid, key in self._created.items() if bid in wanted})
+        rest = [batch_id for batch_id in batch_ids if batch_id not in owned]
+        if not rest:
+            return owned
+        tags = unplaced_tags(kernel)
+        for batch_id in rest:
+            tag = self._tag_of_batch(kernel, client, batch_id)
+            if tag is not None and tag in tags:
+                owned[batch_id] = tags[tag]
+        return owned
+
+    def _tag_of_batch(self, kernel: Any, client: anthropic.Anthropic, batch_id: str) -> str | None:
+        """The tag on an ended batch's results (remembered: they never change); None when it
+        carries none or cannot be read now (tried again next sweep)."""
+        if batch_id in self._tags:
+            return self._tags[batch_id]
+        try:
+            tag = self._first_tag(client, batch_id)
+        except Exception as exc:
+            kernel.log.warning("sweep: could not read the results of %s: %s", batch_id, exc)
+            return None
+        if len(self._tags) >= KNOWN_LIMIT:
+            self._tags.clear()
+        self._tags[batch_id] = tag
+        return tag
+
+    def _delete_quietly(self, kernel: Any, client: anthropic.Anthropic, batch_id: str) -> bool:
+        """Delete one ended batch: True when it is gone (a 404 counts); a failure is a warning."""
+        import anthropic
+
+        try:
+            client.messages.batches.delete(batch_id)
+        except anthropic.NotFoundError:
+            return True
+        except Exception as exc:
+            kernel.log.warning("could not delete anthropic batch %s: %s", batch_id, exc)
+            return False
+        return True
 
     def _call(self, operation: str, call: Callable[[], ProviderBatch]) -> ProviderBatch:
         """One SDK call (its own retries inside), failures as ProviderError."""

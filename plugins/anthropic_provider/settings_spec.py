@@ -87,6 +87,14 @@ ANTHROPIC = Section(
             choices=("delete", "keep"),
         ),
         Setting(
+            "sweep_interval_seconds",
+            float,
+            3600,
+            "at most one sweep of the provider's lists (for ended batches of ours left "
+            "behind) per this interval",
+            ge=0,
+        ),
+        Setting(
             "quota_cooldown_seconds",
             float,
             600,

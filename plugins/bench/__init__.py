@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from kernel import hookimpl
-from kernel.cli.options import DatabaseOption, console
+from plugins.cli.options import DatabaseOption, console
 
 
 def bench_command(

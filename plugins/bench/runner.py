@@ -62,17 +62,19 @@ def plan_runs(options: BenchOptions) -> Plan:
 
 def spawn(spec: dict[str, Any], label: str, listener: Listener, log: Path) -> dict[str, Any]:
     """Run one spec in a fresh ``python -m plugins.bench.worker``; its result."""
-    with log.open("ab") as errors:
-        child = subprocess.Popen(
+    result: dict[str, Any] | None = None
+    with (
+        log.open("ab") as errors,
+        subprocess.Popen(
             [sys.executable, "-m", "plugins.bench.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=errors,
-        )
+        ) as child,
+    ):
         assert child.stdin is not None and child.stdout is not None
         child.stdin.write(orjson.dumps(spec))
         child.stdin.close()
-        result: dict[str, Any] | None = None
         for raw in child.stdout:
             event = orjson.loads(raw)
             if event["event"] == "stage":

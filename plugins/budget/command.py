@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kernel.cli.options import DatabaseOption, SettingsOption, console, open_kernel
+from plugins.cli.options import DatabaseOption, SettingsOption, console, open_kernel
 
 
 def costs_command(

@@ -1,6 +1,6 @@
 """What a cache backend stores and the small interface each backend implements.
 
-Values are plain data (a timestamp and ``(id, name)`` pairs), never pickled domain objects, so
+Values are plain data (a timestamp and ``(id, name, providers)`` rows), never pickled domain objects, so
 every process and machine can read them; :class:`kernel.types.Company` is rebuilt on the way out.
 """
 
@@ -15,19 +15,23 @@ from kernel.types import Company
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """The cached ACTIVE companies and when the database read behind them started (cache clock)."""
+    """The cached ACTIVE companies (id, name, own provider list) and when the database read
+    behind them started (cache clock)."""
 
     stored_at: float
-    companies: tuple[tuple[str, str], ...]
+    companies: tuple[tuple[str, str, tuple[str, ...]], ...]
 
     @classmethod
     def of(cls, stored_at: float, companies: Sequence[Company]) -> Entry:
         """An entry for a processor's answer."""
-        return cls(float(stored_at), tuple((c.id, c.name) for c in companies))
+        return cls(float(stored_at), tuple((c.id, c.name, tuple(c.providers)) for c in companies))
 
     def to_data(self) -> dict[str, Any]:
         """Plain, JSON-ready data."""
-        return {"stored_at": self.stored_at, "companies": [list(pair) for pair in self.companies]}
+        return {
+            "stored_at": self.stored_at,
+            "companies": [[cid, name, list(providers)] for cid, name, providers in self.companies],
+        }
 
     @classmethod
     def from_data(cls, data: Any) -> Entry | None:
@@ -35,14 +39,20 @@ class Entry:
         if not isinstance(data, dict):
             return None
         try:
-            pairs = tuple((str(cid), str(name)) for cid, name in data["companies"])
-            return cls(float(data["stored_at"]), pairs)
+            rows = tuple(
+                (str(cid), str(name), tuple(str(p) for p in providers))
+                for cid, name, providers in data["companies"]
+            )
+            return cls(float(data["stored_at"]), rows)
         except (KeyError, TypeError, ValueError):
             return None
 
     def to_companies(self) -> list[Company]:
         """Fresh ``Company`` objects (callers may keep or change the list)."""
-        return [Company(id=cid, name=name) for cid, name in self.companies]
+        return [
+            Company(id=cid, name=name, providers=providers)
+            for cid, name, providers in self.companies
+        ]
 
 
 class Store(Protocol):

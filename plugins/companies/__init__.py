@@ -1,4 +1,5 @@
-"""Plugin ``companies``: ``batchkernel companies list``, ``set-status``, ``pause`` and ``resume``."""
+"""Plugin ``companies``: ``batchkernel companies list``, ``set-status``, ``pause``, ``resume`` and
+``set-provider``."""
 
 from __future__ import annotations
 
@@ -8,20 +9,22 @@ import typer
 from rich.markup import escape
 
 from kernel import hookimpl
-from kernel.cli.options import DatabaseOption, SettingsOption, console, open_kernel
 from kernel.types import CompanyStatus
+from plugins.cli.options import DatabaseOption, SettingsOption, console, open_kernel
 
 
 def list_command(settings: SettingsOption = None, database: DatabaseOption = None) -> None:
-    """Every company with its status, from the database."""
+    """Every company with its status and own provider list, from the database."""
     from rich.console import Console
     from rich.table import Table
 
     from plugins.companies.queries import list_companies
 
-    table = Table("id", "name", "status", "paused since (UTC)")
-    for company_id, name, status, paused_at in list_companies(open_kernel(settings, database)):
-        table.add_row(company_id, name, status, paused_at or "-")
+    table = Table("id", "name", "status", "paused since (UTC)", "providers")
+    for company_id, name, status, paused_at, providers in list_companies(
+        open_kernel(settings, database)
+    ):
+        table.add_row(company_id, name, status, paused_at or "-", ", ".join(providers) or "-")
     Console().print(table)
 
 
@@ -73,18 +76,53 @@ def resume_command(
     _pause(company_id, False, settings, database)
 
 
+def set_provider_command(
+    company_id: CompanyId,
+    providers: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="NAME...", help="Providers in order, primary first.", show_default=False
+        ),
+    ] = None,
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Drop the company's list: routing.providers again.")
+    ] = False,
+    settings: SettingsOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Route a company's new batches to its own providers, in order (failover to the next);
+    its batches already at a provider finish there. Audited."""
+    from plugins.common.operations.actions import Actor, set_providers
+    from plugins.common.operations.audit import cli_actor
+
+    names = list(providers or [])
+    if bool(names) == clear:
+        console.print("[red]name the providers, or give --clear (not both)[/red]")
+        raise typer.Exit(code=2)
+    kernel = open_kernel(settings, database)
+    try:
+        outcome = set_providers(kernel, Actor(cli_actor()), company_id, names)
+    finally:
+        kernel.close()
+    console.print(escape(outcome.message), style=None if outcome.ok else "red", soft_wrap=True)
+    if not outcome.ok:
+        raise typer.Exit(code=1)
+
+
 class CompaniesCommand:
     """Adds the ``companies`` command group."""
 
     @hookimpl
     def register_commands(self, cli: typer.Typer) -> None:
-        """``companies list``, ``set-status``, ``pause`` and ``resume``."""
+        """``companies list``, ``set-status``, ``pause``, ``resume`` and ``set-provider``."""
         group = typer.Typer(
-            help="Companies (tenants): list them, change their status, pause or resume them.",
+            help="Companies (tenants): list them, change their status, pause or resume them, "
+            "choose their providers.",
             no_args_is_help=True,
         )
         group.command("list")(list_command)
         group.command("set-status")(set_status_command)
         group.command("pause")(pause_command)
         group.command("resume")(resume_command)
+        group.command("set-provider")(set_provider_command)
         cli.add_typer(group, name="companies")

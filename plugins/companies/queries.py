@@ -9,17 +9,29 @@ from kernel.db.models import Company as CompanyRow
 from kernel.types import CompanyStatus
 
 
-def list_companies(kernel: KernelAPI) -> list[tuple[str, str, str, str | None]]:
-    """Every company as (id, name, status, paused since or None), by id, straight from the
-    database (not the cache)."""
+def list_companies(
+    kernel: KernelAPI,
+) -> list[tuple[str, str, str, str | None, tuple[str, ...]]]:
+    """Every company as (id, name, status, paused since or None, own providers), by id,
+    straight from the database (not the cache)."""
     with kernel.db.transaction() as session:
         rows = session.execute(
             select(
-                CompanyRow.id, CompanyRow.name, CompanyRow.status, CompanyRow.paused_at
+                CompanyRow.id,
+                CompanyRow.name,
+                CompanyRow.status,
+                CompanyRow.paused_at,
+                CompanyRow.providers,
             ).order_by(CompanyRow.id)
         ).all()
     return [
-        (row.id, row.name, row.status, f"{row.paused_at:%Y-%m-%d %H:%M}" if row.paused_at else None)
+        (
+            row.id,
+            row.name,
+            row.status,
+            f"{row.paused_at:%Y-%m-%d %H:%M}" if row.paused_at else None,
+            tuple(row.providers or ()),
+        )
         for row in rows
     ]
 

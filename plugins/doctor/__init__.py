@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from kernel import hookimpl
-from kernel.cli.options import DatabaseOption, SettingsOption
+from plugins.cli.options import DatabaseOption, SettingsOption
 
 
 def doctor_command(

@@ -78,7 +78,7 @@ def plugins_check(kernel: Kernel) -> HealthCheck:
 def database_checks(kernel: KernelAPI, checks: list[HealthCheck]) -> bool:
     """Reachable, then at this version's schema; appends the checks, True when both pass."""
     from kernel.db.migrate import head_revision
-    from kernel.db.readiness import check_reachable, schema_problem, schema_revision, shown_url
+    from plugins.cli.readiness import check_reachable, schema_problem, schema_revision, shown_url
 
     db = kernel.db
     try:

@@ -24,7 +24,7 @@ from typing import IO, Any, Protocol
 
 import orjson
 
-from .config import HIDDEN, EmulatorConfig
+from .config import HIDDEN, ConfigBase, EmulatorConfig
 from .errors import ApiError, not_found
 from .faults import FaultInjector
 from .files import UPLOAD_PURPOSES
@@ -113,7 +113,7 @@ class ServedApp(Protocol):
     """What the HTTP layer and :class:`EmulatorServer` need of an emulator app (any provider's)."""
 
     @property
-    def config(self) -> EmulatorConfig:
+    def config(self) -> ConfigBase:
         """The settings in force."""
         ...
 
@@ -122,7 +122,7 @@ class ServedApp(Protocol):
         """The app's state."""
         ...
 
-    def configure(self, **changes: Any) -> EmulatorConfig:
+    def configure(self, **changes: Any) -> ConfigBase:
         """Change settings at runtime."""
         ...
 

@@ -26,13 +26,78 @@ HIDDEN = "***"
 
 
 @dataclass(frozen=True)
-class EmulatorConfig:
-    """Every knob of the emulator; immutable, replaced as a whole on reconfiguration.
+class ConfigBase:
+    """What every emulator's settings share: loose values (JSON, CLI, settings) coerced to the
+    declared types and ranges on construction, built from and shown as plain mappings.
 
-    A provider's emulator may subclass it with its own ``OPERATIONS`` (the names faults can
-    target) and ``DOWNLOAD_OPERATION`` (the one ``rate_content_404`` hits)."""
+    A provider's emulator declares its fields in a subclass, with its own ``OPERATIONS`` (the
+    names faults can target), ``LABEL`` (for error messages) and ``CHOICES`` (string settings
+    limited to a few values)."""
 
     OPERATIONS: ClassVar[tuple[str, ...]] = OPERATIONS
+    LABEL: ClassVar[str] = "emulator"
+    CHOICES: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+
+    def __post_init__(self) -> None:
+        """Coerce loosely typed values and reject out-of-range ones."""
+        hints = _hints(type(self))
+        for f in dataclasses.fields(self):
+            value = _coerce(f.name, hints[f.name], getattr(self, f.name), self.OPERATIONS)
+            choices = self.CHOICES.get(f.name)
+            if choices is not None and value not in choices:
+                raise ValueError(f"{f.name} must be one of {', '.join(choices)}, got {value!r}")
+            object.__setattr__(self, f.name, value)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> Self:
+        """Build a config from a plain mapping (settings, JSON); unknown keys raise ValueError."""
+        valid = cls.keys()
+        for key in values:
+            if key not in valid:
+                raise ValueError(
+                    f"unknown {cls.LABEL} config key {key!r}; valid keys: {', '.join(valid)}"
+                )
+        return cls(**dict(values))
+
+    @classmethod
+    def coerce(cls, config: Mapping[str, Any] | None) -> Self:
+        """The defaults for ``None``, else a config built from the mapping (``from_dict``)."""
+        return cls() if config is None else cls.from_dict(config)
+
+    @classmethod
+    def keys(cls) -> tuple[str, ...]:
+        """Names of all settings, in declaration order."""
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    def replace(self, **changes: Any) -> Self:
+        """Return a copy with some settings changed (validated like from_dict)."""
+        return type(self).from_dict({**self.to_dict(), **changes})
+
+    def public(self) -> dict[str, Any]:
+        """The settings as the admin API shows them: the API key is never echoed."""
+        return {**self.to_dict(), "api_key": HIDDEN if getattr(self, "api_key", None) else None}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view of the settings (the API key included: never send this out)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, dict):
+                value = dict(value)
+            out[f.name] = value
+        return out
+
+
+@dataclass(frozen=True)
+class EmulatorConfig(ConfigBase):
+    """Every knob of the OpenAI-compatible emulator; immutable, replaced as a whole on
+    reconfiguration.
+
+    The Gemini emulator subclasses it with its own ``OPERATIONS`` and ``DOWNLOAD_OPERATION``
+    (the one ``rate_content_404`` hits)."""
+
     DOWNLOAD_OPERATION: ClassVar[str] = "files.content"
 
     seed: int = 0
@@ -82,49 +147,6 @@ class EmulatorConfig:
     azure_deployments: tuple[str, ...] = ()
     keep_batch_metadata: bool = True
 
-    def __post_init__(self) -> None:
-        """Coerce loosely typed values (JSON, CLI) and reject out-of-range ones."""
-        hints = _hints(type(self))
-        for f in dataclasses.fields(self):
-            value = _coerce(f.name, hints[f.name], getattr(self, f.name), self.OPERATIONS)
-            object.__setattr__(self, f.name, value)
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> Self:
-        """Build a config from a plain mapping (settings, JSON); unknown keys raise ValueError."""
-        valid = cls.keys()
-        for key in values:
-            if key not in valid:
-                raise ValueError(
-                    f"unknown emulator config key {key!r}; valid keys: {', '.join(valid)}"
-                )
-        return cls(**dict(values))
-
-    @classmethod
-    def keys(cls) -> tuple[str, ...]:
-        """Names of all settings, in declaration order."""
-        return tuple(f.name for f in dataclasses.fields(cls))
-
-    def replace(self, **changes: Any) -> Self:
-        """Return a copy with some settings changed (validated like from_dict)."""
-        return type(self).from_dict({**self.to_dict(), **changes})
-
-    def public(self) -> dict[str, Any]:
-        """The settings as the admin API shows them: the API key is never echoed."""
-        return {**self.to_dict(), "api_key": HIDDEN if self.api_key else None}
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready view of the settings (the API key included: never send this out)."""
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, tuple):
-                value = list(value)
-            elif isinstance(value, dict):
-                value = dict(value)
-            out[f.name] = value
-        return out
-
 
 _HINTS: dict[type, dict[str, Any]] = {}
 
@@ -154,6 +176,8 @@ def _coerce(name: str, hint: Any, value: Any, operations: tuple[str, ...] = OPER
         if (name.startswith("rate_") or name.endswith("_fraction")) and amount > 1:
             raise ValueError(f"{name} is a fraction and must be within 0..1, got {amount}")
         return amount
+    if hint is str:
+        return str(value)
     if hint == (str | None):
         if value is not None and not isinstance(value, str):
             raise ValueError(f"{name} must be a string or null, got {value!r}")

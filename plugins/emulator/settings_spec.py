@@ -1,5 +1,6 @@
 """Settings of the ``emulator`` plugin: the ``[emulator]`` section, one key per ``EmulatorConfig``
-field plus ``port``. Types and defaults come from the dataclass, so the two cannot drift; the
+field plus ``port``, and :func:`emulator_section`, which builds such a section for any
+provider's emulator. Types and defaults come from the dataclass, so the two cannot drift; the
 dataclass's own checks run as the section's validator."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from kernel import hookimpl
 from kernel.settingspec import Section, Setting
-from plugins.emulator.config import OPERATIONS, EmulatorConfig
+from plugins.emulator.config import ConfigBase, EmulatorConfig
 
 HELP: dict[str, str] = {
     "seed": "random seed of the injected faults",
@@ -68,14 +69,19 @@ _KINDS: dict[Any, type] = {
     bool: bool,
     int: int,
     float: float,
+    str: str,
     str | None: str,
     dict[str, int]: dict,
     tuple[str, ...]: list,
 }
+RANGES: dict[str, tuple[int, int]] = {"line_error_status": (400, 599)}
+"""Integer settings with a range of their own (every other number is at least 0)."""
 
 
-def _setting(field: dataclasses.Field[Any], hint: Any) -> Setting:
-    """One config field as a setting: its type, its default, its range."""
+def _setting(
+    field: dataclasses.Field[Any], hint: Any, help: str, choices: tuple[str, ...]
+) -> Setting:
+    """One config field as a setting: its type, its default, its range or choices."""
     default = (
         field.default if field.default_factory is dataclasses.MISSING else field.default_factory()
     )
@@ -84,12 +90,13 @@ def _setting(field: dataclasses.Field[Any], hint: Any) -> Setting:
     kind = _KINDS[hint]
     numeric = kind in (int, float)
     fraction = field.name.startswith("rate_") or field.name.endswith("_fraction")
-    low, high = (400, 599) if field.name == "line_error_status" else (0, 1 if fraction else None)
+    low, high = RANGES.get(field.name, (0, 1 if fraction else None))
     return Setting(
         field.name,
         kind,
         default,
-        HELP[field.name],
+        help,
+        choices=choices,
         ge=low if numeric else None,
         le=high if numeric else None,
         optional=hint == str | None,
@@ -97,25 +104,41 @@ def _setting(field: dataclasses.Field[Any], hint: Any) -> Setting:
     )
 
 
-def _config_problems(values: Mapping[str, Any]) -> Iterable[str]:
-    """What ``EmulatorConfig`` itself refuses (unknown operations and the like)."""
-    try:
-        EmulatorConfig.from_dict({key: value for key, value in values.items() if key != "port"})
-    except (TypeError, ValueError) as exc:
-        yield f"emulator.{exc}; valid operations: {', '.join(OPERATIONS)}"
+def emulator_section(
+    name: str, description: str, config: type[ConfigBase], help: Mapping[str, str]
+) -> Section:
+    """A provider emulator's settings section: ``port`` and one key per field of its config
+    class (types and defaults from the dataclass, so the two cannot drift), validated by the
+    config class itself."""
+    hints = typing.get_type_hints(config)
+
+    def problems(values: Mapping[str, Any]) -> Iterable[str]:
+        """What the config class itself refuses (unknown operations and the like)."""
+        try:
+            config.from_dict({key: value for key, value in values.items() if key != "port"})
+        except (TypeError, ValueError) as exc:
+            yield f"{name}.{exc}; valid operations: {', '.join(config.OPERATIONS)}"
+
+    return Section(
+        name,
+        description,
+        (
+            Setting("port", int, 0, "the port on 127.0.0.1 (0: any free one)", ge=0, le=65535),
+            *(
+                _setting(f, hints[f.name], help[f.name], config.CHOICES.get(f.name, ()))
+                for f in dataclasses.fields(config)
+            ),
+        ),
+        validate=problems,
+    )
 
 
-_HINTS = typing.get_type_hints(EmulatorConfig)
-
-EMULATOR = Section(
+EMULATOR = emulator_section(
     "emulator",
     "The OpenAI-compatible Batch API emulator (batchkernel emulator, the demo, the tests): "
     "lifecycle timings, limits and fault injection.",
-    (
-        Setting("port", int, 0, "the port on 127.0.0.1 (0: any free one)", ge=0, le=65535),
-        *(_setting(field, _HINTS[field.name]) for field in dataclasses.fields(EmulatorConfig)),
-    ),
-    validate=_config_problems,
+    EmulatorConfig,
+    HELP,
 )
 
 

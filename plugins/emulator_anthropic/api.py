@@ -15,11 +15,12 @@ from typing import Any
 import orjson
 
 from plugins.emulator.api import Request, Response
+from plugins.emulator.config import HIDDEN
 from plugins.emulator.errors import ApiError
 from plugins.emulator.faults import FaultInjector
 
 from . import ids
-from .config import HIDDEN, HTTP_FAULTS, OLDEST_VERSION, AnthropicEmulatorConfig
+from .config import HTTP_FAULTS, OLDEST_VERSION, AnthropicEmulatorConfig
 from .errors import AnthropicApiError, error_body, invalid
 from .store import Store
 from .validation import check_create
@@ -32,6 +33,8 @@ CREDIT_EXHAUSTED = (
     "to upgrade or purchase credits."
 )
 VERSION = re.compile(r"\d{4}-\d{2}-\d{2}")
+KNOWN_MODEL = re.compile(r"claude-(?:[a-z0-9.]+-)*[a-z0-9.]+")
+"""Model ids the emulator knows: any ``claude-...`` name (``GET /v1/models/{id}``)."""
 Handler = Callable[..., Response]
 
 
@@ -50,6 +53,7 @@ class AnthropicEmulatorApp:
             ("DELETE", re.compile(batch), "batches.delete", self.delete),
             ("POST", re.compile(batch + "/cancel"), "batches.cancel", self.cancel),
             ("GET", re.compile(batch + "/results"), "batches.results", self.results),
+            ("GET", re.compile(r"/v1/models/([^/]+)"), "models.retrieve", self.model),
         ]
 
     @property
@@ -110,18 +114,21 @@ class AnthropicEmulatorApp:
         fault = self.faults.http_fault(operation, request.request_id)
         if fault == "drop":
             return Response(drop=True)
+        # ``retry-after`` in whole seconds as the service sends it, and ``retry-after-ms`` (which
+        # the SDK reads first) so a test can ask for sub-second waits.
+        wait = cfg.retry_after_seconds
+        headers = {"retry-after": str(math.ceil(wait)), "retry-after-ms": str(int(wait * 1000))}
         if fault == "429":
-            wait = cfg.retry_after_seconds
             raise AnthropicApiError(
                 429,
                 "Number of request tokens has exceeded your per-minute rate limit. "
                 "Please try again later.",
-                headers={"retry-after": str(math.ceil(wait))},
+                headers=headers,
             )
         if fault == "529":
-            raise AnthropicApiError(529, "Overloaded")
+            raise AnthropicApiError(529, "Overloaded", headers=headers)
         if fault == "500":
-            raise AnthropicApiError(500, "Internal server error")
+            raise AnthropicApiError(500, "Internal server error", headers=headers)
         response = handler(request, *args)
         if fault == "slow":
             response.delay = cfg.slow_seconds
@@ -210,6 +217,20 @@ class AnthropicEmulatorApp:
         """GET the results JSONL (streamed from disk)."""
         handle, size = self.store.results(batch_id)
         return Response(stream=handle, length=size, headers={"Content-Type": "application/binary"})
+
+    def model(self, request: Request, model_id: str) -> Response:
+        """GET /v1/models/{id}: a ``claude-...`` id is known, anything else is 404."""
+        if not KNOWN_MODEL.fullmatch(model_id):
+            raise AnthropicApiError(404, f"model: {model_id}")
+        return Response(
+            json={
+                "type": "model",
+                "id": model_id,
+                "display_name": model_id.replace("-", " ").title(),
+                "created_at": "2025-10-01T00:00:00Z",
+                "lifecycle": "active",
+            }
+        )
 
 
 def _absolute(batch: dict[str, Any], request: Request) -> dict[str, Any]:

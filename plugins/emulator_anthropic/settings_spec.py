@@ -1,15 +1,10 @@
 """Settings of the Anthropic emulator: the ``[emulator_anthropic]`` section, one key per
-``AnthropicEmulatorConfig`` field plus ``port``; types and defaults come from the dataclass."""
+``AnthropicEmulatorConfig`` field plus ``port``, built like the OpenAI emulator's."""
 
 from __future__ import annotations
 
-import dataclasses
-import typing
-from collections.abc import Iterable, Mapping
-from typing import Any
-
-from kernel.settingspec import Section, Setting
-from plugins.emulator_anthropic.config import ERROR_TYPES, OPERATIONS, AnthropicEmulatorConfig
+from plugins.emulator.settings_spec import emulator_section
+from plugins.emulator_anthropic.config import AnthropicEmulatorConfig
 
 HELP: dict[str, str] = {
     "seed": "random seed of the injected faults",
@@ -21,7 +16,7 @@ HELP: dict[str, str] = {
     "max_body_bytes": "the largest create body accepted",
     "shuffle_output": "results come back in random order",
     "latency_ms": "added to every call",
-    "retry_after_seconds": "the retry-after of a 429",
+    "retry_after_seconds": "the retry-after of a 429, 529 or 500",
     "slow_seconds": "how long a slow call is held",
     "chaos_operations": "the operations the rate_* faults hit",
     "rate_429": "fraction of calls answered 429 rate_limit_error",
@@ -53,60 +48,10 @@ HELP: dict[str, str] = {
     "credit_exhausted": "every create is refused: the credit balance is too low",
 }
 
-_KINDS: dict[Any, type] = {
-    bool: bool,
-    int: int,
-    float: float,
-    str: str,
-    str | None: str,
-    dict[str, int]: dict,
-    tuple[str, ...]: list,
-}
-
-
-def _setting(field: dataclasses.Field[Any], hint: Any) -> Setting:
-    """One config field as a setting: its type, its default, its range."""
-    default = (
-        field.default if field.default_factory is dataclasses.MISSING else field.default_factory()
-    )
-    if isinstance(default, tuple):
-        default = list(default)
-    kind = _KINDS[hint]
-    numeric = kind in (int, float)
-    fraction = field.name.startswith("rate_") or field.name.endswith("_fraction")
-    return Setting(
-        field.name,
-        kind,
-        default,
-        HELP[field.name],
-        choices=ERROR_TYPES if field.name == "line_error_type" else (),
-        ge=0 if numeric else None,
-        le=1 if numeric and fraction else None,
-        optional=hint == str | None,
-        secret=field.name == "api_key",
-    )
-
-
-def _config_problems(values: Mapping[str, Any]) -> Iterable[str]:
-    """What ``AnthropicEmulatorConfig`` itself refuses (unknown operations and the like)."""
-    try:
-        AnthropicEmulatorConfig.from_dict({k: v for k, v in values.items() if k != "port"})
-    except (TypeError, ValueError) as exc:
-        yield f"emulator_anthropic.{exc}; valid operations: {', '.join(OPERATIONS)}"
-
-
-_HINTS = typing.get_type_hints(AnthropicEmulatorConfig)
-
-EMULATOR_ANTHROPIC = Section(
+EMULATOR_ANTHROPIC = emulator_section(
     "emulator_anthropic",
     "The Anthropic Message Batches emulator (batchkernel emulator --provider anthropic, the "
     "demo, the tests): lifecycle timings, limits and fault injection.",
-    (
-        Setting("port", int, 0, "the port on 127.0.0.1 (0: any free one)", ge=0, le=65535),
-        *(
-            _setting(field, _HINTS[field.name])
-            for field in dataclasses.fields(AnthropicEmulatorConfig)
-        ),
-    ),
-    validate=_config_problems,
+    AnthropicEmulatorConfig,
+    HELP,
 )

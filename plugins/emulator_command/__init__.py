@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from kernel import hookimpl
-from kernel.cli.options import SettingsOption, console, open_kernel
+from plugins.cli.options import SettingsOption, console, open_kernel
 
 EMULATORS: dict[str, str] = {
     "openai": "plugins.emulator:EmulatorServer",
@@ -90,7 +90,7 @@ def emulator_command(
 
     server_class = _server_class(provider)
     kernel = open_kernel(settings)
-    from kernel.cli.errors import listen_error
+    from plugins.cli.errors import listen_error
 
     try:
         server = server_class(_emulator_settings(provider, kernel.settings), port=port).start()

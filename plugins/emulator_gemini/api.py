@@ -1,6 +1,7 @@
 """The emulated Gemini API routes: auth, fault injection, then the store.
 
-Routes (``{v}`` is v1, v1beta or v1alpha): ``POST /{v}/models/{model}:batchGenerateContent``,
+Routes (``{v}`` is v1, v1beta or v1alpha): ``GET /{v}/models/{model}``,
+``POST /{v}/models/{model}:batchGenerateContent``,
 ``GET /{v}/batches``, ``GET|DELETE /{v}/batches/{id}``, ``POST /{v}/batches/{id}:cancel``,
 ``POST /upload/{v}/files`` (resumable upload: start, then chunks on the session URL),
 ``GET /{v}/files``, ``GET|DELETE /{v}/files/{id}``, ``GET /{v}/files/{id}:download?alt=media``;
@@ -33,6 +34,8 @@ from .store import Store
 MAX_JSON_BODY = 1024 * 1024
 MAX_CHUNK = 64 * 1024 * 1024
 VERSION = r"(?:v1|v1beta|v1alpha)"
+KNOWN_MODEL = re.compile(r"(?:gemini|gemma)-[a-z0-9.-]+")
+"""Model names the emulator knows: any ``gemini-...`` or ``gemma-...`` (``GET /{v}/models/{m}``)."""
 Handler = Callable[..., Response]
 
 
@@ -50,6 +53,7 @@ class GeminiApp:
                 "batches.create",
                 self.batches_create,
             ),
+            ("GET", rf"/{VERSION}/models/([^/:]+)", "models.get", self.models_get),
             ("GET", rf"/{VERSION}/batches/?", "batches.list", self.batches_list),
             ("GET", rf"/{VERSION}/batches/([^/:]+)", "batches.get", self.batches_get),
             ("POST", rf"/{VERSION}/batches/([^/:]+):cancel", "batches.cancel", self.batches_cancel),
@@ -171,6 +175,27 @@ class GeminiApp:
             except (ValueError, TypeError) as exc:
                 raise invalid(str(exc)) from exc
         raise GoogleError("NOT_FOUND", f"Invalid URL ({request.method} {request.path}).")
+
+    # Models
+
+    def models_get(self, request: Request, model: str) -> Response:
+        """GET models/{model}: a ``gemini-...``/``gemma-...`` name is known, else 404."""
+        if not KNOWN_MODEL.fullmatch(model):
+            raise GoogleError("NOT_FOUND", f"models/{model} is not found for API version v1beta.")
+        return Response(
+            json={
+                "name": f"models/{model}",
+                "version": "001",
+                "displayName": model,
+                "inputTokenLimit": 1_048_576,
+                "outputTokenLimit": 65_536,
+                "supportedGenerationMethods": [
+                    "generateContent",
+                    "countTokens",
+                    "batchGenerateContent",
+                ],
+            }
+        )
 
     # Batches
 

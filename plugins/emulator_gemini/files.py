@@ -94,7 +94,8 @@ class GeminiFiles:
         self._uploads: dict[str, UploadSession] = {}
 
     def start_upload(self, size: int, mime_type: str, metadata: dict[str, Any]) -> str:
-        """Open an upload session; returns its id."""
+        """Open an upload session; returns its id. The File fields may come in lowerCamelCase
+        or, as the SDK sends them, snake_case (proto JSON accepts both)."""
         if size > self.max_file_bytes:
             raise invalid(f"File size {size} exceeds the limit of {self.max_file_bytes} bytes.")
         name = str(metadata.get("name") or f"files/{ids.file_id()}")
@@ -108,8 +109,13 @@ class GeminiFiles:
             path=path,
             handle=path.open("wb"),
             size=size,
-            mime_type=str(metadata.get("mimeType") or mime_type or "application/octet-stream"),
-            display_name=str(metadata.get("displayName") or ""),
+            mime_type=str(
+                metadata.get("mimeType")
+                or metadata.get("mime_type")
+                or mime_type
+                or "application/octet-stream"
+            ),
+            display_name=str(metadata.get("displayName") or metadata.get("display_name") or ""),
             name=name,
         )
         return upload

@@ -28,6 +28,7 @@ class GeminiConfig:
     circuit_failure_threshold: int
     circuit_reset_seconds: float
     file_retention: str
+    sweep_interval_seconds: float
 
     @classmethod
     def from_settings(cls, settings: Any) -> GeminiConfig:
@@ -47,6 +48,7 @@ class GeminiConfig:
                 circuit_failure_threshold=int(section.circuit_failure_threshold),
                 circuit_reset_seconds=float(section.circuit_reset_seconds),
                 file_retention=str(section.file_retention),
+                sweep_interval_seconds=float(section.sweep_interval_seconds),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"invalid [gemini] setting: {exc}") from exc

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ import orjson
 from kernel import hookimpl
 from kernel.types import (
     BatchPlan,
+    HealthCheck,
     LLMResult,
     LocalBatch,
     ProviderBatch,
@@ -29,6 +31,7 @@ from kernel.types import (
     ResultFiles,
     SubmittedBatch,
 )
+from plugins.common.sweeps import SweepSchedule, report_sweep
 
 from . import decoding
 from .calls import Caller, Health, ProviderCallError
@@ -36,6 +39,7 @@ from .config import ClientHolder, GeminiConfig
 from .encoding import GeminiEncoder, inlined_request
 from .mapping import (
     INLINE_PREFIX,
+    SUBMISSION_KEY,
     job_to_provider_batch,
     to_provider_batch,
     to_submitted,
@@ -49,6 +53,9 @@ MAX_REQUESTS = 50_000
 MAX_FILE_BYTES = 2_000_000_000
 """A batch input file may hold up to 2 GB; we stay a little below."""
 LIST_PAGE_SIZE = 100
+FILE_PAGE_SIZE = 100
+"""The most files one ``files.list`` page holds."""
+ENDED = frozenset({"completed", "failed", "cancelled", "expired"})
 GEMINI_MODEL_PREFIXES = ("gemini", "gemma", "models/", "tunedModels/")
 GONE = frozenset({"not_found", "unauthorized"})
 """Gemini answers 403 for a file that no longer exists."""
@@ -63,6 +70,10 @@ class GeminiProvider:
         self.caller = Caller(self.health)
         self._lock = threading.Lock()
         self._unknown_creates: set[str] = set()
+        self.clock = time.time
+        self.sweeps = SweepSchedule(lambda: self.clock())
+        self.page_size = LIST_PAGE_SIZE
+        self.file_page_size = FILE_PAGE_SIZE
 
     def _setup(self, kernel: Any) -> tuple[GeminiConfig, genai.Client]:
         """Current settings and the client for them."""
@@ -109,6 +120,22 @@ class GeminiProvider:
             )
         condition, reason, until = self.health.current()
         return ProviderHealth(NAME, condition, reason, until)  # type: ignore[arg-type]
+
+    # What run and doctor check, and what the banner says
+
+    @hookimpl
+    def health_checks(self, kernel: Any, remote: bool) -> list[HealthCheck]:
+        """The key is set; with ``remote``, the endpoint answers a list call and knows the model."""
+        from .health import checks
+
+        return checks(kernel.settings, remote=remote)
+
+    @hookimpl
+    def describe_setup(self, kernel: Any) -> dict[str, str]:
+        """The banner's provider line: name, endpoint, model, whether a key is set."""
+        from .health import setup_facts
+
+        return setup_facts(kernel.settings)
 
     # Lifecycle
 
@@ -331,6 +358,59 @@ class GeminiProvider:
             kernel.log.warning("cleanup of batch %s failed (tried later): %s", batch.batch_id, exc)
             return False
 
+    @hookimpl
+    def sweep_provider_files(
+        self, kernel: Any, settled: Callable[[Sequence[str]], set[str]]
+    ) -> int:
+        """Delete the uploaded files and ended batch jobs of ours whose local batch is over, at
+        most once per ``sweep_interval_seconds`` and only with ``file_retention = delete``.
+
+        Ours, as adoption sees it: a batch job or an upload whose display name is a submission
+        key a local batch knows. A key whose job still runs keeps its files. Every page of both
+        lists is read; never raises; returns how many files and jobs were deleted.
+        """
+        try:
+            config, client = self._setup(kernel)
+            wanted = config.file_retention == "delete"
+            started = self.sweeps.due(config.sweep_interval_seconds, enabled=wanted)
+            if started is None:
+                return 0
+            jobs, files = self._listings(config, client)
+            keys = {key for _, key in files} | {str(j.metadata[SUBMISSION_KEY]) for j in jobs}
+            over = settled(sorted(keys))
+            doomed_jobs, doomed_files = doomed(jobs, files, over)
+            deleted = sum(self._delete_file(config, client, name) for name in doomed_files)
+            deleted += sum(self._delete_batch(config, client, name) for name in doomed_jobs)
+            self.sweeps.done(started)
+        except Exception as exc:
+            kernel.log.warning("sweep of gemini files failed (tried again later): %s", exc)
+            return 0
+        report_sweep(kernel, NAME, deleted, len(doomed_jobs) + len(doomed_files))
+        return deleted
+
+    def _listings(
+        self, config: GeminiConfig, client: genai.Client
+    ) -> tuple[list[ProviderBatch], list[tuple[str, str]]]:
+        """Every batch job named for a key, and every upload as (name, display name); all pages.
+        Results files, named for themselves, come with their batch job."""
+
+        def jobs() -> list[ProviderBatch]:
+            """All batch jobs that carry a display name."""
+            listed = client.batches.list(config={"page_size": self.page_size})
+            found = [job_to_provider_batch(job) for job in listed]
+            return [job for job in found if job.metadata.get(SUBMISSION_KEY)]
+
+        def files() -> list[tuple[str, str]]:
+            """All uploads that carry a display name."""
+            listed = client.files.list(config={"page_size": self.file_page_size})
+            return [
+                (str(f.name), str(f.display_name))
+                for f in listed
+                if f.display_name and f.display_name != f.name
+            ]
+
+        return self.caller.run(config, "list", jobs), self.caller.run(config, "list", files)
+
     def _delete_file(self, config: GeminiConfig, client: genai.Client, name: str) -> bool:
         """Delete one file; True when it is gone (already gone counts)."""
         return self._delete(config, lambda: client.files.delete(name=name))
@@ -348,6 +428,18 @@ class GeminiProvider:
         except ProviderError:
             return False
         return True
+
+
+def doomed(
+    jobs: Sequence[ProviderBatch], files: Sequence[tuple[str, str]], over: set[str]
+) -> tuple[list[str], list[str]]:
+    """The batch jobs and files to delete: those of keys that are ``over``, unless a job of the
+    key is still running; a job's results file goes with it."""
+    busy = {j.metadata[SUBMISSION_KEY] for j in jobs if j.status not in ENDED}
+    done = [j for j in jobs if j.metadata[SUBMISSION_KEY] in over - busy]
+    names = [name for name, key in files if key in over - busy]
+    names += [j.output_file_id or "" for j in done if (j.output_file_id or "").startswith("files/")]
+    return [j.provider_batch_id for j in done], list(dict.fromkeys(n for n in names if n))
 
 
 def model_for(model: str | None, config: GeminiConfig) -> str:

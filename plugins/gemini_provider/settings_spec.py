@@ -68,6 +68,14 @@ GEMINI = Section(
             "provider files and batches after results are applied: delete or keep",
             choices=("delete", "keep"),
         ),
+        Setting(
+            "sweep_interval_seconds",
+            float,
+            3600,
+            "at most one sweep of the provider's lists (for files and batches of ours left "
+            "behind) per this interval",
+            ge=0,
+        ),
     ),
 )
 

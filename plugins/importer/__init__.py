@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kernel import hookimpl
-from kernel.cli.options import DatabaseOption, SettingsOption, open_kernel
+from plugins.cli.options import DatabaseOption, SettingsOption, open_kernel
 
 if TYPE_CHECKING:
     from plugins.common.importing.report import ImportReport

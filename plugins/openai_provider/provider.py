@@ -6,6 +6,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final
@@ -25,7 +26,14 @@ from kernel.types import (
     ResultFiles,
     SubmittedBatch,
 )
-from plugins.openai_provider.breaker import BREAKER_RANK, OPEN, STATE_GAUGE, BreakerBoard
+from plugins.common.sweeps import SweepSchedule, report_sweep
+from plugins.openai_provider.breaker import (
+    BREAKER_RANK,
+    OPEN,
+    STATE_GAUGE,
+    BreakerBoard,
+    CircuitOpenError,
+)
 from plugins.openai_provider.calls import Caller, OutcomeUnknownError, ProviderCallError
 from plugins.openai_provider.client import ClientHolder
 from plugins.openai_provider.config import ProviderConfig
@@ -69,7 +77,9 @@ PLAN_LOOKUP_MARGIN_SECONDS = 3600
 TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
 CIRCUIT_STATE = "batchkernel.provider.circuit.state"
 BYTES = "batchkernel.provider.bytes"
-SWEPT = "batchkernel.provider.files.swept"
+FOREIGN_MODEL_PREFIXES = ("claude", "gemini")
+"""Models of other providers: a request queued with one that fails over here runs on
+``model.name``."""
 KEY_CACHE_SIZE = 10_000
 """Batch ids whose submission key the sweep remembers (a batch's metadata never changes)."""
 
@@ -108,7 +118,7 @@ class OpenAIProvider:
         self._lock = threading.Lock()
         self._unknown_creates: set[str] = set()
         self._batch_keys: dict[str, str | None] = {}
-        self._last_sweep: float | None = None
+        self.sweeps = SweepSchedule(lambda: self.clock())
         self.file_page_size = FILE_PAGE_SIZE
         self.breakers = BreakerBoard(clock=lambda: self.clock(), on_transition=self._on_transition)
         self.caller = Caller(
@@ -127,10 +137,20 @@ class OpenAIProvider:
 
     @hookimpl
     def provider_health(self, kernel: KernelAPI, provider: str) -> ProviderHealth | None:
-        """ "quota" while creation is paused by a billing or account condition, else "ok"."""
+        """ "quota" while creation is paused by a billing or account condition, "circuit" while
+        the upload or create circuit is open (until its half-open probe may go), else "ok"."""
         if provider != self.DIALECT.name:
             return None
-        return self.pause.health()
+        health = self.pause.health()
+        if health.condition != "ok":
+            return health
+        for operation in ("upload", "create"):
+            try:
+                self.breakers[operation].check()
+            except CircuitOpenError as exc:
+                until = datetime.fromtimestamp(self.clock() + exc.retry_in_seconds, UTC)
+                return ProviderHealth(provider, "circuit", str(exc), until)
+        return health
 
     @hookimpl
     def provider_limits(self, kernel: KernelAPI, provider: str) -> ProviderLimits | None:
@@ -139,12 +159,15 @@ class OpenAIProvider:
 
     @hookimpl
     def request_encoder(self, kernel: KernelAPI, provider: str, model: str) -> OpenAIEncoder | None:
-        """Lines of the configured endpoint for ``model``, with the parameters its entry in the
-        capability table (``models``) says it takes; for this plugin's provider. At Azure every
-        line names the configured deployment and calls ``/chat/completions``."""
+        """Lines of the configured endpoint for ``model`` (``model.name`` when it names another
+        provider's model), with the parameters its entry in the capability table (``models``)
+        says it takes; for this plugin's provider. At Azure every line names the configured
+        deployment and calls ``/chat/completions``."""
         if provider != self.DIALECT.name:
             return None
         config = self._config(kernel)
+        if model.startswith(FOREIGN_MODEL_PREFIXES):
+            model = str(kernel.settings.model.name)
         reasoning = capabilities(model, config.models).reasoning
         return OpenAIEncoder(
             model,
@@ -175,14 +198,14 @@ class OpenAIProvider:
         """The key is set; with ``remote``, the endpoint answers a list call with it."""
         from plugins.openai_provider.health import checks
 
-        return checks(kernel.settings, remote=remote)
+        return checks(kernel.settings, remote=remote, section=self.DIALECT.section)
 
     @hookimpl
     def describe_setup(self, kernel: KernelAPI) -> dict[str, str]:
         """The banner's provider line: name, endpoint, whether a key is set."""
         from plugins.openai_provider.health import setup_facts
 
-        return setup_facts(kernel.settings)
+        return setup_facts(kernel.settings, self.DIALECT.name, self.DIALECT.section)
 
     @hookimpl
     def merge_status(self, kernel: KernelAPI, section: str, parts: Sequence[Any]) -> Any:
@@ -667,26 +690,19 @@ class OpenAIProvider:
         """
         try:
             config, client = self._setup(kernel)
-            if config.file_retention != "delete":
-                return 0
-            now = self.clock()
-            if self._last_sweep is not None and now - self._last_sweep < (
-                config.sweep_interval_seconds
-            ):
+            wanted = config.file_retention == "delete"
+            started = self.sweeps.due(config.sweep_interval_seconds, enabled=wanted)
+            if started is None:
                 return 0
             owned = self._owned_files(kernel, config, client)
             over = settled(sorted(set(owned.values())))
             doomed = [file_id for file_id, key in owned.items() if key in over]
             deleted = sum(self._delete_quietly(kernel, config, client, f) for f in doomed)
-            self._last_sweep = now
+            self.sweeps.done(started)
         except Exception as exc:
             kernel.log.warning("sweep of provider files failed (tried again later): %s", exc)
             return 0
-        if doomed:
-            kernel.log.info(
-                "swept %d of %d provider files left by finished batches", deleted, len(doomed)
-            )
-        kernel.metric(SWEPT, deleted, kind="counter", unit="{file}")
+        report_sweep(kernel, self.DIALECT.name, deleted, len(doomed))
         return deleted
 
     def _owned_files(

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kernel.cli.options import DatabaseOption, SettingsOption, open_kernel
+from plugins.cli.options import DatabaseOption, SettingsOption, open_kernel
 from plugins.operations.common import (
     CompanyOption,
     JsonOption,

@@ -17,7 +17,7 @@ from rich.table import Column, Table
 from sqlalchemy import Connection
 
 from kernel.api import KernelAPI
-from kernel.cli.options import console
+from plugins.cli.options import console
 from plugins.common.operations.filters import FilterError, page_number
 
 CompanyOption = Annotated[str | None, typer.Option("--company", help="One company's id.")]

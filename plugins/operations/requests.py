@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from kernel.cli.options import DatabaseOption, SettingsOption, open_kernel
+from plugins.cli.options import DatabaseOption, SettingsOption, open_kernel
 from plugins.operations.common import (
     CompanyOption,
     JsonOption,

@@ -65,6 +65,7 @@ RESULT_STAGE = temp_table(
     Column("questions", Text),
     Column("result_json", Text),
     Column("provider", String(32)),
+    Column("model", String(100)),
     Column("prompt_tokens", Integer),
     Column("completion_tokens", Integer),
     Column("cached_tokens", Integer),
@@ -103,6 +104,7 @@ def stage_row(outcome: Outcome, batch: LocalBatch, prices: PriceBook) -> tuple[A
         ),
         json_text(outcome.result),
         batch.provider,
+        batch.model or None,
         usage.input,
         usage.output,
         usage.cached,
@@ -295,6 +297,7 @@ class ResultApplier:
             changes["provider_request_id"] = s.c.provider_request_id
             changes["price_id"] = func.coalesce(s.c.price_id, r.price_id)
             changes["provider"] = s.c.provider
+            changes["model"] = func.coalesce(s.c.model, r.model)
             changes["result_json"] = case(
                 (s.c.kind == "success", self._staged(s, "result_json")), else_=r.result_json
             )

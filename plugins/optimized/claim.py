@@ -62,11 +62,14 @@ def fetch_pending(
     quotas: dict[str, int] | None = None,
     *,
     flush: bool = False,
+    provider: str | None = None,
 ) -> list[BatchPlan]:
     """Claim every eligible pending request of these companies, page by page, at most
-    ``quotas[company]`` batches for a company with a quota; ``flush``: small batches too."""
+    ``quotas[company]`` batches for a company with a quota; ``flush``: small batches too.
+    The batches go to ``provider`` (default: the first configured one), each on the model that
+    provider runs for its requests' model."""
     settings = kernel.settings
-    provider = kernel.providers()[0]
+    provider = provider or kernel.providers()[0]
     limits = BatchLimits.for_provider(kernel, provider)
     sizer = LineSizer(kernel, provider)
     page_size = int(settings.processing.chunk_size)
@@ -133,7 +136,8 @@ def claim_page(
             candidates_of(
                 session.connection().execute(
                     page_query(company_ids, now, limits.max_requests, page_size, db.is_postgres)
-                )
+                ),
+                sizer.model_at,
             )
         )
         if not candidates:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -78,6 +78,17 @@ class LineSizer:
         self.provider = provider
         self.tasks = kernel.tasks()
         self._overheads: dict[tuple[str, str], tuple[int, int]] = {}
+        self._models: dict[str, str] = {}
+
+    def model_at(self, model: str) -> str:
+        """The model this provider runs a request queued for ``model`` on (its own configured
+        model when ``model`` is another provider's), one shared string per model."""
+        found = self._models.get(model)
+        if found is None:
+            found = self._models[model] = sys.intern(
+                self.kernel.request_encoder(self.provider, model).model
+            )
+        return found
 
     def defines(self, task: str) -> bool:
         """Whether ``task`` is a defined task."""
@@ -268,10 +279,13 @@ def within_quota(drafts: list[Draft], remaining: dict[str, int]) -> list[Draft]:
     return kept
 
 
-def candidates_of(rows: Iterable[Any]) -> Iterator[Candidate]:
-    """Rows of ``page_query`` as candidates, sharing one copy of each repeated string."""
+def candidates_of(
+    rows: Iterable[Any], model_at: Callable[[str], str] = sys.intern
+) -> Iterator[Candidate]:
+    """Rows of ``page_query`` as candidates, sharing one copy of each repeated string; each
+    request's model as ``model_at`` gives it (the model the batch's provider runs it on)."""
     intern = sys.intern
     for rid, company, model, ptype, count, chars, nbytes, slot in rows:
         yield Candidate(
-            rid, intern(company), intern(model), intern(ptype), count, chars, nbytes, slot
+            rid, intern(company), model_at(model), intern(ptype), count, chars, nbytes, slot
         )

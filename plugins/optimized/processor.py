@@ -10,6 +10,7 @@ works on one company at a time.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -33,6 +34,7 @@ from kernel.types import (
 )
 from plugins.common import batchrows
 from plugins.common.retrying import retry_companies
+from plugins.common.routes import by_route
 from plugins.optimized import claim
 from plugins.optimized.apply import ResultApplier
 
@@ -77,11 +79,16 @@ class OptimizedProcessor:
     def fetch_pending(
         self, kernel: KernelAPI, companies: Sequence[Company], flush: bool
     ) -> list[BatchPlan]:
-        """Claim pending work of all companies in pages; write the files from one stream a page."""
+        """Claim pending work of all companies in pages, the companies routed to one provider
+        together; write the files from one stream a page."""
         quotas = {c.id: c.max_batches for c in companies if c.max_batches > 0}
-        return per_group(
-            kernel, companies, lambda ids: claim.fetch_pending(kernel, ids, quotas, flush=flush)
-        )
+        plans: list[BatchPlan] = []
+        for provider, routed in by_route(kernel, companies).items():
+            claim_for = partial(
+                claim.fetch_pending, kernel, quotas=quotas, flush=flush, provider=provider
+            )
+            plans += per_group(kernel, routed, claim_for)
+        return plans
 
     @hookimpl
     def record_submitted(

@@ -57,6 +57,7 @@ from plugins.common.lines import (
 from plugins.common.outcomes import failed_batch_rule, request_values
 from plugins.common.pricing import PriceBook, load_prices
 from plugins.common.retrying import retry_companies
+from plugins.common.routes import by_route
 from plugins.common.session_tasks import SESSION_FIELDS
 from plugins.common.timeutil import as_utc, utcnow
 from plugins.common.truncation import final_kind
@@ -106,30 +107,38 @@ class OriginalProcessor:
 
     @hookimpl(trylast=True)
     def get_companies(self, kernel: KernelAPI) -> list[Company]:
-        """All ACTIVE companies, straight from the database every time."""
+        """All ACTIVE companies with their own provider lists, straight from the database every
+        time."""
         with kernel.db.transaction() as session:
             rows = session.execute(
-                select(CompanyRow.id, CompanyRow.name)
+                select(CompanyRow.id, CompanyRow.name, CompanyRow.providers)
                 .where(CompanyRow.status == CompanyStatus.ACTIVE.value)
                 .order_by(CompanyRow.id)
             ).all()
-        return [Company(id=row.id, name=row.name) for row in rows]
+        return [
+            Company(id=row.id, name=row.name, providers=tuple(row.providers or ())) for row in rows
+        ]
 
     @hookimpl(trylast=True)
     def fetch_pending(
         self, kernel: KernelAPI, companies: Sequence[Company], flush: bool
     ) -> list[BatchPlan]:
-        """One query per company loading full sessions and messages, then plan and claim batches."""
+        """One query per company loading full sessions and messages, then plan and claim batches
+        for the provider routing chose for the company."""
         plans: list[BatchPlan] = []
-        for company in companies:
-            plans += self._plan_company(kernel, company, flush)
+        for provider, routed in by_route(kernel, companies).items():
+            for company in routed:
+                plans += self._plan_company(kernel, company, flush, provider)
         return plans
 
-    def _plan_company(self, kernel: KernelAPI, company: Company, flush: bool) -> list[BatchPlan]:
-        """Plan this company's next batches (at most ``batch.max_requests_per_batch`` requests);
-        fewer than ``batch.min_batch_size`` wait unless old enough or ``flush``."""
+    def _plan_company(
+        self, kernel: KernelAPI, company: Company, flush: bool, provider: str
+    ) -> list[BatchPlan]:
+        """Plan this company's next batches for ``provider`` (at most
+        ``batch.max_requests_per_batch`` requests), each on the model that provider runs for
+        its requests' model; fewer than ``batch.min_batch_size`` wait unless old enough or
+        ``flush``."""
         settings = kernel.settings
-        provider = kernel.providers()[0]
         limits = BatchLimits.for_provider(kernel, provider)
         tasks = kernel.tasks()
         now = utcnow()
@@ -168,19 +177,20 @@ class OriginalProcessor:
                     continue
                 if not request.session.messages:
                     continue
+                encoder = kernel.request_encoder(provider, request.model)
                 line = encode_line(
-                    kernel.request_encoder(provider, request.model),
+                    encoder,
                     neutral_request(
                         request.id,
                         task,
-                        request.model,
+                        encoder.model,
                         [(m.role, m.content) for m in request.session.messages],
                         settings,
                         previous_error=request.error,
                     ),
                 )
-                if limits.for_model(request.model).fits_alone(line):
-                    groups[(request.model, request.processing_type)].append(line)
+                if limits.for_model(encoder.model).fits_alone(line):
+                    groups[(encoder.model, request.processing_type)].append(line)
                 else:
                     too_large.append(request.id)
             fail_requests(session, empty, "session has no messages; nothing to analyse")
@@ -549,6 +559,7 @@ class OriginalProcessor:
                 .values(
                     **values,
                     provider=batch.provider,
+                    model=batch.model or row.model,
                     prompt_tokens=row.prompt_tokens + adds["add_prompt_tokens"],
                     completion_tokens=row.completion_tokens + adds["add_completion_tokens"],
                     total_tokens=row.total_tokens

@@ -12,7 +12,7 @@ import typer
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
-from kernel.cli.options import DatabaseOption, SettingsOption, console, open_kernel
+from plugins.cli.options import DatabaseOption, SettingsOption, console, open_kernel
 
 if TYPE_CHECKING:
     from plugins.serve.server import MonitoringServer

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from kernel import hookimpl
-from kernel.cli.options import DatabaseOption, SettingsOption
+from plugins.cli.options import DatabaseOption, SettingsOption
 
 
 def show_settings(
@@ -27,8 +27,8 @@ def show_settings(
 
     Unknown or bad settings are reported with the closest valid name; exit status 2.
     """
-    from kernel.declarations import collect_declarations
     from kernel.settings import read_settings
+    from kernel.settingspec import collect_declarations
     from plugins.settings_command import view as settings_view
 
     if reference:

@@ -9,10 +9,8 @@ import json
 import re
 from typing import Any
 
-from kernel.declarations import Declarations
-from kernel.redact import MASK, redacted
-from kernel.settings import Effective, LoadedSettings
-from kernel.settingsources import ENV_PREFIX
+from kernel.settings import ENV_PREFIX, MASK, Effective, LoadedSettings, redacted
+from kernel.settingspec import Declarations
 
 BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 

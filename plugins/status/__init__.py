@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from kernel import hookimpl
-from kernel.cli.options import DatabaseOption, SettingsOption, console, open_kernel
+from plugins.cli.options import DatabaseOption, SettingsOption, console, open_kernel
 
 
 def status_command(

@@ -11,8 +11,8 @@ import typer
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
-from kernel.cli.options import DatabaseOption, SettingsOption, console, open_kernel
 from kernel.types import TaskSpec
+from plugins.cli.options import DatabaseOption, SettingsOption, console, open_kernel
 
 TaskOption = Annotated[
     str, typer.Option("--task", help="The task's name (see `batchkernel tasks`).")

@@ -97,3 +97,29 @@ def test_doctor_finds_an_instance_whose_clock_is_ahead(tmp_path: Path, db_url: s
     assert lines["clocks"].startswith("✗") and "fast-host-1 is " in lines["clocks"]
     assert "s ahead of the database" in lines["clocks"]
     assert "NTP" in lines["clocks"]
+
+
+def test_doctor_checks_the_anthropic_key_endpoint_and_model(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    from plugins.emulator_anthropic import AnthropicEmulatorServer
+
+    env = clean_env(tmp_path, BATCHKERNEL_DATABASE__URL=sqlite_url)
+    assert batchkernel("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    with AnthropicEmulatorServer({"api_key": SECRET}) as server:
+        settings = {
+            "BATCHKERNEL_DATABASE__URL": sqlite_url,
+            "BATCHKERNEL_PLUGINS__PROVIDER": "anthropic",
+            "BATCHKERNEL_ANTHROPIC__BASE_URL": server.base_url,
+            "ANTHROPIC_API_KEY": SECRET,
+        }
+        code, lines = doctor(tmp_path, **settings)
+        assert code == 0, lines
+        assert lines["provider reachable"].startswith("✓"), lines
+        assert (
+            lines["provider model"].startswith("✓")
+            and "claude-haiku-4-5" in lines["provider model"]
+        )
+        code, lines = doctor(tmp_path, **settings, BATCHKERNEL_ANTHROPIC__MODEL="claude-typo!")
+    assert code == 1
+    assert lines["provider model"].startswith("✗") and "anthropic.model" in lines["provider model"]

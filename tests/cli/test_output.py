@@ -11,12 +11,18 @@ import pytest
 from plugins.common.synthetic import write_jsonl
 from plugins.emulator import EmulatorConfig, EmulatorServer
 from tests.cli.support import batchkernel, clean_env
+from tests.support.shared import built_once
 
 
 @pytest.fixture(scope="module")
 def processed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """A SQLite database whose 40 requests went through the whole pipeline."""
-    tmp_path = tmp_path_factory.mktemp("processed")
+    """A SQLite database whose 40 requests went through the whole pipeline (built once a run)."""
+    path, env = built_once(tmp_path_factory, "cli-output-processed", process)
+    return Path(path), env
+
+
+def process(tmp_path: Path) -> tuple[str, dict[str, str]]:
+    """Import 40 sessions into a SQLite file in ``tmp_path`` and run them through the emulator."""
     with EmulatorServer(EmulatorConfig()).start() as server:
         env = clean_env(
             tmp_path,
@@ -28,7 +34,7 @@ def processed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
         assert batchkernel("import", str(source), env=env, cwd=tmp_path).returncode == 0
         ran = batchkernel("run", "--until-idle", env=env, cwd=tmp_path)
         assert ran.returncode == 0, ran.stderr
-    return tmp_path, env
+    return str(tmp_path), env
 
 
 @pytest.mark.parametrize("command", ["costs", "status"])

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.shared import built_once
+
 from .deployfiles import DEPLOY, ROOT, dockerfile_instruction
 
 pytestmark = pytest.mark.slow
@@ -38,8 +40,14 @@ def run(argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float = 120
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Wheel built from the repository, installed into a fresh venv with runtime deps only."""
-    base = tmp_path_factory.mktemp("image")
+    """Wheel built from the repository, installed into a fresh venv with runtime deps only
+    (once a test run, whichever worker asks first)."""
+    paths = built_once(tmp_path_factory, "installed-image", install)
+    return {name: Path(path) for name, path in paths.items()}
+
+
+def install(base: Path) -> dict[str, str]:
+    """Build the wheel and install it with the image's extras into ``base/venv``."""
     wheels = base / "wheels"
     pip_env = os.environ | {"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
     built = subprocess.run(
@@ -75,11 +83,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     assert checked.returncode == 0, checked.stdout + checked.stderr
     # the probes live at /opt/batchkernel/probe.py in the image
     probe = base / "opt" / "probe.py"
-    probe.parent.mkdir()
+    probe.parent.mkdir(exist_ok=True)
     shutil.copy(DEPLOY / "probe.py", probe)
     work = base / "work"
-    work.mkdir()
-    return {"wheel": wheel, "venv": venv, "python": python, "probe": probe, "work": work}
+    work.mkdir(exist_ok=True)
+    paths = {"wheel": wheel, "venv": venv, "python": python, "probe": probe, "work": work}
+    return {name: str(path) for name, path in paths.items()}
 
 
 @pytest.fixture

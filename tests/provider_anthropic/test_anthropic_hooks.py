@@ -4,7 +4,6 @@ Anthropic emulator: encoding, submission, adoption, cancel, results, cleanup, he
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,16 +11,10 @@ from typing import Any
 import orjson
 import pytest
 
-from kernel.types import BatchPlan, BatchStatus, LLMRequest, LocalBatch, ProviderError
+from kernel.types import BatchPlan, BatchStatus, LocalBatch, ProviderError
 from plugins.anthropic_provider import AnthropicProvider
 from plugins.emulator_anthropic import AnthropicEmulatorServer
-
-SCHEMA = {
-    "type": "object",
-    "properties": {"sentiment": {"type": "string", "enum": ["POSITIVE", "NEGATIVE", "NEUTRAL"]}},
-    "required": ["sentiment"],
-    "additionalProperties": False,
-}
+from tests.provider_anthropic.support import SCHEMA, plan_of
 
 
 @pytest.fixture
@@ -40,42 +33,6 @@ def kernel(make_kernel: Any, sqlite_url: str, server: AnthropicEmulatorServer) -
         anthropic__base_url=server.base_url,
         anthropic__api_key="sk-ant-hooks",
         anthropic__max_retries=2,
-    )
-
-
-def _request(index: int) -> LLMRequest:
-    """A neutral request with a schema."""
-    return LLMRequest(
-        custom_id=str(uuid.uuid4()),
-        task="sentiment",
-        model="claude-haiku-4-5",
-        instructions="Classify the sentiment.",
-        messages=(("user", f"user: I am angry, my salary is late ({index})"),),
-        schema=SCHEMA,
-        schema_name="sentiment",
-        max_output_tokens=256,
-        temperature=0.1,
-    )
-
-
-def _plan(kernel: Any, provider: AnthropicProvider, tmp_path: Path, count: int) -> BatchPlan:
-    """A plan whose input file holds ``count`` encoded requests."""
-    encoder = provider.request_encoder(kernel, "anthropic", "claude-haiku-4-5")
-    assert encoder is not None
-    path = tmp_path / f"{uuid.uuid4()}.jsonl"
-    data = b"".join(encoder.encode(_request(i)) for i in range(count))
-    path.write_bytes(data)
-    return BatchPlan(
-        batch_id=str(uuid.uuid4()),
-        company_id="c1",
-        model="claude-haiku-4-5",
-        processing_type="sentiment",
-        submission_key="bk_" + uuid.uuid4().hex,
-        input_path=path,
-        request_count=count,
-        input_bytes=len(data),
-        estimated_input_tokens=100,
-        provider="anthropic",
     )
 
 
@@ -123,7 +80,7 @@ def test_both_structured_output_modes_round_trip(
         anthropic__structured_output=mode,
     )
     provider = AnthropicProvider()
-    plan = _plan(kernel, provider, tmp_path, 3)
+    plan = plan_of(kernel, provider, tmp_path, 3)
     record = orjson.loads(plan.input_path.read_bytes().splitlines()[0])
     params = record["params"]
     assert "temperature" not in params
@@ -153,7 +110,7 @@ def test_cancel_requeues_what_did_not_run(
 ) -> None:
     server.configure(in_progress_seconds=3600)
     provider = AnthropicProvider()
-    plan = _plan(kernel, provider, tmp_path, 4)
+    plan = plan_of(kernel, provider, tmp_path, 4)
     submitted = provider.submit_batch(kernel, plan)
     batch = _local(plan, submitted.provider_batch_id)
     assert provider.poll_batch(kernel, batch).status == "in_progress"
@@ -169,7 +126,7 @@ def test_lost_create_is_adopted_once_it_has_ended(
 ) -> None:
     provider = AnthropicProvider()
     server.configure(first_lost_create=1, in_progress_seconds=3600)
-    plan = _plan(kernel, provider, tmp_path, 2)
+    plan = plan_of(kernel, provider, tmp_path, 2)
     with pytest.raises(ProviderError) as unknown:
         provider.submit_batch(kernel, plan)
     assert unknown.value.retryable
@@ -181,15 +138,15 @@ def test_lost_create_is_adopted_once_it_has_ended(
     (lost,) = server.ledger()["batches"]
     found = provider.find_batch(kernel, plan)
     assert found is not None and found.provider_batch_id == lost["id"]
-    again = provider.submit_batch(kernel, _plan(kernel, provider, tmp_path, 2))
+    again = provider.submit_batch(kernel, plan_of(kernel, provider, tmp_path, 2))
     assert again is not None and len(server.ledger()["batches"]) == 2
 
 
 def test_a_plan_never_created_is_not_found(kernel: Any, tmp_path: Path) -> None:
     provider = AnthropicProvider()
-    other = _plan(kernel, provider, tmp_path, 2)
+    other = plan_of(kernel, provider, tmp_path, 2)
     provider.submit_batch(kernel, other)
-    assert provider.find_batch(kernel, _plan(kernel, provider, tmp_path, 2)) is None
+    assert provider.find_batch(kernel, plan_of(kernel, provider, tmp_path, 2)) is None
 
 
 def test_429_and_529_at_create_wait_and_retry(
@@ -198,7 +155,7 @@ def test_429_and_529_at_create_wait_and_retry(
     waits: list[float] = []
     provider = AnthropicProvider(sleep=waits.append)
     server.configure(first_429={"batches.create": 1}, first_529={"batches.create": 1})
-    provider.submit_batch(kernel, _plan(kernel, provider, tmp_path, 1))
+    provider.submit_batch(kernel, plan_of(kernel, provider, tmp_path, 1))
     assert len(waits) == 2 and waits[0] == 1.0, "the 429 waits its retry-after"
     assert len(server.ledger()["batches"]) == 1
 
@@ -209,13 +166,13 @@ def test_exhausted_credit_is_a_quota_condition(
     provider = AnthropicProvider()
     server.configure(credit_exhausted=True)
     with pytest.raises(ProviderError) as refused:
-        provider.submit_batch(kernel, _plan(kernel, provider, tmp_path, 1))
+        provider.submit_batch(kernel, plan_of(kernel, provider, tmp_path, 1))
     assert refused.value.condition == "quota" and not refused.value.retryable
     health = provider.provider_health(kernel, "anthropic")
     assert health is not None and health.condition == "quota" and health.until is not None
     server.configure(credit_exhausted=False)
     with pytest.raises(ProviderError, match="cool-down"):
-        provider.submit_batch(kernel, _plan(kernel, provider, tmp_path, 1))
+        provider.submit_batch(kernel, plan_of(kernel, provider, tmp_path, 1))
     assert server.ledger()["batches"] == []
 
 
@@ -230,7 +187,7 @@ def test_wrong_key_is_a_config_condition(
     )
     provider = AnthropicProvider()
     with pytest.raises(ProviderError) as refused:
-        provider.submit_batch(kernel, _plan(kernel, provider, tmp_path, 1))
+        provider.submit_batch(kernel, plan_of(kernel, provider, tmp_path, 1))
     assert refused.value.condition == "config"
     assert "sk-ant-wrong" not in str(refused.value)
     health = provider.provider_health(kernel, "anthropic")

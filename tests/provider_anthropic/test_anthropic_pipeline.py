@@ -5,82 +5,42 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from kernel.db.models import AIBatchRequest, AIProcessingRequest, ChatSession, Message
-from kernel.manager import Kernel
-from kernel.scheduler import IdleOutcome, Scheduler
 from kernel.types import BatchStatus, RequestStatus
 from plugins.anthropic_provider.customids import split
-from plugins.common.importing.importer import import_file
 from plugins.common.lines import transcript
-from plugins.common.synthetic import write_jsonl
 from plugins.emulator.model import analyze
 from plugins.emulator_anthropic import AnthropicEmulatorConfig, AnthropicEmulatorServer
+from tests.support.pipelines import Pipeline, pipeline_factory, processor
+
+__all__ = ["processor"]
 
 COMPLETE = RequestStatus.PROCESSING_COMPLETE.value
 FAILED = RequestStatus.PROCESSING_FAILED.value
 TERMINAL = {COMPLETE, FAILED}
 
 
-@dataclass
-class Pipeline:
-    """A kernel on a real database whose provider is the Anthropic emulator."""
-
-    kernel: Kernel
-    server: AnthropicEmulatorServer
-    scheduler: Scheduler
-
-    def run(self, timeout: float = 120) -> IdleOutcome:
-        """Run until idle; fail with the reason if it does not get there."""
-        outcome = self.scheduler.run_until_idle(timeout=timeout)
-        assert outcome.idle, outcome.reason
-        return outcome
-
-    def requests(self) -> list[AIProcessingRequest]:
-        """Every request row."""
-        with self.kernel.db.transaction() as session:
-            return list(session.scalars(select(AIProcessingRequest)))
-
-    def batches(self) -> list[AIBatchRequest]:
-        """Every local batch row."""
-        with self.kernel.db.transaction() as session:
-            return list(session.scalars(select(AIBatchRequest)))
-
-    def provider_batches(self) -> list[dict[str, Any]]:
-        """Every batch the emulator ever created."""
-        return self.server.ledger()["batches"]
-
-
-@pytest.fixture(params=["original", "optimized"])
-def processor(request: pytest.FixtureRequest) -> str:
-    """Both processors."""
-    return str(request.param)
-
-
 @pytest.fixture
 def make_pipeline(make_kernel: Any, tmp_path: Path, processor: str) -> Iterator[Any]:
     """``make_pipeline(db_url, sessions=40, companies=2, config=..., **settings)``."""
-    servers: list[AnthropicEmulatorServer] = []
 
-    def factory(
-        db_url: str,
-        *,
-        sessions: int = 40,
-        companies: int = 2,
-        config: dict[str, Any] | None = None,
-        **settings: Any,
-    ) -> Pipeline:
+    def launch(config: dict[str, Any] | None) -> tuple[AnthropicEmulatorServer, dict[str, Any]]:
+        """The Anthropic emulator and the settings that point the kernel at it."""
         server = AnthropicEmulatorServer(
-            AnthropicEmulatorConfig(seed=1, api_key="sk-ant-test", **(config or {}))
+            AnthropicEmulatorConfig(
+                **{
+                    "seed": 1,
+                    "api_key": "sk-ant-test",
+                    "retry_after_seconds": 0.01,
+                    **(config or {}),
+                }
+            )
         ).start()
-        servers.append(server)
-        options = {
+        return server, {
             "plugins__provider": "anthropic",
             "plugins__processor": processor,
             "model__name": "claude-haiku-4-5",
@@ -90,16 +50,12 @@ def make_pipeline(make_kernel: Any, tmp_path: Path, processor: str) -> Iterator[
             "anthropic__timeout_seconds": 10,
             "batch__max_requests_per_batch": 25,
             "batch__min_batch_size": 1,
-        } | settings
-        kernel = make_kernel(db_url, **options)
-        source = write_jsonl(tmp_path / "sessions.jsonl", companies, sessions, seed=3)
-        report = import_file(kernel, source)
-        assert report.requests_created == sessions
-        return Pipeline(kernel, server, Scheduler(kernel))
+        }
 
-    yield factory
-    for server in servers:
-        server.stop()
+    with pipeline_factory(
+        make_kernel, tmp_path, launch, kind=Pipeline, sessions=40, companies=2
+    ) as factory:
+        yield factory
 
 
 def assert_settled(pipeline: Pipeline) -> None:
@@ -130,16 +86,8 @@ def test_lifecycle_lands_every_result(make_pipeline: Any, db_url: str) -> None:
     assert_settled(pipeline)
     requests = pipeline.requests()
     assert Counter(r.status for r in requests) == {COMPLETE: 60}
-    with pipeline.kernel.db.transaction() as session:
-        sessions = {s.id: s for s in session.scalars(select(ChatSession))}
-        rows = session.execute(
-            select(Message.session_id, Message.role, Message.content).order_by(
-                Message.session_id, Message.position
-            )
-        )
-        transcripts: dict[str, list[tuple[str, str]]] = {}
-        for session_id, role, content in rows:
-            transcripts.setdefault(session_id, []).append((role, content))
+    sessions = pipeline.sessions()
+    transcripts = pipeline.transcripts()
     for request in requests:
         expected = analyze(transcript(transcripts[request.session_id]))
         analysed = sessions[request.session_id]
@@ -165,7 +113,7 @@ def test_lifecycle_lands_every_result(make_pipeline: Any, db_url: str) -> None:
 @pytest.mark.parametrize(
     "fault",
     [
-        {"first_429": {"batches.create": 2}, "retry_after_seconds": 0},
+        {"first_429": {"batches.create": 2}, "retry_after_seconds": 0.01},
         {"first_529": {"batches.create": 1}},
         {"first_529": {"batches.retrieve": 2, "batches.results": 1}},
         {"first_500": {"batches.list": 1, "batches.retrieve": 1}},

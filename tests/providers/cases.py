@@ -68,6 +68,9 @@ class ProviderCase:
     no_retries: Mapping[str, Any] = field(default_factory=dict)
     """Plugin settings under which a failing call fails at once and, where the plugin has
     breakers, opens its circuit after two failures."""
+    retention: str = "file_retention"
+    """The setting (``delete`` or ``keep``) that says whether what the provider keeps of an
+    applied batch is deleted."""
 
     def emulator(self, faults: Mapping[str, Any]) -> Any:
         """A started emulator with ``faults`` (operation aliases translated)."""
@@ -251,9 +254,10 @@ ANTHROPIC = ProviderCase(
     line_errors=_anthropic_line_errors,
     ledger_batch=_anthropic_batch,
     leftovers=_anthropic_leftovers,
-    defaults={"seed": 1},
+    defaults={"seed": 1, "retry_after_seconds": 0.01},
     settings={"max_retries": 3, "create_retries": 3},
     no_retries={"max_retries": 0},
+    retention="batch_retention",
 )
 
 CASES: tuple[ProviderCase, ...] = (OPENAI, AZURE_OPENAI, GEMINI, ANTHROPIC)

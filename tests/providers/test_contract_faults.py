@@ -23,7 +23,7 @@ def test_429_and_5xx_are_retried(make_contract: Any, db_url: str) -> None:
         faults={
             "first_429": {"create": 2, "poll": 1},
             "first_500": {"upload": 1, "poll": 2, "download": 1},
-            "retry_after_seconds": 0,
+            "retry_after_seconds": 0.01,
         },
     )
     contract.run()

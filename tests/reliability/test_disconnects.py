@@ -40,7 +40,11 @@ def test_f5_scheduler_survives_its_connections_being_terminated(
     postgres_url: str, tmp_path: Path, processor: str
 ) -> None:
     load(postgres_url, tmp_path, sessions=120, companies=4)
-    config = EmulatorConfig(seed=2, validating_seconds=0.2, in_progress_seconds=1.0)
+    # Batches stay in finalizing until the scheduler has lost its connections three times, so
+    # the cuts land while it works, however fast or slow the machine is.
+    config = EmulatorConfig(
+        seed=2, validating_seconds=0.2, in_progress_seconds=1.0, stuck_finalizing=True
+    )
     with EmulatorServer(config).start() as server:
         env = kernel_env(
             tmp_path,
@@ -59,12 +63,15 @@ def test_f5_scheduler_survives_its_connections_being_terminated(
         )
         engine = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
         terminated = 0
+        deadline = time.monotonic() + 300  # a bound for a broken run, not a timing window
         try:
-            rounds = 0
-            while process.poll() is None and rounds < 20:
+            while process.poll() is None and terminated < 3 and time.monotonic() < deadline:
                 terminated += terminate_all(engine)
-                rounds += 1
-                time.sleep(0.4)
+                time.sleep(0.2)
+            server.configure(stuck_finalizing=False)
+            for _ in range(3):  # and a few more cuts while the results are applied
+                terminated += terminate_all(engine)
+                time.sleep(0.2)
         finally:
             engine.dispose()
         _, err = process.communicate(timeout=60)

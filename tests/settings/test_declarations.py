@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kernel.declarations import Declarations, collect_declarations
 from kernel.settings import default_settings_file, load_settings
-from kernel.settingspec import Section, Setting
+from kernel.settingspec import Declarations, Section, Setting, collect_declarations
 from kernel.types import PluginLoadError
 
 ROOT = Path(__file__).resolve().parents[2]

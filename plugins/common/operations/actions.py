@@ -1,4 +1,5 @@
-"""Operator actions: cancel a batch, retry or cancel requests, pause or resume a company.
+"""Operator actions: cancel a batch, retry or cancel requests, pause or resume a company, set
+its provider list.
 
 Each action checks the target exists and belongs to the actor's company (a company-scoped actor
 never learns about other companies' rows: theirs are "not found"), changes it with one
@@ -8,6 +9,7 @@ row (who, what, when, result) in the same transaction; a refusal is audited too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +45,7 @@ ACTIONS = (
     "requests.cancel",
     "companies.pause",
     "companies.resume",
+    "companies.set-provider",
 )
 
 
@@ -377,3 +380,57 @@ def set_paused(kernel: KernelAPI, actor: Actor, company_id: str, paused: bool) -
         return _refuse(kernel, actor, action, company_id, company, refusal)
     kernel.companies_changed([company_id])
     return Outcome(True, 200, message, 1)
+
+
+def set_providers(
+    kernel: KernelAPI, actor: Actor, company_id: str, providers: Sequence[str]
+) -> Outcome:
+    """Give a company its own provider list for routing, primary first (empty: back to
+    ``routing.providers``). Every name must be a configured provider; batches already at a
+    provider finish there."""
+    action = "companies.set-provider"
+    names = list(dict.fromkeys(str(name) for name in providers))
+    configured = configured_providers(kernel)
+    unknown = [name for name in names if name not in configured]
+    if unknown:
+        refusal = Outcome(
+            False,
+            400,
+            f"provider {unknown[0]!r} is not configured; configured providers (plugins.provider, "
+            f"routing.providers): {', '.join(configured)}",
+        )
+        return _refuse(kernel, actor, action, company_id, None, refusal)
+    if actor.company is not None and actor.company != company_id:
+        refusal = Outcome(False, 404, f"no company with id {company_id!r}")
+        return _refuse(kernel, actor, action, company_id, None, refusal)
+    listed = ", ".join(names) if names else f"routing.providers ({', '.join(kernel.providers())})"
+    message = f"company {company_id} routes new batches to {listed}"
+    with kernel.db.transaction() as session:
+        changed = rowcount(
+            session.execute(
+                update(Company)
+                .where(Company.id == company_id)
+                .values(providers=names or None)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        if changed:
+            audit.record(
+                session,
+                actor=actor.name,
+                action=action,
+                target=company_id,
+                company=company_id,
+                result="ok",
+                detail=message,
+            )
+    if not changed:
+        refusal = Outcome(False, 404, f"no company with id {company_id!r}")
+        return _refuse(kernel, actor, action, company_id, None, refusal)
+    kernel.companies_changed([company_id])
+    return Outcome(True, 200, message, 1)
+
+
+def configured_providers(kernel: KernelAPI) -> list[str]:
+    """The providers new batches may go to: ``routing.providers`` and ``plugins.provider``."""
+    return list(dict.fromkeys([*kernel.providers(), str(kernel.settings.plugins.provider)]))

@@ -203,11 +203,12 @@ def list_requests(conn: Connection, filters: Filters, page: int, page_size: int)
 
 
 def list_companies(conn: Connection, page: int, page_size: int, company: str | None = None) -> Page:
-    """One page of companies by id: status, paused since, and their requests by state."""
+    """One page of companies by id: status, paused since, own provider list, and their requests
+    by state."""
     r = AIProcessingRequest
-    companies = select(Company.id, Company.name, Company.status, Company.paused_at).order_by(
-        Company.id
-    )
+    companies = select(
+        Company.id, Company.name, Company.status, Company.paused_at, Company.providers
+    ).order_by(Company.id)
     if company is not None:
         companies = companies.where(Company.id == company)
     rows = conn.execute(companies.offset((page - 1) * page_size).limit(page_size + 1)).all()
@@ -229,6 +230,7 @@ def list_companies(conn: Connection, page: int, page_size: int, company: str | N
                 "status": row.status,
                 "paused": row.paused_at is not None,
                 "paused_at": iso(row.paused_at),
+                "providers": list(row.providers or []),
                 "requests": by_company[row.id],
             }
             for row in shown

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from kernel import hookimpl
-from kernel.cli.options import SettingsOption, open_kernel
+from plugins.cli.options import SettingsOption, open_kernel
 
 
 def hello(

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from kernel.cli.main import SETTINGS_FLAG
+
 if TYPE_CHECKING:
     from kernel.manager import Kernel
-
-SETTINGS_FLAG = "--settings"
 
 SettingsOption = Annotated[
     Path | None,
@@ -56,7 +56,7 @@ def open_kernel(
     kernel.create_database = False
     kernel.tasks()  # a task strict structured outputs cannot take stops the command here
     if need_schema:
-        from kernel.db.readiness import require_schema
+        from plugins.cli.readiness import require_schema
 
         require_schema(kernel.db)
     return kernel

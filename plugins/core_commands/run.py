@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kernel.cli.options import DatabaseOption, SettingsOption, open_kernel
 from kernel.types import KernelError
+from plugins.cli.options import DatabaseOption, SettingsOption, open_kernel
 
 if TYPE_CHECKING:
     from kernel.manager import Kernel
@@ -34,7 +34,7 @@ class PreflightError(KernelError):
 def preflight(kernel: Kernel, *, remote: bool) -> None:
     """Database reachable and migrated, every blocking plugin check passing; else one line per
     problem. Non-blocking failures are logged as warnings."""
-    from kernel.db.readiness import require_schema
+    from plugins.cli.readiness import require_schema
 
     require_schema(kernel.db)
     problems = []
@@ -55,7 +55,7 @@ def banner(kernel: Kernel, mode: str) -> None:
     """The start-up line: version, mode, database (no password), processor, provider, plugins."""
     from importlib.metadata import version
 
-    from kernel.db.readiness import shown_url
+    from plugins.cli.readiness import shown_url
 
     settings = kernel.settings
     facts = {
@@ -210,6 +210,6 @@ def _failure(message: str) -> None:
     """A failure line on stderr, shown whatever the log level."""
     from rich.markup import escape
 
-    from kernel.cli.options import console
+    from plugins.cli.options import console
 
     console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)

@@ -1,10 +1,6 @@
-"""Expected errors as one or two lines naming the cause and the fix, instead of a traceback.
-
-The command line turns :class:`kernel.types.KernelError` and the errors the environment raises
-for the usual mistakes (database down or not migrated, a file that is missing or a directory, a
-port in use) into such a line; ``--debug`` prints the traceback as well. Anything else is a bug
-and keeps its traceback.
-"""
+"""The errors the environment raises for the usual mistakes (database down or not migrated, a
+file missing or a directory, a port in use) as one line naming the cause and the fix; the command
+line shows :class:`kernel.types.KernelError` so itself, and anything else is a bug (traceback)."""
 
 from __future__ import annotations
 
@@ -40,10 +36,8 @@ def listen_error(exc: OSError, host: str, port: int) -> Exception:
 
 def explain(exc: BaseException) -> tuple[str, int] | None:
     """The message and exit status for an expected error, or None for a bug."""
-    if isinstance(exc, KernelError):
-        return str(exc), 2
     if isinstance(exc, DBAPIError):
-        from kernel.db.readiness import explain_database_error
+        from plugins.cli.readiness import explain_database_error
 
         first = (str(exc.orig or exc).strip().splitlines() or [""])[0]
         return explain_database_error(exc) or f"database error: {first} {DEBUG_HINT}", 1

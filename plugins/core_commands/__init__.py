@@ -1,0 +1,56 @@
+"""Plugin ``core-commands``: ``run``, ``db upgrade`` and ``plugins``, and the one-line errors of
+every command (database down, a missing file, a busy port)."""
+
+from __future__ import annotations
+
+import typer
+
+from kernel import hookimpl
+from plugins.cli.options import DatabaseOption, SettingsOption, console, open_kernel
+from plugins.core_commands.run import run
+
+
+def db_upgrade(settings: SettingsOption = None, database: DatabaseOption = None) -> None:
+    """Create or migrate the schema to the newest revision."""
+    from kernel.db.migrate import current_revision, upgrade
+
+    kernel = open_kernel(settings, database)
+    upgrade(kernel.db)
+    console.print(f"schema at revision {current_revision(kernel.db)} ({kernel.db.dialect})")
+
+
+def plugins(settings: SettingsOption = None, database: DatabaseOption = None) -> None:
+    """List every plugin: name, source and version, status, hooks."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from kernel.manager import describe_plugins
+
+    kernel = open_kernel(settings, database)
+    table = Table("name", "source", "version", "role", "status", "hooks")
+    for info in describe_plugins(kernel):
+        status = info.status if not info.reason else f"{info.status}: {info.reason}"
+        table.add_row(
+            info.name, info.source, info.version or "-", info.role, status, ", ".join(info.hooks)
+        )
+    Console().print(table)
+
+
+class CoreCommands:
+    """Adds ``run``, ``db upgrade`` and ``plugins``; explains expected errors."""
+
+    @hookimpl
+    def register_commands(self, cli: typer.Typer) -> None:
+        """The commands that need no other plugin."""
+        db_app = typer.Typer(help="Schema management.", no_args_is_help=True)
+        db_app.command("upgrade")(db_upgrade)
+        cli.add_typer(db_app, name="db")
+        cli.command("plugins")(plugins)
+        cli.command("run")(run)
+
+    @hookimpl
+    def explain_error(self, error: BaseException) -> tuple[str, int] | None:
+        """Database, file and network errors as one line (see :mod:`plugins.cli.errors`)."""
+        from plugins.cli.errors import explain
+
+        return explain(error)

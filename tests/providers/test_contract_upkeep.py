@@ -1,0 +1,54 @@
+"""Every provider's upkeep hooks, each through its real SDK against its emulator: the ``doctor``
+and ``run`` checks pass on a ready endpoint and name a refused key, the banner names the provider
+and its endpoint, and the sweep deletes what cleanup was told to keep once the batches are over
+(SQLite and PostgreSQL answer which are)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.providers.cases import ProviderCase
+
+
+def _checks(kernel: Any) -> dict[str, Any]:
+    """The provider's checks by name."""
+    return {c.name: c for c in kernel.health_checks(remote=True) if c.name.startswith("provider")}
+
+
+def test_checks_pass_and_the_banner_names_the_endpoint(
+    make_contract: Any, sqlite_url: str, case: ProviderCase
+) -> None:
+    contract = make_contract(sqlite_url, sessions=2, companies=1)
+    checks = _checks(contract.kernel)
+    assert {"provider key", "provider reachable"} <= set(checks), checks
+    assert all(check.ok for check in checks.values()), checks
+    banner = contract.kernel.describe_setup()["provider"]
+    assert banner.startswith(f"{case.name} at {contract.server.base_url}"), banner
+    assert "key set" in banner and "test-key" not in banner
+
+
+def test_checks_name_a_refused_key(make_contract: Any, sqlite_url: str, case: ProviderCase) -> None:
+    contract = make_contract(
+        sqlite_url,
+        sessions=2,
+        companies=1,
+        faults={"api_key": "the-right-key"},
+        **case.prefixed({"api_key": "a-wrong-key"}),
+    )
+    reachable = _checks(contract.kernel)["provider reachable"]
+    assert not reachable.ok and "refused the API key" in reachable.detail, reachable
+    assert case.section in reachable.fix or case.section.upper() in reachable.fix, reachable
+
+
+def test_sweep_deletes_what_cleanup_kept_once_batches_are_over(
+    make_contract: Any, db_url: str, case: ProviderCase
+) -> None:
+    contract = make_contract(
+        db_url, sessions=12, companies=1, **case.prefixed({case.retention: "keep"})
+    )
+    contract.run()
+    assert contract.remaining(), "kept by the retention setting"
+    contract.kernel.settings.set(f"{case.section}.{case.retention}", "delete")
+    contract.kernel.settings.set(f"{case.section}.sweep_interval_seconds", 0)
+    assert contract.scheduler._sweep() > 0
+    assert contract.remaining() == []

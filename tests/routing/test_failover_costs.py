@@ -43,16 +43,16 @@ def test_requests_sent_to_anthropic_after_a_failover_cost_anthropic_prices(
     assert {(name, provider) for _, _, name, provider in rows} == {
         (f"anthropic/{CLAUDE}", "anthropic")
     }
-    for request, price, _, _ in rows:
+    for answered, price, _, _ in rows:
         factor = (1 - price.batch_discount) / 1_000_000
         expected = (
-            (request.prompt_tokens - request.cached_tokens) * price.input_per_million
-            + request.cached_tokens * price.cached_input_per_million
-            + request.completion_tokens * price.output_per_million
+            (answered.prompt_tokens - answered.cached_tokens) * price.input_per_million
+            + answered.cached_tokens * price.cached_input_per_million
+            + answered.completion_tokens * price.output_per_million
         ) * factor
         assert (price.input_per_million, price.output_per_million) == (1.0, 5.0)
-        assert request.total_cost_usd == pytest.approx(expected, rel=1e-9)
-    total = sum(request.total_cost_usd for request, *_ in rows)
+        assert answered.total_cost_usd == pytest.approx(expected, rel=1e-9)
+    total = sum(answered.total_cost_usd for answered, *_ in rows)
 
     settings = tmp_path / "routing.toml"
     settings.write_text('[default.routing]\nproviders = ["openai", "anthropic"]\n')

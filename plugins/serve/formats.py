@@ -200,8 +200,8 @@ def _provider_families(rows: list[dict[str, Any]]) -> Iterator[Metric]:
     )
     requests = GaugeMetricFamily(
         "batchkernel_provider_requests",
-        "Requests in a provider's batches: in_flight (live batches), sent (all), completed and "
-        "failed (as the provider reported them)",
+        "Requests in a provider's batches: in_flight (live batches), sent (batches that reached "
+        "it), completed and failed (as the provider reported them)",
         labels=["provider", "state"],
     )
     cost = CounterMetricFamily(

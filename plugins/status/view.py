@@ -97,11 +97,12 @@ def _companies(snapshot: dict[str, Any]) -> Table:
 def _providers(snapshot: dict[str, Any]) -> Table:
     """Per provider: batches live and in all, requests in flight and sent, what it reported
     completed and failed, and the cost applied."""
-    names = ("batches live", "batches", "in flight", "sent", "completed", "failed", "cost")
+    names = ("live", "batches", "in flight", "sent", "done", "failed", "cost")
     table = Table(
-        Column("provider", no_wrap=True),
+        Column("provider", no_wrap=True, min_width=len("provider")),
         *(Column(name, justify="right", no_wrap=True, min_width=len(name)) for name in names),
-        title="by provider (requests in its batches; completed and failed as it reported them)",
+        title="by provider: batches live and all; requests in its batches (done, failed: as "
+        "it reported)",
         box=box.SIMPLE_HEAD,
     )
     for row in snapshot.get("providers") or []:

@@ -4,6 +4,7 @@ comparison of the same tokens across providers."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,8 +12,9 @@ from sqlalchemy import select
 
 from kernel.db.models import AIModel, AIModelPrice
 from kernel.settings import load_settings
-from kernel.types import ConfigError
+from kernel.types import BatchPlan, ConfigError
 from plugins.budget.compare import compare
+from plugins.budget.estimate import Estimator
 from plugins.common.pricing import PriceBook, load_prices
 
 
@@ -217,3 +219,20 @@ def test_compare_uses_the_routing_providers_when_set() -> None:
     anthropic = result["rows"][0]
     assert anthropic["models"] == {"gpt-4o-mini": "claude-sonnet-4-5"}
     assert anthropic["cost_usd"] == pytest.approx((0.5 * 3.0 + 0.5 * 0.30) * 0.5)
+
+
+def test_a_plan_is_estimated_at_its_provider_price() -> None:
+    settings = load_settings({"estimates.output_tokens_per_request": 100})
+    estimator = Estimator(settings, {}, PriceBook.from_settings(settings))
+
+    def plan(provider: str, model: str) -> BatchPlan:
+        return BatchPlan(
+            "b", "acme", model, "analysis", "k", Path("x.jsonl"), 10, 1, 1_000_000, provider
+        )
+
+    openai = estimator.estimate(plan("openai", "gpt-4o-mini"))
+    assert openai.cost_usd == pytest.approx((1.0 * 0.15 + 0.001 * 0.60) * 0.5)
+    anthropic = estimator.estimate(plan("anthropic", "claude-haiku-4-5"))
+    assert anthropic.cost_usd == pytest.approx((1.0 * 1.0 + 0.001 * 5.0) * 0.5)
+    routed = estimator.estimate(plan("anthropic", "gpt-4o-mini"))
+    assert routed.cost_usd == pytest.approx(anthropic.cost_usd)

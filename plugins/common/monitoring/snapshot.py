@@ -49,8 +49,9 @@ SHARED_BUDGET_REASON = (
 RECENT_ACTIONS = 10
 LIVE_BATCH_STATUSES = IN_FLIGHT_BATCH_STATUSES | {BatchStatus.PLANNED}
 """Batches whose members are in flight: planned, or not ended at the provider."""
+UNSENT_BATCH_STATUSES = frozenset({BatchStatus.PLANNED, BatchStatus.ABANDONED})
+"""Batches whose requests never reached the provider (yet)."""
 PROVIDER_SUMS = {
-    "requests_sent": "requests",
     "completed": "completed",
     "failed": "failed",
     "input_tokens": "input_tokens",
@@ -181,8 +182,8 @@ def _companies(
 
 
 def _providers(groups: list[BatchGroup]) -> list[dict[str, Any]]:
-    """Per provider: its batches by state, the requests in its live batches and in all its
-    batches, what it reported completed and failed, and the tokens and cost applied."""
+    """Per provider: its batches by state, the requests in its live batches and in those that
+    reached it, what it reported completed and failed, and the tokens and cost applied."""
     out: dict[str, dict[str, Any]] = {}
     for group in groups:
         row = out.setdefault(
@@ -191,6 +192,7 @@ def _providers(groups: list[BatchGroup]) -> list[dict[str, Any]]:
                 "provider": group.provider,
                 "batches": {},
                 "requests_in_flight": 0,
+                "requests_sent": 0,
                 **dict.fromkeys(PROVIDER_SUMS, 0),
                 "cost_usd": 0.0,
             },
@@ -198,6 +200,8 @@ def _providers(groups: list[BatchGroup]) -> list[dict[str, Any]]:
         row["batches"][group.status] = group.batches
         if group.status in LIVE_BATCH_STATUSES:
             row["requests_in_flight"] += group.requests
+        if group.status not in UNSENT_BATCH_STATUSES:
+            row["requests_sent"] += group.requests
         for name in PROVIDER_SUMS:
             row[name] += getattr(group, PROVIDER_SUMS[name])
         row["cost_usd"] += group.cost_usd

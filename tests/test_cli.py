@@ -62,7 +62,7 @@ def test_db_upgrade_import_and_plugins(tmp_path: Path, db_url: str) -> None:
     env = cli_env(tmp_path, db_url)
     upgraded = batchkernel("db", "upgrade", env=env)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "revision 0007" in upgraded.stderr
+    assert "revision 0008" in upgraded.stderr
     source = write_jsonl(tmp_path / "s.jsonl", 2, 20)
     with source.open("ab") as handle:
         handle.write(b"garbage\n")

@@ -88,7 +88,7 @@ def json_text(value: Any) -> str | None:
 def stage_row(outcome: Outcome, batch: LocalBatch, prices: PriceBook) -> tuple[Any, ...]:
     """One staged row: the outcome, its session fields and answer, tokens and cost at the
     batch's price."""
-    price = prices.for_model(batch.model)
+    price = prices.for_model(batch.model, batch.provider)
     usage = outcome.usage
     prompt_cost, completion_cost = (
         price.cost(usage.input, usage.output, usage.cached) if price else (0.0, 0.0)

@@ -543,6 +543,7 @@ class OriginalProcessor:
             attempts=attempts,
             model=model,
             prices=prices,
+            provider=batch.provider,
             settings=kernel.settings,
             now=utcnow(),
         )

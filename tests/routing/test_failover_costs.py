@@ -19,16 +19,8 @@ from tests.routing.conftest import CLAUDE
 
 
 def test_requests_sent_to_anthropic_after_a_failover_cost_anthropic_prices(
-    make_routed: Any, db_url: str, tmp_path: Any, processor: str, request: pytest.FixtureRequest
+    make_routed: Any, db_url: str, tmp_path: Any, processor: str
 ) -> None:
-    if processor == "original":
-        request.node.add_marker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="the original processor prices a result without its batch's provider "
-                "(request_values needs provider=batch.provider)",
-            )
-        )
     routed = make_routed(
         db_url, sessions=20, companies=2, openai_faults={"insufficient_quota": True}
     )

@@ -515,11 +515,16 @@ class Kernel:
         return sum(int(count or 0) for count in deleted)
 
     def collect_status(self) -> dict[str, Any]:
-        """Merge every plugin's status sections (later plugins never overwrite earlier keys)."""
+        """Merge every plugin's status sections: later plugins never overwrite earlier keys, and
+        a section two plugins answer as mappings (two providers' health) holds both."""
         merged: dict[str, Any] = {}
         for part in self.pm.hook.collect_status(kernel=self):
             for key, value in (part or {}).items():
-                merged.setdefault(key, value)
+                current = merged.get(key)
+                if isinstance(current, dict) and isinstance(value, dict):
+                    merged[key] = {**value, **current}
+                else:
+                    merged.setdefault(key, value)
         return merged
 
     def health_checks(self, *, remote: bool = True) -> list[HealthCheck]:

@@ -187,11 +187,13 @@ class OpenAIProvider:
     @hookimpl
     def collect_status(self, kernel: KernelAPI) -> dict[str, Any]:
         """The monitoring snapshot's ``breakers`` (every operation's breaker) and
-        ``provider_health`` (whether batch creation is paused, why, until when)."""
-        return {
-            "breakers": self.breaker_states(),
-            "provider_health": {self.DIALECT.name: self.pause.state()},
-        }
+        ``provider_health`` (whether batch creation is paused, why, until when). Beside the
+        ``openai`` plugin, another dialect's operations are named with its provider."""
+        states = self.breaker_states()
+        registered = {*kernel.providers(), str(kernel.settings.plugins.provider)}
+        if self.DIALECT.name != "openai" and "openai" in registered:
+            states = {f"{self.DIALECT.name} {op}": info for op, info in states.items()}
+        return {"breakers": states, "provider_health": {self.DIALECT.name: self.pause.state()}}
 
     @hookimpl
     def health_checks(self, kernel: KernelAPI, remote: bool) -> list[HealthCheck]:

@@ -180,3 +180,17 @@ def test_cached_companies_keep_their_provider_lists() -> None:
     assert stored is not None and stored.to_companies() == companies
     old_format = {"stored_at": 1.0, "companies": [["a", "A"]]}
     assert Entry.from_data(old_format) is None, "an entry of the old format is a miss"
+
+
+def test_openai_and_azure_openai_together_show_both_in_the_status(tmp_path: Path) -> None:
+    kernel = kernel_with(
+        tmp_path,
+        routing__providers=["openai", "azure-openai"],
+        azure_openai__endpoint="https://example.openai.azure.com",
+        azure_openai__api_key="azure-key",
+        azure_openai__deployment="batch",
+    )
+    status = kernel.collect_status()
+    assert set(status["provider_health"]) == {"openai", "azure-openai"}
+    operations = set(status["breakers"])
+    assert "create" in operations and "azure-openai create" in operations

@@ -54,9 +54,13 @@ def open_kernel(
     apply_log_settings(settings)
     kernel = Kernel.create(settings)
     kernel.create_database = False
-    kernel.tasks()  # a task strict structured outputs cannot take stops the command here
-    if need_schema:
-        from plugins.cli.readiness import require_schema
+    try:
+        kernel.tasks()  # a task strict structured outputs cannot take stops the command here
+        if need_schema:
+            from plugins.cli.readiness import require_schema
 
-        require_schema(kernel.db)
+            require_schema(kernel.db)
+    except BaseException:
+        kernel.close()  # the command stops here: its connections must not outlive it
+        raise
     return kernel

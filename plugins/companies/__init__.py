@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from typing import Annotated, Any
 
 import typer
@@ -21,9 +22,9 @@ def list_command(settings: SettingsOption = None, database: DatabaseOption = Non
     from plugins.companies.queries import list_companies
 
     table = Table("id", "name", "status", "paused since (UTC)", "providers")
-    for company_id, name, status, paused_at, providers in list_companies(
-        open_kernel(settings, database)
-    ):
+    with closing(open_kernel(settings, database)) as kernel:
+        companies = list_companies(kernel)
+    for company_id, name, status, paused_at, providers in companies:
         table.add_row(company_id, name, status, paused_at or "-", ", ".join(providers) or "-")
     Console().print(table)
 
@@ -37,7 +38,8 @@ def set_status_command(
     """Set a company's status (ACTIVE, SUSPENDED, TRIAL, ARCHIVED); caches see it at once."""
     from plugins.companies.queries import set_company_status
 
-    old = set_company_status(open_kernel(settings, database), company_id, status)
+    with closing(open_kernel(settings, database)) as kernel:
+        old = set_company_status(kernel, company_id, status)
     if old is None:
         console.print(f"[red]no company with id {company_id!r}[/red]")
         raise typer.Exit(code=1)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated
 
@@ -38,7 +39,8 @@ def enqueue_command(
     """Enqueue a task for every session (of one company) that has no request of it yet."""
     from plugins.tasks.enqueue import enqueue_task
 
-    created = enqueue_task(open_kernel(settings, database), task, company)
+    with closing(open_kernel(settings, database)) as kernel:
+        created = enqueue_task(kernel, task, company)
     console.print(f"{created} requests of task {task} enqueued")
 
 

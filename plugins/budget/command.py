@@ -48,12 +48,15 @@ def costs_command(
         raise typer.Exit(code=2)
     start = parse_since(since)
     kernel = open_kernel(settings, database, need_schema=True)
-    reader = MonitorReader.for_database(kernel.db)
     try:
-        with reader.connect() as conn:
-            report = cost_report(conn, reader.dialect, company=company, since=start)
+        reader = MonitorReader.for_database(kernel.db)
+        try:
+            with reader.connect() as conn:
+                report = cost_report(conn, reader.dialect, company=company, since=start)
+        finally:
+            reader.dispose()
     finally:
-        reader.dispose()
+        kernel.close()
     comparison = None
     if compare:
         book = PriceBook.from_settings(kernel.settings)

@@ -11,17 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
-from kernel.db.models import AIBatchRequest, AIProcessingRequest
 from kernel.manager import Kernel
-from kernel.scheduler import IdleOutcome, Scheduler
+from kernel.scheduler import Scheduler
 from kernel.types import Metric
 from plugins.common.importing.importer import import_file
 from plugins.common.synthetic import write_jsonl
 from tests.providers.cases import ANTHROPIC, OPENAI, LedgerBatch
+from tests.support.pipelines import KernelRun
 
 ROUTING = ["openai", "anthropic"]
 CLAUDE = "claude-haiku-4-5"
@@ -50,7 +49,7 @@ class Metrics:
 
 
 @dataclass
-class Routed:
+class Routed(KernelRun):
     """A kernel routed over the OpenAI and Anthropic emulators."""
 
     kernel: Kernel
@@ -58,22 +57,6 @@ class Routed:
     anthropic: Any
     scheduler: Scheduler
     metrics: Metrics
-
-    def run(self, timeout: float = 120) -> IdleOutcome:
-        """Run until idle; fail with the reason if it does not get there."""
-        outcome = self.scheduler.run_until_idle(timeout=timeout)
-        assert outcome.idle, outcome.reason
-        return outcome
-
-    def requests(self) -> list[AIProcessingRequest]:
-        """Every request row."""
-        with self.kernel.db.transaction() as session:
-            return list(session.scalars(select(AIProcessingRequest)))
-
-    def batches(self) -> list[AIBatchRequest]:
-        """Every local batch row."""
-        with self.kernel.db.transaction() as session:
-            return list(session.scalars(select(AIBatchRequest)))
 
     def ledgers(self) -> dict[str, list[LedgerBatch]]:
         """Every batch each emulator made, by provider."""

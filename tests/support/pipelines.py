@@ -27,12 +27,11 @@ Launch = Callable[[Any], tuple[Any, dict[str, Any]]]
 the kernel settings that point the provider at it."""
 
 
-@dataclass
-class Pipeline:
-    """Everything a pipeline test touches."""
+class KernelRun:
+    """Running a test kernel's scheduler and reading its rows (needs ``kernel`` and
+    ``scheduler``)."""
 
     kernel: Kernel
-    server: Any
     scheduler: Scheduler
     RUN_TIMEOUT: ClassVar[float] = 120
 
@@ -51,6 +50,15 @@ class Pipeline:
         """Every local batch row."""
         with self.kernel.db.transaction() as session:
             return list(session.scalars(select(AIBatchRequest)))
+
+
+@dataclass
+class Pipeline(KernelRun):
+    """Everything a pipeline test touches."""
+
+    kernel: Kernel
+    server: Any
+    scheduler: Scheduler
 
     def sessions(self) -> dict[str, ChatSession]:
         """Every session by id."""

@@ -1,8 +1,7 @@
 """``KernelAPI``: the typed contract every hook implementation receives as ``kernel``.
 
-A structural protocol so plugins depend on what the kernel offers (settings, database, logging,
-metrics, the work directory, plugin lookup and the checked pipeline calls), not on the
-``kernel.manager.Kernel`` class itself; a test can pass any object that has these members.
+A protocol, so plugins depend on what the kernel offers rather than on ``kernel.manager.Kernel``
+and tests can pass any object with these members; the hooks are in ``docs/hooks.md``.
 """
 
 from __future__ import annotations

@@ -71,7 +71,8 @@ ESSENTIAL = ("core", "original")
 
 @dataclass(slots=True)
 class PluginInfo:
-    """What ``batchkernel plugins`` shows about one plugin."""
+    """What the manager records about one plugin: where it comes from, its role, whether it was
+    registered (and why not), and the hooks it implements."""
 
     name: str
     source: str
@@ -584,29 +585,6 @@ class Kernel:
     retry_failed = _first_result(KernelAPI.retry_failed, RetrySummary)
     run_task = _first_result(KernelAPI.run_task, dict)
     run_cycle = _first_result(KernelAPI.run_cycle, dict)
-
-
-def describe_plugins(kernel: Kernel) -> list[PluginInfo]:
-    """Every plugin the kernel knows: registered ones, then built-ins and installed ones not loaded."""
-    infos = {info.name: info for info in kernel.registry}
-    for name, entry in BUILTIN_PLUGINS.items():
-        infos.setdefault(
-            name, PluginInfo(name, "built-in", "", entry.role, "available", "not selected")
-        )
-    for name, ep in third_party_entry_points().items():
-        dist = ep.dist
-        infos.setdefault(
-            name,
-            PluginInfo(
-                name,
-                dist.name if dist else "unknown",
-                dist.version if dist else "",
-                "third-party",
-                "available",
-                "not enabled",
-            ),
-        )
-    return sorted(infos.values(), key=lambda info: (info.status != "enabled", info.name))
 
 
 if TYPE_CHECKING:

@@ -4,8 +4,6 @@ coordinated through the database: create, poll, apply, retry and reconcile."""
 from __future__ import annotations
 
 import contextvars
-import logging
-import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -45,7 +43,6 @@ LASTING_CONDITIONS = frozenset({"quota", "config"})
 """Provider conditions that waiting a few passes cannot end: ``run --until-idle`` stops on them."""
 LEFTOVERS_PER_PASS = 100
 """Applied batches whose files are not yet known to be gone, cleaned per apply pass at most."""
-progress_log = logging.getLogger("batchkernel.run")
 
 
 @dataclass(slots=True)
@@ -58,6 +55,10 @@ class StepReport:
     counts: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     skipped: bool = False
+
+
+CycleObserver = Callable[[Sequence[StepReport], float], None]
+"""Told of every cycle: its task reports and its seconds (``run`` logs a progress line from it)."""
 
 
 @dataclass(slots=True)
@@ -82,11 +83,13 @@ class Scheduler:
         clock: Callable[[], float] = time.monotonic,
         record: bool = True,
         flush: bool = False,
+        on_cycle: CycleObserver | None = None,
     ) -> None:
         self.kernel = kernel
         self.clock = clock
         self.flush = flush
         """Send small batches at once instead of waiting for them to fill."""
+        self.on_cycle = on_cycle
         self.stop_event = threading.Event()
         self.last_reports: dict[str, StepReport] = {}
         self.instance = InstanceRecorder(kernel) if record else None
@@ -95,10 +98,6 @@ class Scheduler:
         self._leftovers_after: str | None = None
         self.fatal: str | None = None
         """A misconfiguration met while working: the scheduler stops, ``run`` exits with it."""
-        self.cycles = 0
-        self.totals: dict[str, float] = dict.fromkeys(PROGRESS, 0)
-        """What every cycle so far did, for the summary."""
-        self._last_in_flight: int | None = None
         if self.instance is not None:
             kernel.instance_id = self.instance.id
             self.leases = TaskLeases(
@@ -523,7 +522,8 @@ class Scheduler:
         with self.kernel.db.queries.measure() as measured:
             self.kernel.run_cycle(step)
         seconds = time.perf_counter() - start
-        self._progress(reports, seconds)
+        if self.on_cycle is not None:
+            self.on_cycle(reports, seconds)
         self.kernel.metric("batchkernel.cycle.duration", seconds, kind="histogram", unit="s")
         self.kernel.metric(
             "batchkernel.cycle.queries", measured["queries"], kind="histogram", unit="{query}"
@@ -532,28 +532,6 @@ class Scheduler:
         done = {"seconds": seconds, "queries": measured["queries"], "errors": errors}
         self._record(None, done | {"tasks": [r.task for r in reports]})
         return reports
-
-    def _progress(self, reports: Sequence[StepReport], seconds: float) -> None:
-        """Add the cycle to the totals and log it: INFO when it moved work or failed, else DEBUG."""
-        self.cycles += 1
-        counts = cycle_progress(reports)
-        for name in PROGRESS:
-            self.totals[name] += counts.get(name, 0)
-        errors = [f"task {r.task} failed: {r.error}" for r in reports if r.error]
-        moved = any(counts.get(name) for name in PROGRESS)
-        changed = counts.get("in_flight") != self._last_in_flight
-        self._last_in_flight = counts.get("in_flight")
-        level = logging.INFO if moved or errors or changed else logging.DEBUG
-        if not progress_log.isEnabledFor(level):
-            return
-        text = f"cycle {self.cycles}: {describe_progress(counts)} ({seconds:.2f} s)"
-        if errors:
-            text += "; " + "; ".join(errors)
-        progress_log.log(
-            level,
-            text,
-            extra={"fields": {"cycle": self.cycles, "seconds": round(seconds, 3), **counts}},
-        )
 
     def run_once(self) -> list[StepReport]:
         """Run every task once, in pipeline order, as one cycle."""
@@ -636,14 +614,9 @@ class Scheduler:
         )
         return f"{left.get('pending', 0)} requests pending, no batch can be created: {reasons}"
 
-    def install_signal_handlers(self) -> None:
-        """Stop cleanly on SIGTERM and SIGINT (see :func:`stop_on_signals`)."""
-        stop_on_signals(self.stop_event, self.kernel.log)
-
     def run_forever(self) -> None:
-        """Each task on its interval until a signal; the handlers are installed before the
-        instance registers (how other processes see it is ready)."""
-        self.install_signal_handlers()
+        """Each task on its interval until ``stop_event`` is set (the caller installs signal
+        handlers that set it before this registers the instance, how other processes see it)."""
         due = dict.fromkeys(TASKS, self.clock())
         self.start_instance()
         try:
@@ -656,68 +629,3 @@ class Scheduler:
                 self.stop_event.wait(max(0.0, min(due.values()) - self.clock()))
         finally:
             self.stop_instance()
-
-
-def stop_on_signals(stop: threading.Event, log: logging.Logger) -> None:
-    """On SIGTERM or SIGINT set ``stop`` (the step in progress finishes, no new one starts); a
-    second signal raises ``KeyboardInterrupt`` to stop at once. Main thread only."""
-    received = [0]
-
-    def _stop(signum: int, _frame: Any) -> None:
-        received[0] += 1
-        name = signal.Signals(signum).name
-        if received[0] > 1:
-            log.warning("%s received again; stopping now", name)
-            raise KeyboardInterrupt
-        log.warning("%s received; stopping after the current step", name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-
-
-PROGRESS = ("claimed", "batches", "submitted", "completed", "failed", "requeued")
-"""What a cycle's progress line counts (and the run's summary totals)."""
-
-
-def cycle_progress(reports: Sequence[StepReport]) -> dict[str, int]:
-    """A cycle's progress counts (and batches in flight when polled) from its task reports."""
-    by_task = {report.task: report.counts for report in reports}
-    create = by_task.get("create", {})
-    apply = by_task.get("apply", {})
-    counts = {
-        "claimed": int(create.get("requests", 0)),
-        "batches": int(create.get("plans", 0)),
-        "submitted": int(create.get("submitted", 0)),
-        "completed": int(apply.get("completed", 0)),
-        "failed": int(apply.get("failed", 0)) + int(by_task.get("retry", {}).get("failed", 0)),
-        "requeued": int(apply.get("requeued", 0)),
-    }
-    if "poll" in by_task:
-        counts["in_flight"] = int(by_task["poll"].get("batches", 0))
-    return counts
-
-
-def describe_progress(counts: dict[str, Any]) -> str:
-    """Counts in words: ``claimed 200 requests into 3 batches, submitted 3, ...``."""
-    parts = [
-        f"claimed {plural(counts.get('claimed', 0), 'request')} into "
-        f"{plural(counts.get('batches', 0), 'batch')}",
-        f"submitted {int(counts.get('submitted', 0)):,}",
-        f"completed {int(counts.get('completed', 0)):,}",
-        f"failed {int(counts.get('failed', 0)):,}",
-    ]
-    if counts.get("requeued"):
-        parts.append(f"re-queued {int(counts['requeued']):,}")
-    if "in_flight" in counts:
-        parts.append(f"{plural(counts['in_flight'], 'batch')} in flight")
-    return ", ".join(parts)
-
-
-def plural(count: float, noun: str) -> str:
-    """``1 batch``, ``2 batches``, ``1,000 requests``."""
-    number = int(count)
-    if number == 1:
-        return f"1 {noun}"
-    suffix = "es" if noun.endswith(("s", "sh", "ch", "x")) else "s"
-    return f"{number:,} {noun}{suffix}"

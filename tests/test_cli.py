@@ -7,13 +7,14 @@ import signal
 import subprocess
 import sys
 import time
+from importlib.metadata import PackageNotFoundError
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from kernel.cli.main import build_app
+from plugins.cli.main import build_app
 from plugins.common.synthetic import write_jsonl
 from plugins.emulator import EmulatorConfig, EmulatorServer
 
@@ -187,3 +188,19 @@ def test_demo_runs_from_the_command_line(tmp_path: Path) -> None:
 def test_python_dash_m_kernel_matches_the_console_script(tmp_path: Path, sqlite_url: Any) -> None:
     result = batchkernel("--help", env=cli_env(tmp_path, sqlite_url))
     assert result.returncode == 0 and "demo" in result.stdout
+
+
+def test_python_dash_m_kernel_says_so_when_the_package_is_not_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import kernel.__main__ as entry
+
+    def missing(name: str) -> None:
+        raise PackageNotFoundError(name)
+
+    monkeypatch.setattr(entry, "distribution", missing)
+    with pytest.raises(SystemExit) as stopped:
+        entry.main()
+    assert str(stopped.value.code) == (
+        "python -m kernel: the batchkernel package is not installed (pip install -e .)"
+    )

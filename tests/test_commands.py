@@ -15,10 +15,10 @@ import typer
 from typer.testing import CliRunner
 
 from kernel import hookimpl
-from kernel.cli.main import add_plugin_commands, build_app, core_app, settings_file_in
 from kernel.manager import build_plugin_manager
 from kernel.settings import load_settings
 from kernel.types import PluginLoadError
+from plugins.cli.main import add_plugin_commands, build_app, core_app, settings_file_in
 from plugins.core_commands.run import run
 
 FAKE_DIST = Path(__file__).parent / "data" / "fake-plugin"
@@ -148,7 +148,7 @@ def test_help_works_with_broken_settings_and_the_command_says_why(tmp_path: Path
 
 MODULES_AFTER = """
 import json, sys
-from kernel.cli.main import main
+from plugins.cli.main import main
 try:
     main({args!r})
 except SystemExit:

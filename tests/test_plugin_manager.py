@@ -10,7 +10,7 @@ import pytest
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
-from kernel.manager import Kernel, build_plugin_manager, describe_plugins
+from kernel.manager import Kernel, build_plugin_manager
 from kernel.settings import load_settings
 from kernel.types import (
     BatchStatus,
@@ -20,6 +20,7 @@ from kernel.types import (
     NoProviderError,
     PluginLoadError,
 )
+from plugins.core_commands.listing import describe_plugins
 
 BASE = {"database.url": "sqlite:///unused.db", "plugins.autoload": False}
 

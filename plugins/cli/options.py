@@ -1,7 +1,7 @@
 """What every command shares: the ``--settings`` and ``--database`` options and opening a kernel.
 
 Plugins' commands use these too, so every command reads settings the same way and reports a bad
-setting the same way (one line, from :func:`kernel.cli.main.main`).
+setting the same way (one line, from :func:`plugins.cli.main.main`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from kernel.cli.main import SETTINGS_FLAG
+from plugins.cli.main import SETTINGS_FLAG
 
 if TYPE_CHECKING:
     from kernel.manager import Kernel
@@ -44,9 +44,9 @@ def open_kernel(
     A missing SQLite file is never created here (only migrating creates one);
     ``need_schema`` checks that the database is reachable and migrated before the command
     reads it, so the user gets the fix instead of a driver error."""
-    from kernel.cli.logs import apply_log_settings
     from kernel.manager import Kernel
     from kernel.settings import load_settings
+    from plugins.cli.logs import apply_log_settings
 
     dotted: dict[str, Any] = {"database.url": database} if database else {}
     dotted |= dict(overrides or {})

@@ -7,6 +7,7 @@ import typer
 
 from kernel import hookimpl
 from plugins.cli.options import DatabaseOption, SettingsOption, console, open_kernel
+from plugins.core_commands.listing import plugins
 from plugins.core_commands.run import run
 
 
@@ -17,23 +18,6 @@ def db_upgrade(settings: SettingsOption = None, database: DatabaseOption = None)
     kernel = open_kernel(settings, database)
     upgrade(kernel.db)
     console.print(f"schema at revision {current_revision(kernel.db)} ({kernel.db.dialect})")
-
-
-def plugins(settings: SettingsOption = None, database: DatabaseOption = None) -> None:
-    """List every plugin: name, source and version, status, hooks."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from kernel.manager import describe_plugins
-
-    kernel = open_kernel(settings, database)
-    table = Table("name", "source", "version", "role", "status", "hooks")
-    for info in describe_plugins(kernel):
-        status = info.status if not info.reason else f"{info.status}: {info.reason}"
-        table.add_row(
-            info.name, info.source, info.version or "-", info.role, status, ", ".join(info.hooks)
-        )
-    Console().print(table)
 
 
 class CoreCommands:

@@ -11,14 +11,16 @@ misconfiguration met while working, ends ``--once``/``--until-idle`` with status
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from kernel.types import KernelError
 from plugins.cli.options import DatabaseOption, SettingsOption, open_kernel
+from plugins.core_commands.progress import CycleProgress, describe_progress, plural
 
 if TYPE_CHECKING:
     from kernel.manager import Kernel
@@ -81,20 +83,18 @@ def banner(kernel: Kernel, mode: str) -> None:
     )
 
 
-def summary(scheduler: Scheduler, seconds: float, left: dict[str, int] | None) -> None:
+def summary(progress: CycleProgress, seconds: float, left: dict[str, int] | None) -> None:
     """The final line of ``--once``/``--until-idle``: what the run did and what is left."""
-    from kernel.scheduler import describe_progress, plural
-
     text = (
-        f"finished in {seconds:.1f} s, {plural(scheduler.cycles, 'cycle')}: "
-        f"{describe_progress(scheduler.totals)}"
+        f"finished in {seconds:.1f} s, {plural(progress.cycles, 'cycle')}: "
+        f"{describe_progress(progress.totals)}"
     )
     if left is not None:
         text += f"; left: {left['pending']:,} pending, {left['in_flight']:,} in flight"
     log.info(
         "%s",
         text,
-        extra={"fields": {"seconds": round(seconds, 3), **scheduler.totals, **(left or {})}},
+        extra={"fields": {"seconds": round(seconds, 3), **progress.totals, **(left or {})}},
     )
 
 
@@ -130,19 +130,20 @@ def run(
     Checks the database and the provider first. Stops cleanly on SIGTERM or SIGINT (exit 0);
     --once and --until-idle exit 1 with the reason when a task failed.
     """
-    from kernel.scheduler import Scheduler, stop_on_signals
+    from kernel.scheduler import Scheduler
 
     if once and until_idle:
         raise typer.BadParameter("--once and --until-idle exclude each other", param_hint="--once")
     stop = threading.Event()
-    stop_on_signals(stop, log)  # from the start: a signal during the checks stops cleanly too
+    stop_on_signals(stop)  # from the start: a signal during the checks stops cleanly too
     kernel = open_kernel(settings, database)
     try:
         remote = not no_provider_check and bool(kernel.settings.scheduler.check_provider_on_start)
         preflight(kernel, remote=remote)
         mode = "--once" if once else "--until-idle" if until_idle else ""
         banner(kernel, mode)
-        scheduler = Scheduler(kernel)
+        progress = CycleProgress()
+        scheduler = Scheduler(kernel, on_cycle=progress)
         scheduler.stop_event = stop
         started = time.monotonic()
         if stop.is_set():
@@ -155,7 +156,7 @@ def run(
         else:
             failures = _forever(scheduler)
         if mode:
-            summary(scheduler, time.monotonic() - started, _left(kernel))
+            summary(progress, time.monotonic() - started, _left(kernel))
     finally:
         kernel.close()
     for failure in failures:
@@ -201,8 +202,6 @@ def _forever(scheduler: Scheduler) -> list[str]:
 
 def _passes(count: int) -> str:
     """``1 pass``, ``3 passes``."""
-    from kernel.scheduler import plural
-
     return plural(count, "pass")
 
 
@@ -213,3 +212,21 @@ def _failure(message: str) -> None:
     from plugins.cli.options import console
 
     console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """On SIGTERM or SIGINT set ``stop`` (the step in progress finishes, no new one starts); a
+    second signal raises ``KeyboardInterrupt`` to stop at once. Main thread only."""
+    received = [0]
+
+    def _stop(signum: int, _frame: Any) -> None:
+        received[0] += 1
+        name = signal.Signals(signum).name
+        if received[0] > 1:
+            log.warning("%s received again; stopping now", name)
+            raise KeyboardInterrupt
+        log.warning("%s received; stopping after the current step", name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)

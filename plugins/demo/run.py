@@ -9,7 +9,6 @@ model setting (``gemini.model``, ``anthropic.model``) so that costs use its pric
 
 from __future__ import annotations
 
-import logging
 import tempfile
 import time
 from pathlib import Path
@@ -105,9 +104,6 @@ def run_demo(
     refused for good); returns the process exit code."""
     console = Console()
     started = time.perf_counter()
-    # The progress bar below says what each pass did; the scheduler's own lines would repeat it.
-    progress_log = logging.getLogger("batchkernel.run")
-    progress_log.setLevel(max(progress_log.getEffectiveLevel(), logging.WARNING))
     faults = {"seed": seed, "rate_line_error": failures, "line_error_status": 400}
     emulator, url_setting = start_emulator(provider, faults if failures else None)
     section = url_setting.partition(".")[0]

@@ -25,9 +25,9 @@ def run_checks(
     settings_file: Path | None, database: str | None, *, remote: bool
 ) -> list[HealthCheck]:
     """Every check in order; stops early only where the next checks cannot run."""
-    from kernel.cli.logs import apply_log_settings
     from kernel.manager import Kernel
     from kernel.settings import read_settings
+    from plugins.cli.logs import apply_log_settings
 
     overrides = {"database.url": database} if database else {}
     try:

@@ -22,8 +22,8 @@ import typer.main
 import yaml
 
 from kernel.catalog import BUILTIN_PLUGINS
-from kernel.cli.main import build_app
 from kernel.settings import SEED_FLAGS, load_settings
+from plugins.cli.main import build_app
 
 from .deployfiles import (
     BATCHKERNEL_NAME,

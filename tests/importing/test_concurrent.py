@@ -35,7 +35,7 @@ WAIT_SECONDS = 180
 # Start-up (the slow imports) happens before the barrier, then the real command runs.
 BARRIER = """
 import runpy, sys
-import kernel.cli.main, plugins.common.importing.importer, kernel.db.migrate
+import plugins.cli.main, plugins.common.importing.importer, kernel.db.migrate
 print("ready", flush=True)
 sys.stdin.readline()
 sys.argv = ["kernel", *sys.argv[1:]]

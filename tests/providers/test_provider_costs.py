@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from kernel.cli.main import build_app
 from kernel.db.models import AIModel, AIModelPrice, AIProcessingRequest
 from kernel.scheduler import Scheduler
+from plugins.cli.main import build_app
 from plugins.common.importing.importer import import_file
 from plugins.common.monitoring.queries import MonitorReader
 from plugins.common.monitoring.snapshot import build_snapshot

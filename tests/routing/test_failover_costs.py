@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from kernel.cli.main import build_app
 from kernel.db.models import AIModel, AIModelPrice, AIProcessingRequest
+from plugins.cli.main import build_app
 from plugins.common.monitoring.queries import MonitorReader
 from plugins.common.monitoring.snapshot import build_snapshot
 from tests.routing.conftest import CLAUDE

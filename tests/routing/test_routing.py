@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
-from kernel.cli.main import build_app
 from kernel.manager import Kernel
 from kernel.types import Company, ConfigError
 from plugins.cache_common.store import Entry
+from plugins.cli.main import build_app
 from plugins.common.importing.importer import import_file
 from plugins.common.synthetic import write_jsonl
 from tests.test_cli import batchkernel, cli_env

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
-from kernel.cli.main import build_app
+from plugins.cli.main import build_app
 from plugins.serve import start_server
 from tests.serve.conftest import TOKEN, get
 from tests.serve.tenants import seed_tenants

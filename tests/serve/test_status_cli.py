@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
-from kernel.cli.main import build_app
+from plugins.cli.main import build_app
 from tests.serve.conftest import Served
 from tests.serve.tenants import seed_tenants
 from tests.serve.test_scale import expected_order

@@ -125,7 +125,7 @@ def test_results_command_writes_jsonl(
 ) -> None:
     from typer.testing import CliRunner
 
-    from kernel.cli.main import build_app
+    from plugins.cli.main import build_app
 
     kernel = make_kernel(sqlite_url, openai__base_url=emulator.base_url, batch__min_batch_size=1)
     source = write_jsonl(tmp_path / "sessions.jsonl", 1, 5, seed=3)
@@ -227,7 +227,7 @@ def test_token_counter_falls_back_to_characters(monkeypatch: pytest.MonkeyPatch)
 def test_schema_errors_at_start_up(tmp_path: Path, schema: Any, path: str) -> None:
     from typer.testing import CliRunner
 
-    from kernel.cli.main import build_app
+    from plugins.cli.main import build_app
 
     settings = settings_file(tmp_path, schema=schema)
     args = ["tasks", "--settings", str(settings)]

@@ -21,9 +21,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from kernel.cli.logs import LEVELS
-from kernel.cli.logs import configure as configure_logging
 from kernel.types import KernelError, PluginLoadError
+from plugins.cli.logs import LEVELS
+from plugins.cli.logs import configure as configure_logging
 
 HELP = "Run LLM work through the OpenAI Batch API over your own database."
 SETTINGS_FLAG = "--settings"

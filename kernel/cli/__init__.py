@@ -1,1 +1,0 @@
-"""The ``batchkernel`` command line."""

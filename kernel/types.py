@@ -1,5 +1,5 @@
 """The plain frozen data the hooks exchange (never ORM objects, so plugins share no database
-session), the domain's enumerations, and the kernel's exceptions."""
+session), the statuses of tenants, requests and batches, and the kernel's exceptions."""
 
 from __future__ import annotations
 
@@ -57,32 +57,6 @@ IN_FLIGHT_BATCH_STATUSES = frozenset(
 ENDED_BATCH_STATUSES = frozenset(
     {BatchStatus.COMPLETED, BatchStatus.FAILED, BatchStatus.EXPIRED, BatchStatus.CANCELLED}
 )
-
-
-class Sentiment(enum.StrEnum):
-    """Allowed values of ``chat_sessions.sentiment``."""
-
-    POSITIVE = "POSITIVE"
-    NEUTRAL = "NEUTRAL"
-    NEGATIVE = "NEGATIVE"
-
-
-class SessionCategory(enum.StrEnum):
-    """The fixed category list a session analysis must choose from."""
-
-    SCHEDULE_HOURS = "SCHEDULE_HOURS"
-    LEAVE_VACATION = "LEAVE_VACATION"
-    SICK_LEAVE_RECOVERY = "SICK_LEAVE_RECOVERY"
-    SALARY_COMPENSATION = "SALARY_COMPENSATION"
-    CONTRACT_HOURS = "CONTRACT_HOURS"
-    ONBOARDING = "ONBOARDING"
-    OFFBOARDING = "OFFBOARDING"
-    WORKWEAR_STAFF_PASS = "WORKWEAR_STAFF_PASS"
-    TEAM_CONTACTS = "TEAM_CONTACTS"
-    PERSONAL_QUESTIONS = "PERSONAL_QUESTIONS"
-    ACCESS_LOGIN = "ACCESS_LOGIN"
-    SOCIAL_QUESTIONS = "SOCIAL_QUESTIONS"
-    UNRECOGNIZED_OTHER = "UNRECOGNIZED_OTHER"
 
 
 @dataclass(frozen=True, slots=True)

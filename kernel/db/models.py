@@ -1,9 +1,11 @@
 """SQLAlchemy 2 models of the domain; status columns are strings checked against the enums of
-:mod:`kernel.types`, the same on SQLite and PostgreSQL."""
+:mod:`kernel.types` (a session's sentiment and category against the values below), the same on
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -26,13 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from kernel.types import (
-    BatchStatus,
-    CompanyStatus,
-    RequestStatus,
-    Sentiment,
-    SessionCategory,
-)
+from kernel.types import BatchStatus, CompanyStatus, RequestStatus
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -43,6 +39,24 @@ NAMING_CONVENTION = {
 }
 
 PENDING = RequestStatus.PENDING_BATCHING.value
+SENTIMENTS = ("POSITIVE", "NEUTRAL", "NEGATIVE")
+"""What ``chat_sessions.sentiment`` accepts (its CHECK, created by migration 0001)."""
+CATEGORIES = (
+    "SCHEDULE_HOURS",
+    "LEAVE_VACATION",
+    "SICK_LEAVE_RECOVERY",
+    "SALARY_COMPENSATION",
+    "CONTRACT_HOURS",
+    "ONBOARDING",
+    "OFFBOARDING",
+    "WORKWEAR_STAFF_PASS",
+    "TEAM_CONTACTS",
+    "PERSONAL_QUESTIONS",
+    "ACCESS_LOGIN",
+    "SOCIAL_QUESTIONS",
+    "UNRECOGNIZED_OTHER",
+)
+"""What ``chat_sessions.category`` accepts (its CHECK, created by migration 0001)."""
 
 
 def new_id() -> str:
@@ -55,9 +69,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _in_list(column: str, values: Any) -> str:
-    """SQL for a CHECK that ``column`` holds one of an enum's values."""
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+def _in_list(column: str, values: Iterable[str]) -> str:
+    """SQL for a CHECK that ``column`` holds one of ``values`` (an enum's, or a tuple)."""
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
 class Base(DeclarativeBase):
@@ -99,11 +113,9 @@ class ChatSession(Base):
     __table_args__ = (
         UniqueConstraint("company_id", "external_id"),
         CheckConstraint(
-            "sentiment IS NULL OR " + _in_list("sentiment", Sentiment), name="sentiment"
+            "sentiment IS NULL OR " + _in_list("sentiment", SENTIMENTS), name="sentiment"
         ),
-        CheckConstraint(
-            "category IS NULL OR " + _in_list("category", SessionCategory), name="category"
-        ),
+        CheckConstraint("category IS NULL OR " + _in_list("category", CATEGORIES), name="category"),
         Index(None, "company_id", "start_time"),
     )
 

@@ -2,15 +2,44 @@
 registers them).
 
 Their answers go onto the session's columns (``applies="session"``); :data:`SESSION_FIELDS` is the
-one list of those columns that every processor, the importer and the benchmark use.
+one list of those columns that every processor, the importer and the benchmark use. The sentiment
+and category values are the ones the database's CHECKs on those columns accept.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from typing import Any
 
-from kernel.types import Sentiment, SessionCategory, TaskSpec
+from kernel.types import TaskSpec
+
+
+class Sentiment(enum.StrEnum):
+    """The employee's overall sentiment a session analysis chooses (``chat_sessions.sentiment``)."""
+
+    POSITIVE = "POSITIVE"
+    NEUTRAL = "NEUTRAL"
+    NEGATIVE = "NEGATIVE"
+
+
+class SessionCategory(enum.StrEnum):
+    """The fixed category list a session analysis must choose from (``chat_sessions.category``)."""
+
+    SCHEDULE_HOURS = "SCHEDULE_HOURS"
+    LEAVE_VACATION = "LEAVE_VACATION"
+    SICK_LEAVE_RECOVERY = "SICK_LEAVE_RECOVERY"
+    SALARY_COMPENSATION = "SALARY_COMPENSATION"
+    CONTRACT_HOURS = "CONTRACT_HOURS"
+    ONBOARDING = "ONBOARDING"
+    OFFBOARDING = "OFFBOARDING"
+    WORKWEAR_STAFF_PASS = "WORKWEAR_STAFF_PASS"
+    TEAM_CONTACTS = "TEAM_CONTACTS"
+    PERSONAL_QUESTIONS = "PERSONAL_QUESTIONS"
+    ACCESS_LOGIN = "ACCESS_LOGIN"
+    SOCIAL_QUESTIONS = "SOCIAL_QUESTIONS"
+    UNRECOGNIZED_OTHER = "UNRECOGNIZED_OTHER"
+
 
 SESSION_FIELDS = (
     "sentiment",

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from plugins.common.session_tasks import SessionCategory
 from plugins.common.tokens import (
     REPLY_PRIMING,
     TOKENS_PER_MESSAGE,
@@ -20,21 +21,7 @@ from plugins.common.tokens import (
     exact_counts,
 )
 
-CATEGORIES: tuple[str, ...] = (
-    "SCHEDULE_HOURS",
-    "LEAVE_VACATION",
-    "SICK_LEAVE_RECOVERY",
-    "SALARY_COMPENSATION",
-    "CONTRACT_HOURS",
-    "ONBOARDING",
-    "OFFBOARDING",
-    "WORKWEAR_STAFF_PASS",
-    "TEAM_CONTACTS",
-    "PERSONAL_QUESTIONS",
-    "ACCESS_LOGIN",
-    "SOCIAL_QUESTIONS",
-    "UNRECOGNIZED_OTHER",
-)
+CATEGORIES: tuple[str, ...] = tuple(category.value for category in SessionCategory)
 LANGUAGES: tuple[str, ...] = ("en", "de", "fr", "es", "nl", "it", "pt", "sv", "pl")
 SUMMARY_MAX = 200
 MAX_QUESTIONS = 5

@@ -14,11 +14,12 @@ import pytest
 from jsonschema import Draft202012Validator
 from sqlalchemy import select
 
-from kernel.db.models import AIProcessingRequest
+from kernel.db.models import CATEGORIES, SENTIMENTS, AIProcessingRequest
 from kernel.scheduler import Scheduler
 from kernel.types import ConfigError, LLMRequest, RequestStatus
 from plugins.common import tokens
 from plugins.common.importing.importer import import_file
+from plugins.common.session_tasks import Sentiment, SessionCategory
 from plugins.common.synthetic import write_jsonl
 from plugins.emulator import EmulatorConfig, EmulatorServer
 from plugins.openai_provider.encoding import OpenAIEncoder
@@ -158,6 +159,11 @@ def test_import_lines_choose_their_tasks(
     assert report.requests_created == 3
     assert [p.line for p in report.problems] == [3]
     assert "unknown task 'nope'" in report.problems[0].reason
+
+
+def test_session_answers_use_the_values_the_database_accepts() -> None:
+    assert tuple(Sentiment) == SENTIMENTS
+    assert tuple(SessionCategory) == CATEGORIES
 
 
 def test_strict_json_schema_in_lines() -> None:

@@ -257,6 +257,11 @@ class TaskHookSpec:
     def register_tasks(self, kernel: KernelAPI) -> Sequence[TaskSpec] | None:
         """The tasks this plugin defines; a name defined twice is an error."""
 
+    @_hookspec
+    def task_problems(self, kernel: KernelAPI, task: TaskSpec) -> list[str] | None:
+        """What this plugin cannot take in ``task`` (a provider: its schema rules), each a phrase
+        the kernel puts after the task's name."""
+
 
 class SettingsSpec:
     """Settings declarations: the sections and keys each plugin reads, with defaults and rules."""

@@ -405,11 +405,15 @@ class Kernel:
     @cached_property
     def _tasks(self) -> dict[str, TaskSpec]:
         """Every plugin's tasks, collected and checked once."""
-        return build_registry(self.pm.hook.register_tasks(kernel=self))
+        return build_registry(
+            self.pm.hook.register_tasks(kernel=self),
+            lambda task: self.pm.hook.task_problems(kernel=self, task=task),
+        )
 
     def tasks(self) -> Mapping[str, TaskSpec]:
         """Every defined task by name (built-in, from settings, from plugins); raises
-        :class:`ConfigError` when one is invalid (its schema is not strict-mode compatible)."""
+        :class:`ConfigError` when one is invalid (for the kernel or a plugin: a provider that
+        cannot take its schema)."""
         return self._tasks
 
     def task(self, name: str) -> TaskSpec:

@@ -25,6 +25,7 @@ from kernel.types import (
     ProviderLimits,
     ResultFiles,
     SubmittedBatch,
+    TaskSpec,
 )
 from plugins.common.sweeps import SweepSchedule, report_sweep
 from plugins.openai_provider.breaker import (
@@ -64,6 +65,7 @@ from plugins.openai_provider.models import capabilities
 from plugins.openai_provider.pause import PAUSED, CreationPause
 from plugins.openai_provider.rejections import blamed_lines, rejected_requests
 from plugins.openai_provider.retry import Failure
+from plugins.openai_provider.strict_schema import strict_problems
 
 if TYPE_CHECKING:
     import openai
@@ -156,6 +158,11 @@ class OpenAIProvider:
     def provider_limits(self, kernel: KernelAPI, provider: str) -> ProviderLimits | None:
         """The Batch API's limits per batch, for this plugin's provider."""
         return self.DIALECT.limits if provider == self.DIALECT.name else None
+
+    @hookimpl
+    def task_problems(self, kernel: KernelAPI, task: TaskSpec) -> list[str]:
+        """What strict structured outputs, which every line asks for, refuse in the task's schema."""
+        return [f"schema {problem}" for problem in strict_problems(task.schema)]
 
     @hookimpl
     def request_encoder(self, kernel: KernelAPI, provider: str, model: str) -> OpenAIEncoder | None:

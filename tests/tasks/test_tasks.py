@@ -14,9 +14,11 @@ import pytest
 from jsonschema import Draft202012Validator
 from sqlalchemy import select
 
+from kernel import hookimpl
+from kernel.api import KernelAPI
 from kernel.db.models import CATEGORIES, SENTIMENTS, AIProcessingRequest
 from kernel.scheduler import Scheduler
-from kernel.types import ConfigError, LLMRequest, RequestStatus
+from kernel.types import ConfigError, LLMRequest, RequestStatus, TaskSpec
 from plugins.common import tokens
 from plugins.common.importing.importer import import_file
 from plugins.common.session_tasks import Sentiment, SessionCategory
@@ -259,3 +261,61 @@ def test_tasks_come_from_plugins_not_the_kernel(tmp_path: Path) -> None:
     assert dict(alone.tasks()) == {}
     with pytest.raises(ConfigError, match="unknown task 'session_analysis'"):
         alone.task("session_analysis")
+
+
+OPEN_OBJECT = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}
+
+
+def test_schema_rules_are_the_registered_providers(tmp_path: Path) -> None:
+    """Strict mode is the OpenAI providers' rule: Anthropic alone takes an open object, and
+    openai with azure-openai registered report each of its problems once."""
+    from kernel.manager import Kernel
+    from kernel.settings import load_settings
+
+    settings = settings_file(tmp_path, schema=OPEN_OBJECT)
+    base: dict[str, Any] = {"plugins.autoload": False}
+    anthropic = Kernel.create(
+        load_settings({**base, "plugins.provider": "anthropic"}, settings_file=settings)
+    )
+    assert "topics" in anthropic.tasks()
+    routed = {
+        "routing.providers": ["openai", "azure-openai"],
+        "azure_openai.endpoint": "https://example.openai.azure.com",
+        "azure_openai.api_key": "azure-key",
+    }
+    both = Kernel.create(load_settings({**base, **routed}, settings_file=settings))
+    with pytest.raises(ConfigError) as caught:
+        both.tasks()
+    assert str(caught.value) == (
+        """invalid task: task 'topics': schema $: must set "additionalProperties": false"""
+    )
+
+
+class NeedsTemperature:
+    """A plugin that refuses tasks without a temperature."""
+
+    @hookimpl
+    def task_problems(self, kernel: KernelAPI, task: TaskSpec) -> list[str] | None:
+        return None if "temperature" in task.params else ["params must set a temperature"]
+
+
+def test_a_plugin_adds_its_task_problems_to_the_kernels(tmp_path: Path) -> None:
+    from kernel.manager import Kernel
+    from kernel.settings import load_settings
+
+    text = SETTINGS.replace("max_output_tokens = 300", "top_p = 1")
+    settings = settings_file(tmp_path, text=text)
+    kernel = Kernel.create(
+        load_settings(
+            {"plugins.autoload": False, "plugins.disabled": ["session-tasks"]},
+            settings_file=settings,
+        ),
+        extra=[("needs-temperature", NeedsTemperature())],
+    )
+    with pytest.raises(ConfigError) as caught:
+        kernel.tasks()
+    assert str(caught.value).splitlines()[1:] == [
+        "  task 'topics': unknown params top_p; valid: temperature, max_output_tokens, "
+        "reasoning_effort",
+        "  task 'topics': params must set a temperature",
+    ]

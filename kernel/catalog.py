@@ -70,7 +70,13 @@ _BUILTINS = (
     ("bench", "plugins.bench:BenchCommand", "command", (), ""),
     ("chaos", "plugins.chaos:ChaosCommand", "command", (), ""),
     ("settings", "plugins.settings_command:SettingsCommand", "command", (), ""),
-    ("core-commands", "plugins.core_commands:CoreCommands", "command", (), ""),
+    (
+        "core-commands",
+        "plugins.core_commands:CoreCommands",
+        "command",
+        (),
+        "plugins.core_commands",
+    ),
 )
 
 

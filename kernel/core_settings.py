@@ -163,12 +163,6 @@ SCHEDULER = Section(
             "how often a running instance beats and renews its leases",
             gt=0,
         ),
-        Setting(
-            "check_provider_on_start",
-            bool,
-            True,
-            "`run` calls the provider once before claiming work (false: like --no-provider-check)",
-        ),
     ),
 )
 

@@ -1,0 +1,26 @@
+"""Settings of the ``core-commands`` plugin: the key of the kernel's ``[scheduler]`` section that
+``run`` reads before it starts the scheduler."""
+
+from __future__ import annotations
+
+from kernel import hookimpl
+from kernel.settingspec import Section, Setting
+
+SCHEDULER = Section(
+    "scheduler",
+    "",
+    (
+        Setting(
+            "check_provider_on_start",
+            bool,
+            True,
+            "`run` calls the provider once before claiming work (false: like --no-provider-check)",
+        ),
+    ),
+)
+
+
+@hookimpl
+def declare_settings() -> list[Section]:
+    """``scheduler.check_provider_on_start``."""
+    return [SCHEDULER]

@@ -90,12 +90,14 @@ PROCESSING = Section(
             bool,
             True,
             "false: the original processor, whatever plugins.processor says",
+            flag_env="ENABLE_BATCH_OPTIMIZATION",
         ),
         Setting(
             "fallback_on_errors",
             bool,
             True,
             "false: no fallback plugin around the optimized processor",
+            flag_env="FALLBACK_ON_ERRORS",
         ),
     ),
 )

@@ -436,12 +436,6 @@ def shown(value: Any, *, secret: bool, limit: int = 80) -> str:
     return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
-SEED_FLAGS = {
-    "ENABLE_BATCH_OPTIMIZATION": "processing.enable_batch_optimization",
-    "ENABLE_BATCH_OPERATIONS": "processing.enable_batch_operations",
-    "ENABLE_PARALLEL_PROCESSING": "processing.enable_parallel_processing",
-    "FALLBACK_ON_ERRORS": "processing.fallback_on_errors",
-}
 TRACE_VARIABLE = f"{ENV_PREFIX}_TRACE_PLUGINS"
 DEFAULT_ENVIRONMENT = "development"
 PLUGIN_NAME_KEYS = ("processor", "provider", "cache", "exporters", "enabled", "disabled")
@@ -535,7 +529,7 @@ def read_settings(
     for parsed in files:
         layers += parsed.layers(chosen)
     layers += variables
-    layers += _flag_layers()
+    layers += _flag_layers(declarations)
     layers += _fallback_layers([*layers, command_line], declarations)
     layers.append(command_line)
     tree = merged(layers)
@@ -581,14 +575,15 @@ def _settings_files(settings_file: str | os.PathLike[str] | None) -> list[Path]:
     return files
 
 
-def _flag_layers() -> list[Layer]:
-    """The legacy boolean flags and ``BATCHKERNEL_TRACE_PLUGINS``, which win over the files."""
+def _flag_layers(declarations: Declarations) -> list[Layer]:
+    """The declared legacy boolean flags (``flag_env``) and ``BATCHKERNEL_TRACE_PLUGINS``, which
+    win over the files."""
     layers = []
-    for variable, key in SEED_FLAGS.items():
-        if variable in os.environ:
-            section, name = key.split(".")
+    for item in declarations:
+        variable = item.setting.flag_env
+        if variable and variable in os.environ:
             value = _parse_flag(variable, os.environ[variable])
-            layers.append(Layer("environment", variable, {section: {name: value}}))
+            layers.append(Layer("environment", variable, {item.section: {item.setting.key: value}}))
     if os.environ.get(TRACE_VARIABLE, "").lower() in _TRUE:
         layers.append(Layer("environment", TRACE_VARIABLE, {"plugins": {"trace": True}}))
     return layers

@@ -56,6 +56,9 @@ class Setting:
     fallback_env: str = ""
     """A variable (the provider SDK's, ``OPENAI_API_KEY``) that fills the setting when it is empty
     or set by nothing but its default."""
+    flag_env: str = ""
+    """A legacy boolean variable (``ENABLE_BATCH_OPERATIONS``) that sets the setting and wins over
+    the files and ``BATCHKERNEL_*`` variables; a value other than true or false is an error."""
     relative_paths: tuple[str, ...] = ()
     """Keys of a table value that hold file paths: a relative one is read relative to the
     settings file that sets it (``schema = "schemas/topics.json"``)."""

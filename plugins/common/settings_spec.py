@@ -128,12 +128,14 @@ PROCESSING = Section(
             bool,
             True,
             "false: the optimized processor queries per company",
+            flag_env="ENABLE_BATCH_OPERATIONS",
         ),
         Setting(
             "enable_parallel_processing",
             bool,
             True,
             "false: one company's submissions and downloads at a time",
+            flag_env="ENABLE_PARALLEL_PROCESSING",
         ),
         Setting(
             "max_concurrent_companies",

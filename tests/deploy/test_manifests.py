@@ -22,7 +22,8 @@ import typer.main
 import yaml
 
 from kernel.catalog import BUILTIN_PLUGINS
-from kernel.settings import SEED_FLAGS, load_settings
+from kernel.settings import load_settings
+from kernel.settingspec import collect_declarations
 from plugins.cli.main import build_app
 
 from .deployfiles import (
@@ -56,7 +57,8 @@ app = build_app([])
 
 CONTAINERS = [*compose_containers(), *k8s_containers()]
 ENVIRONMENTS = ("default", "development", "production")
-OTHER_VARIABLES = {"OPENAI_API_KEY", *SEED_FLAGS, *OTEL_VARIABLES}
+LEGACY_FLAGS = {item.setting.flag_env for item in collect_declarations(third_party=False)} - {""}
+OTHER_VARIABLES = {"OPENAI_API_KEY", *LEGACY_FLAGS, *OTEL_VARIABLES}
 
 
 @pytest.fixture

@@ -55,7 +55,7 @@ def open_kernel(
     kernel = Kernel.create(settings)
     kernel.create_database = False
     try:
-        kernel.tasks()  # a task strict structured outputs cannot take stops the command here
+        kernel.tasks()  # an invalid task (for the kernel or a provider) stops the command here
         if need_schema:
             from plugins.cli.readiness import require_schema
 

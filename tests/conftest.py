@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from kernel.db.migrate import upgrade
 from kernel.manager import Kernel
+from tests.support.schema import SchemaCopies
 
 pytest_plugins = ["tests.support.databases"]
 
@@ -23,8 +23,14 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 KernelFactory = Callable[..., Kernel]
 
 
+@pytest.fixture(scope="session")
+def schema_copies(tmp_path_factory: pytest.TempPathFactory) -> SchemaCopies:
+    """This worker's migrated schema, copied into the fresh databases tests migrate."""
+    return SchemaCopies(tmp_path_factory.mktemp("schema"))
+
+
 @pytest.fixture
-def make_kernel(tmp_path: Path) -> Iterator[KernelFactory]:
+def make_kernel(tmp_path: Path, schema_copies: SchemaCopies) -> Iterator[KernelFactory]:
     """Build kernels on a given database URL with test-friendly settings; migrated and closed."""
     made: list[Kernel] = []
 
@@ -43,7 +49,7 @@ def make_kernel(tmp_path: Path) -> Iterator[KernelFactory]:
         settings.update({key.replace("__", "."): value for key, value in overrides.items()})
         kernel = Kernel.create(overrides=settings, extra=extra)
         if migrate:
-            upgrade(kernel.db)
+            schema_copies.migrate(kernel.db)
         made.append(kernel)
         return kernel
 

@@ -690,8 +690,7 @@ def _message_tokens(vocabulary: str, role: str, text: str) -> int:
     """Tokens of one message in ``vocabulary`` (its framing, role and content)."""
     tokenizer = encoding(vocabulary)
     assert tokenizer is not None, "only called when exact counts are available"
-    encode = tokenizer.encode_ordinary
-    return TOKENS_PER_MESSAGE + len(encode(role)) + len(encode(text))
+    return TOKENS_PER_MESSAGE + tokenizer.count(role) + tokenizer.count(text)
 
 
 def completion_tokens(content: str) -> int:

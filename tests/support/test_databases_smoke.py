@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
-from tests.support.databases import worker_id
+from tests.support.databases import DatabasePool, worker_id
 
 # Harmless if tests/conftest.py registers the plugin too (pytest loads it once).
 pytest_plugins = ["tests.support.databases"]
@@ -29,8 +30,8 @@ def test_db_url_roundtrip(db_url: str) -> None:
 
 @pytest.mark.postgres
 def test_postgres_url_is_fresh_database(postgres_server_url: str, postgres_url: str) -> None:
-    """postgres_url names a new database on the server, named after the configured one and the
-    xdist worker, which it drops afterwards."""
+    """postgres_url names an empty database on the server of this test alone, named after the
+    configured one and the xdist worker."""
     name = make_url(postgres_url).database
     configured = make_url(postgres_server_url).database or "bk"
     assert name is not None and name.startswith(f"{configured.lower()[:32]}_{worker_id()}_")
@@ -44,6 +45,31 @@ def test_postgres_url_is_fresh_database(postgres_server_url: str, postgres_url: 
         assert found == 1
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_database_given_back_is_empty_when_taken_again(postgres_databases: DatabasePool) -> None:
+    """The pool hands a database back to the next test only once its tables and sessions are gone."""
+    name = postgres_databases.take()
+    url = make_url(postgres_databases.server_url).set(database=name)
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE left_over (id int)")
+        lingering = engine.connect()  # a session the test forgot: ended by the pool
+        postgres_databases.give_back(name)
+        assert postgres_databases.take() == name
+        with sa.create_engine(url, poolclass=NullPool).connect() as conn:
+            tables = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+            ).scalar_one()
+        assert tables == 0
+        with pytest.raises(sa.exc.OperationalError):
+            lingering.exec_driver_sql("SELECT 1")
+        lingering.invalidate()
+    finally:
+        engine.dispose()
+        postgres_databases.give_back(name)
 
 
 def test_redis_ping(redis_url: str) -> None:

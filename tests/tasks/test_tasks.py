@@ -6,6 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +205,30 @@ def test_token_counter_against_known_counts() -> None:
     assert tokens.count_text("gpt-4o", "hello world") == 2
     # 3 priming + per message 3 + role (1) + content
     assert tokens.count_chat("gpt-4o", [("system", "hello world"), ("user", "hello world")]) == 15
+
+
+def test_token_counts_match_the_tokenizer_package_without_importing_its_wrapper() -> None:
+    """Counting loads only the compiled tokenizer (not the package's Python wrapper, which parses
+    every vocabulary at import), and counts what the wrapper's encoder counts."""
+    script = (
+        "import sys; from plugins.common import tokens; "
+        "n = tokens.count_text('gpt-4o', 'Ünïcödé, <|endoftext|> and 12345 tokens!'); "
+        "print(n, 'bpe_openai' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    count, wrapper_loaded = out.stdout.split()
+    assert wrapper_loaded == "False"
+    with warnings.catch_warnings():  # the wrapper loads its data with a deprecated call
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import bpe_openai
+
+        o200k, cl100k = (
+            bpe_openai.get_encoding("o200k_base"),
+            bpe_openai.get_encoding("cl100k_base"),
+        )
+    assert int(count) == len(o200k.encode_ordinary("Ünïcödé, <|endoftext|> and 12345 tokens!"))
+    for text in ("", "hello world", "def f(x):\n    return x ** 2\n", "日本語のテキスト"):
+        assert tokens.count_text("gpt-4", text) == len(cl100k.encode_ordinary(text))
 
 
 def test_token_counter_falls_back_to_characters(monkeypatch: pytest.MonkeyPatch) -> None:

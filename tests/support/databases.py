@@ -176,14 +176,19 @@ class DatabasePool:
 
     Dropping a database makes the server run an immediate checkpoint (0.3-1.6 s with a busy
     server, and every other worker's writes waiting on it), so a test's database is instead
-    emptied (its sessions ended, schema ``public`` dropped and made again) and handed to the next
-    test of this worker; the pool drops them all when the worker ends."""
+    renamed (after its sessions are ended: a thread the test leaked cannot find it again),
+    emptied (schema ``public`` dropped and made again) and handed to the next test of this
+    worker; the pool drops them all when the worker ends."""
 
     def __init__(self, server_url: str) -> None:
         self.server_url = server_url
         self.admin = sa.create_engine(server_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
         self.free: list[str] = []
-        self.made: list[str] = []
+        self.made: set[str] = set()
+
+    def url(self, name: str) -> str:
+        """The URL of database ``name`` on the server."""
+        return _render(make_url(self.server_url).set(database=name))
 
     def take(self) -> str:
         """The name of an empty database: a reused one, or a new one."""
@@ -195,39 +200,59 @@ class DatabasePool:
             # Tests kill our processes, never the server: commits need not wait for the WAL
             # flush, which is most of a small transaction's latency.
             conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit TO off')
-        self.made.append(name)
+        self.made.add(name)
         return name
 
     def give_back(self, name: str) -> None:
-        """Empty ``name`` for the next test (end its sessions, drop what it holds)."""
-        if name in self.free:
+        """Rename and empty ``name`` for the next test; drop it if that fails."""
+        if name not in self.made:
             return
-        url = _render(make_url(self.server_url).set(database=name))
-        with self.admin.connect() as conn:
-            conn.exec_driver_sql(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %(name)s AND pid <> pg_backend_pid()",
-                {"name": name},
-            )
-        engine = sa.create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        fresh = database_name(self.server_url)
+        try:
+            self._rename(name, fresh)
+        except sa.exc.DBAPIError:
+            self._drop(name)
+            return
+        self.made.add(fresh)
+        engine = sa.create_engine(self.url(fresh), poolclass=NullPool, isolation_level="AUTOCOMMIT")
         try:
             with engine.connect() as conn:
                 conn.exec_driver_sql("DROP SCHEMA public CASCADE")
                 conn.exec_driver_sql("CREATE SCHEMA public")
-        except sa.exc.DBAPIError:  # could not be emptied: not reused
-            with self.admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            self.made.remove(name)
+        except sa.exc.DBAPIError:
+            self._drop(fresh)
             return
         finally:
             engine.dispose()
-        self.free.append(name)
+        self.free.append(fresh)
+
+    def _rename(self, name: str, fresh: str, attempts: int = 20) -> None:
+        """End ``name``'s sessions and rename it (again if a session came back in between)."""
+        with self.admin.connect() as conn:
+            for attempt in range(attempts):
+                conn.exec_driver_sql(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %(name)s AND pid <> pg_backend_pid()",
+                    {"name": name},
+                )
+                try:
+                    conn.exec_driver_sql(f'ALTER DATABASE "{name}" RENAME TO "{fresh}"')
+                except sa.exc.OperationalError:
+                    if attempt == attempts - 1:
+                        raise
+                    continue
+                self.made.discard(name)
+                return
+
+    def _drop(self, name: str) -> None:
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.made.discard(name)
 
     def close(self) -> None:
         """Drop every database this pool made."""
-        with self.admin.connect() as conn:
-            for name in self.made:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in list(self.made):
+            self._drop(name)
         self.admin.dispose()
 
 
@@ -245,7 +270,7 @@ def postgres_databases(postgres_server_url: str) -> Iterator[DatabasePool]:
 def postgres_url(postgres_databases: DatabasePool) -> Iterator[str]:
     """URL of an empty PostgreSQL database of this test alone (emptied and reused afterwards)."""
     name = postgres_databases.take()
-    yield _render(make_url(postgres_databases.server_url).set(database=name))
+    yield postgres_databases.url(name)
     postgres_databases.give_back(name)
 
 

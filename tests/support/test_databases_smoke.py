@@ -48,18 +48,21 @@ def test_postgres_url_is_fresh_database(postgres_server_url: str, postgres_url: 
 
 
 @pytest.mark.postgres
-def test_a_database_given_back_is_empty_when_taken_again(postgres_databases: DatabasePool) -> None:
-    """The pool hands a database back to the next test only once its tables and sessions are gone."""
+def test_a_database_given_back_is_empty_and_out_of_reach_of_old_sessions(
+    postgres_databases: DatabasePool,
+) -> None:
+    """The pool hands a database to the next test under a new name, without its tables, and a
+    session the last test left open can neither stay nor come back."""
     name = postgres_databases.take()
-    url = make_url(postgres_databases.server_url).set(database=name)
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(postgres_databases.url(name))
     try:
         with engine.begin() as conn:
             conn.exec_driver_sql("CREATE TABLE left_over (id int)")
-        lingering = engine.connect()  # a session the test forgot: ended by the pool
+        lingering = engine.connect()  # a session the test forgot
         postgres_databases.give_back(name)
-        assert postgres_databases.take() == name
-        with sa.create_engine(url, poolclass=NullPool).connect() as conn:
+        reused = postgres_databases.take()
+        assert reused != name
+        with sa.create_engine(postgres_databases.url(reused), poolclass=NullPool).connect() as conn:
             tables = conn.exec_driver_sql(
                 "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
             ).scalar_one()
@@ -67,9 +70,11 @@ def test_a_database_given_back_is_empty_when_taken_again(postgres_databases: Dat
         with pytest.raises(sa.exc.OperationalError):
             lingering.exec_driver_sql("SELECT 1")
         lingering.invalidate()
+        with pytest.raises(sa.exc.OperationalError, match="does not exist"):
+            engine.connect()
+        postgres_databases.give_back(reused)
     finally:
         engine.dispose()
-        postgres_databases.give_back(name)
 
 
 def test_redis_ping(redis_url: str) -> None:

@@ -29,15 +29,16 @@ def submitted_by_company(kernel: KernelAPI) -> Counter[str]:
 
 
 def first_cycle(costs_kernel: Any, server: Any, url: str, tmp_path: Path, processor: str) -> Any:
-    """One create cycle over a 50,000-request tenant and ten 5-request tenants; batches served."""
+    """One create cycle over a tenant with 50 batches of work and ten 5-request tenants; batches
+    served."""
     kernel = costs_kernel(
         url,
         server,
         plugins__processor=processor,
         batch__max_batches_per_cycle=20,
-        batch__max_requests_per_batch=1000,
+        batch__max_requests_per_batch=100,
     )
-    load_tenants(kernel, tmp_path, {"huge": 50_000} | SMALL)
+    load_tenants(kernel, tmp_path, {"huge": 5_000} | SMALL)
     counts = Scheduler(kernel, record=False).create_step()
     served = submitted_by_company(kernel)
     assert all(served[company] == 1 for company in SMALL), served

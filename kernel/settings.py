@@ -71,10 +71,9 @@ class SettingsFile:
 
     def layers(self, environment: str) -> list[Layer]:
         """The file's ``[default]`` table, then the chosen environment's (when it has them)."""
-        names = [DEFAULT] if environment == DEFAULT else [DEFAULT, environment]
         return [
             Layer("file", f"{self.path} [{name}]", _lower(self.environments[name]))
-            for name in names
+            for name in dict.fromkeys((DEFAULT, environment))
             if name in self.environments
         ]
 

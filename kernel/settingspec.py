@@ -143,10 +143,8 @@ def kind(value: Any) -> str:
 
 def _has_type(value: Any, kind: type) -> bool:
     """``isinstance`` for settings: a bool is no number, an int is a float."""
-    if kind is bool:
-        return isinstance(value, bool)
-    if kind in (int, float) and isinstance(value, bool):
-        return False
+    if isinstance(value, bool):
+        return kind is bool
     if kind is float:
         return isinstance(value, int | float)
     if kind is list:

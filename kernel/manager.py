@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 import logging
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.metadata import EntryPoint
@@ -139,7 +139,7 @@ class PluginRegistry:
         """Remember one plugin's outcome."""
         self.infos[info.name] = info
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[PluginInfo]:
         return iter(self.infos.values())
 
 
@@ -269,10 +269,7 @@ class Kernel:
     """
 
     def __init__(
-        self,
-        settings: Dynaconf,
-        pm: pluggy.PluginManager,
-        registry: PluginRegistry,
+        self, settings: Dynaconf, pm: pluggy.PluginManager, registry: PluginRegistry
     ) -> None:
         self.settings = settings
         self.pm = pm

@@ -183,6 +183,3 @@ class KernelAPI(Reporting, Protocol):
 
     def collect_status(self) -> dict[str, Any]:
         """Every plugin's status sections, merged."""
-
-    def merge_status(self, section: str, parts: Sequence[Any]) -> Any:
-        """One status section of several instances, merged by the plugin that owns it."""

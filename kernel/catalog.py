@@ -14,69 +14,54 @@ ENTRY_POINT_GROUP = "batchkernel.plugins"
 @dataclass(frozen=True, slots=True)
 class CatalogEntry:
     """A built-in plugin: import target, role (``command``, ``tasks`` and ``extension`` ones are
-    registered at every start), required plugins, the light module that declares its settings."""
+    registered at every start), the light module that declares its settings."""
 
     name: str
     target: str
     role: str
-    requires: tuple[str, ...] = ()
     settings: str = ""
 
 
 _BUILTINS = (
-    # name, import target, role, required plugins, package whose settings_spec declares settings
-    ("core", "kernel.core:CorePlugin", "kernel", (), ""),
-    ("original", "plugins.original:OriginalProcessor", "processor", (), "plugins.common"),
-    ("optimized", "plugins.optimized:OptimizedProcessor", "processor", (), "plugins.common"),
-    ("fallback", "plugins.fallback:FallbackPlugin", "processor", ("optimized",), ""),
-    ("budget", "plugins.budget:BudgetPlugin", "extension", (), "plugins.budget"),
-    ("routing", "plugins.routing:RoutingPlugin", "extension", (), "plugins.routing"),
-    ("session-tasks", "plugins.session_tasks:SessionTasks", "tasks", (), ""),
-    ("openai", "plugins.openai_provider:OpenAIProvider", "provider", (), "plugins.openai_provider"),
+    # name, import target, role, package whose settings_spec declares settings
+    ("core", "kernel.core:CorePlugin", "kernel", ""),
+    ("original", "plugins.original:OriginalProcessor", "processor", "plugins.common"),
+    ("optimized", "plugins.optimized:OptimizedProcessor", "processor", "plugins.common"),
+    ("fallback", "plugins.fallback:FallbackPlugin", "processor", ""),
+    ("budget", "plugins.budget:BudgetPlugin", "extension", "plugins.budget"),
+    ("routing", "plugins.routing:RoutingPlugin", "extension", "plugins.routing"),
+    ("session-tasks", "plugins.session_tasks:SessionTasks", "tasks", ""),
+    ("openai", "plugins.openai_provider:OpenAIProvider", "provider", "plugins.openai_provider"),
     (
         "anthropic",
         "plugins.anthropic_provider:AnthropicProvider",
         "provider",
-        (),
         "plugins.anthropic_provider",
     ),
     (
         "azure-openai",
         "plugins.openai_provider:AzureOpenAIProvider",
         "provider",
-        (),
         "plugins.openai_provider.azure_settings_spec",
     ),
-    ("gemini", "plugins.gemini_provider:GeminiProvider", "provider", (), "plugins.gemini_provider"),
-    ("cache-disk", "plugins.cache_disk:DiskCache", "cache", (), "plugins.cache_disk"),
-    ("cache-memory", "plugins.cache_memory:MemoryCache", "cache", (), "plugins.cache_common"),
-    ("cache-redis", "plugins.cache_redis:RedisCache", "cache", (), "plugins.cache_redis"),
-    ("otel", "plugins.otel:OtelPlugin", "exporter", (), "plugins.otel"),
-    ("serve", "plugins.serve:ServePlugin", "command", (), "plugins.serve"),
-    (
-        "emulator",
-        "plugins.emulator_command:EmulatorCommand",
-        "command",
-        (),
-        "plugins.emulator_command",
-    ),
-    ("importer", "plugins.importer:ImportCommand", "command", (), "plugins.importer"),
-    ("companies", "plugins.companies:CompaniesCommand", "command", (), ""),
-    ("tasks", "plugins.tasks:TasksCommand", "command", (), "plugins.tasks"),
-    ("operations", "plugins.operations:OperationsPlugin", "command", (), ""),
-    ("doctor", "plugins.doctor:DoctorCommand", "command", (), ""),
-    ("status", "plugins.status:StatusCommand", "command", (), ""),
-    ("demo", "plugins.demo:DemoCommand", "command", (), ""),
-    ("bench", "plugins.bench:BenchCommand", "command", (), ""),
-    ("chaos", "plugins.chaos:ChaosCommand", "command", (), ""),
-    ("settings", "plugins.settings_command:SettingsCommand", "command", (), ""),
-    (
-        "core-commands",
-        "plugins.core_commands:CoreCommands",
-        "command",
-        (),
-        "plugins.core_commands",
-    ),
+    ("gemini", "plugins.gemini_provider:GeminiProvider", "provider", "plugins.gemini_provider"),
+    ("cache-disk", "plugins.cache_disk:DiskCache", "cache", "plugins.cache_disk"),
+    ("cache-memory", "plugins.cache_memory:MemoryCache", "cache", "plugins.cache_common"),
+    ("cache-redis", "plugins.cache_redis:RedisCache", "cache", "plugins.cache_redis"),
+    ("otel", "plugins.otel:OtelPlugin", "exporter", "plugins.otel"),
+    ("serve", "plugins.serve:ServePlugin", "command", "plugins.serve"),
+    ("emulator", "plugins.emulator_command:EmulatorCommand", "command", "plugins.emulator_command"),
+    ("importer", "plugins.importer:ImportCommand", "command", "plugins.importer"),
+    ("companies", "plugins.companies:CompaniesCommand", "command", ""),
+    ("tasks", "plugins.tasks:TasksCommand", "command", "plugins.tasks"),
+    ("operations", "plugins.operations:OperationsPlugin", "command", ""),
+    ("doctor", "plugins.doctor:DoctorCommand", "command", ""),
+    ("status", "plugins.status:StatusCommand", "command", ""),
+    ("demo", "plugins.demo:DemoCommand", "command", ""),
+    ("bench", "plugins.bench:BenchCommand", "command", ""),
+    ("chaos", "plugins.chaos:ChaosCommand", "command", ""),
+    ("settings", "plugins.settings_command:SettingsCommand", "command", ""),
+    ("core-commands", "plugins.core_commands:CoreCommands", "command", "plugins.core_commands"),
 )
 
 
@@ -88,8 +73,8 @@ def _settings_module(package: str) -> str:
 
 
 BUILTIN_PLUGINS: dict[str, CatalogEntry] = {
-    name: CatalogEntry(name, target, role, requires, _settings_module(settings))
-    for name, target, role, requires, settings in _BUILTINS
+    name: CatalogEntry(name, target, role, _settings_module(settings))
+    for name, target, role, settings in _BUILTINS
 }
 ALWAYS_REGISTERED = tuple(
     name

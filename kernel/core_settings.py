@@ -1,5 +1,5 @@
-"""The kernel's own settings: database, plugins, log, and the keys of processing, batch and
-scheduler it reads itself (plugins add theirs through the same ``declare_settings`` hook)."""
+"""The kernel's own settings: database, plugins, and the keys of processing, batch and scheduler
+it reads itself (plugins add theirs through the same ``declare_settings`` hook)."""
 
 from __future__ import annotations
 
@@ -168,29 +168,7 @@ SCHEDULER = Section(
     ),
 )
 
-LOG = Section(
-    "log",
-    "What the command line logs on standard error, and how. `--log-level`, `--quiet` and "
-    "`--debug` win over `level`.",
-    (
-        Setting(
-            "level",
-            str,
-            "info",
-            "batchkernel's log level (info: a start-up banner and progress per cycle)",
-            choices=("debug", "info", "warning", "error"),
-        ),
-        Setting(
-            "format",
-            str,
-            "text",
-            "text (one line with a UTC timestamp) or json (one object a line, for log shippers)",
-            choices=("text", "json"),
-        ),
-    ),
-)
-
-SECTIONS = (DATABASE, PLUGINS, PROCESSING, BATCH, SCHEDULER, LOG)
+SECTIONS = (DATABASE, PLUGINS, PROCESSING, BATCH, SCHEDULER)
 
 
 @hookimpl

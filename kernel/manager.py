@@ -13,9 +13,10 @@ from __future__ import annotations
 import inspect
 import logging
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
@@ -40,7 +41,6 @@ from kernel.types import (
     BatchPlan,
     Company,
     ConfigError,
-    HealthCheck,
     LLMResult,
     LocalBatch,
     Metric,
@@ -92,8 +92,16 @@ class _Candidate:
     source: str
     version: str
     role: str
-    requires: tuple[str, ...]
     selected: bool
+
+    def load(self) -> Any:
+        """Import the plugin (a built-in by its target, a third-party one by its entry point)."""
+        loaded = import_target(self.target) if isinstance(self.target, str) else self.target.load()
+        return instantiate(loaded)
+
+    def info(self, status: str, reason: str = "") -> PluginInfo:
+        """The registry's record of this plugin with ``status``."""
+        return PluginInfo(self.name, self.source, self.version, self.role, status, reason)
 
 
 def routed_providers(settings: Dynaconf) -> list[str]:
@@ -104,33 +112,21 @@ def routed_providers(settings: Dynaconf) -> list[str]:
 
 def _selection(settings: Dynaconf) -> tuple[list[str], list[str]]:
     """Names settings ask for, in registration order, and names they explicitly select."""
-    plugins = settings.plugins
-    processing = settings.processing
-    processor = str(plugins.processor)
-    if not processing.enable_batch_optimization:
-        processor = "original"
-    wanted = ["core", "original"]
-    selected = [processor, str(plugins.provider)]
-    if processor != "original":
-        wanted.append(processor)
-        if processing.fallback_on_errors and "fallback" in BUILTIN_PLUGINS:
-            wanted.append("fallback")
+    plugins, processing = settings.plugins, settings.processing
+    processor = str(plugins.processor) if processing.enable_batch_optimization else "original"
     providers = [str(plugins.provider), *routed_providers(settings)]
-    wanted += providers
-    selected += providers
-    if str(plugins.cache) != "none":
-        wanted.append(str(plugins.cache))
-        selected.append(str(plugins.cache))
+    cache = [str(plugins.cache)] if str(plugins.cache) != "none" else []
     exporters = [str(name) for name in plugins.get("exporters", [])]
-    selected += exporters
-    wanted += exporters
+    selected = [processor, *providers, *cache, *exporters]
+    wanted = ["core", "original", processor]
+    if processor != "original" and processing.fallback_on_errors:
+        wanted.append("fallback")
+    wanted += [*providers, *cache, *exporters]
     telemetry = settings.get("telemetry") or {}
-    exporting = str(telemetry.get("exporter", "none")) != "none" or telemetry.get("prometheus_port")
-    if exporting and "otel" in BUILTIN_PLUGINS:
+    if str(telemetry.get("exporter", "none")) != "none" or telemetry.get("prometheus_port"):
         wanted.append("otel")
     wanted += [str(name) for name in plugins.get("enabled", [])]
-    wanted += ALWAYS_REGISTERED
-    return list(dict.fromkeys(wanted)), selected
+    return list(dict.fromkeys([*wanted, *ALWAYS_REGISTERED])), selected
 
 
 class PluginRegistry:
@@ -143,24 +139,25 @@ class PluginRegistry:
         """Remember one plugin's outcome."""
         self.infos[info.name] = info
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[PluginInfo]:
         return iter(self.infos.values())
 
 
-def _blocked_names(disabled: Iterable[str], candidates: dict[str, _Candidate]) -> dict[str, str]:
-    """Disabled names plus, transitively, every candidate that requires one of them."""
-    blocked = {name: "disabled in plugins.disabled" for name in disabled}
-    changed = True
-    while changed:
-        changed = False
-        for cand in candidates.values():
-            if cand.name in blocked:
-                continue
-            missing = [req for req in cand.requires if req in blocked]
-            if missing:
-                blocked[cand.name] = f"requires disabled plugin {missing[0]}"
-                changed = True
-    return blocked
+def _candidates(
+    names: Iterable[str], third_party: Mapping[str, EntryPoint], selected: Sequence[str]
+) -> dict[str, _Candidate]:
+    """Where each named plugin comes from: the built-in table, or its distribution's entry point."""
+    candidates: dict[str, _Candidate] = {}
+    for name in names:
+        if name in BUILTIN_PLUGINS:
+            entry = BUILTIN_PLUGINS[name]
+            cand = _Candidate(name, entry.target, "built-in", "", entry.role, name in selected)
+        else:
+            ep, dist = third_party[name], third_party[name].dist
+            source, version = (dist.name, dist.version) if dist else ("unknown", "")
+            cand = _Candidate(name, ep, source, version, "third-party", name in selected)
+        candidates[name] = cand
+    return candidates
 
 
 def build_plugin_manager(
@@ -191,61 +188,26 @@ def build_plugin_manager(
     if autoload:
         names += [name for name in third_party if name not in names]
 
-    candidates: dict[str, _Candidate] = {}
-    for name in names:
-        if name in BUILTIN_PLUGINS:
-            entry = BUILTIN_PLUGINS[name]
-            candidates[name] = _Candidate(
-                name, entry.target, "built-in", "", entry.role, entry.requires, name in selected
-            )
-        else:
-            ep = third_party[name]
-            dist = ep.dist
-            candidates[name] = _Candidate(
-                name,
-                ep,
-                dist.name if dist else "unknown",
-                dist.version if dist else "",
-                "third-party",
-                (),
-                name in selected,
-            )
-    blocked = _blocked_names(disabled, candidates)
-    for name in disabled:
-        pm.set_blocked(name)
+    candidates = _candidates(names, third_party, selected)
+    blocked = {name: "disabled in plugins.disabled" for name in disabled}
     for name, reason in blocked.items():
-        if name in ESSENTIAL:
-            raise ConfigError(f"cannot disable {name!r}: it is essential ({reason})")
         if name in selected and name in candidates:
             raise ConfigError(f"plugin {name!r} is selected in settings but {reason}")
-        cand = candidates.get(name)
         pm.set_blocked(name)
-        registry.record(
-            PluginInfo(
-                name,
-                cand.source if cand else "unknown",
-                cand.version if cand else "",
-                cand.role if cand else "",
-                "disabled",
-                reason,
-            )
-        )
+        cand = candidates.get(name) or _Candidate(name, None, "unknown", "", "", False)
+        registry.record(cand.info("disabled", reason))
 
     for name, cand in candidates.items():
         if name in blocked:
             continue
         try:
-            loaded = cand.target.load() if cand.source != "built-in" else import_target(cand.target)
-            plugin = instantiate(loaded)
+            plugin = cand.load()
             requires = tuple(getattr(plugin, "batchkernel_requires", ()))
             disabled_req = [req for req in requires if req in blocked]
             if disabled_req:
-                reason = f"requires disabled plugin {disabled_req[0]}"
-                blocked[name] = reason
+                blocked[name] = f"requires disabled plugin {disabled_req[0]}"
                 pm.set_blocked(name)
-                registry.record(
-                    PluginInfo(name, cand.source, cand.version, cand.role, "disabled", reason)
-                )
+                registry.record(cand.info("disabled", blocked[name]))
                 continue
             missing = [req for req in requires if req not in candidates]
             if missing:
@@ -260,11 +222,9 @@ def build_plugin_manager(
                 raise PluginLoadError(message) from exc
             log.warning(message)
             log.debug("%s", traceback.format_exc())
-            registry.record(
-                PluginInfo(name, cand.source, cand.version, cand.role, "failed", message)
-            )
+            registry.record(cand.info("failed", message))
             continue
-        registry.record(PluginInfo(name, cand.source, cand.version, cand.role, "enabled"))
+        registry.record(cand.info("enabled"))
     for name, plugin in extra:
         pm.register(plugin, name=name)
         registry.record(PluginInfo(name, "test", "", "test", "enabled"))
@@ -309,16 +269,12 @@ class Kernel:
     """
 
     def __init__(
-        self,
-        settings: Dynaconf,
-        pm: pluggy.PluginManager,
-        registry: PluginRegistry,
-        database: Database | None = None,
+        self, settings: Dynaconf, pm: pluggy.PluginManager, registry: PluginRegistry
     ) -> None:
         self.settings = settings
         self.pm = pm
         self.registry = registry
-        self._database = database
+        self._database: Database | None = None
         self.log = logging.getLogger("batchkernel")
         self.instance_id: str | None = None
         self.create_database = True
@@ -339,7 +295,7 @@ class Kernel:
         pm, registry = build_plugin_manager(settings, autoload=autoload, extra=extra)
         return cls(settings, pm, registry)
 
-    @cached_property
+    @property
     def db(self) -> Database:
         """The database, opened on first use from ``database.*`` settings."""
         if self._database is None:
@@ -531,45 +487,6 @@ class Kernel:
                 else:
                     merged.setdefault(key, value)
         return merged
-
-    def health_checks(self, *, remote: bool = True) -> list[HealthCheck]:
-        """Every plugin's checks; a plugin whose check raises fails one blocking check."""
-        found: list[HealthCheck] = []
-        for impl in reversed(self.pm.hook.health_checks.get_hookimpls()):
-            try:
-                answer = impl.function(kernel=self, remote=remote)
-                checks = answer if isinstance(answer, list) else []
-                found += [check for check in checks if isinstance(check, HealthCheck)]
-            except Exception as exc:
-                found.append(
-                    HealthCheck(
-                        f"plugin {impl.plugin_name}",
-                        False,
-                        f"its checks failed: {type(exc).__name__}: {exc}",
-                        "see `batchkernel --debug doctor`",
-                    )
-                )
-                self.log.debug("health checks of %s failed", impl.plugin_name, exc_info=True)
-        return found
-
-    def describe_setup(self) -> dict[str, str]:
-        """Facts the plugins give for the start-up banner (``{label: text}``); a label several
-        plugins give (``provider``, with several providers registered) lists each text once."""
-        facts: dict[str, list[str]] = {}
-        for part in reversed(self.pm.hook.describe_setup(kernel=self)):
-            for label, text in (part or {}).items():
-                texts = facts.setdefault(str(label), [])
-                if str(text) not in texts:
-                    texts.append(str(text))
-        return {label: "; ".join(texts) for label, texts in facts.items()}
-
-    def merge_status(self, section: str, parts: Sequence[Any]) -> Any:
-        """One status section of several instances (newest first), merged by the plugin that
-        owns it; unanswered, the newest instance's part."""
-        if not parts:
-            return None
-        merged = self.pm.hook.merge_status(kernel=self, section=section, parts=list(parts))
-        return parts[0] if merged is None else merged
 
     # The hooks whose first answer is checked against its type, with the protocol's signature.
     provider_limits = _first_result(KernelAPI.provider_limits, ProviderLimits)

@@ -12,7 +12,7 @@ import difflib
 import os
 import re
 import tomllib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 from dynaconf import Dynaconf
 from dynaconf.utils.parse_conf import parse_conf_data
 
-from kernel.settingspec import Declarations, Declared, collect_declarations
+from kernel.settingspec import Declarations, collect_declarations, kind
 from kernel.types import ConfigError
 
 ENV_PREFIX = "BATCHKERNEL"
@@ -48,11 +48,6 @@ class Layer:
     tree: Mapping[str, Any]
 
     @property
-    def label(self) -> str:
-        """How ``batchkernel settings`` names this source."""
-        return self.origin or self.kind
-
-    @property
     def where(self) -> str:
         """This source in a sentence: ``in FILE [default]``, ``by VARIABLE``, ``on the command line``."""
         if self.kind == "file":
@@ -76,10 +71,9 @@ class SettingsFile:
 
     def layers(self, environment: str) -> list[Layer]:
         """The file's ``[default]`` table, then the chosen environment's (when it has them)."""
-        names = [DEFAULT] if environment == DEFAULT else [DEFAULT, environment]
         return [
             Layer("file", f"{self.path} [{name}]", _lower(self.environments[name]))
-            for name in names
+            for name in dict.fromkeys((DEFAULT, environment))
             if name in self.environments
         ]
 
@@ -380,14 +374,6 @@ _QUERY_SECRET = re.compile(
     r"(?P<name>[?&;][^=&;#\s]*(?:" + "|".join(SECRET_WORDS) + r"|pwd|key)[^=&;#\s]*=)[^&;#\s]*",
     re.IGNORECASE,
 )
-_KINDS: tuple[tuple[type | tuple[type, ...], str], ...] = (
-    (bool, "true or false"),
-    (int, "a whole number"),
-    (float, "a number"),
-    (str, "a string"),
-    (Mapping, "a table"),
-    ((list, tuple), "a list"),
-)
 
 
 def is_secret_key(key: str) -> bool:
@@ -405,14 +391,6 @@ def mask_url(text: str) -> str:
         return f"{match['scheme']}{user}:{MASK}@" if colon else f"{match['scheme']}{MASK}@"
 
     return _QUERY_SECRET.sub(rf"\g<name>{MASK}", _URL_USERINFO.sub(userinfo, text))
-
-
-def kind(value: Any) -> str:
-    """The type of ``value`` in plain words: ``a list``, ``a table``, ``a string``..."""
-    for types, words in _KINDS:
-        if isinstance(value, types):
-            return words
-    return "nothing" if value is None else f"a {type(value).__name__}"
 
 
 def redacted(value: Any) -> Any:
@@ -444,15 +422,6 @@ _FALSE = {"0", "false", "no", "off"}
 
 
 @dataclass(frozen=True, slots=True)
-class Effective:
-    """One setting as loaded: its declaration, value and source."""
-
-    declared: Declared
-    value: Any
-    source: Layer
-
-
-@dataclass(frozen=True, slots=True)
 class LoadedSettings:
     """Loaded and checked settings, with where each value came from."""
 
@@ -461,14 +430,6 @@ class LoadedSettings:
     files: tuple[Path, ...]
     declarations: Declarations
     layers: tuple[Layer, ...]
-
-    def effective(self) -> Iterator[Effective]:
-        """Every declared setting with its effective value and its source."""
-        found = sources(self.layers, self.declarations)
-        tree = merged(self.layers)
-        for item in self.declarations:
-            value = tree.get(item.section, {}).get(item.setting.key)
-            yield Effective(item, value, found[item.dotted])
 
 
 def default_settings_file() -> Path:

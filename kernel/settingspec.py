@@ -30,7 +30,7 @@ _TYPE_WORDS: dict[type, str] = {
     float: "a number",
     str: "a string",
     list: "a list",
-    dict: "a table (key = value pairs)",
+    dict: "a table",
 }
 
 
@@ -71,6 +71,8 @@ class Setting:
         words = [_TYPE_WORDS[self.kind]]
         if self.non_empty:
             words[0] = words[0].replace("a ", "a non-empty ", 1)
+        if self.kind is dict:
+            words.append("(key = value pairs)")
         bounds = " and ".join(_bounds(self))
         if bounds:
             words.append(f"of {bounds}" if bounds.startswith("at ") else bounds)
@@ -133,12 +135,16 @@ def _choice(value: Any) -> str:
     return str(value) if value != "" else '"" (empty)'
 
 
+def kind(value: Any) -> str:
+    """The type of ``value`` in plain words: ``a list``, ``a table``, ``a string``..."""
+    found = (words for type_, words in _TYPE_WORDS.items() if _has_type(value, type_))
+    return next(found, "nothing" if value is None else f"a {type(value).__name__}")
+
+
 def _has_type(value: Any, kind: type) -> bool:
     """``isinstance`` for settings: a bool is no number, an int is a float."""
-    if kind is bool:
-        return isinstance(value, bool)
-    if kind in (int, float) and isinstance(value, bool):
-        return False
+    if isinstance(value, bool):
+        return kind is bool
     if kind is float:
         return isinstance(value, int | float)
     if kind is list:
@@ -258,35 +264,32 @@ def collect_declarations(*, third_party: bool = True) -> Declarations:
     declarations = Declarations()
 
     def register(name: str, plugin: Any) -> None:
-        if name != KERNEL:
-            declarations.plugins.append(name)
-        if id(plugin) in names_of:
-            names_of[id(plugin)].append(name)
-            return
-        names_of[id(plugin)] = [name]
-        pm.register(plugin, name=name)
+        """Register ``plugin`` once; a module several plugins name declares for each of them."""
+        if id(plugin) not in names_of:
+            pm.register(plugin, name=name)
+        names_of.setdefault(id(plugin), []).append(name)
 
     register(KERNEL, import_target(KERNEL_SETTINGS))
+    declarations.plugins += BUILTIN_PLUGINS
     for name, entry in BUILTIN_PLUGINS.items():
         if entry.settings:
             register(name, import_target(entry.settings))
-        else:
-            declarations.plugins.append(name)
     if third_party:
         for name, ep in third_party_entry_points().items():
+            declarations.plugins.append(name)
             try:
                 register(name, instantiate(ep.load()))
             except Exception as exc:
-                declarations.plugins.append(name)
                 declarations.failed[name] = f"{type(exc).__name__}: {exc}"
                 log.debug("settings of plugin %s are unknown", name, exc_info=True)
     for impl in pm.hook.declare_settings.get_hookimpls():
         builtin = impl.plugin_name == KERNEL or impl.plugin_name in BUILTIN_PLUGINS
         try:
             sections = _checked(impl.plugin_name, impl.function())
-            conflicts = [declarations.conflict(impl.plugin_name, section) for section in sections]
-            if any(conflicts):
-                raise PluginLoadError(next(filter(None, conflicts)))
+            for section in sections:
+                conflict = declarations.conflict(impl.plugin_name, section)
+                if conflict:
+                    raise PluginLoadError(conflict)
         except Exception as exc:
             if builtin:
                 raise

@@ -20,6 +20,7 @@ import typer
 
 from kernel.types import KernelError
 from plugins.cli.options import DatabaseOption, SettingsOption, open_kernel
+from plugins.common.healthchecks import health_checks
 from plugins.core_commands.progress import CycleProgress, describe_progress, plural
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def preflight(kernel: Kernel, *, remote: bool) -> None:
 
     require_schema(kernel.db)
     problems = []
-    for check in kernel.health_checks(remote=remote):
+    for check in health_checks(kernel, remote=remote):
         if check.ok:
             log.debug("check %s: %s", check.name, check.detail)
             continue
@@ -51,6 +52,18 @@ def preflight(kernel: Kernel, *, remote: bool) -> None:
             log.warning("%s", line)
     if problems:
         raise PreflightError("cannot start: " + "; ".join(problems))
+
+
+def describe_setup(kernel: Kernel) -> dict[str, str]:
+    """Facts the plugins give for the banner (``describe_setup``, ``{label: text}``); a label
+    several plugins give (``provider``, with several providers registered) lists each text once."""
+    facts: dict[str, list[str]] = {}
+    for part in reversed(kernel.pm.hook.describe_setup(kernel=kernel)):
+        for label, text in (part or {}).items():
+            texts = facts.setdefault(str(label), [])
+            if str(text) not in texts:
+                texts.append(str(text))
+    return {label: "; ".join(texts) for label, texts in facts.items()}
 
 
 def banner(kernel: Kernel, mode: str) -> None:
@@ -65,7 +78,7 @@ def banner(kernel: Kernel, mode: str) -> None:
         "processor": str(settings.plugins.processor)
         if settings.processing.enable_batch_optimization
         else "original",
-        **kernel.describe_setup(),
+        **describe_setup(kernel),
     }
     plugins = sorted(
         info.name

@@ -1,10 +1,11 @@
 """Settings of the ``core-commands`` plugin: the key of the kernel's ``[scheduler]`` section that
-``run`` reads before it starts the scheduler."""
+``run`` reads before it starts the scheduler, and the command line's ``[log]`` section."""
 
 from __future__ import annotations
 
 from kernel import hookimpl
 from kernel.settingspec import Section, Setting
+from plugins.cli.settings_spec import LOG
 
 SCHEDULER = Section(
     "scheduler",
@@ -22,5 +23,5 @@ SCHEDULER = Section(
 
 @hookimpl
 def declare_settings() -> list[Section]:
-    """``scheduler.check_provider_on_start``."""
-    return [SCHEDULER]
+    """``scheduler.check_provider_on_start`` and ``[log]``."""
+    return [SCHEDULER, LOG]

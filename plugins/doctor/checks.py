@@ -1,5 +1,5 @@
 """The checks of ``batchkernel doctor`` that need no plugin: settings, plugins, database, schema
-and clocks; then every plugin's own through ``Kernel.health_checks``.
+and clocks; then every plugin's own (``health_checks``).
 
 Each check is a :class:`kernel.types.HealthCheck`; a check that cannot run because an earlier one
 failed (no settings, no database) is left out rather than reported twice.
@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 from kernel.api import KernelAPI
 from kernel.manager import Kernel
 from kernel.types import HealthCheck, KernelError
+from plugins.common.healthchecks import health_checks
 
 SKEW_TOLERANCE_SECONDS = 5.0
 """Clocks further apart than this are reported (leases and liveness are measured in seconds)."""
@@ -52,7 +53,7 @@ def run_checks(
     try:
         checks.append(plugins_check(kernel))
         database_ok = database_checks(kernel, checks)
-        checks += kernel.health_checks(remote=remote)
+        checks += health_checks(kernel, remote=remote)
         if database_ok:
             checks.append(clock_check(kernel))
     finally:

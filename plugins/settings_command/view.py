@@ -7,12 +7,37 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from kernel.settings import ENV_PREFIX, MASK, Effective, LoadedSettings, redacted
-from kernel.settingspec import Declarations
+from kernel.settings import ENV_PREFIX, MASK, Layer, LoadedSettings, merged, redacted, sources
+from kernel.settingspec import Declarations, Declared
 
 BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Effective:
+    """One setting as loaded: its declaration, value and source (the last layer that sets it)."""
+
+    declared: Declared
+    value: Any
+    source: Layer
+
+    @property
+    def origin(self) -> str:
+        """How the source is named: the file and its table, the variable, default, command line."""
+        return self.source.origin or self.source.kind
+
+
+def effective(loaded: LoadedSettings) -> Iterator[Effective]:
+    """Every declared setting with its effective value and its source."""
+    found = sources(loaded.layers, loaded.declarations)
+    tree = merged(loaded.layers)
+    for item in loaded.declarations:
+        value = tree.get(item.section, {}).get(item.setting.key)
+        yield Effective(item, value, found[item.dotted])
 
 
 def displayed(value: Any, *, secret: bool) -> Any:
@@ -56,7 +81,7 @@ def as_text(loaded: LoadedSettings) -> str:
     ]
     section = None
     rows: list[tuple[str, str]] = []
-    for item in loaded.effective():
+    for item in effective(loaded):
         if item.declared.section != section:
             lines += _aligned(rows)
             rows = []
@@ -67,7 +92,7 @@ def as_text(loaded: LoadedSettings) -> str:
         key = _toml_key(item.declared.setting.key)
         value = _shown(item)
         left = f"# {key} is not set" if value is None else f"{key} = {toml_value(value)}"
-        rows.append((left, item.source.label))
+        rows.append((left, item.origin))
     lines += _aligned(rows)
     return "\n".join(lines)
 
@@ -87,11 +112,11 @@ def as_json(loaded: LoadedSettings) -> str:
             item.declared.dotted: {
                 "value": _shown(item),
                 "source": item.source.kind,
-                "origin": item.source.label,
+                "origin": item.origin,
                 "secret": item.declared.setting.secret,
                 "plugins": list(item.declared.owners),
             }
-            for item in loaded.effective()
+            for item in effective(loaded)
         },
     }
     return json.dumps(data, indent=2, ensure_ascii=False)

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from kernel.settings import read_settings
+from plugins.settings_command.view import effective
 
 
 def _effective(key: str, **kwargs: object) -> tuple[object, str]:
     loaded = read_settings(**kwargs)  # type: ignore[arg-type]
-    item = next(item for item in loaded.effective() if item.declared.dotted == key)
-    return item.value, item.source.label
+    item = next(item for item in effective(loaded) if item.declared.dotted == key)
+    return item.value, item.origin
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from plugins.common.healthchecks import health_checks
+from plugins.core_commands.run import describe_setup
 from plugins.gemini_provider import GeminiProvider
 from tests.cli.support import closed_port
 
@@ -14,7 +16,7 @@ from .conftest import MODEL, GeminiHarness
 
 def _checks(kernel: Any, remote: bool = True) -> dict[str, Any]:
     """The kernel's provider checks by name."""
-    checks = kernel.health_checks(remote=remote)
+    checks = health_checks(kernel, remote=remote)
     return {check.name: check for check in checks if check.name.startswith("provider")}
 
 
@@ -25,7 +27,7 @@ def test_checks_pass_on_a_ready_endpoint(gh: GeminiHarness) -> None:
     ] * 3, checks
     assert gh.server.base_url in checks["provider reachable"].detail
     assert MODEL in checks["provider model"].detail
-    banner = gh.kernel.describe_setup()["provider"]
+    banner = describe_setup(gh.kernel)["provider"]
     assert banner == f"gemini at {gh.server.base_url} (model {MODEL}, key set)"
     assert "test-key" not in banner
 
@@ -54,7 +56,7 @@ def test_checks_name_each_problem_and_its_fix(gh: GeminiHarness) -> None:
     settings.set("gemini.api_key", "")
     (only,) = _checks(gh.kernel).values()
     assert (only.name, only.ok) == ("provider key", False) and "GEMINI_API_KEY" in only.fix
-    assert "no key" in gh.kernel.describe_setup()["provider"]
+    assert "no key" in describe_setup(gh.kernel)["provider"]
 
 
 def _finish(gh: GeminiHarness) -> None:

@@ -14,6 +14,8 @@ import pytest
 from kernel.db.models import AIBatchRequest, Company
 from kernel.types import BatchStatus
 from plugins.anthropic_provider import AnthropicProvider
+from plugins.common.healthchecks import health_checks
+from plugins.core_commands.run import describe_setup
 from plugins.emulator_anthropic import AnthropicEmulatorServer
 from tests.cli.support import closed_port
 from tests.provider_anthropic.support import plan_of
@@ -41,7 +43,7 @@ def _kernel(make_kernel: Any, url: str, base_url: str, **overrides: Any) -> Any:
 
 def _checks(kernel: Any, remote: bool = True) -> dict[str, Any]:
     """The kernel's provider checks by name."""
-    checks = kernel.health_checks(remote=remote)
+    checks = health_checks(kernel, remote=remote)
     return {check.name: check for check in checks if check.name.startswith("provider")}
 
 
@@ -55,7 +57,7 @@ def test_checks_pass_on_a_ready_endpoint(
     ] * 3, checks
     assert server.base_url in checks["provider reachable"].detail
     assert "claude-haiku-4-5" in checks["provider model"].detail
-    banner = kernel.describe_setup()["provider"]
+    banner = describe_setup(kernel)["provider"]
     assert banner == f"anthropic at {server.base_url} (model claude-haiku-4-5, key set)"
     assert KEY not in banner
 
@@ -85,7 +87,7 @@ def test_checks_name_each_problem_and_its_fix(
     (only,) = _checks(keyless).values()
     assert (only.name, only.ok) == ("provider key", False)
     assert "ANTHROPIC_API_KEY" in only.fix
-    assert "no key" in keyless.describe_setup()["provider"]
+    assert "no key" in describe_setup(keyless)["provider"]
     assert list(_checks(_kernel(make_kernel, sqlite_url, url), remote=False)) == ["provider key"]
 
 

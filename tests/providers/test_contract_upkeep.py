@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from plugins.common.healthchecks import health_checks
+from plugins.core_commands.run import describe_setup
 from tests.providers.cases import ProviderCase
 
 
 def _checks(kernel: Any) -> dict[str, Any]:
     """The provider's checks by name."""
-    return {c.name: c for c in kernel.health_checks(remote=True) if c.name.startswith("provider")}
+    return {c.name: c for c in health_checks(kernel, remote=True) if c.name.startswith("provider")}
 
 
 def test_checks_pass_and_the_banner_names_the_endpoint(
@@ -22,7 +24,7 @@ def test_checks_pass_and_the_banner_names_the_endpoint(
     checks = _checks(contract.kernel)
     assert {"provider key", "provider reachable"} <= set(checks), checks
     assert all(check.ok for check in checks.values()), checks
-    banner = contract.kernel.describe_setup()["provider"]
+    banner = describe_setup(contract.kernel)["provider"]
     assert banner.startswith(f"{case.name} at {contract.server.base_url}"), banner
     assert "key set" in banner and "test-key" not in banner
 

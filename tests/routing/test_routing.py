@@ -17,8 +17,10 @@ from kernel.manager import Kernel
 from kernel.types import Company, ConfigError
 from plugins.cache_common.store import Entry
 from plugins.cli.main import build_app
+from plugins.common.healthchecks import health_checks
 from plugins.common.importing.importer import import_file
 from plugins.common.synthetic import write_jsonl
+from plugins.core_commands.run import describe_setup
 from tests.test_cli import batchkernel, cli_env
 
 BASE = {"plugins.autoload": False, "openai.api_key": "test-key"}
@@ -89,14 +91,14 @@ def test_banner_and_checks_name_every_configured_provider(tmp_path: Path) -> Non
     kernel = kernel_with(
         tmp_path, routing__providers=["openai", "anthropic"], anthropic__api_key=""
     )
-    assert kernel.describe_setup()["routing"] == "openai, failover to anthropic"
-    checks = {c.name: c for c in kernel.health_checks(remote=False)}
+    assert describe_setup(kernel)["routing"] == "openai, failover to anthropic"
+    checks = {c.name: c for c in health_checks(kernel, remote=False)}
     assert checks["routing provider openai"].ok
     failing = checks["routing provider anthropic"]
     assert not failing.ok and not failing.blocking and "anthropic.api_key" in failing.detail
     single = kernel_with(tmp_path / "single")
-    assert "routing" not in single.describe_setup()
-    assert not [c for c in single.health_checks(remote=False) if c.name.startswith("routing")]
+    assert "routing" not in describe_setup(single)
+    assert not [c for c in health_checks(single, remote=False) if c.name.startswith("routing")]
 
 
 class Describer:
@@ -110,7 +112,7 @@ class Describer:
 
 def test_the_banner_names_every_provider(tmp_path: Path) -> None:
     kernel = kernel_with(tmp_path, extra=[("other", Describer())])
-    line = kernel.describe_setup()["provider"]
+    line = describe_setup(kernel)["provider"]
     assert line.startswith("openai at ") and line.endswith("; other at http://other.test (key set)")
 
 

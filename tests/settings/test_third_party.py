@@ -10,6 +10,7 @@ import pytest
 from kernel.manager import Kernel
 from kernel.settings import load_settings, read_settings
 from kernel.types import ConfigError
+from plugins.settings_command.view import effective
 
 SECRET = "LICENSE-s3cr3t-0123456789"
 
@@ -30,9 +31,9 @@ def test_the_section_is_known_when_the_plugin_is_not_enabled(tmp_path: Path) -> 
 
 def test_a_variable_sets_a_key_and_is_its_source(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BATCHKERNEL_FAKE__GREETING", "bonjour")
-    found = {item.declared.dotted: item for item in read_settings().effective()}
+    found = {item.declared.dotted: item for item in effective(read_settings())}
     assert found["fake.greeting"].value == "bonjour"
-    assert found["fake.greeting"].source.label == "BATCHKERNEL_FAKE__GREETING"
+    assert found["fake.greeting"].origin == "BATCHKERNEL_FAKE__GREETING"
     assert found["fake.greeting"].declared.owners == ("fake-configured",)
 
 

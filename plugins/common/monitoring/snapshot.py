@@ -12,7 +12,6 @@ companies: one page of companies ranked in SQL, an "other" aggregate for the res
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -302,13 +301,10 @@ def _bounded_budgets(section: dict[str, Any], limit: int, scoped: str | None) ->
     }
 
 
-Merge = Callable[[str, Sequence[Any]], Any]
-"""Merges one plugin section's parts from several instances (``Kernel.merge_status``)."""
-
-
-def _plugin_sections(sources: list[dict[str, Any]], merge: Merge) -> dict[str, Any]:
+def _plugin_sections(sources: list[dict[str, Any]], kernel: KernelAPI) -> dict[str, Any]:
     """Every section the plugins of these instances reported (newest instance first), each
-    merged by its owner. A section named like a core part of the snapshot is left out."""
+    merged by its owner (``merge_status``; unanswered, the newest instance's part). A section
+    named like a core part of the snapshot is left out."""
     names: dict[str, None] = {}
     for row in sources:
         names.update(dict.fromkeys(row["plugin_status"]))
@@ -321,12 +317,13 @@ def _plugin_sections(sources: list[dict[str, Any]], merge: Merge) -> dict[str, A
             continue
         parts = [r["plugin_status"][name] for r in sources if r["plugin_status"].get(name)]
         if parts:
-            sections[name] = merge(name, parts)
+            merged = kernel.pm.hook.merge_status(kernel=kernel, section=name, parts=parts)
+            sections[name] = parts[0] if merged is None else merged
     return sections
 
 
 def _scheduler(
-    rows: list[dict[str, Any]], now: datetime, live_after: float, merge: Merge
+    rows: list[dict[str, Any]], now: datetime, live_after: float, kernel: KernelAPI
 ) -> dict[str, Any]:
     """Instances, the last cycle and task runs, and the merged plugin sections."""
     described = []
@@ -352,7 +349,7 @@ def _scheduler(
     newest = sources[0] if sources else None
     tasks = dict(newest["tasks"]) if newest else {}
     cycle = tasks.pop("cycle", None)
-    sections = _plugin_sections(sources, merge)
+    sections = _plugin_sections(sources, kernel)
     return {
         "scheduler": {
             "instances": described,
@@ -384,7 +381,7 @@ def build_snapshot(
     default ``serve.top_companies``) and ``other`` sums everyone else; ``company`` gives that
     one company's detail instead. ``include_global=False`` (a company-scoped token) leaves out
     the instance-wide sections: scheduler instances, task timings, the plugins' sections (named
-    in ``plugin_sections``, each merged over the live instances by ``kernel.merge_status``), and
+    in ``plugin_sections``, each merged over the live instances by the ``merge_status`` hook), and
     the figures of budgets shared by all companies.
     """
     settings = kernel.settings
@@ -407,5 +404,5 @@ def build_snapshot(
         "audit": actions,
     }
     if include_global:
-        snapshot.update(_scheduler(rows, now, live_after_seconds(settings), kernel.merge_status))
+        snapshot.update(_scheduler(rows, now, live_after_seconds(settings), kernel))
     return snapshot

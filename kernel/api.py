@@ -80,6 +80,10 @@ class KernelAPI(Reporting, Protocol):
     def close(self) -> None:
         """Release the plugins' resources and the database connections."""
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called: threads working for this kernel stop."""
+
     def tasks(self) -> Mapping[str, TaskSpec]:
         """Every defined task by name (built-in, from settings, from plugins)."""
 

@@ -129,8 +129,9 @@ class Heartbeat:
         self.leases.renew()
 
     def _run(self) -> None:
-        """Beat until stopped; a failed beat (database away) is logged and retried."""
-        while not self._stop.wait(self.every):
+        """Beat until stopped or the kernel is closed (a scheduler its owner never stopped); a
+        failed beat (database away) is logged and retried."""
+        while not self._stop.wait(self.every) and not self.kernel.closed:
             try:
                 self.beat()
             except Exception as exc:

@@ -278,6 +278,7 @@ class Kernel:
         self.log = logging.getLogger("batchkernel")
         self.instance_id: str | None = None
         self.create_database = True
+        self._closed = False
         """False: a missing SQLite file is an error, not created (the command line's default;
         the commands that create the schema migrate, which creates it)."""
 
@@ -317,8 +318,14 @@ class Kernel:
         """A named crash point for fault-injection tests (see ``kernel.crashpoints``)."""
         crashpoint(name)
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
     def close(self) -> None:
         """Let plugins release what they hold, then the database connections."""
+        self._closed = True
         try:
             self.pm.hook.shutdown(kernel=self)
         except Exception:

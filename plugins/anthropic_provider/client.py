@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from kernel.types import ConfigError
 from plugins.anthropic_provider.config import AnthropicConfig
+from plugins.common.tls import close_with, shared_ssl_context
 
 if TYPE_CHECKING:
     import anthropic
@@ -23,12 +24,18 @@ def build_client(config: AnthropicConfig) -> anthropic.Anthropic:
         )
     import anthropic
 
-    return anthropic.Anthropic(
+    http_client = anthropic.DefaultHttpxClient(
+        verify=shared_ssl_context(), timeout=config.timeout_seconds
+    )
+    client = anthropic.Anthropic(
         api_key=config.api_key,
         base_url=config.base_url,
         timeout=config.timeout_seconds,
         max_retries=config.max_retries,
+        http_client=http_client,
     )
+    close_with(client, http_client)
+    return client
 
 
 class ClientHolder:

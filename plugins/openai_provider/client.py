@@ -6,6 +6,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from kernel.types import ConfigError
+from plugins.common.tls import close_with, shared_ssl_context
 from plugins.openai_provider.config import ProviderConfig
 
 if TYPE_CHECKING:
@@ -30,17 +31,27 @@ def build_client(config: ProviderConfig) -> openai.OpenAI:
     import openai
 
     timeout = openai.Timeout(config.timeout_seconds, connect=config.connect_timeout_seconds)
+    http_client = openai.DefaultHttpxClient(verify=shared_ssl_context(), timeout=timeout)
+    client: openai.OpenAI
     if config.azure:
-        return openai.AzureOpenAI(
+        client = openai.AzureOpenAI(
             azure_endpoint=config.base_url,
             api_key=config.api_key,
             api_version=config.api_version,
             timeout=timeout,
             max_retries=0,
+            http_client=http_client,
         )
-    return openai.OpenAI(
-        api_key=config.api_key, base_url=config.base_url, timeout=timeout, max_retries=0
-    )
+    else:
+        client = openai.OpenAI(
+            api_key=config.api_key,
+            base_url=config.base_url,
+            timeout=timeout,
+            max_retries=0,
+            http_client=http_client,
+        )
+    close_with(client, http_client)
+    return client
 
 
 class ClientHolder:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from kernel.manager import Kernel
+from tests.support import forkserver
 from tests.support.schema import SchemaCopies
 
 pytest_plugins = ["tests.support.databases"]
@@ -21,6 +22,13 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 
 
 KernelFactory = Callable[..., Kernel]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fork_server() -> Iterator[None]:
+    """Stop this worker's fork server (tests.support.forkserver starts it on first use)."""
+    yield
+    forkserver.stop()
 
 
 @pytest.fixture(scope="session")

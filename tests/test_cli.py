@@ -1,4 +1,4 @@
-"""The ``batchkernel`` command: help for every command, honest "not built", real runs in subprocesses."""
+"""The ``batchkernel`` command: help for every command, honest "not built", real runs in processes of their own."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from plugins.cli.main import build_app
 from plugins.common.synthetic import write_jsonl
 from plugins.emulator import EmulatorConfig, EmulatorServer
+from tests.support.forkserver import run_cli
 
 app = build_app([])
 
@@ -41,13 +42,7 @@ def batchkernel(
     *args: str, env: dict[str, str], timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m kernel`` like a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "kernel", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return run_cli(args, env=env, timeout=timeout)
 
 
 @pytest.mark.parametrize(
@@ -172,12 +167,10 @@ def test_run_stops_cleanly_on_sigterm(tmp_path: Path, sqlite_url: str) -> None:
 
 def test_demo_runs_from_the_command_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BATCHKERNEL_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "kernel", "demo", "--companies", "3", "--sessions", "60"],
+    result = run_cli(
+        ["demo", "--companies", "3", "--sessions", "60"],
         env=env | {"COLUMNS": "200"},
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr + result.stdout

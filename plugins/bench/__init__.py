@@ -66,7 +66,7 @@ def bench_command(
         workdir,
         paths,
     )
-    with ProgressDisplay(console) as display:
+    with ProgressDisplay(console()) as display:
         if scale:
             result = run_scale(options, listener=display)
         else:

@@ -44,7 +44,7 @@ def costs_command(
     from plugins.common.pricing import PriceBook
 
     if as_json and as_csv:
-        console.print("[red]--json and --csv exclude each other[/red]")
+        console().print("[red]--json and --csv exclude each other[/red]")
         raise typer.Exit(code=2)
     start = parse_since(since)
     kernel = open_kernel(settings, database, need_schema=True)

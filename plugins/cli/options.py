@@ -26,8 +26,11 @@ DatabaseOption = Annotated[
     str | None, typer.Option("--database", help="Database URL (overrides database.url).")
 ]
 
-console = Console(stderr=True)
-"""Messages for the user (stderr); results a command prints go to stdout."""
+
+def console() -> Console:
+    """Messages for the user (stderr); results a command prints go to stdout. Made when used, so
+    it reads the terminal and ``COLUMNS`` of that moment, not those of the first import."""
+    return Console(stderr=True)
 
 
 def open_kernel(

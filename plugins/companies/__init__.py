@@ -41,9 +41,9 @@ def set_status_command(
     with closing(open_kernel(settings, database)) as kernel:
         old = set_company_status(kernel, company_id, status)
     if old is None:
-        console.print(f"[red]no company with id {company_id!r}[/red]")
+        console().print(f"[red]no company with id {company_id!r}[/red]")
         raise typer.Exit(code=1)
-    console.print(f"company {company_id}: {old} -> {status.value}")
+    console().print(f"company {company_id}: {old} -> {status.value}")
 
 
 CompanyId = Annotated[str, typer.Argument(metavar="ID", help="The company's id.")]
@@ -59,7 +59,7 @@ def _pause(company_id: str, paused: bool, settings: Any, database: str | None) -
         outcome = set_paused(kernel, Actor(cli_actor()), company_id, paused)
     finally:
         kernel.close()
-    console.print(escape(outcome.message), style=None if outcome.ok else "red", soft_wrap=True)
+    console().print(escape(outcome.message), style=None if outcome.ok else "red", soft_wrap=True)
     if not outcome.ok:
         raise typer.Exit(code=1)
 
@@ -99,14 +99,14 @@ def set_provider_command(
 
     names = list(providers or [])
     if bool(names) == clear:
-        console.print("[red]name the providers, or give --clear (not both)[/red]")
+        console().print("[red]name the providers, or give --clear (not both)[/red]")
         raise typer.Exit(code=2)
     kernel = open_kernel(settings, database)
     try:
         outcome = set_providers(kernel, Actor(cli_actor()), company_id, names)
     finally:
         kernel.close()
-    console.print(escape(outcome.message), style=None if outcome.ok else "red", soft_wrap=True)
+    console().print(escape(outcome.message), style=None if outcome.ok else "red", soft_wrap=True)
     if not outcome.ok:
         raise typer.Exit(code=1)
 

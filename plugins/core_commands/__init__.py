@@ -17,7 +17,7 @@ def db_upgrade(settings: SettingsOption = None, database: DatabaseOption = None)
 
     kernel = open_kernel(settings, database)
     upgrade(kernel.db)
-    console.print(f"schema at revision {current_revision(kernel.db)} ({kernel.db.dialect})")
+    console().print(f"schema at revision {current_revision(kernel.db)} ({kernel.db.dialect})")
 
 
 class CoreCommands:

@@ -224,7 +224,7 @@ def _failure(message: str) -> None:
 
     from plugins.cli.options import console
 
-    console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    console().print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def stop_on_signals(stop: threading.Event) -> None:

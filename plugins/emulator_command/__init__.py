@@ -96,7 +96,7 @@ def emulator_command(
         server = server_class(_emulator_settings(provider, kernel.settings), port=port).start()
     except OSError as exc:
         raise listen_error(exc, "127.0.0.1", port) from exc
-    console.print(f"emulator listening at {server.base_url} (Ctrl-C to stop)")
+    console().print(f"emulator listening at {server.base_url} (Ctrl-C to stop)")
     forever = threading.Event()
     try:
         while not forever.wait(0.5):

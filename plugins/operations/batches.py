@@ -134,7 +134,7 @@ def show_command(
         table.add_row(f"requests {state}", f"{n:,}")
     for error in detail["errors"]:
         table.add_row("provider error", f"{error['code']}: {error['message']}")
-    out.print(table)
+    out().print(table)
     members = detail["members"]
     print_rows(
         members["rows"],

@@ -36,13 +36,17 @@ PageSizeOption = Annotated[int, typer.Option("--page-size", help="Rows per page 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 PIPED_WIDTH = 200
-out = Console(width=None if sys.stdout.isatty() else PIPED_WIDTH)
-"""Results go to stdout (wide when piped, so ids never break); messages to stderr."""
+
+
+def out() -> Console:
+    """Results go to stdout (wide when piped, so ids never break); messages to stderr. Made when
+    used, so it sees the standard output of that moment, not the one of the first import."""
+    return Console(width=None if sys.stdout.isatty() else PIPED_WIDTH)
 
 
 def say(message: str, *, problem: bool = False) -> None:
     """One message on stderr, never wrapped mid-sentence, never read as markup; red if a problem."""
-    console.print(escape(message), style="red" if problem else None, soft_wrap=True)
+    console().print(escape(message), style="red" if problem else None, soft_wrap=True)
 
 
 def usage_error(exc: FilterError) -> typer.Exit:
@@ -94,7 +98,7 @@ def print_rows(
     )
     for row in rows:
         table.add_row(*(show(row.get(key)) for key, _, show in columns))
-    out.print(table)
+    out().print(table)
     if not rows:
         say("nothing matches these filters")
     elif has_next:

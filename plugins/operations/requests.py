@@ -133,30 +133,30 @@ def _print_detail(detail: dict[str, Any]) -> None:
     ):
         if key in detail:
             table.add_row(key.replace("_", " "), text(detail[key]))
-    out.print(table)
+    out().print(table)
     if detail["error"]:
-        out.print(Panel(Text(detail["error"]), title="error", border_style="red"))
+        out().print(Panel(Text(detail["error"]), title="error", border_style="red"))
     lines = Text()
     if detail["input"]["instructions"]:
         lines.append("instructions: ", style="bold").append(detail["input"]["instructions"] + "\n")
     for message in detail["input"]["messages"]:
         lines.append(f"{message['role']}: ", style="bold").append(message["content"] + "\n")
-    out.print(Panel(lines, title="input"))
+    out().print(Panel(lines, title="input"))
     answer = detail["answer"]
     if answer is None:
-        out.print(
+        out().print(
             Panel(
                 Text("no answer stored (not answered yet, or answered before answers were kept)"),
                 title="provider's answer",
             )
         )
     else:
-        out.print(Panel(Text(answer["line"]), title="provider's answer (raw line)"))
+        out().print(Panel(Text(answer["line"]), title="provider's answer (raw line)"))
     if detail["result"] is not None:
         result = Table(show_header=False)
         for key, value in detail["result"].items():
             result.add_row(key, text(value))
-        out.print(Panel(result, title="stored result"))
+        out().print(Panel(result, title="stored result"))
 
 
 def show_command(

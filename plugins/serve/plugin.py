@@ -49,7 +49,7 @@ def serve_command(
         )
         running = server
         signal.signal(signal.SIGTERM, lambda *_: running.stop())
-        console.print(
+        console().print(
             f"serving {server.url}/ (dashboard), /api/batch-monitoring, /metrics, /healthz, /readyz"
         )
         server.wait()

@@ -38,7 +38,7 @@ def status_command(
     finally:
         reader.dispose()
     if company is not None and not snapshot["companies"]:
-        console.print(f"[red]no company with id {company!r}[/red]")
+        console().print(f"[red]no company with id {company!r}[/red]")
         raise typer.Exit(code=1)
     if as_json:
         typer.echo(orjson.dumps(snapshot, option=orjson.OPT_INDENT_2).decode())

@@ -27,7 +27,7 @@ def tasks_command(settings: SettingsOption = None) -> None:
     default_model = str(kernel.settings.model.name)
     for name, task in sorted(kernel.tasks().items()):
         fields = ", ".join(task.schema.get("properties", {}))
-        console.print(f"{name}: model {task.model or default_model}; answer fields: {fields}")
+        console().print(f"{name}: model {task.model or default_model}; answer fields: {fields}")
 
 
 def enqueue_command(
@@ -41,7 +41,7 @@ def enqueue_command(
 
     with closing(open_kernel(settings, database)) as kernel:
         created = enqueue_task(kernel, task, company)
-    console.print(f"{created} requests of task {task} enqueued")
+    console().print(f"{created} requests of task {task} enqueued")
 
 
 def results_command(
@@ -65,7 +65,7 @@ def results_command(
     from plugins.tasks.export import FORMATS, finished_results, parse_since, write_results
 
     if fmt not in FORMATS:
-        console.print(f"[red]--format must be one of {', '.join(FORMATS)}, not {fmt!r}[/red]")
+        console().print(f"[red]--format must be one of {', '.join(FORMATS)}, not {fmt!r}[/red]")
         raise typer.Exit(code=2)
     kernel = open_kernel(settings, database)
     records = finished_results(
@@ -76,7 +76,7 @@ def results_command(
         return
     with output.open("w", encoding="utf-8", newline="") as handle:
         count = write_results(records, handle, fmt)
-    console.print(f"{count} results written to {output}", highlight=False)
+    console().print(f"{count} results written to {output}", highlight=False)
 
 
 class TasksCommand:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from kernel.types import PluginLoadError
 from plugins.cache_common import database_namespace
 from plugins.cache_disk import DiskCache, cache_directory
 from tests.cache.support import add_companies, ids
+from tests.support.forkserver import run_cli
 
 
 def test_the_default_settings_load_cache_disk(tmp_path: Path) -> None:
@@ -90,14 +90,7 @@ def test_status_json_shows_the_cache_after_run_once(tmp_path: Path) -> None:
     )
 
     def batchkernel(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "kernel", *args],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = run_cli(args, cwd=tmp_path, env=env, timeout=120)
         assert done.returncode == 0, done.stderr
         return done.stdout
 

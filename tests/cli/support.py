@@ -1,13 +1,15 @@
-"""Running ``batchkernel`` as a user would: a subprocess with a clean environment and its own
-working directory, so nothing of the developer's settings or files leaks in."""
+"""Running ``batchkernel`` as a user would: a process of its own (forked from the fork server)
+with a clean environment and its own working directory, so nothing of the developer's settings
+or files leaks in."""
 
 from __future__ import annotations
 
 import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.support.forkserver import run_cli
 
 SECRET = "sk-test-secret-value"
 
@@ -32,14 +34,7 @@ def batchkernel(
     *args: str, env: dict[str, str], cwd: Path, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m kernel ARGS`` in ``cwd``."""
-    return subprocess.run(
-        [sys.executable, "-m", "kernel", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return run_cli(args, env=env, cwd=cwd, timeout=timeout)
 
 
 def closed_port() -> int:

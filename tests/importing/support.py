@@ -1,10 +1,10 @@
-"""Helpers for import tests: import lines, table counts, and the real command in a subprocess."""
+"""Helpers for import tests: import lines, table counts, and the real command in a process of its
+own."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy import func, select
 
 from kernel.api import KernelAPI
+from tests.support.forkserver import run_cli
 
 
 def session_record(
@@ -67,10 +68,4 @@ def cli_env(tmp_path: Path, db_url: str, **extra: str) -> dict[str, str]:
 
 def batchkernel(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run ``python -m kernel`` like a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "kernel", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    return run_cli(args, env=env, timeout=240)

@@ -13,6 +13,7 @@ import openai
 import pytest
 
 from tests.providers.cases import CASES, ProviderCase
+from tests.support.forkserver import run_cli
 
 SMALL = ("--companies", "2", "--sessions", "12")
 
@@ -26,13 +27,8 @@ def _env() -> dict[str, str]:
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_demo_completes_every_request(case: ProviderCase, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "kernel", "demo", "--provider", case.name, *SMALL],
-        env=_env(),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_cli(
+        ["demo", "--provider", case.name, *SMALL], env=_env(), cwd=tmp_path, timeout=300
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert re.search(r"requests PROCESSING_COMPLETE\s*│\s*12\b", result.stdout), result.stdout

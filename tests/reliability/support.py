@@ -1,13 +1,14 @@
-"""Helpers for reliability tests: data in a database, and ``python -m kernel`` in subprocesses."""
+"""Helpers for reliability tests: data in a database, and ``python -m kernel`` in processes of its
+own (forked from the fork server)."""
 
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from plugins.chaos.harness import base_environment, prepare_database, settings_env
+from tests.support.forkserver import run_cli
 
 CRASHED = 137
 
@@ -45,10 +46,4 @@ def kernel_run(
     *args: str, env: dict[str, str], timeout: float = 280
 ) -> subprocess.CompletedProcess[str]:
     """``python -m kernel ARGS`` to completion."""
-    return subprocess.run(
-        [sys.executable, "-m", "kernel", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return run_cli(args, env=env, timeout=timeout)

@@ -20,6 +20,7 @@ import pytest
 
 from plugins.serve import start_server
 from tests.serve.conftest import TOKEN, get
+from tests.support.forkserver import run_cli
 
 HOLD = 300
 TRICKLERS = 5
@@ -209,12 +210,7 @@ def test_serve_command_stops_cleanly(tmp_path: Path, sqlite_url: str, stop: int)
         "COLUMNS": "200",
         "PYTHONUNBUFFERED": "1",
     }
-    assert (
-        subprocess.run(
-            [sys.executable, "-m", "kernel", "db", "upgrade"], env=env, capture_output=True
-        ).returncode
-        == 0
-    )
+    assert run_cli(["db", "upgrade"], env=env).returncode == 0
     process = subprocess.Popen(
         [sys.executable, "-m", "kernel", "serve", "--port", "0"],
         env=env,

@@ -1,29 +1,21 @@
-"""``batchkernel settings`` through the installed console script: values, sources, masked secrets,
-JSON, errors, and the reference in docs/settings.md."""
+"""``batchkernel settings`` as a user runs it (``python -m kernel settings``, forked from the fork
+server): values, sources, masked secrets, JSON, errors, and the reference in docs/settings.md."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.forkserver import run_cli
+
 ROOT = Path(__file__).resolve().parents[2]
 FAKE_PLUGIN = ROOT / "tests" / "data" / "fake-plugin"
 SECRET = "sk-LEAKY-s3cr3t-0123456789"
-
-
-def console_script() -> str:
-    """The ``batchkernel`` script installed beside this interpreter."""
-    script = Path(sys.executable).with_name("batchkernel")
-    found = str(script) if script.exists() else shutil.which("batchkernel")
-    assert found, "the batchkernel console script is not installed"
-    return found
 
 
 def run(
@@ -35,14 +27,7 @@ def run(
     env.pop("PYTHONPATH", None)
     if third_party:
         env["PYTHONPATH"] = str(FAKE_PLUGIN)
-    return subprocess.run(
-        [console_script(), "settings", *args],
-        env=env | variables,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(["settings", *args], env=env | variables, cwd=tmp_path, timeout=120)
 
 
 def text_rows(output: str) -> dict[str, tuple[str, str]]:

@@ -1,0 +1,72 @@
+"""A stand-in command for the fork server's own tests: ``python -m tests.support.forkprobe ACTION
+[ARG]`` reports what the process sees or ends the way the action says."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import signal
+import sys
+import time
+
+
+def state() -> dict[str, object]:
+    """What a test compares between a forked child and a real one."""
+    return {
+        "pid": os.getpid(),
+        "ppid": os.getppid(),
+        "argv": sys.argv[1:],
+        "cwd": os.getcwd(),
+        "path0": sys.path[0],
+        "environ": dict(os.environ),
+        "fds": open_descriptors(),
+        "sigint": signal.getsignal(signal.SIGINT) is signal.default_int_handler,
+        "sigterm": signal.getsignal(signal.SIGTERM) == signal.SIG_DFL,
+        "sigpipe": signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN,
+        "main": sys.modules["__main__"].__file__,
+    }
+
+
+def open_descriptors() -> list[int]:
+    """The descriptors open in this process (the one that listed them is closed by then)."""
+    found = []
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            os.fstat(int(name))
+        except OSError:
+            continue
+        found.append(int(name))
+    return sorted(found)
+
+
+def main(action: str, arg: str = "") -> None:
+    """Do ``action``."""
+    if action == "state":
+        print(json.dumps(state()))
+    elif action == "cat":
+        sys.stdout.write(sys.stdin.read())
+    elif action == "exit":
+        print("to stdout")
+        print("to stderr", file=sys.stderr)
+        sys.exit(int(arg) if arg.lstrip("-").isdigit() else arg)
+    elif action == "raise":
+        raise ValueError(arg)
+    elif action == "interrupt":
+        raise KeyboardInterrupt
+    elif action == "kill":
+        os.kill(os.getpid(), signal.Signals[arg])
+    elif action == "sleep":
+        print(os.getpid(), flush=True)
+        time.sleep(float(arg))
+    elif action == "import":
+        print(importlib.import_module(arg).__name__)
+    elif action == "wait-for":
+        while not os.path.exists(arg):
+            time.sleep(0.01)
+    elif action == "create":
+        open(arg, "w").close()
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

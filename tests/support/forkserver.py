@@ -13,16 +13,16 @@ variable the interpreter reads at start (``PYTHON*``, locale, ``TZ``), runs as a
 
 Tests that stay real subprocesses, because the process itself is what they check:
 
-- the fast-start tests (``test_commands.py``, ``settings/test_declarations.py``) read
-  ``sys.modules`` after a start, and a forked child has everything imported already;
-- ``python -m kernel`` without the package installed, and the console script
-  (``test_commands.py``, ``settings/test_settings_command.py``): the installed script and its
-  interpreter start are the subject;
+- the fast-start tests (``test_commands.py``, ``settings/test_declarations.py``) and the
+  tokenizer test (``tasks/test_tasks.py``) read ``sys.modules`` after a start: a forked child
+  has everything imported already;
+- the installed console script (``test_commands.py``: help, a third-party command through its
+  entry point, broken settings) is the subject there, and ``python -m kernel`` without the
+  package installed (``test_cli.py``) patches the running process;
 - tests that signal a running command or read its output while it runs (``subprocess.Popen``:
-  SIGTERM and SIGKILL of a scheduler, disconnects, concurrent imports behind a barrier, the
-  server and emulator commands): they need the process handle while it runs;
-- the install from a built wheel (``deploy/test_install.py``): a different interpreter;
-- the tokenizer test in ``tasks/test_tasks.py``: it measures what a cold interpreter imports.
+  SIGTERM, SIGINT and SIGKILL of a scheduler, database disconnects, concurrent imports behind a
+  barrier, the ``serve`` and ``emulator`` commands): they hold the process while it runs;
+- the install from a built wheel (``deploy/test_install.py``): another interpreter altogether.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -190,6 +191,9 @@ class Zygote:
         exchange = Exchange(reply, out_read, err_read, feed, data)
         try:
             return exchange.finish(argv, timeout, self.output)
+        except BaseException:
+            exchange.kill()  # as subprocess.run does when the wait is interrupted
+            raise
         finally:
             exchange.close()
 
@@ -247,7 +251,7 @@ class Exchange:
         while self.status is None or self.open:
             left = deadline - time.monotonic()
             if left <= 0:
-                self.kill(argv, timeout, why)
+                self.time_out(argv, timeout, why)
             for key, _events in self.selector.select(left):
                 self.handle(key.fileobj, why)
         assert self.status is not None
@@ -292,14 +296,19 @@ class Exchange:
             os.close(self.feed)
             self.feed = None
 
-    def kill(self, argv: list[str], timeout: float, why: Any) -> None:
-        """SIGKILL through the zygote, wait for the status, raise ``TimeoutExpired``."""
-        if self.status is None:
-            zygote.send(self.reply, {"signal": signal.SIGKILL})
-            while self.status is None:
-                self.on_reply(why)
+    def time_out(self, argv: list[str], timeout: float, why: Any) -> None:
+        """Kill the child, wait for its status, raise ``TimeoutExpired``."""
+        self.kill()
+        while self.status is None:
+            self.on_reply(why)
         out, err = (b"".join(self.outputs[fd]) for fd in self.order)
         raise subprocess.TimeoutExpired(argv, timeout, output=out, stderr=err)
+
+    def kill(self) -> None:
+        """SIGKILL the child through the zygote (which knows whether it still runs)."""
+        if self.status is None:
+            with suppress(OSError):
+                zygote.send(self.reply, {"signal": signal.SIGKILL})
 
     def close(self) -> None:
         """Close the pipes and the reply socket."""

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import os
 import signal
 import sys
 import time
+
+OURS = ("kernel", "plugins")
 
 
 def state() -> dict[str, object]:
@@ -40,10 +43,27 @@ def open_descriptors() -> list[int]:
     return sorted(found)
 
 
+def filled_caches() -> dict[str, int]:
+    """The ``functools`` caches the kernel's and the plugins' modules define that hold something."""
+    filled = {}
+    for name, module in list(sys.modules.items()):
+        if name.partition(".")[0] in OURS:
+            for attribute, value in vars(module).items():
+                if (
+                    isinstance(value, functools._lru_cache_wrapper)
+                    and value.__module__.partition(".")[0] in OURS
+                    and value.cache_info().currsize
+                ):
+                    filled[f"{name}.{attribute}"] = value.cache_info().currsize
+    return filled
+
+
 def main(action: str, arg: str = "") -> None:
     """Do ``action``."""
     if action == "state":
         print(json.dumps(state()))
+    elif action == "caches":
+        print(json.dumps(filled_caches()))
     elif action == "cat":
         sys.stdout.write(sys.stdin.read())
     elif action == "exit":

@@ -67,11 +67,10 @@ def run_cli(
     argv = [sys.executable, "-m", module, *args]
     env = dict(env)
     server = _current()
-    if not server.serves(env):
+    directory = Path(cwd or os.getcwd()).resolve()
+    if not (server.serves(env) and directory.is_dir()):  # subprocess raises for a bad cwd
         return _run_real(argv, env=env, cwd=cwd, input=input, timeout=timeout)
-    status, out, err = server.run(
-        argv, module, list(args), env, str(Path(cwd or os.getcwd()).resolve()), input, timeout
-    )
+    status, out, err = server.run(argv, module, list(args), env, str(directory), input, timeout)
     return subprocess.CompletedProcess(argv, status, _text(out), _text(err))
 
 

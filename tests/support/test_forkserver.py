@@ -89,6 +89,11 @@ def test_stdin_is_the_input_given(given: str | bytes, tmp_path: Path) -> None:
     assert done.returncode == 0 and done.stdout == "line one\nline two\n"
 
 
+def test_a_missing_directory_raises_as_subprocess_does(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        probe("state", cwd=tmp_path / "missing")
+
+
 def test_stdin_is_empty_without_input() -> None:
     assert probe("cat").stdout == ""
 
@@ -128,13 +133,23 @@ def test_a_child_killed_by_a_signal_reports_minus_the_signal() -> None:
 
 
 def test_a_timeout_kills_the_child() -> None:
+    """``TimeoutExpired`` comes once the zygote reported the child's end (it would sleep 600 s)."""
     with pytest.raises(subprocess.TimeoutExpired) as raised:
         probe("sleep", "600", timeout=1)
-    assert raised.value.timeout == 1
-    assert isinstance(raised.value.output, bytes)
-    pid = int(raised.value.output.decode().split()[0])
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
+    assert raised.value.timeout == 1 and isinstance(raised.value.output, bytes)
+    for pid in map(int, raised.value.output.split()):  # printed if it started within the second
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_a_kill_that_may_come_after_the_end_leaves_the_zygote_serving() -> None:
+    with pytest.raises(subprocess.TimeoutExpired):
+        probe("exit", "0", timeout=0)
+    assert probe("exit", "5").returncode == 5
+
+
+def test_the_zygote_filled_no_cache_of_ours() -> None:
+    assert json.loads(probe("caches").stdout) == {}
 
 
 def test_children_run_side_by_side(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
-"""The fork server's process: imports what ``python -m kernel`` imports, once, then forks a child
-per request that runs the command as a fresh ``python -m kernel`` would (tests.support.forkserver
-starts it and talks to it).
+"""The fork server's process: imports the kernel, the plugins and the libraries their commands
+load (what ``python -m kernel`` imports, and more), once, then forks a child per request that
+runs the command as a fresh ``python -m kernel`` would (tests.support.forkserver starts it, as
+``python -m tests.support.forkserver CONTROL_FD``, and talks to it).
 
 Requests arrive on a ``SOCK_SEQPACKET`` socket, one message each: JSON ``{module, args, env, cwd}``
 with four file descriptors attached: a reply socket, then the child's stdin, stdout and stderr.
@@ -23,7 +24,6 @@ import signal
 import socket
 import sys
 import threading
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -147,7 +147,7 @@ class Server:
                 pass
         finally:
             for child in list(self.children.values()):
-                signal.pidfd_send_signal(child.pidfd, signal.SIGKILL)
+                self.signal(child, signal.SIGKILL)
                 self.reap(child)
 
     def step(self) -> bool:
@@ -179,8 +179,10 @@ class Server:
             try:
                 self.close_inherited(reply)
                 run_child(request, stdio, self.base_path)
+            except BaseException:
+                sys.excepthook(*sys.exc_info())
             finally:
-                os._exit(70)
+                os._exit(70)  # only when the child could not be set up
         for fd in set(stdio):
             os.close(fd)
         child = Child(pid, os.pidfd_open(pid), reply)
@@ -199,15 +201,20 @@ class Server:
             os.close(child.pidfd)
 
     def forward_signal(self, child: Child) -> None:
-        """Send the signal the client asks for, through the pidfd (never a recycled pid)."""
+        """Send the signal the client asks for."""
         try:
             message, _fds = receive(child.reply)
         except OSError:
             message = None
         if message is None:
             self.selector.unregister(child.reply)
-        elif child.pidfd in self.children:
-            signal.pidfd_send_signal(child.pidfd, int(message["signal"]))
+        else:
+            self.signal(child, int(message["signal"]))
+
+    def signal(self, child: Child, signum: int) -> None:
+        """Signal the child through its pidfd (never a recycled pid); one that ended is left."""
+        with suppress(ProcessLookupError):
+            signal.pidfd_send_signal(child.pidfd, signum)
 
     def reap(self, child: Child) -> None:
         """Collect the ended child's status and report it."""
@@ -268,12 +275,11 @@ def run_as_main(module: str) -> int:
         status = 0
     except SystemExit as exit:
         status = exit_status(exit.code)
-    except KeyboardInterrupt:
-        traceback.print_exc()
-        status, interrupted = 1, True
-    except BaseException:
-        sys.excepthook(*sys.exc_info())
-        status = 1
+    except BaseException as error:
+        if error.__traceback__ is not None:  # shown from runpy's frames on, as by python -m
+            error.with_traceback(error.__traceback__.tb_next)
+        sys.excepthook(type(error), error, error.__traceback__)
+        status, interrupted = 1, isinstance(error, KeyboardInterrupt)
     threading._shutdown()  # type: ignore[attr-defined]
     atexit._run_exitfuncs()
     status = flushed(status)
@@ -305,12 +311,8 @@ def flushed(status: int) -> int:
 
 
 def main() -> None:
-    """``python -m tests.support.zygote CONTROL_FD``: preload, say which variables the imports
-    read, then serve."""
+    """Preload, tell the client which environment variables the imports read, then serve on the
+    control socket whose descriptor is the first argument."""
     control = socket.socket(fileno=int(sys.argv[1]))
     send(control, {"ready": os.getpid(), "read": preload()})
     Server(control).serve()
-
-
-if __name__ == "__main__":
-    main()

@@ -48,7 +48,10 @@ def serve_command(
             kernel, host or str(section.host), int(section.port) if port is None else port
         )
         running = server
+        # Both signals stop the server the same way (Ctrl-C included), not a KeyboardInterrupt
+        # raised wherever the main thread happens to be.
         signal.signal(signal.SIGTERM, lambda *_: running.stop())
+        signal.signal(signal.SIGINT, lambda *_: running.stop())
         console().print(
             f"serving {server.url}/ (dashboard), /api/batch-monitoring, /metrics, /healthz, /readyz"
         )

@@ -34,6 +34,12 @@ def terminate_all(engine: sa.Engine) -> int:
         )
 
 
+def started(engine: sa.Engine) -> bool:
+    """Whether the scheduler under test has registered its instance."""
+    with engine.connect() as conn:
+        return bool(conn.execute(sa.text("SELECT count(*) FROM scheduler_instances")).scalar_one())
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("processor", ["original", "optimized"])
 def test_f5_scheduler_survives_its_connections_being_terminated(
@@ -65,6 +71,10 @@ def test_f5_scheduler_survives_its_connections_being_terminated(
         terminated = 0
         deadline = time.monotonic() + 300  # a bound for a broken run, not a timing window
         try:
+            # Cuts start once the scheduler runs (its instance row exists): a cut during the
+            # start-up checks is a failed start, which is not what this test is about.
+            while process.poll() is None and not started(engine) and time.monotonic() < deadline:
+                time.sleep(0.05)
             while process.poll() is None and terminated < 3 and time.monotonic() < deadline:
                 terminated += terminate_all(engine)
                 time.sleep(0.2)

@@ -29,6 +29,13 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
+# The dispositions this interpreter started with: what a fresh one started by the same worker
+# has (Python's own, and whatever the worker's parent ignored, e.g. SIGINT in a background job).
+STARTING_SIGNALS = {
+    signum: signal.getsignal(signum)
+    for signum in signal.valid_signals()
+    if signum not in (signal.SIGKILL, signal.SIGSTOP)
+}
 MESSAGE_BYTES = 1 << 20
 """Upper bound of one message (a request's environment is a few kilobytes)."""
 
@@ -254,15 +261,12 @@ def run_child(request: dict[str, Any], stdio: list[int], base_path: list[str]) -
 
 
 def fresh_interpreter_signals() -> None:
-    """The signal dispositions a new interpreter starts with: default, except SIGINT raising
-    KeyboardInterrupt and SIGPIPE and SIGXFSZ ignored."""
-    for signum in signal.valid_signals():
-        if signum not in (signal.SIGKILL, signal.SIGSTOP):
-            with suppress(OSError, ValueError):
-                signal.signal(signum, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    """The signal dispositions a new interpreter started by the worker has: those this one
+    started with (SIGINT raising KeyboardInterrupt unless inherited ignored, SIGPIPE and SIGXFSZ
+    ignored, the rest default or as inherited)."""
+    for signum, handler in STARTING_SIGNALS.items():
+        with suppress(OSError, ValueError, TypeError):
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
 
 def run_as_main(module: str) -> int:

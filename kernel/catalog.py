@@ -3,7 +3,9 @@ and the ``batchkernel.plugins`` entry points; a plugin's name is the same in set
 
 from __future__ import annotations
 
+import functools
 import importlib
+import sys
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
@@ -93,6 +95,13 @@ def import_target(target: str) -> Any:
 
 def third_party_entry_points() -> dict[str, EntryPoint]:
     """Installed third-party plugins by canonical name (built-in names cannot be shadowed)."""
+    return dict(_entry_points_on(tuple(sys.path)))
+
+
+@functools.lru_cache(maxsize=8)
+def _entry_points_on(path: tuple[str, ...]) -> dict[str, EntryPoint]:
+    """The plugins' entry points of the distributions on ``path``: read once per import path, as
+    scanning every installed distribution costs milliseconds and each kernel asks three times."""
     found: dict[str, EntryPoint] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name not in BUILTIN_PLUGINS:

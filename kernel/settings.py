@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from dynaconf import Dynaconf
+from dynaconf.nodes import DataDict
 from dynaconf.utils.parse_conf import parse_conf_data
 
 from kernel.settingspec import Declarations, collect_declarations, kind
@@ -510,15 +511,24 @@ def shipped_settings() -> Dynaconf:
 
 
 def _dynaconf(tree: Mapping[str, Any]) -> Dynaconf:
-    """Merged settings as the object plugins read (``settings.batch.max_attempts``)."""
-    return Dynaconf(
+    """Merged, checked settings as the object plugins read (``settings.batch.max_attempts``).
+
+    The values go into the store as they are: Dynaconf's own setters would run its converters on
+    every string (``@int 5``, ``@format {env[HOME]}``) after the checks, turning a checked value
+    into another one. Only ``BATCHKERNEL_*`` variables are converted, when they are read.
+    """
+    settings = Dynaconf(
         envvar_prefix=None,
         environments=False,
         load_dotenv=False,
         merge_enabled=False,
         settings_files=[],
-        **{section.upper(): values for section, values in tree.items()},
+        core_loaders=[],
+        loaders=[],
     )
+    for section, values in tree.items():
+        settings.store[section.upper()] = DataDict(values, box_settings=settings)
+    return settings
 
 
 def _settings_files(settings_file: str | os.PathLike[str] | None) -> list[Path]:

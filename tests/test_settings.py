@@ -75,6 +75,22 @@ def test_user_settings_file_layers_over_defaults(tmp_path: Any) -> None:
     assert settings.batch.min_batch_size == 10
 
 
+def test_checked_values_reach_plugins_verbatim(tmp_path: Any, monkeypatch: Any) -> None:
+    """Text that looks like a Dynaconf converter is text: it is neither cast (``@int``) nor
+    expanded (``@format``) after the checks; only a ``BATCHKERNEL_*`` variable is converted."""
+    user = tmp_path / "mine.toml"
+    user.write_text(
+        '[default.openai]\napi_key = "@int 5"\n'
+        '[default.tasks.notes]\ninstructions = "@format {env[HOME]} @jinja {{ 1 + 1 }}"\n'
+        'schema = {type = "object", properties = {}}\n'
+    )
+    monkeypatch.setenv("BATCHKERNEL_BATCH__MAX_ATTEMPTS", "@int 7")
+    settings = load_settings(settings_file=user)
+    assert settings.openai.api_key == "@int 5"
+    assert settings.tasks.notes.instructions == "@format {env[HOME]} @jinja {{ 1 + 1 }}"
+    assert settings.batch.max_attempts == 7
+
+
 SECRET = "LEAKY-s3cr3t-0123456789"
 
 

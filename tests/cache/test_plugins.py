@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,16 @@ from kernel.settings import load_settings
 from kernel.types import PluginLoadError
 from plugins.cache_common import database_namespace
 from plugins.cache_disk import DiskCache, cache_directory
+from plugins.emulator import EmulatorConfig, EmulatorServer
 from tests.cache.support import add_companies, ids
 from tests.support.forkserver import run_cli
+
+
+@pytest.fixture
+def emulator() -> Iterator[str]:
+    """The base URL of an emulator, so the run's provider calls answer at once."""
+    with EmulatorServer(EmulatorConfig()).start() as server:
+        yield server.base_url
 
 
 def test_the_default_settings_load_cache_disk(tmp_path: Path) -> None:
@@ -74,7 +83,7 @@ def test_an_unreachable_redis_only_costs_misses(make_kernel: Any, sqlite_url: st
     assert section["misses"] == 1 and section["hits"] == 0 and section["errors"] >= 2
 
 
-def test_status_json_shows_the_cache_after_run_once(tmp_path: Path) -> None:
+def test_status_json_shows_the_cache_after_run_once(tmp_path: Path, emulator: str) -> None:
     """The real commands in subprocesses: import, run --once, status --json."""
     env = {
         "PATH": str(Path(sys.executable).parent),
@@ -82,6 +91,7 @@ def test_status_json_shows_the_cache_after_run_once(tmp_path: Path) -> None:
         "BATCHKERNEL_DATABASE__URL": f"sqlite:///{tmp_path / 'status.db'}",
         "BATCHKERNEL_PLUGINS__AUTOLOAD": "false",
         "OPENAI_API_KEY": "test-key",
+        "OPENAI_BASE_URL": emulator,
     }
     source = tmp_path / "one.jsonl"
     source.write_text(

@@ -71,6 +71,7 @@ def test_optimized_queries_are_the_same_for_100_and_10000_result_lines(
     assert small == big
 
 
+@pytest.mark.slow  # 1,000 batches through the emulator on both databases: CI runs it in the slow step
 def test_statements_of_a_run_until_idle_are_the_same_for_10_and_1000_companies(
     make_kernel: Any, db_url: str, tmp_path: Path, server: Any, request: Any
 ) -> None:

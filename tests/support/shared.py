@@ -1,6 +1,6 @@
 """Expensive module data built once per test run, whichever xdist worker asks first.
 
-Tests are spread one by one over the workers (``--dist load``), so a module fixture would be
+Tests are spread one by one over the workers (``--dist worksteal``), so a module fixture would be
 built on every worker that runs one of its tests. ``built_once`` builds it under a file lock in
 the directory the workers of one run share, stores it as JSON, and hands every later caller the
 stored copy.

@@ -3,6 +3,8 @@ every command (database down, a missing file, a busy port)."""
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import typer
 
 from kernel import hookimpl
@@ -15,9 +17,10 @@ def db_upgrade(settings: SettingsOption = None, database: DatabaseOption = None)
     """Create or migrate the schema to the newest revision."""
     from kernel.db.migrate import current_revision, upgrade
 
-    kernel = open_kernel(settings, database)
-    upgrade(kernel.db)
-    console().print(f"schema at revision {current_revision(kernel.db)} ({kernel.db.dialect})")
+    with closing(open_kernel(settings, database)) as kernel:
+        upgrade(kernel.db)
+        revision = current_revision(kernel.db)
+        console().print(f"schema at revision {revision} ({kernel.db.dialect})")
 
 
 class CoreCommands:

@@ -8,6 +8,7 @@ Anthropic emulator reads its own ``[emulator_anthropic]`` section). The emulator
 
 from __future__ import annotations
 
+from contextlib import closing
 from typing import Annotated, Any
 
 import typer
@@ -89,11 +90,12 @@ def emulator_command(
     import threading
 
     server_class = _server_class(provider)
-    kernel = open_kernel(settings)
+    with closing(open_kernel(settings)) as kernel:
+        config = _emulator_settings(provider, kernel.settings)
     from plugins.cli.errors import listen_error
 
     try:
-        server = server_class(_emulator_settings(provider, kernel.settings), port=port).start()
+        server = server_class(config, port=port).start()
     except OSError as exc:
         raise listen_error(exc, "127.0.0.1", port) from exc
     console().print(f"emulator listening at {server.base_url} (Ctrl-C to stop)")

@@ -61,6 +61,7 @@ def serve_command(
     finally:
         if server is not None:
             server.stop()
+        kernel.close()
 
 
 class ServePlugin:

@@ -180,24 +180,24 @@ def test_a_flood_of_form_fields_does_not_grow_the_emulator() -> None:
             yield part.encode() + value + b"\r\n"
         yield b"--bk-boundary--\r\n"
 
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "plugins.emulator", "--port", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert process.stdout is not None
-        banner = process.stdout.readline()
-        port = int(banner.rsplit(":", 1)[1].split("/")[0])
-        _post_form(port, iter([b"--bk-boundary--\r\n"]), 17)  # warm up the upload path
-        before = _memory_kib(process.pid)
-        status, answer = _post_form(port, stream(), length)
-        after = _memory_kib(process.pid)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    ) as process:
+        try:
+            assert process.stdout is not None
+            banner = process.stdout.readline()
+            port = int(banner.rsplit(":", 1)[1].split("/")[0])
+            _post_form(port, iter([b"--bk-boundary--\r\n"]), 17)  # warm up the upload path
+            before = _memory_kib(process.pid)
+            status, answer = _post_form(port, stream(), length)
+            after = _memory_kib(process.pid)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
     assert status in (400, 413), answer
     growth_mib = (after["VmHWM"] - before["VmRSS"]) / 1024
     assert growth_mib < 32, f"peak memory grew {growth_mib:.0f} MiB"

@@ -138,7 +138,8 @@ def test_auth() -> None:
         request = urllib.request.Request(server.base_url + "/batches")
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(request, timeout=5)
-        assert missing.value.code == 401
+        with missing.value:
+            assert missing.value.code == 401
 
 
 def test_runtime_reconfiguration_over_http(client: openai.OpenAI, server: EmulatorServer) -> None:
@@ -161,8 +162,9 @@ def test_runtime_reconfiguration_over_http(client: openai.OpenAI, server: Emulat
     assert client.files.list().data == []
     with pytest.raises(urllib.error.HTTPError) as info:
         post({"no_such_key": 1})
-    assert info.value.code == 400
-    assert "no_such_key" in orjson.loads(info.value.read())["error"]["message"]
+    with info.value:
+        assert info.value.code == 400
+        assert "no_such_key" in orjson.loads(info.value.read())["error"]["message"]
     assert server.config.rate_500 == 0.0
 
     ledger_url = server.base_url.removesuffix("/v1") + "/_emulator/ledger"

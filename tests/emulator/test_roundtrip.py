@@ -219,9 +219,10 @@ def test_unknown_route_and_admin(server: EmulatorServer) -> None:
     )
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(request, timeout=5)
-    assert info.value.code == 404
-    assert info.value.headers["x-request-id"].startswith("req_")
-    error = orjson.loads(info.value.read())["error"]
+    with info.value:
+        assert info.value.code == 404
+        assert info.value.headers["x-request-id"].startswith("req_")
+        error = orjson.loads(info.value.read())["error"]
     assert set(error) == {"message", "type", "param", "code"}
     root = server.base_url.removesuffix("/v1")
     with urllib.request.urlopen(root + "/_emulator/health", timeout=5) as response:

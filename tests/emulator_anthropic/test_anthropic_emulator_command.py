@@ -15,7 +15,7 @@ import anthropic
 def test_emulator_command_serves_the_anthropic_api(tmp_path: Path) -> None:
     settings = tmp_path / "settings.toml"
     settings.write_text('[default.emulator_anthropic]\napi_key = "sk-ant-cmd"\n')
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -32,26 +32,26 @@ def test_emulator_command_serves_the_anthropic_api(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "COLUMNS": "200"},
-    )
-    try:
-        deadline = time.monotonic() + 60
-        url = None
-        assert process.stdout is not None
-        while url is None and time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            found = re.search(r"http://127\.0\.0\.1:\d+", line)
-            url = found.group(0) if found else None
-        assert url, "the command printed no address"
-        client = anthropic.Anthropic(base_url=url, api_key="sk-ant-cmd", max_retries=0)
-        assert client.messages.batches.list().data == []
-        wrong = anthropic.Anthropic(base_url=url, api_key="other", max_retries=0)
+    ) as process:
         try:
-            wrong.messages.batches.list()
-            raise AssertionError("the configured key was not enforced")
-        except anthropic.AuthenticationError:
-            pass
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+            deadline = time.monotonic() + 60
+            url = None
+            assert process.stdout is not None
+            while url is None and time.monotonic() < deadline:
+                line = process.stdout.readline()
+                if not line:
+                    break
+                found = re.search(r"http://127\.0\.0\.1:\d+", line)
+                url = found.group(0) if found else None
+            assert url, "the command printed no address"
+            with anthropic.Anthropic(base_url=url, api_key="sk-ant-cmd", max_retries=0) as client:
+                assert client.messages.batches.list().data == []
+            with anthropic.Anthropic(base_url=url, api_key="other", max_retries=0) as wrong:
+                try:
+                    wrong.messages.batches.list()
+                    raise AssertionError("the configured key was not enforced")
+                except anthropic.AuthenticationError:
+                    pass
+        finally:
+            process.terminate()
+            process.wait(timeout=30)

@@ -8,7 +8,6 @@ import io
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
 from plugins.cli.main import build_app
@@ -67,7 +66,7 @@ def _assert_neutralised(cells: list[str]) -> None:
 
 def test_monitoring_csv_neutralises_formulas(make_kernel: Any, db_url: str) -> None:
     kernel = make_kernel(db_url, serve__tokens=[TOKEN], serve__top_companies=10)
-    seed_tenants(create_engine(kernel.db.url), 8, ids=HOSTILE, names=NAMES)
+    seed_tenants(kernel.db.engine, 8, ids=HOSTILE, names=NAMES)
     handle = start_server(kernel, "127.0.0.1", 0)
     try:
         status, _, body = get(handle.url + "/api/batch-monitoring?format=csv", TOKEN)
@@ -79,7 +78,7 @@ def test_monitoring_csv_neutralises_formulas(make_kernel: Any, db_url: str) -> N
 
 def test_costs_csv_neutralises_formulas(make_kernel: Any, db_url: str) -> None:
     kernel = make_kernel(db_url)
-    seed_tenants(create_engine(kernel.db.url), 8, ids=HOSTILE, names=NAMES)
+    seed_tenants(kernel.db.engine, 8, ids=HOSTILE, names=NAMES)
     url = kernel.db.url.render_as_string(hide_password=False)
     result = CliRunner().invoke(app, ["costs", "--csv", "--database", url])
     assert result.exit_code == 0, result.output

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
 
 from plugins.serve import start_server
 from tests.serve.conftest import TOKEN, Served, get
@@ -119,7 +118,7 @@ def test_a_person_logs_in_with_the_token_as_password_and_pages_companies(
     executable = chromium_or_fail()
     sync_api = pytest.importorskip("playwright.sync_api")
     kernel = make_kernel(sqlite_url, serve__tokens=[TOKEN], serve__top_companies=20)
-    seed_tenants(create_engine(kernel.db.url), 45)
+    seed_tenants(kernel.db.engine, 45)
     order = expected_order(45)
     handle = start_server(kernel, "127.0.0.1", 0)
     errors: list[str] = []

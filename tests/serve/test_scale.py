@@ -146,7 +146,7 @@ def test_companies_are_ranked_paged_and_summed_in_other(tenants: Tenants) -> Non
 
 def test_concurrent_requests_share_one_snapshot_build(make_kernel: Any, sqlite_url: str) -> None:
     kernel = make_kernel(sqlite_url, serve__tokens=[TOKEN], serve__cache_seconds=60)
-    seed_tenants(create_engine(kernel.db.url), 200)
+    seed_tenants(kernel.db.engine, 200)
     handle = start_server(kernel, "127.0.0.1", 0)
     answers: list[bytes] = []
     try:

@@ -7,7 +7,6 @@ import re
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
 from plugins.cli.main import build_app
@@ -56,7 +55,7 @@ def test_status_text_shows_each_plugin_section_as_key_value_lines(served: Served
 
 def test_status_shows_the_top_companies_and_one_other_row(make_kernel: Any, db_url: str) -> None:
     kernel = make_kernel(db_url)
-    seed_tenants(create_engine(kernel.db.url), 60)
+    seed_tenants(kernel.db.engine, 60)
     url = kernel.db.url.render_as_string(hide_password=False)
     order = expected_order(60)
     env = {"BATCHKERNEL_SERVE__TOP_COMPANIES": "10", "COLUMNS": "160"}

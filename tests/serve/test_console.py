@@ -1,11 +1,13 @@
 """The console in a real headless Chromium: navigation, filters, a retry and a pause by an
 operator token, the same retry refused for a read token, usable at 1280 px and at phone width.
-Each page's screenshot is saved under docs/console/ (the README shows them) after the test has
-checked that the page shows what it must."""
+Each page's screenshot is saved after the test has checked that the page shows what it must:
+under test-artifacts/console/, or under docs/console/ (the README shows them) when
+``BATCHKERNEL_TEST_UPDATE_SCREENSHOTS=1``, so a test run leaves the repository as it was."""
 
 from __future__ import annotations
 
 import json
+import os
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +22,12 @@ from tests.serve.console_fixtures import OPERATOR, READER, Console, console
 from tests.serve.test_dashboard import ARGS, chromium_or_fail
 
 __all__ = ["console"]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = (
+    ROOT / "docs" / "console"
+    if os.environ.get("BATCHKERNEL_TEST_UPDATE_SCREENSHOTS") == "1"
+    else ROOT / "test-artifacts" / "console"
+)
 FAILED = RequestStatus.PROCESSING_FAILED.value
 PENDING = RequestStatus.PENDING_BATCHING.value
 DESKTOP = {"width": 1280, "height": 900}
@@ -63,7 +70,7 @@ def on_view(page: Any, view: str) -> None:
 
 
 def shot(page: Any, name: str, width: int) -> None:
-    """Save the page under docs/console/ and check the file is a real picture of that width."""
+    """Save the page's screenshot and check the file is a real picture of that width."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)

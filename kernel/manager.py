@@ -324,7 +324,10 @@ class Kernel:
         return self._closed
 
     def close(self) -> None:
-        """Let plugins release what they hold, then the database connections."""
+        """Let plugins release what they hold, then the database connections (once: a second
+        call does nothing)."""
+        if self._closed:
+            return
         self._closed = True
         try:
             self.pm.hook.shutdown(kernel=self)

@@ -192,3 +192,29 @@ def test_the_help_of_every_plugin_command_renders() -> None:
         result = runner.invoke(app, [name, "--help"])
         assert result.exit_code == 0, (name, result.output)
         assert "Usage" in result.output
+
+
+@pytest.mark.parametrize("ending", ["returns", "exits 1", "raises"])
+def test_a_command_s_kernels_are_closed_when_it_ends(tmp_path: Path, ending: str) -> None:
+    """A command (a plugin's too) that never closes what ``open_kernel`` gave it leaves no
+    connection open: every kernel it opened is closed when it ends, however it ends."""
+    from plugins.cli.options import open_kernel
+
+    opened = []
+    app = core_app()
+
+    @app.command("leaky")
+    def leaky() -> None:
+        for _ in range(2):
+            opened.append(open_kernel(None, f"sqlite:///{tmp_path / 'x.db'}"))
+        if ending == "exits 1":
+            raise typer.Exit(code=1)
+        if ending == "raises":
+            raise RuntimeError("boom")
+
+    result = CliRunner().invoke(app, ["leaky"])
+    assert result.exit_code == {"returns": 0, "exits 1": 1, "raises": 1}[ending]
+    assert len(opened) == 2 and all(kernel.closed for kernel in opened)
+    later = open_kernel(None, f"sqlite:///{tmp_path / 'x.db'}")
+    assert not later.closed  # outside a command the caller closes it
+    later.close()

@@ -48,15 +48,12 @@ def costs_command(
         raise typer.Exit(code=2)
     start = parse_since(since)
     kernel = open_kernel(settings, database, need_schema=True)
+    reader = MonitorReader.for_database(kernel.db)
     try:
-        reader = MonitorReader.for_database(kernel.db)
-        try:
-            with reader.connect() as conn:
-                report = cost_report(conn, reader.dialect, company=company, since=start)
-        finally:
-            reader.dispose()
+        with reader.connect() as conn:
+            report = cost_report(conn, reader.dialect, company=company, since=start)
     finally:
-        kernel.close()
+        reader.dispose()
     comparison = None
     if compare:
         book = PriceBook.from_settings(kernel.settings)

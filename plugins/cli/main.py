@@ -40,6 +40,7 @@ def _version(value: bool) -> None:
 
 
 def root(
+    command: typer.Context,
     show_version: Annotated[
         bool,
         typer.Option(
@@ -63,6 +64,9 @@ def root(
     ] = False,
 ) -> None:
     """Run LLM work through the OpenAI Batch API over your own database."""
+    from plugins.cli.options import close_kernels_at_end
+
+    close_kernels_at_end(command)
 
 
 def core_app() -> typer.Typer:

@@ -46,7 +46,9 @@ def open_kernel(
 
     A missing SQLite file is never created here (only migrating creates one);
     ``need_schema`` checks that the database is reachable and migrated before the command
-    reads it, so the user gets the fix instead of a driver error."""
+    reads it, so the user gets the fix instead of a driver error. Opened by a command, the kernel
+    is closed when the command ends, however it ends (:func:`close_kernels_at_end`); outside a
+    command, the caller closes it."""
     from kernel.manager import Kernel
     from kernel.settings import load_settings
     from plugins.cli.logs import apply_log_settings
@@ -66,4 +68,26 @@ def open_kernel(
     except BaseException:
         kernel.close()  # the command stops here: its connections must not outlive it
         raise
+    if _command_kernels is not None:
+        _command_kernels.append(kernel)
     return kernel
+
+
+_command_kernels: list[Kernel] | None = None
+"""The kernels the running command opened (``None``: no command is running)."""
+
+
+def close_kernels_at_end(command: typer.Context) -> None:
+    """Close every kernel the command about to run opens when its context closes (it returned,
+    failed or exited), so no command, built-in or a plugin's, leaves connections open."""
+    global _command_kernels
+    opened: list[Kernel] = []
+    _command_kernels = opened
+
+    def close() -> None:
+        global _command_kernels
+        _command_kernels = None
+        for kernel in opened:
+            kernel.close()
+
+    command.call_on_close(close)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from contextlib import closing
 from typing import Annotated, Any
 
 import typer
@@ -22,8 +21,8 @@ def list_command(settings: SettingsOption = None, database: DatabaseOption = Non
     from plugins.companies.queries import list_companies
 
     table = Table("id", "name", "status", "paused since (UTC)", "providers")
-    with closing(open_kernel(settings, database)) as kernel:
-        companies = list_companies(kernel)
+    kernel = open_kernel(settings, database)
+    companies = list_companies(kernel)
     for company_id, name, status, paused_at, providers in companies:
         table.add_row(company_id, name, status, paused_at or "-", ", ".join(providers) or "-")
     Console().print(table)
@@ -38,8 +37,8 @@ def set_status_command(
     """Set a company's status (ACTIVE, SUSPENDED, TRIAL, ARCHIVED); caches see it at once."""
     from plugins.companies.queries import set_company_status
 
-    with closing(open_kernel(settings, database)) as kernel:
-        old = set_company_status(kernel, company_id, status)
+    kernel = open_kernel(settings, database)
+    old = set_company_status(kernel, company_id, status)
     if old is None:
         console().print(f"[red]no company with id {company_id!r}[/red]")
         raise typer.Exit(code=1)
@@ -54,11 +53,7 @@ def _pause(company_id: str, paused: bool, settings: Any, database: str | None) -
     from plugins.common.operations.actions import Actor, set_paused
     from plugins.common.operations.audit import cli_actor
 
-    kernel = open_kernel(settings, database)
-    try:
-        outcome = set_paused(kernel, Actor(cli_actor()), company_id, paused)
-    finally:
-        kernel.close()
+    outcome = set_paused(open_kernel(settings, database), Actor(cli_actor()), company_id, paused)
     console().print(escape(outcome.message), style=None if outcome.ok else "red", soft_wrap=True)
     if not outcome.ok:
         raise typer.Exit(code=1)
@@ -101,11 +96,7 @@ def set_provider_command(
     if bool(names) == clear:
         console().print("[red]name the providers, or give --clear (not both)[/red]")
         raise typer.Exit(code=2)
-    kernel = open_kernel(settings, database)
-    try:
-        outcome = set_providers(kernel, Actor(cli_actor()), company_id, names)
-    finally:
-        kernel.close()
+    outcome = set_providers(open_kernel(settings, database), Actor(cli_actor()), company_id, names)
     console().print(escape(outcome.message), style=None if outcome.ok else "red", soft_wrap=True)
     if not outcome.ok:
         raise typer.Exit(code=1)

@@ -3,8 +3,6 @@ every command (database down, a missing file, a busy port)."""
 
 from __future__ import annotations
 
-from contextlib import closing
-
 import typer
 
 from kernel import hookimpl
@@ -17,10 +15,10 @@ def db_upgrade(settings: SettingsOption = None, database: DatabaseOption = None)
     """Create or migrate the schema to the newest revision."""
     from kernel.db.migrate import current_revision, upgrade
 
-    with closing(open_kernel(settings, database)) as kernel:
-        upgrade(kernel.db)
-        revision = current_revision(kernel.db)
-        console().print(f"schema at revision {revision} ({kernel.db.dialect})")
+    kernel = open_kernel(settings, database)
+    upgrade(kernel.db)
+    revision = current_revision(kernel.db)
+    console().print(f"schema at revision {revision} ({kernel.db.dialect})")
 
 
 class CoreCommands:

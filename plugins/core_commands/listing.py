@@ -3,7 +3,6 @@ ones it did not load, with their source, version, role, status and hooks."""
 
 from __future__ import annotations
 
-from contextlib import closing
 from typing import TYPE_CHECKING
 
 from plugins.cli.options import DatabaseOption, SettingsOption, open_kernel
@@ -17,8 +16,8 @@ def plugins(settings: SettingsOption = None, database: DatabaseOption = None) ->
     from rich.console import Console
     from rich.table import Table
 
-    with closing(open_kernel(settings, database)) as kernel:
-        infos = describe_plugins(kernel)
+    kernel = open_kernel(settings, database)
+    infos = describe_plugins(kernel)
     table = Table("name", "source", "version", "role", "status", "hooks")
     for info in infos:
         status = info.status if not info.reason else f"{info.status}: {info.reason}"

@@ -150,28 +150,25 @@ def run(
     stop = threading.Event()
     stop_on_signals(stop)  # from the start: a signal during the checks stops cleanly too
     kernel = open_kernel(settings, database)
-    try:
-        remote = not no_provider_check and bool(kernel.settings.scheduler.check_provider_on_start)
-        preflight(kernel, remote=remote)
-        mode = "--once" if once else "--until-idle" if until_idle else ""
-        banner(kernel, mode)
-        progress = CycleProgress()
-        scheduler = Scheduler(kernel, on_cycle=progress)
-        scheduler.stop_event = stop
-        started = time.monotonic()
-        if stop.is_set():
-            log.info("stopped on request before starting")
-            failures: list[str] = []
-        elif once:
-            failures = _once(scheduler)
-        elif until_idle:
-            failures = _until_idle(scheduler)
-        else:
-            failures = _forever(scheduler)
-        if mode:
-            summary(progress, time.monotonic() - started, _left(kernel))
-    finally:
-        kernel.close()
+    remote = not no_provider_check and bool(kernel.settings.scheduler.check_provider_on_start)
+    preflight(kernel, remote=remote)
+    mode = "--once" if once else "--until-idle" if until_idle else ""
+    banner(kernel, mode)
+    progress = CycleProgress()
+    scheduler = Scheduler(kernel, on_cycle=progress)
+    scheduler.stop_event = stop
+    started = time.monotonic()
+    if stop.is_set():
+        log.info("stopped on request before starting")
+        failures: list[str] = []
+    elif once:
+        failures = _once(scheduler)
+    elif until_idle:
+        failures = _until_idle(scheduler)
+    else:
+        failures = _forever(scheduler)
+    if mode:
+        summary(progress, time.monotonic() - started, _left(kernel))
     for failure in failures:
         _failure(failure)
     if failures:

@@ -8,7 +8,6 @@ Anthropic emulator reads its own ``[emulator_anthropic]`` section). The emulator
 
 from __future__ import annotations
 
-from contextlib import closing
 from typing import Annotated, Any
 
 import typer
@@ -90,8 +89,8 @@ def emulator_command(
     import threading
 
     server_class = _server_class(provider)
-    with closing(open_kernel(settings)) as kernel:
-        config = _emulator_settings(provider, kernel.settings)
+    kernel = open_kernel(settings)
+    config = _emulator_settings(provider, kernel.settings)
     from plugins.cli.errors import listen_error
 
     try:

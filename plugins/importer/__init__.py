@@ -6,7 +6,6 @@ chaos harness load data with too.
 
 from __future__ import annotations
 
-from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -63,14 +62,14 @@ def import_sessions(
     from kernel.db.migrate import upgrade
     from plugins.common.importing.importer import ImportStopped, import_file
 
-    with closing(open_kernel(settings, database)) as kernel:
-        upgrade(kernel.db)
-        try:
-            report = import_file(kernel, file, update=update)
-        except ImportStopped as stopped:
-            _show(stopped.report)
-            typer.echo(f"error: {stopped}", err=True)
-            raise typer.Exit(code=2) from stopped
+    kernel = open_kernel(settings, database)
+    upgrade(kernel.db)
+    try:
+        report = import_file(kernel, file, update=update)
+    except ImportStopped as stopped:
+        _show(stopped.report)
+        typer.echo(f"error: {stopped}", err=True)
+        raise typer.Exit(code=2) from stopped
     _show(report)
     if report.problems:
         raise typer.Exit(code=1)

@@ -158,11 +158,7 @@ def cancel_command(
     from plugins.common.operations.audit import cli_actor
 
     confirm(f"cancel batch {batch_id}?", yes)
-    kernel = open_kernel(settings, database)
-    try:
-        outcome = cancel_batch(kernel, Actor(cli_actor()), batch_id)
-    finally:
-        kernel.close()
+    outcome = cancel_batch(open_kernel(settings, database), Actor(cli_actor()), batch_id)
     report(outcome)
 
 

@@ -66,11 +66,8 @@ def checked_page(page: int, page_size: int) -> tuple[int, int]:
 @contextmanager
 def reading(kernel: KernelAPI) -> Iterator[Connection]:
     """One read-only connection to the kernel's database."""
-    try:
-        with kernel.db.read_transaction() as session:
-            yield session.connection()
-    finally:
-        kernel.close()
+    with kernel.db.read_transaction() as session:
+        yield session.connection()
 
 
 def print_json(data: Any) -> None:

@@ -208,19 +208,16 @@ def _act(
     kernel = open_kernel(settings, database)
     actor = Actor(cli_actor())
     failed = False
-    try:
-        if ids:
-            for request_id in ids:
-                outcome = one(kernel, actor, request_id)
-                say(outcome.message, problem=not outcome.ok)
-                failed = failed or not outcome.ok
-        else:
-            try:
-                report(matching(kernel, actor, filters))
-            except FilterError as exc:
-                raise usage_error(exc) from None
-    finally:
-        kernel.close()
+    if ids:
+        for request_id in ids:
+            outcome = one(kernel, actor, request_id)
+            say(outcome.message, problem=not outcome.ok)
+            failed = failed or not outcome.ok
+    else:
+        try:
+            report(matching(kernel, actor, filters))
+        except FilterError as exc:
+            raise usage_error(exc) from None
     if failed:
         raise typer.Exit(code=1)
 

@@ -61,7 +61,6 @@ def serve_command(
     finally:
         if server is not None:
             server.stop()
-        kernel.close()
 
 
 class ServePlugin:

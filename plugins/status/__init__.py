@@ -6,7 +6,6 @@ the text view is :mod:`plugins.status.view`.
 
 from __future__ import annotations
 
-from contextlib import closing
 from typing import Annotated
 
 import typer
@@ -32,12 +31,12 @@ def status_command(
     from plugins.common.monitoring.snapshot import build_snapshot
     from plugins.status.view import print_status
 
-    with closing(open_kernel(settings, database, need_schema=True)) as kernel:
-        reader = MonitorReader.for_database(kernel.db)
-        try:
-            snapshot = build_snapshot(reader, kernel, company=company)
-        finally:
-            reader.dispose()
+    kernel = open_kernel(settings, database, need_schema=True)
+    reader = MonitorReader.for_database(kernel.db)
+    try:
+        snapshot = build_snapshot(reader, kernel, company=company)
+    finally:
+        reader.dispose()
     if company is not None and not snapshot["companies"]:
         console().print(f"[red]no company with id {company!r}[/red]")
         raise typer.Exit(code=1)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import sys
-from contextlib import closing
 from pathlib import Path
 from typing import Annotated
 
@@ -23,9 +22,9 @@ CompanyOption = Annotated[str | None, typer.Option("--company", help="Only this 
 
 def tasks_command(settings: SettingsOption = None) -> None:
     """The defined tasks: built-in, from settings and from plugins, with their models."""
-    with closing(open_kernel(settings)) as kernel:
-        default_model = str(kernel.settings.model.name)
-        tasks = sorted(kernel.tasks().items())
+    kernel = open_kernel(settings)
+    default_model = str(kernel.settings.model.name)
+    tasks = sorted(kernel.tasks().items())
     for name, task in tasks:
         fields = ", ".join(task.schema.get("properties", {}))
         console().print(f"{name}: model {task.model or default_model}; answer fields: {fields}")
@@ -40,8 +39,8 @@ def enqueue_command(
     """Enqueue a task for every session (of one company) that has no request of it yet."""
     from plugins.tasks.enqueue import enqueue_task
 
-    with closing(open_kernel(settings, database)) as kernel:
-        created = enqueue_task(kernel, task, company)
+    kernel = open_kernel(settings, database)
+    created = enqueue_task(kernel, task, company)
     console().print(f"{created} requests of task {task} enqueued")
 
 
@@ -68,15 +67,15 @@ def results_command(
     if fmt not in FORMATS:
         console().print(f"[red]--format must be one of {', '.join(FORMATS)}, not {fmt!r}[/red]")
         raise typer.Exit(code=2)
-    with closing(open_kernel(settings, database)) as kernel:
-        records = finished_results(
-            kernel, task=task, company=company, since=parse_since(since) if since else None
-        )
-        if output is None:
-            write_results(records, sys.stdout, fmt)
-            return
-        with output.open("w", encoding="utf-8", newline="") as handle:
-            count = write_results(records, handle, fmt)
+    kernel = open_kernel(settings, database)
+    records = finished_results(
+        kernel, task=task, company=company, since=parse_since(since) if since else None
+    )
+    if output is None:
+        write_results(records, sys.stdout, fmt)
+        return
+    with output.open("w", encoding="utf-8", newline="") as handle:
+        count = write_results(records, handle, fmt)
     console().print(f"{count} results written to {output}", highlight=False)
 
 

@@ -179,6 +179,18 @@ class KernelAPI(Reporting, Protocol):
     def retry_failed(self, companies: Sequence[Company]) -> RetrySummary:
         """Close exhausted requests and re-queue stranded ones."""
 
+    def work_left(self) -> dict[str, int]:
+        """What is still to do, counted by kind; all zero: idle."""
+
+    def uncleaned_batches(self, limit: int, after: str | None) -> list[LocalBatch]:
+        """Applied batches whose provider files may remain, by id after ``after``."""
+
+    def record_cleaned(self, batch_ids: Sequence[str]) -> int:
+        """Record that these applied batches' provider files are gone."""
+
+    def settled_submissions(self, keys: Sequence[str]) -> set[str]:
+        """Those of ``keys`` whose local batch is over."""
+
     def run_task(self, task: str, step: Step) -> dict[str, float]:
         """Run a scheduler step through the hook."""
 

@@ -119,6 +119,25 @@ class ProcessorSpec:
     def retry_failed(self, kernel: KernelAPI, companies: Sequence[Company]) -> RetrySummary | None:
         """Close requests out of attempts and re-queue members stranded by ended batches."""
 
+    @_hookspec(firstresult=True)
+    def work_left(self, kernel: KernelAPI) -> dict[str, int] | None:
+        """What is still to do, counted by kind (pending, in flight, batches not settled or not
+        cleaned); all zero: ``run --until-idle`` is done."""
+
+    @_hookspec(firstresult=True)
+    def uncleaned_batches(
+        self, kernel: KernelAPI, limit: int, after: str | None
+    ) -> list[LocalBatch] | None:
+        """Up to ``limit`` applied batches whose provider files may remain, by id after ``after``."""
+
+    @_hookspec(firstresult=True)
+    def record_cleaned(self, kernel: KernelAPI, batch_ids: Sequence[str]) -> int | None:
+        """Record that these applied batches' provider files are gone; how many were marked."""
+
+    @_hookspec(firstresult=True)
+    def settled_submissions(self, kernel: KernelAPI, keys: Sequence[str]) -> set[str] | None:
+        """Those of ``keys`` whose local batch is over (applied or abandoned)."""
+
 
 class ProviderSpec:
     """Calls to the batch provider; each provider plugin answers only for its own name."""
@@ -263,12 +282,18 @@ class TaskHookSpec:
         the kernel puts after the task's name."""
 
 
-class SettingsSpec:
-    """Settings declarations: the sections and keys each plugin reads, with defaults and rules."""
+class DeclarationSpec:
+    """What every known plugin declares, enabled or not: its settings and its tables' history."""
 
     @_hookspec
     def declare_settings(self) -> Sequence[Section]:
         """The settings sections this plugin owns or extends; no ``kernel``, keep it light."""
+        raise NotImplementedError
+
+    @_hookspec
+    def migration_locations(self) -> Sequence[str]:
+        """Folders of this plugin's Alembic revisions: one history with the kernel's (each names
+        the revision before it, wherever that one lives)."""
         raise NotImplementedError
 
 
@@ -280,5 +305,5 @@ HOOKSPEC_CLASSES = (
     CommandSpec,
     BenchmarkSpec,
     TaskHookSpec,
-    SettingsSpec,
+    DeclarationSpec,
 )

@@ -17,13 +17,6 @@ from sqlalchemy.exc import DBAPIError
 from kernel.api import KernelAPI
 from kernel.coordination import Heartbeat, TaskLeases
 from kernel.crashpoints import crashpoint
-from kernel.db.queries import (
-    count_uncleaned,
-    mark_cleaned,
-    settled_submission_keys,
-    uncleaned_batches,
-    work_left,
-)
 from kernel.instances import InstanceRecorder
 from kernel.types import (
     BatchPlan,
@@ -412,20 +405,20 @@ class Scheduler:
             return 0
         gone = self.for_each_company(batches, self.kernel.cleanup_batch)
         cleaned = [batch.batch_id for batch, ok in zip(batches, gone, strict=True) if ok]
-        mark_cleaned(self.kernel.db, cleaned)
+        if cleaned:
+            self.kernel.record_cleaned(cleaned)
         return len(cleaned)
 
     def _clean_leftovers(self, tried: set[str] | None = None) -> int:
         """Clean the next page of applied batches not cleaned yet (an instance died, a delete
         failed), except those ``tried`` in this pass; going round, a failing one holds up none."""
-        page = uncleaned_batches(self.kernel.db, LEFTOVERS_PER_PASS, self._leftovers_after)
+        page = self.kernel.uncleaned_batches(LEFTOVERS_PER_PASS, self._leftovers_after)
         self._leftovers_after = page[-1].batch_id if len(page) == LEFTOVERS_PER_PASS else None
         return self._clean([batch for batch in page if batch.batch_id not in (tried or ())])
 
     def _sweep(self) -> int:
         """Delete provider files no local batch needs any more; how many."""
-        db = self.kernel.db
-        return self.kernel.sweep_provider_files(lambda keys: settled_submission_keys(db, keys))
+        return self.kernel.sweep_provider_files(self.kernel.settled_submissions)
 
     def retry_step(self) -> dict[str, float]:
         """Close requests out of attempts and re-queue members of settled batches."""
@@ -571,9 +564,7 @@ class Scheduler:
             if self.fatal:
                 break
             try:
-                left = work_left(self.kernel.db) | {
-                    "batches_uncleaned": count_uncleaned(self.kernel.db)
-                }
+                left = self.kernel.work_left()
             except DBAPIError as exc:
                 self.kernel.log.warning("could not count the work left: %s", exc)
                 left = {"unknown": 1}

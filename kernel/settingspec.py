@@ -18,7 +18,7 @@ import pluggy
 
 from kernel import PROJECT
 from kernel.catalog import BUILTIN_PLUGINS, import_target, instantiate, third_party_entry_points
-from kernel.hookspecs import SettingsSpec
+from kernel.hookspecs import DeclarationSpec
 from kernel.types import PluginLoadError
 
 log = logging.getLogger("batchkernel.settings")
@@ -204,6 +204,8 @@ class Declarations:
     plugins: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     """Third-party plugins whose declarations could not be read, with the reason."""
+    migrations: list[str] = field(default_factory=list)
+    """Folders of the plugins' Alembic revisions (``migration_locations``)."""
 
     def find(self, section: str, key: str) -> Declared | None:
         """The declaration of ``section.key``, if any (names are case-insensitive)."""
@@ -257,9 +259,9 @@ class Declarations:
 
 def collect_declarations(*, third_party: bool = True) -> Declarations:
     """Ask the kernel, every built-in and (unless ``third_party`` is false) every installed
-    third-party plugin for its settings sections, through the ``declare_settings`` hook."""
+    third-party plugin for its settings sections and its migrations' folders."""
     pm = pluggy.PluginManager(PROJECT)
-    pm.add_hookspecs(SettingsSpec)
+    pm.add_hookspecs(DeclarationSpec)
     names_of: dict[int, list[str]] = {}
     declarations = Declarations()
 
@@ -298,6 +300,18 @@ def collect_declarations(*, third_party: bool = True) -> Declarations:
         for owner in names_of[id(impl.plugin)]:
             for section in sections:
                 declarations.add(owner, section)
+    for impl in pm.hook.migration_locations.get_hookimpls():
+        try:
+            folders = impl.function()
+            if isinstance(folders, str) or not isinstance(folders, Sequence):
+                raise PluginLoadError(
+                    f"plugin {impl.plugin_name}: migration_locations must return a list of folders"
+                )
+            declarations.migrations += [str(path) for path in folders]
+        except Exception as exc:
+            if impl.plugin_name == KERNEL or impl.plugin_name in BUILTIN_PLUGINS:
+                raise
+            declarations.failed[impl.plugin_name] = f"{type(exc).__name__}: {exc}"
     return declarations
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import orjson
 from sqlalchemy import event, select
 
-from kernel.db.models import AIProcessingRequest, ChatSession, Company, Message
 from plugins.common.importing.importer import import_file
+from plugins.common.schema.models import AIProcessingRequest, ChatSession, Company, Message
 from tests.importing.support import count, session_line
 
 

@@ -8,9 +8,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+import plugins.common.schema.models as schema
 from kernel.db.engine import Database
 from kernel.db.migrate import current_revision, upgrade
-from kernel.db.models import Base
+
+METADATA = schema.Base.metadata
+"""The kernel's tables and the product's (importing the schema's models registers them)."""
 
 
 def test_upgrade_creates_every_table_and_is_repeatable(db_url: str) -> None:
@@ -20,7 +23,7 @@ def test_upgrade_creates_every_table_and_is_repeatable(db_url: str) -> None:
         upgrade(database)
         upgrade(database)
         tables = set(inspect(database.engine).get_table_names())
-        assert set(Base.metadata.tables) <= tables
+        assert set(METADATA.tables) <= tables
         assert current_revision(database) == "0008"
     finally:
         database.dispose()
@@ -32,7 +35,7 @@ def test_models_and_migrations_agree(db_url: str) -> None:
         upgrade(database)
         with database.engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
-            diff = compare_metadata(context, Base.metadata)
+            diff = compare_metadata(context, METADATA)
         assert diff == []
     finally:
         database.dispose()

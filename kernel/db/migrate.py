@@ -1,8 +1,9 @@
-"""The Alembic migrations shipped in the package, run under a lock (PostgreSQL advisory lock, or
+"""The Alembic migrations (the kernel's and the plugins'), run under a lock (PostgreSQL advisory lock, or
 a file beside the SQLite file) so commands started at once on a fresh database migrate it once."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -13,6 +14,7 @@ from filelock import FileLock
 from sqlalchemy import text
 
 from kernel.db.engine import Database
+from kernel.settingspec import collect_declarations
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 ADVISORY_LOCK_KEY = 0x626B_6D69_6772  # "bkmigr": this program's migration lock
@@ -20,9 +22,13 @@ SQLITE_LOCK_SUFFIX = ".migrate.lock"
 
 
 def alembic_config(database: Database | None = None) -> Config:
-    """An Alembic config of the packaged migrations (and of ``database``, when given)."""
+    """An Alembic config of one history: the kernel's revisions and those every plugin declares
+    (``migration_locations``), for ``database`` when given."""
+    locations = [str(MIGRATIONS_DIR / "versions"), *collect_declarations().migrations]
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join(dict.fromkeys(locations)))
     if database is not None:
         config.attributes["engine"] = database.engine
     return config

@@ -14,8 +14,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from kernel.api import KernelAPI
-from kernel.db.models import AIBatchRequest
 from plugins.anthropic_provider.customids import tag_of
+from plugins.common.schema.models import AIBatchRequest
 from plugins.common.timeutil import utcnow
 
 NAME = "anthropic"

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kernel.api import KernelAPI
-from kernel.db.queries import requests_by_status, work_left
 from kernel.scheduler import Scheduler
 from kernel.types import SubmittedBatch
 from plugins.bench import rss
 from plugins.bench.probes import Tally, claim_probes
+from plugins.common.schema.queries import requests_by_status, work_left
 
 STAGES = ("companies", "build", "claim", "submit", "poll", "download", "apply", "retry")
 MAX_PASSES = 50

@@ -33,11 +33,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from kernel.db.migrate import upgrade
-from kernel.db.queries import batches_by_status
 from kernel.manager import Kernel
 from kernel.scheduler import Scheduler
 from kernel.settings import load_settings
 from plugins.common.importing.importer import import_file
+from plugins.common.schema.queries import batches_by_status
 from plugins.common.synthetic import write_jsonl
 from plugins.emulator import EmulatorConfig, EmulatorServer
 

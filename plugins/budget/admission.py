@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import String, delete, select, update
 
 from kernel.api import KernelAPI
-from kernel.db.models import AIBatchRequest, BudgetHold
 from kernel.types import BatchPlan, BatchStatus
 from plugins.budget.estimate import Estimate, Estimator
 from plugins.budget.shares import serve_order, token_limits, weights
@@ -26,6 +25,7 @@ from plugins.common.budgets import EPSILON, Budget, Budgets, batch_usage, commit
 from plugins.common.locks import exclusive
 from plugins.common.pricing import load_prices
 from plugins.common.rowsets import fields_of, insert_rows, rowset
+from plugins.common.schema.models import AIBatchRequest, BudgetHold
 from plugins.common.timeutil import utcnow
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, literal, select
 
-from kernel.db.models import AIBatchRequest, AIModelPrice, AIProcessingRequest
+from plugins.common.schema.models import AIBatchRequest, AIModelPrice, AIProcessingRequest
 
 OPEN = "open"
 DEFAULT_PROVIDER = "openai"

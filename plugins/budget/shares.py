@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from kernel.api import KernelAPI
-from kernel.db.models import AIProcessingRequest, BudgetHold
 from kernel.types import Company, RequestStatus
 from plugins.common.budgets import EPSILON, Budgets, Usage, batch_usage, committed, holds
+from plugins.common.schema.models import AIProcessingRequest, BudgetHold
 from plugins.common.timeutil import utcnow
 
 EARLIEST = datetime.min.replace(tzinfo=UTC)

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from sqlalchemy import String, update
 
 from kernel.api import KernelAPI
-from kernel.db.models import AIBatchRequest
 from kernel.types import BatchPlan, BatchStatus, LocalBatch, ProviderBatch, SubmittedBatch
 from plugins.common.lifecycle import STATUS_COLUMNS, map_provider_status, status_values
 from plugins.common.rowsets import fields_of, rowset
+from plugins.common.schema.models import AIBatchRequest
 from plugins.common.timeutil import utcnow
 
 BATCHES = AIBatchRequest.__table__

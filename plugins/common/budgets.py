@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, literal, or_, select
 
-from kernel.db.models import AIBatchRequest, BudgetHold
 from kernel.types import IN_FLIGHT_BATCH_STATUSES, BatchStatus
+from plugins.common.schema.models import AIBatchRequest, BudgetHold
 
 PERIODS = ("day", "month")
 EPSILON = 1e-9

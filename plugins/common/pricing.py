@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from kernel.api import KernelAPI
-from kernel.db.models import AIModel, AIModelPrice
 from plugins.common.locks import exclusive
+from plugins.common.schema.models import AIModel, AIModelPrice
 from plugins.common.settings_spec import stored_model_name
 from plugins.common.timeutil import utcnow
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from kernel.db.models import AIBatchRequest, AIProcessingRequest
 from kernel.types import BatchStatus, RequestStatus, RetrySummary
+from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest
 from plugins.common.timeutil import utcnow
 
 SETTLED = (BatchStatus.APPLIED, BatchStatus.ABANDONED)

@@ -8,6 +8,7 @@ Declared for the ``original`` and ``optimized`` processors; the kernel declares 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from kernel import hookimpl
@@ -253,3 +254,9 @@ PRICES = Section(
 def declare_settings() -> list[Section]:
     """The processors' keys and sections."""
     return [PROCESSING, BATCH, MODEL, PRICES]
+
+
+@hookimpl
+def migration_locations() -> list[str]:
+    """The revisions of the product's schema (:mod:`plugins.common.schema`)."""
+    return [str(Path(__file__).with_name("schema") / "migrations")]

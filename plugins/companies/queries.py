@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from kernel.api import KernelAPI
-from kernel.db.models import Company as CompanyRow
 from kernel.types import CompanyStatus
+from plugins.common.schema.models import Company as CompanyRow
 
 
 def list_companies(

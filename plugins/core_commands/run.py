@@ -115,7 +115,7 @@ def _left(kernel: Kernel) -> dict[str, int] | None:
     """Pending and in-flight requests now, or None when the database cannot say."""
     from sqlalchemy.exc import DBAPIError
 
-    from kernel.db.queries import work_left
+    from plugins.common.schema.queries import work_left
 
     try:
         return work_left(kernel.db)

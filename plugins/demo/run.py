@@ -20,13 +20,13 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from kernel.db.migrate import upgrade
-from kernel.db.models import AIProcessingRequest
-from kernel.db.queries import batches_by_status, requests_by_status
 from kernel.manager import Kernel
 from kernel.scheduler import Scheduler
 from kernel.settings import load_settings
 from kernel.types import RequestStatus
 from plugins.common.importing.importer import import_file
+from plugins.common.schema.models import AIProcessingRequest
+from plugins.common.schema.queries import batches_by_status, requests_by_status
 from plugins.common.synthetic import write_jsonl
 from plugins.emulator import EmulatorServer
 

@@ -19,10 +19,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
-from kernel.db.models import AIBatchRequest, AIProcessingRequest, ChatSession, SchedulerInstance
-from kernel.db.models import Company as CompanyRow
+from kernel.db.models import SchedulerInstance
 from kernel.db.rowcount import rowcount
-from kernel.db.rows import to_local_batch as to_local
 from kernel.types import (
     ENDED_BATCH_STATUSES,
     IN_FLIGHT_BATCH_STATUSES,
@@ -58,6 +56,10 @@ from plugins.common.outcomes import failed_batch_rule, request_values
 from plugins.common.pricing import PriceBook, load_prices
 from plugins.common.retrying import retry_companies
 from plugins.common.routes import by_route
+from plugins.common.schema.hooks import SchemaHooks
+from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest, ChatSession
+from plugins.common.schema.models import Company as CompanyRow
+from plugins.common.schema.rows import to_local_batch as to_local
 from plugins.common.session_tasks import SESSION_FIELDS
 from plugins.common.timeutil import as_utc, utcnow
 from plugins.common.truncation import final_kind
@@ -94,7 +96,7 @@ def fail_requests(session: Session, ids: Sequence[str], reason: str) -> int:
     return rowcount(result) or 0
 
 
-class OriginalProcessor:
+class OriginalProcessor(SchemaHooks):
     """Processor plugin ``original``: registered always, answers last (``trylast``)."""
 
     @hookimpl

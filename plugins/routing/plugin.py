@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
-from kernel.db.models import AIBatchRequest
 from kernel.types import IN_FLIGHT_BATCH_STATUSES, BatchStatus, Company, HealthCheck
+from plugins.common.schema.models import AIBatchRequest
 
 FAILOVER = "batchkernel.provider.failover"
 """Counter: companies whose new batches moved to a provider other than their first (labels

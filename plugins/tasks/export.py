@@ -10,9 +10,9 @@ import orjson
 from sqlalchemy import select
 
 from kernel.api import KernelAPI
-from kernel.db.models import AIProcessingRequest, ChatSession
 from kernel.types import ConfigError, RequestStatus
 from plugins.common.csvcells import SafeWriter
+from plugins.common.schema.models import AIProcessingRequest, ChatSession
 
 FIELDS = ("request_id", "session_id", "company", "task", "model", "completed_at", "result")
 FORMATS = ("jsonl", "csv")

@@ -9,8 +9,8 @@ from sqlalchemy import update
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
-from kernel.db.models import Company as CompanyRow
 from kernel.types import Metric
+from plugins.common.schema.models import Company as CompanyRow
 
 BACKENDS = ("memory", "disk", "redis")
 

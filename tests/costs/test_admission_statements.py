@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from kernel.db.models import AIBatchRequest, BudgetHold
+from plugins.common.schema.models import AIBatchRequest, BudgetHold
 from tests.costs.conftest import load_tenants
 from tests.processors.support import other_database
 

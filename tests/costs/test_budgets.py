@@ -14,12 +14,12 @@ from sqlalchemy import select, update
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
-from kernel.db.models import AIBatchRequest, AIProcessingRequest
 from kernel.scheduler import Scheduler
 from plugins.budget import admission
 from plugins.common.monitoring.queries import MonitorReader
 from plugins.common.monitoring.snapshot import build_snapshot
 from plugins.common.pricing import PriceBook
+from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest
 from plugins.common.timeutil import utcnow
 from tests.costs.conftest import line_tokens, load_tenants
 

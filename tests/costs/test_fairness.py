@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from kernel.api import KernelAPI
-from kernel.db.models import AIBatchRequest, AIProcessingRequest
 from kernel.scheduler import Scheduler
+from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest
 from tests.costs.conftest import line_tokens, load_tenants
 
 SMALL = {f"small-{i:02d}": 5 for i in range(10)}

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from kernel.api import KernelAPI
-from kernel.db.models import AIBatchRequest, AIModel, AIModelPrice, AIProcessingRequest
 from kernel.scheduler import Scheduler
 from plugins.cli.main import build_app
 from plugins.common.pricing import load_prices
+from plugins.common.schema.models import AIBatchRequest, AIModel, AIModelPrice, AIProcessingRequest
 from tests.costs.conftest import load_tenants
 
 app = build_app([])

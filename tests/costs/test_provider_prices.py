@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from kernel.db.models import AIModel, AIModelPrice
 from kernel.settings import load_settings
 from kernel.types import BatchPlan, ConfigError
 from plugins.budget.compare import compare
 from plugins.budget.estimate import Estimator
 from plugins.common.pricing import PriceBook, load_prices
+from plugins.common.schema.models import AIModel, AIModelPrice
 
 
 def book(**overrides: Any) -> PriceBook:

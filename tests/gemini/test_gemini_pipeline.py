@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from kernel.db.models import AIBatchRequest, AIProcessingRequest
 from kernel.scheduler import Scheduler
 from kernel.types import BatchStatus, RequestStatus
 from plugins.common.importing.importer import import_file
+from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest
 from plugins.common.synthetic import write_jsonl
 from plugins.emulator_gemini import GeminiEmulatorConfig, GeminiEmulatorServer
 

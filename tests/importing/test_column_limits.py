@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select, text
 
 from kernel.api import KernelAPI
-from kernel.db.models import AIProcessingRequest, ChatSession, Company, Message
 from plugins.common.importing.importer import import_file
+from plugins.common.schema.models import AIProcessingRequest, ChatSession, Company, Message
 from tests.importing.support import count, session_line, session_record, write_lines
 
 

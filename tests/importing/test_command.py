@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from kernel.db.engine import Database
 from kernel.db.migrate import upgrade
-from kernel.db.models import ChatSession, Company
+from plugins.common.schema.models import ChatSession, Company
 from tests.importing.support import batchkernel, cli_env, session_line, session_record, write_lines
 
 

@@ -24,8 +24,8 @@ from sqlalchemy.pool import NullPool
 
 from kernel.db.engine import Database
 from kernel.db.migrate import current_revision, upgrade
-from kernel.db.models import AIProcessingRequest, ChatSession, Company, Message
 from plugins.common.importing.importer import import_file
+from plugins.common.schema.models import AIProcessingRequest, ChatSession, Company, Message
 from tests.importing.support import cli_env, count, session_line, session_record, write_lines
 
 COMPANIES = [f"c{i}" for i in range(10)]

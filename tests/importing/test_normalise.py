@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from kernel.db.models import ChatSession, Company, Message
 from plugins.common.importing.importer import import_file
+from plugins.common.schema.models import ChatSession, Company, Message
 from tests.importing.support import count, session_line, session_record, write_lines
 
 EMPTY_AFTER_NORMALISING = ["\u0000", " \u0000 ", "\u0000\u0000", "  "]

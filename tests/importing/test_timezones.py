@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from kernel.db.models import ChatSession, Message
 from plugins.common.importing.importer import import_file
+from plugins.common.schema.models import ChatSession, Message
 from tests.importing.support import session_record, write_lines
 
 

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select, update
 
 from kernel.api import KernelAPI
-from kernel.db.models import AIBatchRequest, AIProcessingRequest, ChatSession, Message
 from plugins.common.importing.importer import import_file
+from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest, ChatSession, Message
 from plugins.common.text import transcript_size
 from tests.importing.support import count, session_record, write_lines
 

@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy import update
 
-from kernel.db.models import AIBatchRequest, SchedulerInstance
+from kernel.db.models import SchedulerInstance
 from kernel.scheduler import Scheduler
 from kernel.types import BatchStatus, RequestStatus
+from plugins.common.schema.models import AIBatchRequest
 from plugins.emulator import EmulatorConfig
 
 COMPLETE = RequestStatus.PROCESSING_COMPLETE.value

@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 from sqlalchemy import update
 
-from kernel.db.models import AIBatchRequest
-from kernel.db.rows import to_local_batch as to_local
 from kernel.types import BatchStatus, LocalBatch, RequestStatus, ResultFiles
+from plugins.common.schema.models import AIBatchRequest
+from plugins.common.schema.rows import to_local_batch as to_local
 from plugins.emulator import EmulatorConfig
 
 COMPLETE = RequestStatus.PROCESSING_COMPLETE.value

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from kernel.db.models import AIProcessingRequest, AuditEntry
+from plugins.common.schema.models import AIProcessingRequest, AuditEntry
 from plugins.emulator import EmulatorConfig
 
 FAILING = EmulatorConfig(seed=1, rate_line_error=0.25, line_error_status=400)

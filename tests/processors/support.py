@@ -9,9 +9,9 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from kernel.api import KernelAPI
-from kernel.db.models import AIProcessingRequest, ChatSession
 from kernel.scheduler import Scheduler
 from plugins.common.importing.importer import import_file
+from plugins.common.schema.models import AIProcessingRequest, ChatSession
 from plugins.common.synthetic import write_jsonl
 
 FULL_CYCLE = ("create", "poll", "apply", "retry")

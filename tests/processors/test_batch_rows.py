@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import select, update
 
 from kernel.api import KernelAPI
-from kernel.db.models import AIBatchRequest
-from kernel.db.rows import to_local_batch
 from kernel.scheduler import Scheduler
 from kernel.types import BatchError, BatchStatus, ProviderBatch, SubmittedBatch
+from plugins.common.schema.models import AIBatchRequest
+from plugins.common.schema.rows import to_local_batch
 from plugins.common.timeutil import utcnow
 from plugins.emulator import EmulatorConfig, EmulatorServer
 from tests.processors.support import loaded_kernel, other_database

@@ -45,7 +45,7 @@ def measure(
         **settings,
     )
     counts = cycle_counts(kernel)
-    from kernel.db.queries import requests_by_status
+    from plugins.common.schema.queries import requests_by_status
 
     assert requests_by_status(kernel.db) == {"PROCESSING_COMPLETE": sessions}
     return counts["queries"] | {"statements": counts["statements"]["total"]}
@@ -89,7 +89,7 @@ def test_statements_of_a_run_until_idle_are_the_same_for_10_and_1000_companies(
             sessions=1000,
         )
         runs[companies] = idle_run_counts(kernel)
-        from kernel.db.queries import batches_by_status, requests_by_status
+        from plugins.common.schema.queries import batches_by_status, requests_by_status
 
         assert requests_by_status(kernel.db) == {"PROCESSING_COMPLETE": 1000}
         assert batches_by_status(kernel.db) == {"APPLIED": companies}

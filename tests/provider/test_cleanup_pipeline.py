@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from kernel.api import KernelAPI
-from kernel.db.models import AIBatchRequest
 from kernel.scheduler import Scheduler
+from plugins.common.schema.models import AIBatchRequest
 from plugins.emulator import EmulatorConfig, EmulatorServer
 from tests.reliability.support import load
 

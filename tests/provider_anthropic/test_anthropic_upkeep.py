@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from kernel.db.models import AIBatchRequest, Company
 from kernel.types import BatchStatus
 from plugins.anthropic_provider import AnthropicProvider
 from plugins.common.healthchecks import health_checks
+from plugins.common.schema.models import AIBatchRequest, Company
 from plugins.core_commands.run import describe_setup
 from plugins.emulator_anthropic import AnthropicEmulatorServer
 from tests.cli.support import closed_port
@@ -113,7 +113,7 @@ def _record(kernel: Any, rows: Sequence[tuple[str, str | None, BatchStatus]]) ->
 
 def _settled(kernel: Any) -> Any:
     """The kernel's own question: which keys belong to batches that are over."""
-    from kernel.db.queries import settled_submission_keys
+    from plugins.common.schema.queries import settled_submission_keys
 
     return lambda keys: settled_submission_keys(kernel.db, keys)
 

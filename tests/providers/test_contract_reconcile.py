@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import update
 
-from kernel.db.models import AIBatchRequest
 from kernel.types import BatchStatus, RequestStatus
+from plugins.common.schema.models import AIBatchRequest
 from tests.providers.cases import ProviderCase
 from tests.providers.checks import COMPLETE, assert_each_request_sent_once, assert_settled
 

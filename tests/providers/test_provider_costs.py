@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from kernel.db.models import AIModel, AIModelPrice, AIProcessingRequest
 from kernel.scheduler import Scheduler
 from plugins.cli.main import build_app
 from plugins.common.importing.importer import import_file
 from plugins.common.monitoring.queries import MonitorReader
 from plugins.common.monitoring.snapshot import build_snapshot
+from plugins.common.schema.models import AIModel, AIModelPrice, AIProcessingRequest
 from plugins.common.settings_spec import stored_model_name
 from plugins.common.synthetic import sessions, write_jsonl
 from plugins.serve.formats import snapshot_prometheus

@@ -11,10 +11,10 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from kernel.db.models import AIBatchRequest, ChatSession, Message
 from kernel.scheduler import Scheduler
 from plugins.chaos.audit import audit
 from plugins.common.importing.importer import import_file
+from plugins.common.schema.models import AIBatchRequest, ChatSession, Message
 from plugins.emulator import EmulatorConfig, EmulatorServer
 from plugins.emulator import store as emulator_store
 from tests.reliability.support import load

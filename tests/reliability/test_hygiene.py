@@ -16,8 +16,8 @@ from sqlalchemy import update
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
-from kernel.db.models import AIBatchRequest
 from kernel.scheduler import Scheduler
+from plugins.common.schema.models import AIBatchRequest
 from plugins.emulator import EmulatorConfig, EmulatorServer
 from tests.reliability.support import load
 

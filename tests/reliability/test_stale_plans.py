@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy import update
 
-from kernel.db.models import AIBatchRequest, SchedulerInstance
+from kernel.db.models import SchedulerInstance
 from kernel.scheduler import Scheduler
 from kernel.types import BatchPlan
+from plugins.common.schema.models import AIBatchRequest
 from tests.reliability.support import load
 
 

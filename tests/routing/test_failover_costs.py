@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from kernel.db.models import AIModel, AIModelPrice, AIProcessingRequest
 from plugins.cli.main import build_app
 from plugins.common.monitoring.queries import MonitorReader
 from plugins.common.monitoring.snapshot import build_snapshot
+from plugins.common.schema.models import AIModel, AIModelPrice, AIProcessingRequest
 from tests.routing.conftest import CLAUDE
 
 

@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy import create_engine, func, select
 
 from kernel.db.migrate import upgrade
-from kernel.db.models import Company
 from kernel.manager import Kernel
 from plugins.bench import rss
+from plugins.common.schema.models import Company
 from plugins.serve import start_server
 from tests.serve.tenants import seed_tenants
 

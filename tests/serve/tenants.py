@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
-from kernel.db.models import AIBatchRequest, AIProcessingRequest, ChatSession, Company
+from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest, ChatSession, Company
 
 CHUNK = 5000
 

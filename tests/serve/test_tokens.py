@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
-from kernel.db.models import BudgetHold
 from kernel.types import ConfigError
+from plugins.common.schema.models import BudgetHold
 from plugins.serve import start_server
 from tests.serve.conftest import TOKEN, get
 

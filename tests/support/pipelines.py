@@ -16,10 +16,10 @@ from typing import Any, ClassVar, TypeVar
 import pytest
 from sqlalchemy import select
 
-from kernel.db.models import AIBatchRequest, AIProcessingRequest, ChatSession, Message
 from kernel.manager import Kernel
 from kernel.scheduler import IdleOutcome, Scheduler
 from plugins.common.importing.importer import import_file
+from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest, ChatSession, Message
 from plugins.common.synthetic import write_jsonl
 
 Launch = Callable[[Any], tuple[Any, dict[str, Any]]]

@@ -19,11 +19,11 @@ from sqlalchemy import select
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
-from kernel.db.models import CATEGORIES, SENTIMENTS, AIProcessingRequest
 from kernel.scheduler import Scheduler
 from kernel.types import ConfigError, LLMRequest, RequestStatus, TaskSpec
 from plugins.common import tokens
 from plugins.common.importing.importer import import_file
+from plugins.common.schema.models import CATEGORIES, SENTIMENTS, AIProcessingRequest
 from plugins.common.session_tasks import Sentiment, SessionCategory
 from plugins.common.synthetic import write_jsonl
 from plugins.emulator import EmulatorConfig, EmulatorServer

@@ -8,8 +8,8 @@ from typing import Any
 
 import orjson
 
-from kernel.db.models import ChatSession, Company, Message
 from plugins.common.importing import columns
+from plugins.common.schema.models import ChatSession, Company, Message
 from plugins.common.text import transcript_size
 
 COMPANY_ID = Company.__table__.c.id

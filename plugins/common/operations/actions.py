@@ -16,9 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from kernel.api import KernelAPI
-from kernel.db.models import AIBatchRequest, AIProcessingRequest, Company
 from kernel.db.rowcount import rowcount
-from kernel.db.rows import to_local_batch
 from kernel.types import (
     ENDED_BATCH_STATUSES,
     IN_FLIGHT_BATCH_STATUSES,
@@ -31,6 +29,8 @@ from kernel.types import (
 from plugins.common.operations import audit
 from plugins.common.operations.filters import FilterError, Filters
 from plugins.common.operations.listing import filtered
+from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest, Company
+from plugins.common.schema.rows import to_local_batch
 from plugins.common.timeutil import utcnow
 
 PENDING = RequestStatus.PENDING_BATCHING.value

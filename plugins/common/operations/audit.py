@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.orm import Session
 
-from kernel.db.models import AuditEntry
 from plugins.common.operations.listing import iso
+from plugins.common.schema.models import AuditEntry
 from plugins.common.timeutil import utcnow
 
 DETAIL_CHARS = 2000

@@ -10,7 +10,6 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, func, select
 
-from kernel.db.models import AIBatchRequest, AIProcessingRequest, ChatSession, Message
 from kernel.types import RequestStatus
 from plugins.common.operations.filters import Filters
 from plugins.common.operations.listing import (
@@ -19,6 +18,7 @@ from plugins.common.operations.listing import (
     iso,
     list_requests,
 )
+from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest, ChatSession, Message
 from plugins.common.session_tasks import SESSION_FIELDS
 
 SESSION_RESULT_FIELDS = SESSION_FIELDS

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from kernel.db.models import AIBatchRequest, AIProcessingRequest, ChatSession, Company
 from kernel.types import BatchStatus
 from plugins.common.operations.filters import FilterError, Filters
+from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest, ChatSession, Company
 
 ERROR_PREVIEW = 160
 PROGRESS_DONE = frozenset({BatchStatus.APPLIED.value})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from kernel.db.models import AIBatchRequest
 from kernel.types import BatchError, BatchStatus, LocalBatch
+from plugins.common.schema.models import AIBatchRequest
 
 
 def to_local_batch(row: AIBatchRequest) -> LocalBatch:

@@ -1,4 +1,6 @@
-"""Queries the kernel itself needs: how much work is left, counts by state, file cleanup."""
+"""Queries over the schema's state that every processor answers alike (the defaults of the
+``work_left``, ``uncleaned_batches``, ``record_cleaned`` and ``settled_submissions`` hooks) and
+that commands and benchmarks count with: work left, counts by state, provider files to clean."""
 
 from __future__ import annotations
 
@@ -8,9 +10,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from kernel.db.engine import Database
-from kernel.db.models import AIBatchRequest, AIProcessingRequest, Company, utcnow
-from kernel.db.rows import to_local_batch
+from kernel.db.models import utcnow
+from kernel.db.rowcount import rowcount
 from kernel.types import ENDED_BATCH_STATUSES, BatchStatus, LocalBatch, RequestStatus
+from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest, Company
+from plugins.common.schema.rows import to_local_batch
 
 
 def _by_status(db: Database, status: Any) -> dict[str, int]:
@@ -108,17 +112,20 @@ def settled_submission_keys(db: Database, keys: Sequence[str]) -> set[str]:
     return found
 
 
-def mark_cleaned(db: Database, batch_ids: Sequence[str]) -> None:
-    """Record that the provider files of these applied batches were cleaned up (per retention)."""
+def mark_cleaned(db: Database, batch_ids: Sequence[str]) -> int:
+    """Record that the provider files of these applied batches were cleaned up (per retention);
+    how many were marked."""
     if not batch_ids:
-        return
+        return 0
     with db.transaction() as session:
-        session.execute(
-            update(AIBatchRequest)
-            .where(
-                AIBatchRequest.id.in_(list(batch_ids)),
-                AIBatchRequest.status == BatchStatus.APPLIED.value,
-                AIBatchRequest.files_deleted_at.is_(None),
+        return rowcount(
+            session.execute(
+                update(AIBatchRequest)
+                .where(
+                    AIBatchRequest.id.in_(list(batch_ids)),
+                    AIBatchRequest.status == BatchStatus.APPLIED.value,
+                    AIBatchRequest.files_deleted_at.is_(None),
+                )
+                .values(files_deleted_at=utcnow())
             )
-            .values(files_deleted_at=utcnow())
         )

@@ -14,17 +14,13 @@ from kernel.api import KernelAPI
 from kernel.db.models import SchedulerInstance, utcnow
 
 
-def new_instance_id() -> str:
-    """host-pid-random: unique per process, readable in status output."""
-    return f"{socket.gethostname()[:40]}-{os.getpid()}-{secrets.token_hex(3)}"
-
-
 class InstanceRecorder:
     """Writes this process's row: registered at start, updated after every task run and cycle."""
 
     def __init__(self, kernel: KernelAPI, instance_id: str | None = None) -> None:
         self.kernel = kernel
-        self.id = instance_id or new_instance_id()
+        # host-pid-random: unique per process, readable in status output.
+        self.id = instance_id or f"{socket.gethostname()[:40]}-{os.getpid()}-{secrets.token_hex(3)}"
         self.tasks: dict[str, Any] = {}
         self._registered = False
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.metadata import EntryPoint
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import pluggy
 from dynaconf import Dynaconf
@@ -243,10 +243,13 @@ def build_plugin_manager(
 
 
 def _first_result(
-    method: Callable[Concatenate[Any, P], R], expected: type
+    method: Callable[Concatenate[Any, P], R],
+    expected: type,
+    default: Callable[..., R] | None = None,
 ) -> Callable[Concatenate[Kernel, P], R]:
     """A facade method with the signature and docstring of the protocol's ``method``: it calls
-    the first-result hook of that name with the arguments by name and checks the answer's type."""
+    the first-result hook of that name with the arguments by name and checks the answer's type
+    (unanswered: ``default(**arguments)`` if given, else ``NoProviderError``)."""
     hook = method.__name__
     signature = inspect.signature(method)
 
@@ -254,7 +257,7 @@ def _first_result(
         bound = signature.bind(kernel, *args, **kwargs)
         bound.apply_defaults()
         arguments = dict(list(bound.arguments.items())[1:])
-        return cast("R", kernel._first(hook, expected, **arguments))
+        return kernel._first(hook, expected, default, **arguments)
 
     call.__name__ = call.__qualname__ = hook
     call.__doc__ = method.__doc__
@@ -277,8 +280,8 @@ class Kernel:
         self._database: Database | None = None
         self.log = logging.getLogger("batchkernel")
         self.instance_id: str | None = None
-        self.create_database = True
         self._closed = False
+        self.create_database = True
         """False: a missing SQLite file is an error, not created (the command line's default;
         the commands that create the schema migrate, which creates it)."""
 
@@ -356,9 +359,13 @@ class Kernel:
             except Exception:
                 self.log.debug("exporter %s failed on %s", impl.plugin_name, name, exc_info=True)
 
-    def _first(self, hook: str, expected: type[T], **kwargs: Any) -> T:
-        """Call a first-result hook and check its answer's type."""
-        result = getattr(self.pm.hook, hook)(kernel=self, **kwargs)
+    def _first(
+        self, hook: str, expected: type[T], default: Callable[..., T] | None = None, /, **kw: Any
+    ) -> T:
+        """Call a first-result hook and check its answer's type (unanswered: ``default(**kw)``)."""
+        result = getattr(self.pm.hook, hook)(kernel=self, **kw)
+        if result is None and default is not None:
+            return default(**kw)
         if result is None:
             raise NoProviderError(
                 f"no enabled plugin answered {hook!r}; enabled: "
@@ -418,11 +425,6 @@ class Kernel:
             )
         return results
 
-    def provider_health(self, provider: str) -> ProviderHealth:
-        """Whether ``provider`` takes new batches now (healthy when no plugin says otherwise)."""
-        health = self.pm.hook.provider_health(kernel=self, provider=provider)
-        return health if health is not None else ProviderHealth(provider, "ok")
-
     def route_companies(self, companies: Sequence[Company]) -> dict[str, str]:
         """The provider each company's new batches go to now (a company left out gets none);
         unanswered, the first configured provider for all."""
@@ -459,11 +461,6 @@ class Kernel:
             raise TypeError("'admit_batches' must return one (plan, admitted, reason) per plan")
         return decided
 
-    def find_batch(self, plan: BatchPlan) -> ProviderBatch | None:
-        """The provider batch created for a plan, if any (``None`` is a valid answer here)."""
-        found: ProviderBatch | None = self.pm.hook.find_batch(kernel=self, plan=plan)
-        return found
-
     def company_concurrency(self) -> int:
         """How many companies' provider work may run at once (at least 1)."""
         return max(1, self._first("company_concurrency", int))
@@ -471,14 +468,6 @@ class Kernel:
     def discard_submission(self, plan: BatchPlan) -> None:
         """Let the provider delete files uploaded for an abandoned plan."""
         self.pm.hook.discard_submission(kernel=self, plan=plan)
-
-    def cleanup_batch(self, batch: LocalBatch) -> bool:
-        """Delete provider files of an applied batch (per retention); whether none is left.
-
-        With no provider plugin answering, nothing holds files for the batch: True.
-        """
-        cleaned = self.pm.hook.cleanup_batch(kernel=self, batch=batch)
-        return True if cleaned is None else bool(cleaned)
 
     def sweep_provider_files(self, settled: Callable[[Sequence[str]], set[str]]) -> int:
         """Delete provider files of batches that are over; how many (0 with no provider)."""
@@ -520,6 +509,12 @@ class Kernel:
     settled_submissions = _first_result(KernelAPI.settled_submissions, set)
     run_task = _first_result(KernelAPI.run_task, dict)
     run_cycle = _first_result(KernelAPI.run_cycle, dict)
+    # Unanswered, these answer: healthy; no such batch; none left (no plugin holds its files).
+    provider_health = _first_result(
+        KernelAPI.provider_health, ProviderHealth, lambda provider: ProviderHealth(provider, "ok")
+    )
+    find_batch = _first_result(KernelAPI.find_batch, ProviderBatch, lambda plan: None)
+    cleanup_batch = _first_result(KernelAPI.cleanup_batch, bool, lambda batch: True)
 
 
 if TYPE_CHECKING:

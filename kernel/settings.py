@@ -205,7 +205,8 @@ def variable_layers(
     setting (the special variables and the ``BATCHKERNEL_TEST_*`` family excepted)."""
     layers, problems = [], []
     for name in sorted(environ):
-        if not name.startswith(f"{ENV_PREFIX}_") or is_special(name):
+        special = name in SPECIAL_VARIABLES or name.startswith(SPECIAL_PREFIXES)
+        if not name.startswith(f"{ENV_PREFIX}_") or special:
             continue
         parts = name.removeprefix(f"{ENV_PREFIX}_").split("__")
         section = parts[0].lower()
@@ -226,11 +227,6 @@ def variable_layers(
         else:
             layers.append(Layer("environment", name, tree))
     return layers, problems
-
-
-def is_special(name: str) -> bool:
-    """Whether ``name`` is a variable the program reads that is not a setting."""
-    return name in SPECIAL_VARIABLES or name.startswith(SPECIAL_PREFIXES)
 
 
 def override_layer(

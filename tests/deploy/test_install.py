@@ -109,10 +109,10 @@ def image_env(installed: dict[str, Path], tmp_path: Path) -> dict[str, str]:
 def test_wheel_contains_settings_migrations_and_plugins(installed: dict[str, Path]) -> None:
     names = set(zipfile.ZipFile(installed["wheel"]).namelist())
     assert "kernel/settings.toml" in names, "shipped defaults missing from the wheel"
-    migrations = ROOT / "kernel" / "db" / "migrations"
-    for path in migrations.rglob("*"):
-        if path.is_file() and "__pycache__" not in path.parts:
-            assert path.relative_to(ROOT).as_posix() in names, f"{path.name} not in the wheel"
+    for migrations in (ROOT / "kernel/db/migrations", ROOT / "plugins/common/schema/migrations"):
+        for path in migrations.rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts:
+                assert path.relative_to(ROOT).as_posix() in names, f"{path.name} not in the wheel"
     for package in (ROOT / "plugins").iterdir():
         if (package / "__init__.py").exists():
             assert f"plugins/{package.name}/__init__.py" in names

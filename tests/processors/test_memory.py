@@ -52,6 +52,7 @@ def peak_while_building(
 
 
 @pytest.mark.slow  # 45,000 imported requests: CI runs it in the slow step
+@pytest.mark.timeout(1200)  # a hang guard: ~75 s alone, over 300 s on a machine busy with tests
 def test_optimized_builds_batches_in_a_fraction_of_the_memory(
     make_kernel: Any, tmp_path: Path
 ) -> None:

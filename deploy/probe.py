@@ -64,21 +64,36 @@ def check_heartbeat(max_age: float, host: str | None = None) -> tuple[bool, str]
     return True, f"heartbeat {age:.0f}s ago on host {host}"
 
 
-def check_schema() -> tuple[bool, str]:
-    """Is the database at the head revision of the migrations shipped in this package?"""
-    from alembic.script import ScriptDirectory
+def _revisions(heads: frozenset[str]) -> str:
+    """``revision 0008``, ``revisions 0008, notes_0001`` or ``revision none``."""
+    names = sorted(heads)
+    return f"revision{'s' if len(names) > 1 else ''} {', '.join(names) or 'none'}"
 
-    from kernel.db.migrate import alembic_config, current_revision
+
+def check_schema() -> tuple[bool, str]:
+    """Is the database at the heads of the migrations this installation ships (the built-in
+    history's and each installed plugin's branch)?"""
+    from kernel.db.migrate import current_heads, known_revisions, shipped_heads
 
     db = _database(_settings())
     try:
-        head = ScriptDirectory.from_config(alembic_config(db)).get_current_head()
-        current = current_revision(db)
+        current, shipped = current_heads(db), shipped_heads()
     finally:
         db.dispose()
-    if current != head:
-        return False, f"database at revision {current}, package expects {head}: run db upgrade"
-    return True, f"database at revision {current}"
+    unknown = current - known_revisions()
+    if unknown:
+        return (
+            False,
+            f"database at {_revisions(unknown)}, which this package does not ship (a newer "
+            "version or a plugin not installed here migrated it)",
+        )
+    if current != shipped:
+        return (
+            False,
+            f"database at {_revisions(current)}, package expects {_revisions(shipped)}: "
+            "run db upgrade",
+        )
+    return True, f"database at {_revisions(current)}"
 
 
 def check_serve(path: str, port: int | None, timeout: float) -> tuple[bool, str]:

@@ -292,8 +292,10 @@ class DeclarationSpec:
 
     @_hookspec
     def migration_locations(self) -> Sequence[str]:
-        """Folders of this plugin's Alembic revisions: one history with the kernel's (each names
-        the revision before it, wherever that one lives)."""
+        """Folders of this plugin's Alembic revisions, in one history with the kernel's. A
+        built-in's revisions continue the built-in chain; a third-party plugin's stay on a branch
+        of their own (first revision: ``down_revision = None``, ``branch_labels`` its name,
+        ``depends_on`` the built-in revision its tables need)."""
         raise NotImplementedError
 
 

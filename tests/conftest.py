@@ -22,6 +22,10 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 
 
 KernelFactory = Callable[..., Kernel]
+FAKE_DISTRIBUTION = Path(__file__).parent / "data" / "fake-plugin"
+"""The checked-in third-party distribution ``batchkernel-fake`` (its ``fake-*`` plugins): installed
+only for the tests that ask for it, through :func:`fake_distribution` or, in a subprocess,
+``PYTHONPATH``."""
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -29,6 +33,16 @@ def fork_server() -> Iterator[None]:
     """Stop this worker's fork server (tests.support.forkserver starts it on first use)."""
     yield
     forkserver.stop()
+
+
+@pytest.fixture
+def fake_distribution(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``batchkernel-fake`` installed for this test: its folder on ``sys.path`` (removed after), so
+    its entry points are found. Its ``fake-notes`` plugin owns a table: such a test migrates with
+    :func:`kernel.db.migrate.upgrade`, never through ``make_kernel``'s schema copies (made once per
+    worker, of the built-in tables)."""
+    monkeypatch.syspath_prepend(str(FAKE_DISTRIBUTION))
+    return FAKE_DISTRIBUTION
 
 
 @pytest.fixture(scope="session")

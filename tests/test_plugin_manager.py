@@ -121,6 +121,7 @@ def test_no_provider_is_a_clear_error(sqlite_url: str) -> None:
         kernel.poll_batch(batch)
 
 
+@pytest.mark.usefixtures("fake_distribution")
 def test_unknown_plugin_name_lists_valid_names() -> None:
     with pytest.raises(ConfigError) as info:
         build_plugin_manager(settings(plugins__processor="optimised"))
@@ -133,6 +134,7 @@ def test_unknown_hook_fails_check_pending() -> None:
         build_plugin_manager(settings(), extra=[("typo", UnknownHook())])
 
 
+@pytest.mark.usefixtures("fake_distribution")
 def test_broken_third_party_is_reported_and_the_rest_load(caplog: Any) -> None:
     caplog.set_level(logging.WARNING, "batchkernel.plugins")
     pm, registry = build_plugin_manager(settings(plugins__autoload=True))
@@ -146,11 +148,13 @@ def test_broken_third_party_is_reported_and_the_rest_load(caplog: Any) -> None:
     assert any("fake-broken" in record.message for record in caplog.records)
 
 
+@pytest.mark.usefixtures("fake_distribution")
 def test_strict_loading_stops_on_a_broken_plugin() -> None:
     with pytest.raises(PluginLoadError, match="fake-broken"):
         build_plugin_manager(settings(plugins__autoload=True, plugins__strict=True))
 
 
+@pytest.mark.usefixtures("fake_distribution")
 def test_disabling_a_plugin_disables_its_dependents() -> None:
     pm, registry = build_plugin_manager(
         settings(plugins__autoload=True, plugins__disabled=["fake-ok", "fake-broken"])
@@ -167,12 +171,14 @@ def test_essential_plugin_cannot_be_disabled() -> None:
         build_plugin_manager(settings(plugins__disabled=["original"]))
 
 
+@pytest.mark.usefixtures("fake_distribution")
 def test_selected_third_party_plugin_loads_without_autoload() -> None:
     pm, _ = build_plugin_manager(settings(plugins__exporters=["fake-ok"]))
     assert pm.get_plugin("fake-ok") is not None
     assert pm.get_plugin("fake-broken") is None
 
 
+@pytest.mark.usefixtures("fake_distribution")
 def test_metrics_reach_every_exporter_and_a_failing_one_is_contained(sqlite_url: str) -> None:
     kernel = Kernel.create(
         load_settings(BASE | {"database.url": sqlite_url, "plugins.exporters": ["fake-ok"]}),
@@ -186,6 +192,7 @@ def test_metrics_reach_every_exporter_and_a_failing_one_is_contained(sqlite_url:
     ]
 
 
+@pytest.mark.usefixtures("fake_distribution")
 def test_describe_plugins_lists_loaded_and_available(sqlite_url: str) -> None:
     kernel = Kernel.create(load_settings(BASE | {"database.url": sqlite_url}))
     infos = {info.name: info for info in describe_plugins(kernel)}

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -15,6 +16,9 @@ from sqlalchemy import text
 
 from kernel.db.engine import Database
 from kernel.settingspec import collect_declarations
+
+if TYPE_CHECKING:
+    from alembic.script import ScriptDirectory
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 ADVISORY_LOCK_KEY = 0x626B_6D69_6772  # "bkmigr": this program's migration lock
@@ -65,33 +69,47 @@ def migration_lock(database: Database) -> AbstractContextManager[object]:
     return FileLock(str(path)) if path is not None else nullcontext()
 
 
-def upgrade(database: Database, revision: str = "head") -> None:
-    """Create or migrate the schema up to ``revision``, one process at a time."""
+def upgrade(database: Database, revision: str = "heads") -> None:
+    """Create or migrate the schema up to ``revision`` (every branch's newest: the kernel's and
+    product's history, and each third-party plugin's own branch), one process at a time."""
     database.allow_create()
     with migration_lock(database):
         command.upgrade(alembic_config(database), revision)
 
 
-def current_revision(database: Database) -> str | None:
-    """The revision the database is at, or None before the first migration."""
+def _scripts() -> ScriptDirectory:
+    """The revisions this installation ships: the kernel's and those every plugin declares."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def current_heads(database: Database) -> frozenset[str]:
+    """The newest revision of each branch the database has; empty before the first migration.
+
+    Alembic's version table may leave out the revision a plugin's branch ``depends_on`` (it
+    keeps the plugin's first revision alone when that one followed ``0008``): each branch's newest
+    applied revision is put back, so an up-to-date database's heads equal :func:`shipped_heads`.
+    A revision this installation does not ship is returned as it is."""
     from alembic.runtime.migration import MigrationContext
 
     with database.engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        stored = frozenset(MigrationContext.configure(conn).get_current_heads())
+    scripts = _scripts()
+    known = stored & {script.revision for script in scripts.walk_revisions()}
+    applied = {
+        script.revision: script for script in scripts.iterate_revisions(tuple(known), "base")
+    }
+    newest = {name for name, script in applied.items() if script.nextrev.isdisjoint(applied)}
+    return frozenset(newest) | (stored - known)
 
 
-def head_revision() -> str:
-    """The newest revision this version of batchkernel ships."""
-    from alembic.script import ScriptDirectory
-
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
+def shipped_heads() -> frozenset[str]:
+    """The newest revision of each branch this installation ships: the built-in history's and
+    each installed third-party plugin's."""
+    return frozenset(_scripts().get_heads())
 
 
 def known_revisions() -> set[str]:
-    """Every revision this version of batchkernel ships."""
-    from alembic.script import ScriptDirectory
-
-    scripts = ScriptDirectory.from_config(alembic_config())
-    return {script.revision for script in scripts.walk_revisions()}
+    """Every revision this installation ships (the built-in history and installed plugins')."""
+    return {script.revision for script in _scripts().walk_revisions()}

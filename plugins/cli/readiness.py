@@ -1,4 +1,5 @@
-"""Is the database usable? Reachable, created, and at the schema revision this version ships.
+"""Is the database usable? Reachable, created, and at the schema revisions this installation ships
+(the newest of the built-in history and of each installed plugin's branch).
 
 Commands check before they work (``run``, ``status``, ``doctor``) and report one line naming the
 cause and the fix instead of a driver's traceback; :func:`explain_database_error` turns the
@@ -9,6 +10,7 @@ no schema) into such a line wherever they surface.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import text
@@ -114,40 +116,63 @@ def check_reachable(db: Any) -> None:
         ) from exc
 
 
-def schema_revision(db: Any) -> str | None:
-    """The schema revision of a reachable database (None: no schema yet)."""
-    from kernel.db.migrate import current_revision
+def schema_heads(db: Any) -> frozenset[str]:
+    """The schema revisions of a reachable database, the newest of each of its branches (empty:
+    no schema yet)."""
+    from kernel.db.migrate import current_heads
 
     try:
-        return current_revision(db)
+        return current_heads(db)
     except DBAPIError as exc:
         raise DatabaseNotReadyError(
             explain_database_error(exc, db.url) or f"cannot read the schema: {_first_line(exc)}"
         ) from exc
 
 
-def schema_problem(revision: str | None) -> str | None:
-    """Why a database at ``revision`` cannot be used by this version, or None."""
-    from kernel.db.migrate import head_revision, known_revisions
+def named(revisions: Iterable[str]) -> str:
+    """``revision 0008``, or ``revisions 0008 and notes_0001``, in order."""
+    names = sorted(revisions)
+    if len(names) == 1:
+        return f"revision {names[0]}"
+    return f"revisions {', '.join(names[:-1])} and {names[-1]}"
 
-    if revision is None:
-        return NO_SCHEMA
-    if revision == head_revision():
+
+def unknown_problem(heads: Collection[str]) -> str | None:
+    """Why a database at ``heads`` is beyond this installation: it has revisions nobody here
+    ships (a newer batchkernel, or a plugin not installed here, migrated it), or None."""
+    from kernel.db.migrate import known_revisions
+
+    unknown = set(heads) - known_revisions()
+    if not unknown:
         return None
-    if revision in known_revisions():
-        return (
-            f"the database schema is at revision {revision}, older than this version's: {UPGRADE}"
-        )
     return (
-        f"the database schema is at revision {revision}, which this version of batchkernel does "
-        "not know (a newer version migrated it): upgrade batchkernel"
+        f"the database schema is at {named(unknown)}, which this installation of batchkernel "
+        "does not ship (a newer version of batchkernel, or a plugin that is not installed here, "
+        "migrated it): upgrade batchkernel, or install that plugin"
+    )
+
+
+def schema_problem(heads: Collection[str]) -> str | None:
+    """Why a database at ``heads`` cannot be used by this installation, or None: it is up to date
+    when its heads are the ones this installation ships (the built-in history's and each
+    installed plugin's branch)."""
+    from kernel.db.migrate import shipped_heads
+
+    if not heads:
+        return NO_SCHEMA
+    shipped = shipped_heads()
+    if set(heads) == shipped:
+        return None
+    return unknown_problem(heads) or (
+        f"the database schema is at {named(heads)}, older than this installation's "
+        f"({named(shipped)}): {UPGRADE}"
     )
 
 
 def require_schema(db: Any) -> None:
     """Raise :class:`DatabaseNotReadyError` unless the database is reachable and migrated."""
     check_reachable(db)
-    problem = schema_problem(schema_revision(db))
+    problem = schema_problem(schema_heads(db))
     if problem:
         raise DatabaseNotReadyError(problem)
 

@@ -12,13 +12,18 @@ from plugins.core_commands.run import run
 
 
 def db_upgrade(settings: SettingsOption = None, database: DatabaseOption = None) -> None:
-    """Create or migrate the schema to the newest revision."""
-    from kernel.db.migrate import current_revision, upgrade
+    """Create or migrate the schema to the newest revisions (the built-in history's and each
+    installed plugin's)."""
+    from kernel.db.migrate import current_heads, upgrade
+    from plugins.cli.readiness import DatabaseNotReadyError, named, unknown_problem
 
     kernel = open_kernel(settings, database)
+    kernel.db.allow_create()
+    problem = unknown_problem(current_heads(kernel.db))
+    if problem:
+        raise DatabaseNotReadyError(problem)
     upgrade(kernel.db)
-    revision = current_revision(kernel.db)
-    console().print(f"schema at revision {revision} ({kernel.db.dialect})")
+    console().print(f"schema at {named(current_heads(kernel.db))} ({kernel.db.dialect})")
 
 
 class CoreCommands:

@@ -77,9 +77,14 @@ def plugins_check(kernel: Kernel) -> HealthCheck:
 
 
 def database_checks(kernel: KernelAPI, checks: list[HealthCheck]) -> bool:
-    """Reachable, then at this version's schema; appends the checks, True when both pass."""
-    from kernel.db.migrate import head_revision
-    from plugins.cli.readiness import check_reachable, schema_problem, schema_revision, shown_url
+    """Reachable, then at this installation's schema; appends the checks, True when both pass."""
+    from plugins.cli.readiness import (
+        check_reachable,
+        named,
+        schema_heads,
+        schema_problem,
+        shown_url,
+    )
 
     db = kernel.db
     try:
@@ -89,13 +94,14 @@ def database_checks(kernel: KernelAPI, checks: list[HealthCheck]) -> bool:
         return False
     checks.append(HealthCheck("database", True, f"{shown_url(db.url)} answers"))
     try:
-        problem = schema_problem(schema_revision(db))
+        heads = schema_heads(db)
+        problem = schema_problem(heads)
     except KernelError as exc:
-        problem = str(exc)
+        heads, problem = frozenset(), str(exc)
     if problem:
         checks.append(HealthCheck("schema", False, problem))
         return False
-    checks.append(HealthCheck("schema", True, f"at revision {head_revision()}, the newest"))
+    checks.append(HealthCheck("schema", True, f"at {named(heads)}, the newest"))
     return True
 
 

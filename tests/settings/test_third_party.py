@@ -13,6 +13,7 @@ from kernel.types import ConfigError
 from plugins.settings_command.view import effective
 
 SECRET = "LICENSE-s3cr3t-0123456789"
+pytestmark = pytest.mark.usefixtures("fake_distribution")
 
 
 def test_defaults_come_from_the_declaration() -> None:

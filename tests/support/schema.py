@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from kernel.db.engine import Database
-from kernel.db.migrate import head_revision, upgrade
+from kernel.db.migrate import upgrade
 
 
 class SchemaCopies:
@@ -99,6 +99,8 @@ def _dump_head_schema(database: Database) -> str:
         scratch = Database(scratch_url.render_as_string(hide_password=False))
         try:
             upgrade(scratch)
+            with scratch.engine.connect() as conn:
+                stored = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
         finally:
             scratch.dispose()
         dump = subprocess.run(
@@ -119,8 +121,10 @@ def _dump_head_schema(database: Database) -> str:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
     lines = [line for line in dump.splitlines() if not line.startswith("\\")]  # psql meta-commands
-    version = f"INSERT INTO public.alembic_version (version_num) VALUES ('{head_revision()}');"
-    return "\n".join([*lines, version])
+    versions = [  # pg_dump --schema-only leaves the rows out: one per head Alembic stored
+        f"INSERT INTO public.alembic_version (version_num) VALUES ('{head}');" for (head,) in stored
+    ]
+    return "\n".join([*lines, *versions])
 
 
 def _libpq(url: sa.URL) -> str:

@@ -177,7 +177,10 @@ def test_retryable_errored_results_are_retried(make_pipeline: Any, db_url: str) 
     assert_settled(pipeline)
     requests = pipeline.requests()
     assert Counter(r.status for r in requests) == {COMPLETE: 40}
-    assert any(r.attempts > 1 for r in requests)
+    # ``attempts`` counts the tries that failed: a request retried once and then answered has 1.
+    # Some request fails at 0.3 each (no fault in 40 has odds of 6e-7); that two tries of one
+    # request fail was the old check, missed in about 2 % of runs.
+    assert any(r.attempts >= 1 for r in requests)
 
 
 def test_invalid_request_errors_fail_for_good(make_pipeline: Any, db_url: str) -> None:

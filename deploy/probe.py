@@ -64,36 +64,19 @@ def check_heartbeat(max_age: float, host: str | None = None) -> tuple[bool, str]
     return True, f"heartbeat {age:.0f}s ago on host {host}"
 
 
-def _revisions(heads: frozenset[str]) -> str:
-    """``revision 0008``, ``revisions 0008, notes_0001`` or ``revision none``."""
-    names = sorted(heads)
-    return f"revision{'s' if len(names) > 1 else ''} {', '.join(names) or 'none'}"
-
-
 def check_schema() -> tuple[bool, str]:
     """Is the database at the heads of the migrations this installation ships (the built-in
-    history's and each installed plugin's branch)?"""
-    from kernel.db.migrate import current_heads, known_revisions, shipped_heads
+    history's and each installed plugin's branch)? The same judgement as every command's."""
+    from kernel.db.migrate import current_heads
+    from plugins.cli.readiness import named, schema_problem
 
     db = _database(_settings())
     try:
-        current, shipped = current_heads(db), shipped_heads()
+        current = current_heads(db)
     finally:
         db.dispose()
-    unknown = current - known_revisions()
-    if unknown:
-        return (
-            False,
-            f"database at {_revisions(unknown)}, which this package does not ship (a newer "
-            "version or a plugin not installed here migrated it)",
-        )
-    if current != shipped:
-        return (
-            False,
-            f"database at {_revisions(current)}, package expects {_revisions(shipped)}: "
-            "run db upgrade",
-        )
-    return True, f"database at {_revisions(current)}"
+    problem = schema_problem(current)
+    return (False, problem) if problem else (True, f"database at {named(current)}")
 
 
 def check_serve(path: str, port: int | None, timeout: float) -> tuple[bool, str]:

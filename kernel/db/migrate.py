@@ -3,7 +3,9 @@ a file beside the SQLite file) so commands started at once on a fresh database m
 
 from __future__ import annotations
 
+import functools
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -79,6 +81,13 @@ def upgrade(database: Database, revision: str = "heads") -> None:
 
 def _scripts() -> ScriptDirectory:
     """The revisions this installation ships: the kernel's and those every plugin declares."""
+    return _scripts_on(tuple(sys.path))
+
+
+@functools.lru_cache(maxsize=8)
+def _scripts_on(path: tuple[str, ...]) -> ScriptDirectory:
+    """The revisions found on the import path ``path``: read once per path, as a command's
+    readiness check asks three times and each read parses every revision file."""
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config())

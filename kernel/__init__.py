@@ -1,6 +1,7 @@
 """batchkernel's microkernel: hook specifications, plugin manager, settings, data model, scheduler.
 
-Plugins import the public ``hookimpl`` marker from here; the spec marker stays private.
+Plugins import the ``hookimpl`` marker from here, and ``hookspec`` for hooks that only plugins
+call (declared through ``declare_hookspecs``).
 """
 
 import pluggy
@@ -8,5 +9,6 @@ import pluggy
 PROJECT = "batchkernel"
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
+hookspec = pluggy.HookspecMarker(PROJECT)
 
-__all__ = ["PROJECT", "hookimpl"]
+__all__ = ["PROJECT", "hookimpl", "hookspec"]

@@ -1,4 +1,5 @@
-"""The hook specifications: the whole contract between the kernel and its plugins.
+"""The hook specifications: the contract between the kernel and its plugins (plugins declare
+the specifications of the hooks only they call with ``declare_hookspecs``).
 
 ``firstresult`` hooks take the first answer that is not ``None`` ("not mine"); the others are
 broadcast to every plugin. What each hook is for, who calls it and its rules: ``docs/hooks.md``.
@@ -10,24 +11,18 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pluggy
-
-from kernel import PROJECT
+from kernel import hookspec
 
 if TYPE_CHECKING:
-    import typer
-
     from kernel.api import KernelAPI
     from kernel.settingspec import Section
     from kernel.types import (
         ApplySummary,
         BatchPlan,
         Company,
-        HealthCheck,
         LLMResult,
         LocalBatch,
         Metric,
-        Probe,
         ProviderBatch,
         ProviderHealth,
         ProviderLimits,
@@ -38,103 +33,101 @@ if TYPE_CHECKING:
         TaskSpec,
     )
 
-_hookspec = pluggy.HookspecMarker(PROJECT)
-
 
 class ProcessorSpec:
     """Database work of the pipeline, answered by a processor plugin (a cache in front)."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def get_companies(self, kernel: KernelAPI) -> list[Company] | None:
         """The ACTIVE companies in a stable order; caches answer first, ``None`` on a miss."""
 
-    @_hookspec
+    @hookspec
     def companies_changed(self, kernel: KernelAPI, company_ids: Sequence[str]) -> None:
         """Companies were added or changed status: drop what depends on them. Must not raise."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def select_companies(
         self, kernel: KernelAPI, companies: Sequence[Company]
     ) -> list[Company] | None:
         """The companies to claim for now, each with its share; ``None``: all of them."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def admit_batches(
         self, kernel: KernelAPI, plans: Sequence[BatchPlan]
     ) -> list[tuple[BatchPlan, bool, str]] | None:
         """One ``(plan, admitted, reason)`` per plan, atomic across instances; ``None``: all go."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def fetch_pending(
         self, kernel: KernelAPI, companies: Sequence[Company], flush: bool
     ) -> list[BatchPlan] | None:
         """Claim pending requests into committed PLANNED batches with their input files written;
         ``flush`` sends small batches at once instead of waiting for them to fill."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def record_submitted(
         self, kernel: KernelAPI, submissions: Sequence[tuple[BatchPlan, SubmittedBatch]]
     ) -> list[str] | None:
         """Move accepted plans from PLANNED to the provider's status; the ids that moved."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def abandon_plan(self, kernel: KernelAPI, plan: BatchPlan, reason: str) -> bool | None:
         """Re-queue a never-accepted plan's members, no attempt spent; True if it was PLANNED."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def fetch_stale_plans(
         self, kernel: KernelAPI, older_than_seconds: float
     ) -> list[BatchPlan] | None:
         """Plans left in PLANNED longer than ``older_than_seconds`` (a crash mid-submit)."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def fetch_inflight(
         self, kernel: KernelAPI, companies: Sequence[Company]
     ) -> list[LocalBatch] | None:
         """The local batches submitted and not yet ended at the provider."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def record_batch_statuses(
         self, kernel: KernelAPI, updates: Sequence[tuple[LocalBatch, ProviderBatch]]
     ) -> int | None:
         """Store polled statuses, each conditional on the old one; how many rows changed."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def fetch_finished(
         self, kernel: KernelAPI, companies: Sequence[Company]
     ) -> list[LocalBatch] | None:
         """Batches ended at the provider whose results are not applied yet."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def apply_results(
         self, kernel: KernelAPI, results: Sequence[tuple[LocalBatch, ResultFiles]]
     ) -> ApplySummary | None:
         """Apply finished batches' result files to every member, idempotently."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def company_concurrency(self, kernel: KernelAPI) -> int | None:
         """How many companies' provider work may run at once; the processor decides."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def retry_failed(self, kernel: KernelAPI, companies: Sequence[Company]) -> RetrySummary | None:
         """Close requests out of attempts and re-queue members stranded by ended batches."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def work_left(self, kernel: KernelAPI) -> dict[str, int] | None:
         """What is still to do, counted by kind (pending, in flight, batches not settled or not
         cleaned); all zero: ``run --until-idle`` is done."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def uncleaned_batches(
         self, kernel: KernelAPI, limit: int, after: str | None
     ) -> list[LocalBatch] | None:
         """Up to ``limit`` applied batches whose provider files may remain, by id after ``after``."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def record_cleaned(self, kernel: KernelAPI, batch_ids: Sequence[str]) -> int | None:
         """Record that these applied batches' provider files are gone; how many were marked."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def settled_submissions(self, kernel: KernelAPI, keys: Sequence[str]) -> set[str] | None:
         """Those of ``keys`` whose local batch is over (applied or abandoned)."""
 
@@ -142,63 +135,63 @@ class ProcessorSpec:
 class ProviderSpec:
     """Calls to the batch provider; each provider plugin answers only for its own name."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def provider_limits(self, kernel: KernelAPI, provider: str) -> ProviderLimits | None:
         """What one batch may hold at ``provider``; processors never plan above it."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def request_encoder(
         self, kernel: KernelAPI, provider: str, model: str
     ) -> RequestEncoder | None:
         """The encoder of neutral requests for ``model`` at ``provider``; ``None``: not mine."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def read_results(
         self, kernel: KernelAPI, batch: LocalBatch, files: ResultFiles
     ) -> Iterable[LLMResult] | None:
         """Stream the neutral results of a batch's downloaded files; ``None``: not its batch."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def provider_health(self, kernel: KernelAPI, provider: str) -> ProviderHealth | None:
         """Whether ``provider`` takes new batches now; ``None`` is taken as healthy."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def route_companies(
         self, kernel: KernelAPI, companies: Sequence[Company]
     ) -> dict[str, str] | None:
         """The provider for each company's new batches, ``{company id: name}``; left out: none."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def submit_batch(self, kernel: KernelAPI, plan: BatchPlan) -> SubmittedBatch | None:
         """Create the provider batch for ``plan``; raises ``ProviderError`` (``retryable``)."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def poll_batch(self, kernel: KernelAPI, batch: LocalBatch) -> ProviderBatch | None:
         """One batch's current status at the provider."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def find_batch(self, kernel: KernelAPI, plan: BatchPlan) -> ProviderBatch | None:
         """The provider batch created for ``plan`` (by submission key); ``None`` if none."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def download_results(
         self, kernel: KernelAPI, batch: LocalBatch, directory: Path
     ) -> ResultFiles | None:
         """Stream the batch's output and error files into ``directory``."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def cancel_batch(self, kernel: KernelAPI, batch: LocalBatch) -> ProviderBatch | None:
         """Ask the provider to cancel a running batch."""
 
-    @_hookspec
+    @hookspec
     def discard_submission(self, kernel: KernelAPI, plan: BatchPlan) -> None:
         """Delete what the provider holds for an abandoned plan. Must not raise."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def cleanup_batch(self, kernel: KernelAPI, batch: LocalBatch) -> bool | None:
         """Delete an applied batch's provider files; True when none is left. Must not raise."""
 
-    @_hookspec
+    @hookspec
     def sweep_provider_files(
         self, kernel: KernelAPI, settled: Callable[[Sequence[str]], set[str]]
     ) -> int | None:
@@ -208,75 +201,39 @@ class ProviderSpec:
 class TelemetrySpec:
     """Observability and lifecycle: metrics, task and cycle wrappers, status, shutdown."""
 
-    @_hookspec
+    @hookspec
     def record_metric(self, kernel: KernelAPI, metric: Metric) -> None:
         """Receive one measurement; no return value, must never raise."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def run_task(
         self, kernel: KernelAPI, task: str, step: Callable[[], dict[str, float]]
     ) -> dict[str, float] | None:
         """Run one scheduler task's ``step``; ``core`` answers last, exporters wrap it."""
 
-    @_hookspec(firstresult=True)
+    @hookspec(firstresult=True)
     def run_cycle(
         self, kernel: KernelAPI, step: Callable[[], dict[str, float]]
     ) -> dict[str, float] | None:
         """Run one scheduler cycle; ``core`` answers last, exporters wrap it."""
 
-    @_hookspec
+    @hookspec
     def shutdown(self, kernel: KernelAPI) -> None:
         """Release what a plugin holds before the kernel closes. Must not raise."""
 
-    @_hookspec
+    @hookspec
     def collect_status(self, kernel: KernelAPI) -> dict[str, Any] | None:
         """This plugin's JSON-ready status sections, ``{section: data}``. Must not raise."""
-
-    @_hookspec(firstresult=True)
-    def merge_status(self, kernel: KernelAPI, section: str, parts: Sequence[Any]) -> Any | None:
-        """Merge one section of several instances, newest first; ``None``: not mine."""
-
-
-class HealthSpec:
-    """What a plugin needs to work, checked before ``run`` claims work and by ``doctor``."""
-
-    @_hookspec
-    def health_checks(self, kernel: KernelAPI, remote: bool) -> list[HealthCheck] | None:
-        """One check per thing this plugin needs, naming the fix. Must not raise."""
-
-    @_hookspec
-    def describe_setup(self, kernel: KernelAPI) -> dict[str, str] | None:
-        """Facts for ``run``'s banner, never a secret; no network calls, must not raise."""
-
-
-class CommandSpec:
-    """The ``batchkernel`` command line, extended by plugins."""
-
-    @_hookspec
-    def register_commands(self, cli: typer.Typer) -> None:
-        """Add this plugin's commands to the root Typer app; import heavy modules inside them."""
-
-    @_hookspec(firstresult=True)
-    def explain_error(self, error: BaseException) -> tuple[str, int] | None:
-        """An expected error as one line and an exit status; ``None``: a bug (traceback)."""
-
-
-class BenchmarkSpec:
-    """What ``batchkernel bench`` asks the processors, so it never reaches into their modules."""
-
-    @_hookspec
-    def benchmark_probes(self, kernel: KernelAPI, stage: str) -> list[Probe] | None:
-        """The functions of this plugin whose cost belongs to benchmark ``stage``."""
 
 
 class TaskHookSpec:
     """Tasks: what the model is asked about a session, and the schema of its answer."""
 
-    @_hookspec
+    @hookspec
     def register_tasks(self, kernel: KernelAPI) -> Sequence[TaskSpec] | None:
         """The tasks this plugin defines; a name defined twice is an error."""
 
-    @_hookspec
+    @hookspec
     def task_problems(self, kernel: KernelAPI, task: TaskSpec) -> list[str] | None:
         """What this plugin cannot take in ``task`` (a provider: its schema rules), each a phrase
         the kernel puts after the task's name."""
@@ -285,12 +242,12 @@ class TaskHookSpec:
 class DeclarationSpec:
     """What every known plugin declares, enabled or not: its settings and its tables' history."""
 
-    @_hookspec
+    @hookspec
     def declare_settings(self) -> Sequence[Section]:
         """The settings sections this plugin owns or extends; no ``kernel``, keep it light."""
         raise NotImplementedError
 
-    @_hookspec
+    @hookspec
     def migration_locations(self) -> Sequence[str]:
         """Folders of this plugin's Alembic revisions, in one history with the kernel's. A
         built-in's revisions continue the built-in chain; a third-party plugin's stay on a branch
@@ -298,14 +255,17 @@ class DeclarationSpec:
         ``depends_on`` the built-in revision its tables need)."""
         raise NotImplementedError
 
+    @hookspec
+    def declare_hookspecs(self) -> Sequence[type]:
+        """Classes of hook specifications for the hooks plugins call of each other (the command
+        line's, the health checks'), added to every plugin manager the kernel builds."""
+        raise NotImplementedError
+
 
 HOOKSPEC_CLASSES = (
     ProcessorSpec,
     ProviderSpec,
     TelemetrySpec,
-    HealthSpec,
-    CommandSpec,
-    BenchmarkSpec,
     TaskHookSpec,
     DeclarationSpec,
 )

@@ -35,6 +35,7 @@ from kernel.catalog import (
 from kernel.crashpoints import crashpoint
 from kernel.hookspecs import HOOKSPEC_CLASSES
 from kernel.settings import load_settings
+from kernel.settingspec import collect_declarations
 from kernel.tasks import build_registry, unknown_task
 from kernel.types import (
     ApplySummary,
@@ -165,7 +166,7 @@ def build_plugin_manager(
 ) -> tuple[pluggy.PluginManager, PluginRegistry]:
     """Build a fresh plugin manager from settings; ``extra`` registers test plugins by name."""
     pm = pluggy.PluginManager(PROJECT)
-    for spec in HOOKSPEC_CLASSES:
+    for spec in dict.fromkeys([*HOOKSPEC_CLASSES, *collect_declarations().hookspecs]):
         pm.add_hookspecs(spec)
     registry = PluginRegistry()
     strict = bool(settings.plugins.strict)

@@ -206,6 +206,8 @@ class Declarations:
     """Third-party plugins whose declarations could not be read, with the reason."""
     migrations: list[str] = field(default_factory=list)
     """Folders of the plugins' Alembic revisions (``migration_locations``)."""
+    hookspecs: list[type] = field(default_factory=list)
+    """Specifications of the hooks plugins call of each other (``declare_hookspecs``)."""
 
     def find(self, section: str, key: str) -> Declared | None:
         """The declaration of ``section.key``, if any (names are case-insensitive)."""
@@ -259,7 +261,7 @@ class Declarations:
 
 def collect_declarations(*, third_party: bool = True) -> Declarations:
     """Ask the kernel, every built-in and (unless ``third_party`` is false) every installed
-    third-party plugin for its settings sections and its migrations' folders."""
+    third-party plugin for its settings sections, its migrations' folders and its hook specs."""
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(DeclarationSpec)
     names_of: dict[int, list[str]] = {}
@@ -300,19 +302,33 @@ def collect_declarations(*, third_party: bool = True) -> Declarations:
         for owner in names_of[id(impl.plugin)]:
             for section in sections:
                 declarations.add(owner, section)
-    for impl in pm.hook.migration_locations.get_hookimpls():
+    declarations.migrations += [
+        str(path) for path in _lists(pm, "migration_locations", str, declarations)
+    ]
+    declarations.hookspecs += _lists(pm, "declare_hookspecs", type, declarations)
+    return declarations
+
+
+def _lists(
+    pm: pluggy.PluginManager, hook: str, kind: type, declarations: Declarations
+) -> list[Any]:
+    """Every answer of a declaration hook that returns a list of ``kind``; a built-in's bad answer
+    raises, a third-party plugin's is noted in ``declarations.failed``."""
+    found: list[Any] = []
+    for impl in getattr(pm.hook, hook).get_hookimpls():
         try:
-            folders = impl.function()
-            if isinstance(folders, str) or not isinstance(folders, Sequence):
+            answer = impl.function()
+            wrong = isinstance(answer, str) or not isinstance(answer, Sequence)
+            if wrong or not all(isinstance(item, kind) for item in answer):
                 raise PluginLoadError(
-                    f"plugin {impl.plugin_name}: migration_locations must return a list of folders"
+                    f"plugin {impl.plugin_name}: {hook} must return a list of {kind.__name__}"
                 )
-            declarations.migrations += [str(path) for path in folders]
+            found += answer
         except Exception as exc:
             if impl.plugin_name == KERNEL or impl.plugin_name in BUILTIN_PLUGINS:
                 raise
             declarations.failed[impl.plugin_name] = f"{type(exc).__name__}: {exc}"
-    return declarations
+    return found
 
 
 def _checked(owner: str, answer: Any) -> Sequence[Section]:

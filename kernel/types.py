@@ -297,28 +297,6 @@ class Metric:
     attributes: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Probe:
-    """A function a benchmark times, ``owner.attribute``; ``sign`` -1 subtracts its cost (it runs
-    inside another probed function but belongs to another stage)."""
-
-    owner: Any
-    attribute: str
-    sign: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class HealthCheck:
-    """One check of ``doctor`` and of ``run`` before it claims work: what was found, the fix, and
-    whether a failure stops ``run`` (``blocking``) or is only reported."""
-
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""
-    blocking: bool = True
-
-
 class KernelError(Exception):
     """Base class of every error batchkernel raises on purpose."""
 

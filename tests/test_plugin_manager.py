@@ -10,8 +10,10 @@ import pytest
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
+from kernel.hookspecs import HOOKSPEC_CLASSES
 from kernel.manager import Kernel, build_plugin_manager
 from kernel.settings import load_settings
+from kernel.settingspec import collect_declarations
 from kernel.types import (
     BatchStatus,
     Company,
@@ -28,6 +30,14 @@ BASE = {"database.url": "sqlite:///unused.db", "plugins.autoload": False}
 def settings(**overrides: Any) -> Any:
     """Settings with test overrides (dotted keys given with __)."""
     return load_settings(BASE | {k.replace("__", "."): v for k, v in overrides.items()})
+
+
+class MisnamedHealthCheck:
+    """Implements ``health_checks`` with an argument the hook does not have."""
+
+    @hookimpl
+    def health_checks(self, kernel: KernelAPI, remotely: bool) -> list[Any]:
+        return []
 
 
 class FixedCompanies:
@@ -198,3 +208,84 @@ def test_describe_plugins_lists_loaded_and_available(sqlite_url: str) -> None:
     infos = {info.name: info for info in describe_plugins(kernel)}
     assert infos["original"].status == "enabled" and "fetch_pending" in infos["original"].hooks
     assert infos["fake-ok"].status == "available" and infos["fake-ok"].version == "1.2.3"
+
+
+def test_the_kernel_s_contract_is_the_pipeline_s_and_plugins_add_the_rest() -> None:
+    """The command, health, status-merge and benchmark hooks are specified by the libraries that
+    call them, yet every plugin manager checks their implementations."""
+    kernel_hooks = {name for spec in HOOKSPEC_CLASSES for name in vars(spec) if name[0] != "_"}
+    added = {"register_commands", "explain_error", "health_checks", "describe_setup"}
+    added |= {"merge_status", "benchmark_probes"}
+    assert not added & kernel_hooks
+    pm, _ = build_plugin_manager(settings())
+    for name in added:
+        assert getattr(pm.hook, name).spec is not None, name
+    with pytest.raises(pluggy.PluginValidationError, match="health_checks"):
+        build_plugin_manager(settings(), extra=[("typo", MisnamedHealthCheck())])
+
+
+class KeepsOne:
+    """Answers the fake distribution's own hook."""
+
+    @hookimpl
+    def kept_metrics(self, kernel: KernelAPI) -> list[str]:
+        return ["batchkernel.kept"]
+
+
+class KeepsWithATypo:
+    """Implements the fake distribution's hook with an argument it does not have."""
+
+    @hookimpl
+    def kept_metrics(self, kernal: KernelAPI) -> list[str]:
+        return []
+
+
+@pytest.mark.usefixtures("fake_distribution")
+def test_a_third_party_plugin_adds_a_hook_of_its_own(sqlite_url: str) -> None:
+    overrides = BASE | {"database.url": sqlite_url, "plugins.exporters": ["fake-ok"]}
+    kernel = Kernel.create(load_settings(overrides), extra=[("keeps-one", KeepsOne())])
+    kernel.metric("batchkernel.kept", 1)
+    kernel.metric("batchkernel.dropped", 1)
+    recorder = kernel.pm.get_plugin("fake-ok")
+    assert recorder is not None
+    assert [metric.name for metric in recorder.metrics] == ["batchkernel.kept"]
+    with pytest.raises(pluggy.PluginValidationError, match="kernal"):
+        build_plugin_manager(settings(), extra=[("typo", KeepsWithATypo())])
+
+
+class BadDeclarations:
+    """A third-party plugin whose declaration hooks answer with the wrong shapes."""
+
+    @hookimpl
+    def declare_hookspecs(self) -> Any:
+        return ["not a class"]
+
+    @hookimpl
+    def migration_locations(self) -> Any:
+        return "one/folder"
+
+
+class FakeEntryPoint:
+    """An installed plugin's entry point, as ``importlib.metadata`` gives it."""
+
+    def __init__(self, plugin: Any) -> None:
+        self.plugin = plugin
+
+    def load(self) -> Any:
+        return self.plugin
+
+
+def test_a_third_party_plugin_s_bad_declarations_leave_it_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A wrong answer from a third-party plugin is noted against it; the start goes on."""
+    monkeypatch.setattr(
+        "kernel.settingspec.third_party_entry_points",
+        lambda: {"bad-declarations": FakeEntryPoint(BadDeclarations())},
+    )
+    declarations = collect_declarations()
+    reason = declarations.failed["bad-declarations"]
+    assert "must return a list of" in reason
+    assert not [spec for spec in declarations.hookspecs if not isinstance(spec, type)]
+    assert "one/folder" not in declarations.migrations
+    assert build_plugin_manager(settings())[0].get_plugin("original") is not None

@@ -6,10 +6,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from kernel.types import HealthCheck
 from plugins.anthropic_provider.client import build_client
 from plugins.anthropic_provider.config import AnthropicConfig
 from plugins.anthropic_provider.errors import error_type
+from plugins.common.hookspecs import HealthCheck
 from plugins.common.providerchecks import Endpoint, Kind, kind_of, provider_checks, setup_line
 
 KEY_FIX = "set ANTHROPIC_API_KEY (or [anthropic] api_key, or BATCHKERNEL_ANTHROPIC__API_KEY)"

@@ -21,7 +21,6 @@ import orjson
 from kernel import hookimpl
 from kernel.types import (
     BatchPlan,
-    HealthCheck,
     LLMResult,
     LocalBatch,
     ProviderBatch,
@@ -39,6 +38,7 @@ from plugins.anthropic_provider.errors import error_type, is_quota, retry_after,
 from plugins.anthropic_provider.lookup import Lookup, find_tagged, first_tag_of_lines
 from plugins.anthropic_provider.mapping import status_of, to_provider_batch, to_result
 from plugins.anthropic_provider.submission import batch_requests
+from plugins.common.hookspecs import HealthCheck
 from plugins.common.sweeps import SweepSchedule, report_sweep
 
 if TYPE_CHECKING:

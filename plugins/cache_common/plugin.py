@@ -16,11 +16,12 @@ from typing import Any, ClassVar
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
-from kernel.types import Company, HealthCheck
+from kernel.types import Company
 from plugins.cache_common.config import CacheConfig
 from plugins.cache_common.flight import CompanyCache, Ticket
 from plugins.cache_common.stats import CacheStats, merge_sections
 from plugins.cache_common.store import Store
+from plugins.common.hookspecs import HealthCheck
 
 log = logging.getLogger("batchkernel.cache")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kernel.api import KernelAPI
-from kernel.types import HealthCheck
+from plugins.common.hookspecs import HealthCheck
 
 
 def health_checks(kernel: KernelAPI, *, remote: bool = True) -> list[HealthCheck]:

@@ -1,7 +1,7 @@
 """The ``doctor`` / ``run`` checks every provider plugin makes, with the wording they share.
 
 A provider supplies its SDK calls and a way to read its SDK's errors (:data:`Explain`); this
-module turns them into :class:`kernel.types.HealthCheck` lines: the key is set, the endpoint
+module turns them into :class:`plugins.common.hookspecs.HealthCheck` lines: the key is set, the endpoint
 answers a cheap list call with it, and the configured model is one the endpoint knows.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from kernel.types import HealthCheck
+from plugins.common.hookspecs import HealthCheck
 
 Kind = Literal["connection", "auth", "not_found", "other"]
 Explain = Callable[[Exception], tuple[Kind, str]]

@@ -260,3 +260,11 @@ def declare_settings() -> list[Section]:
 def migration_locations() -> list[str]:
     """The revisions of the product's schema (:mod:`plugins.common.schema`)."""
     return [str(Path(__file__).with_name("schema") / "migrations")]
+
+
+@hookimpl
+def declare_hookspecs() -> list[type]:
+    """Health checks, status merging and benchmark probes (:mod:`plugins.common.hookspecs`)."""
+    from plugins.common.hookspecs import HOOKSPECS
+
+    return list(HOOKSPECS)

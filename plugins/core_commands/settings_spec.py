@@ -1,10 +1,11 @@
-"""Settings of the ``core-commands`` plugin: the key of the kernel's ``[scheduler]`` section that
-``run`` reads before it starts the scheduler, and the command line's ``[log]`` section."""
+"""Declarations of the ``core-commands`` plugin: the key of the kernel's ``[scheduler]`` section
+that ``run`` reads before it starts the scheduler, the command line's ``[log]`` section and hooks."""
 
 from __future__ import annotations
 
 from kernel import hookimpl
 from kernel.settingspec import Section, Setting
+from plugins.cli.hookspecs import CommandSpec
 from plugins.cli.settings_spec import LOG
 
 SCHEDULER = Section(
@@ -25,3 +26,9 @@ SCHEDULER = Section(
 def declare_settings() -> list[Section]:
     """``scheduler.check_provider_on_start`` and ``[log]``."""
     return [SCHEDULER, LOG]
+
+
+@hookimpl
+def declare_hookspecs() -> list[type]:
+    """The command line's hooks (``register_commands``, ``explain_error``)."""
+    return [CommandSpec]

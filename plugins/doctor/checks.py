@@ -1,7 +1,7 @@
 """The checks of ``batchkernel doctor`` that need no plugin: settings, plugins, database, schema
 and clocks; then every plugin's own (``health_checks``).
 
-Each check is a :class:`kernel.types.HealthCheck`; a check that cannot run because an earlier one
+Each check is a :class:`plugins.common.hookspecs.HealthCheck`; a check that cannot run because an earlier one
 failed (no settings, no database) is left out rather than reported twice.
 """
 
@@ -14,8 +14,9 @@ from sqlalchemy import select, text
 
 from kernel.api import KernelAPI
 from kernel.manager import Kernel
-from kernel.types import HealthCheck, KernelError
+from kernel.types import KernelError
 from plugins.common.healthchecks import health_checks
+from plugins.common.hookspecs import HealthCheck
 
 SKEW_TOLERANCE_SECONDS = 5.0
 """Clocks further apart than this are reported (leases and liveness are measured in seconds)."""

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.markup import escape
 
-from kernel.types import HealthCheck
+from plugins.common.hookspecs import HealthCheck
 
 
 def check_line(check: HealthCheck) -> str:

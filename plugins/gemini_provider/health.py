@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from kernel.types import HealthCheck
+from plugins.common.hookspecs import HealthCheck
 from plugins.common.providerchecks import Endpoint, explained_by, provider_checks, setup_line
 
 from .calls import classify

@@ -21,7 +21,6 @@ import orjson
 from kernel import hookimpl
 from kernel.types import (
     BatchPlan,
-    HealthCheck,
     LLMResult,
     LocalBatch,
     ProviderBatch,
@@ -31,6 +30,7 @@ from kernel.types import (
     ResultFiles,
     SubmittedBatch,
 )
+from plugins.common.hookspecs import HealthCheck
 from plugins.common.sweeps import SweepSchedule, report_sweep
 
 from . import decoding

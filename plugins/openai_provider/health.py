@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from kernel.types import HealthCheck
+from plugins.common.hookspecs import HealthCheck
 from plugins.common.providerchecks import Endpoint, explained_by, provider_checks, setup_line
 from plugins.openai_provider.client import build_client
 from plugins.openai_provider.config import ProviderConfig

@@ -16,7 +16,6 @@ from kernel.api import KernelAPI, Reporting
 from kernel.types import (
     BatchPlan,
     BatchStatus,
-    HealthCheck,
     LLMResult,
     LocalBatch,
     ProviderBatch,
@@ -27,6 +26,7 @@ from kernel.types import (
     SubmittedBatch,
     TaskSpec,
 )
+from plugins.common.hookspecs import HealthCheck
 from plugins.common.sweeps import SweepSchedule, report_sweep
 from plugins.openai_provider.breaker import (
     BREAKER_RANK,

@@ -24,13 +24,13 @@ from kernel.types import (
     BatchPlan,
     Company,
     LocalBatch,
-    Probe,
     ProviderBatch,
     ResultFiles,
     RetrySummary,
     SubmittedBatch,
 )
 from plugins.common import batchrows
+from plugins.common.hookspecs import Probe
 from plugins.common.retrying import retry_companies
 from plugins.common.routes import by_route
 from plugins.common.schema.models import AIBatchRequest

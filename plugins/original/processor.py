@@ -31,7 +31,6 @@ from kernel.types import (
     CompanyStatus,
     ConfigError,
     LocalBatch,
-    Probe,
     ProviderBatch,
     RequestStatus,
     ResultFiles,
@@ -40,6 +39,7 @@ from kernel.types import (
 )
 from plugins.common import batchrows
 from plugins.common.answers import AnswerJudge, Outcome
+from plugins.common.hookspecs import Probe
 from plugins.common.lifecycle import (
     new_submission_key,
     retry_at,

@@ -21,7 +21,8 @@ from sqlalchemy import func, select
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
-from kernel.types import IN_FLIGHT_BATCH_STATUSES, BatchStatus, Company, HealthCheck
+from kernel.types import IN_FLIGHT_BATCH_STATUSES, BatchStatus, Company
+from plugins.common.hookspecs import HealthCheck
 from plugins.common.schema.models import AIBatchRequest
 
 FAILOVER = "batchkernel.provider.failover"

@@ -235,8 +235,8 @@ class TaskHookSpec:
 
     @hookspec
     def task_problems(self, kernel: KernelAPI, task: TaskSpec) -> list[str] | None:
-        """What this plugin cannot take in ``task`` (a provider: its schema rules), each a phrase
-        the kernel puts after the task's name."""
+        """What this plugin cannot take in ``task`` (the processors: its name, instructions and
+        params; a provider: its schema rules), each a phrase the kernel puts after its name."""
 
 
 class DeclarationSpec:

@@ -36,7 +36,6 @@ from kernel.crashpoints import crashpoint
 from kernel.hookspecs import HOOKSPEC_CLASSES
 from kernel.settings import load_settings
 from kernel.settingspec import collect_declarations
-from kernel.tasks import build_registry, unknown_task
 from kernel.types import (
     ApplySummary,
     BatchPlan,
@@ -378,16 +377,32 @@ class Kernel:
 
     @cached_property
     def _tasks(self) -> dict[str, TaskSpec]:
-        """Every plugin's tasks, collected and checked once."""
-        return build_registry(
-            self.pm.hook.register_tasks(kernel=self),
-            lambda task: self.pm.hook.task_problems(kernel=self, task=task),
-        )
+        """Every plugin's tasks (``register_tasks``) by name, checked once: a :class:`ConfigError`
+        lists every problem, answers that are not tasks and names defined twice, then what each
+        task's ``task_problems`` answers find (the same one from two plugins once)."""
+        tasks: dict[str, TaskSpec] = {}
+        problems: list[str] = []
+        for answer in self.pm.hook.register_tasks(kernel=self):
+            for task in answer or ():
+                if not isinstance(task, TaskSpec):
+                    problems.append(
+                        f"register_tasks returned {type(task).__name__}, not a TaskSpec"
+                    )
+                elif task.name in tasks:
+                    problems.append(f"task {task.name!r} is defined twice; rename one of them")
+                else:
+                    tasks[task.name] = task
+        for task in tasks.values():
+            answers = self.pm.hook.task_problems(kernel=self, task=task)
+            found = dict.fromkeys(str(problem) for answer in answers for problem in answer or ())
+            problems += [f"task {task.name!r}: {problem}" for problem in found]
+        ConfigError.raise_for(problems, "invalid task", "invalid tasks")
+        return tasks
 
     def tasks(self) -> Mapping[str, TaskSpec]:
         """Every defined task by name (built-in, from settings, from plugins); raises
-        :class:`ConfigError` when one is invalid (for the kernel or a plugin: a provider that
-        cannot take its schema)."""
+        :class:`ConfigError` when one is invalid (a name defined twice, or a plugin's
+        ``task_problems``: the processors' rules, a provider that cannot take its schema)."""
         return self._tasks
 
     def task(self, name: str) -> TaskSpec:
@@ -395,7 +410,10 @@ class Kernel:
         try:
             return self._tasks[name]
         except KeyError:
-            raise unknown_task(name, self._tasks) from None
+            raise ConfigError(
+                f"unknown task {name!r}; defined tasks: {', '.join(sorted(self._tasks))} (define "
+                "more in [default.tasks.NAME] of settings.toml)"
+            ) from None
 
     def providers(self) -> list[str]:
         """The configured providers, primary first: ``routing.providers`` when set, else

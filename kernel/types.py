@@ -1,5 +1,5 @@
 """The plain frozen data the hooks exchange (never ORM objects, so plugins share no database
-session), the statuses of tenants, requests and batches, and the kernel's exceptions."""
+session), the statuses of batches, and the kernel's exceptions."""
 
 from __future__ import annotations
 
@@ -9,24 +9,6 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
-
-
-class CompanyStatus(enum.StrEnum):
-    """Tenant status; only ACTIVE companies are processed."""
-
-    ACTIVE = "ACTIVE"
-    SUSPENDED = "SUSPENDED"
-    TRIAL = "TRIAL"
-    ARCHIVED = "ARCHIVED"
-
-
-class RequestStatus(enum.StrEnum):
-    """State of one AI processing request (one session, one processing type)."""
-
-    PENDING_BATCHING = "PENDING_BATCHING"
-    BATCHING_IN_PROGRESS = "BATCHING_IN_PROGRESS"
-    PROCESSING_COMPLETE = "PROCESSING_COMPLETE"
-    PROCESSING_FAILED = "PROCESSING_FAILED"
 
 
 class BatchStatus(enum.StrEnum):
@@ -44,19 +26,6 @@ class BatchStatus(enum.StrEnum):
     CANCELLED = "CANCELLED"
     APPLIED = "APPLIED"
     ABANDONED = "ABANDONED"
-
-
-IN_FLIGHT_BATCH_STATUSES = frozenset(
-    {
-        BatchStatus.VALIDATING,
-        BatchStatus.IN_PROGRESS,
-        BatchStatus.FINALIZING,
-        BatchStatus.CANCELLING,
-    }
-)
-ENDED_BATCH_STATUSES = frozenset(
-    {BatchStatus.COMPLETED, BatchStatus.FAILED, BatchStatus.EXPIRED, BatchStatus.CANCELLED}
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,10 +27,11 @@ import orjson
 
 from kernel.manager import Kernel
 from kernel.settings import load_settings
-from kernel.types import BatchStatus, LocalBatch, RequestStatus, ResultFiles
+from kernel.types import BatchStatus, LocalBatch, ResultFiles
 from plugins.bench import rss
 from plugins.bench.rawdb import RawDB
 from plugins.bench.warmup import warm_up
+from plugins.common.schema.statuses import RequestStatus
 
 PENDING = RequestStatus.PENDING_BATCHING.value
 IN_PROGRESS = RequestStatus.BATCHING_IN_PROGRESS.value

@@ -20,9 +20,10 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from kernel.api import KernelAPI
-from kernel.types import Company, RequestStatus
+from kernel.types import Company
 from plugins.common.budgets import EPSILON, Budgets, Usage, batch_usage, committed, holds
 from plugins.common.schema.models import AIProcessingRequest, BudgetHold
+from plugins.common.schema.statuses import RequestStatus
 from plugins.common.timeutil import utcnow
 
 EARLIEST = datetime.min.replace(tzinfo=UTC)

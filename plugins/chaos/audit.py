@@ -13,7 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from kernel.types import BatchStatus, RequestStatus
+from kernel.types import BatchStatus
+from plugins.common.schema.statuses import RequestStatus
 
 TERMINAL = {RequestStatus.PROCESSING_COMPLETE, RequestStatus.PROCESSING_FAILED}
 SETTLED_BATCHES = {BatchStatus.APPLIED.value, BatchStatus.ABANDONED.value}

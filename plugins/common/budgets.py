@@ -15,8 +15,9 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, literal, or_, select
 
-from kernel.types import IN_FLIGHT_BATCH_STATUSES, BatchStatus
+from kernel.types import BatchStatus
 from plugins.common.schema.models import AIBatchRequest, BudgetHold
+from plugins.common.schema.statuses import IN_FLIGHT_BATCH_STATUSES
 
 PERIODS = ("day", "month")
 EPSILON = 1e-9

@@ -7,7 +7,8 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from kernel.types import ENDED_BATCH_STATUSES, BatchStatus, LocalBatch, ProviderBatch
+from kernel.types import BatchStatus, LocalBatch, ProviderBatch
+from plugins.common.schema.statuses import ENDED_BATCH_STATUSES
 from plugins.common.timeutil import utcnow
 
 PROVIDER_STATUS = {

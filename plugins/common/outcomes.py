@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from kernel.types import LocalBatch, RequestStatus, ResultFiles
+from kernel.types import LocalBatch, ResultFiles
 from plugins.common.answers import Outcome
 from plugins.common.lifecycle import CAPACITY_ERROR_CODES, retry_at
 from plugins.common.pricing import PriceBook
+from plugins.common.schema.statuses import RequestStatus
 
 
 def request_values(

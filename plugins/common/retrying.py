@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from kernel.types import BatchStatus, RequestStatus, RetrySummary
+from kernel.types import BatchStatus, RetrySummary
 from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest
+from plugins.common.schema.statuses import RequestStatus
 from plugins.common.timeutil import utcnow
 
 SETTLED = (BatchStatus.APPLIED, BatchStatus.ABANDONED)

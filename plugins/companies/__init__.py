@@ -9,8 +9,8 @@ import typer
 from rich.markup import escape
 
 from kernel import hookimpl
-from kernel.types import CompanyStatus
 from plugins.cli.options import DatabaseOption, SettingsOption, console, open_kernel
+from plugins.common.schema.statuses import CompanyStatus
 
 
 def list_command(settings: SettingsOption = None, database: DatabaseOption = None) -> None:

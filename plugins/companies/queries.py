@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from kernel.api import KernelAPI
-from kernel.types import CompanyStatus
 from plugins.common.schema.models import Company as CompanyRow
+from plugins.common.schema.statuses import CompanyStatus
 
 
 def list_companies(

@@ -23,10 +23,10 @@ from kernel.db.migrate import upgrade
 from kernel.manager import Kernel
 from kernel.scheduler import Scheduler
 from kernel.settings import load_settings
-from kernel.types import RequestStatus
 from plugins.common.importing.importer import import_file
 from plugins.common.schema.models import AIProcessingRequest
 from plugins.common.schema.queries import batches_by_status, requests_by_status
+from plugins.common.schema.statuses import RequestStatus
 from plugins.common.synthetic import write_jsonl
 from plugins.emulator import EmulatorServer
 

@@ -30,20 +30,14 @@ from sqlalchemy import (
 
 from kernel.api import KernelAPI
 from kernel.db.rowcount import rowcount
-from kernel.types import (
-    ENDED_BATCH_STATUSES,
-    ApplySummary,
-    BatchStatus,
-    LocalBatch,
-    RequestStatus,
-    ResultFiles,
-)
+from kernel.types import ApplySummary, BatchStatus, LocalBatch, ResultFiles
 from plugins.common.answers import AnswerJudge, Outcome
 from plugins.common.lifecycle import retry_at
 from plugins.common.outcomes import failed_batch_rule
 from plugins.common.pricing import PriceBook, load_prices
 from plugins.common.rowsets import fields_of, rowset
 from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest, ChatSession
+from plugins.common.schema.statuses import ENDED_BATCH_STATUSES, RequestStatus
 from plugins.common.session_tasks import SESSION_FIELDS
 from plugins.common.timeutil import utcnow
 from plugins.common.truncation import TRUNCATED

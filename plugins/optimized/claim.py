@@ -15,11 +15,12 @@ from sqlalchemy import Column, String, select, update
 
 from kernel.api import KernelAPI
 from kernel.db.rowcount import rowcount
-from kernel.types import BatchPlan, BatchStatus, RequestEncoder, RequestStatus, TaskSpec
+from kernel.types import BatchPlan, BatchStatus, RequestEncoder, TaskSpec
 from plugins.common.lifecycle import new_submission_key
 from plugins.common.lines import BatchLimits, neutral_request
 from plugins.common.rowsets import insert_rows, update_rows
 from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest, Message, new_id
+from plugins.common.schema.statuses import RequestStatus
 from plugins.common.timeutil import utcnow
 from plugins.optimized.planning import (
     Draft,

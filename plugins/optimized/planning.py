@@ -18,9 +18,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from kernel.api import KernelAPI
-from kernel.types import RequestStatus
 from plugins.common.lines import BatchLimits, neutral_request
 from plugins.common.schema.models import AIProcessingRequest, ChatSession, Company, Message
+from plugins.common.schema.statuses import RequestStatus
 from plugins.common.text import transcript_size
 from plugins.common.tokens import approximate_tokens
 

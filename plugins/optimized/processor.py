@@ -18,8 +18,6 @@ from sqlalchemy import select
 from kernel import hookimpl
 from kernel.api import KernelAPI
 from kernel.types import (
-    ENDED_BATCH_STATUSES,
-    IN_FLIGHT_BATCH_STATUSES,
     ApplySummary,
     BatchPlan,
     Company,
@@ -35,6 +33,7 @@ from plugins.common.retrying import retry_companies
 from plugins.common.routes import by_route
 from plugins.common.schema.models import AIBatchRequest
 from plugins.common.schema.rows import to_local_batch as to_local
+from plugins.common.schema.statuses import ENDED_BATCH_STATUSES, IN_FLIGHT_BATCH_STATUSES
 from plugins.optimized import claim
 from plugins.optimized.apply import ResultApplier
 

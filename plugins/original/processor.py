@@ -22,17 +22,13 @@ from kernel.api import KernelAPI
 from kernel.db.models import SchedulerInstance
 from kernel.db.rowcount import rowcount
 from kernel.types import (
-    ENDED_BATCH_STATUSES,
-    IN_FLIGHT_BATCH_STATUSES,
     ApplySummary,
     BatchPlan,
     BatchStatus,
     Company,
-    CompanyStatus,
     ConfigError,
     LocalBatch,
     ProviderBatch,
-    RequestStatus,
     ResultFiles,
     RetrySummary,
     SubmittedBatch,
@@ -60,6 +56,12 @@ from plugins.common.schema.hooks import SchemaHooks
 from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest, ChatSession
 from plugins.common.schema.models import Company as CompanyRow
 from plugins.common.schema.rows import to_local_batch as to_local
+from plugins.common.schema.statuses import (
+    ENDED_BATCH_STATUSES,
+    IN_FLIGHT_BATCH_STATUSES,
+    CompanyStatus,
+    RequestStatus,
+)
 from plugins.common.session_tasks import SESSION_FIELDS
 from plugins.common.timeutil import as_utc, utcnow
 from plugins.common.truncation import final_kind

@@ -21,9 +21,10 @@ from sqlalchemy import func, select
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
-from kernel.types import IN_FLIGHT_BATCH_STATUSES, BatchStatus, Company
+from kernel.types import BatchStatus, Company
 from plugins.common.hookspecs import HealthCheck
 from plugins.common.schema.models import AIBatchRequest
+from plugins.common.schema.statuses import IN_FLIGHT_BATCH_STATUSES
 
 FAILOVER = "batchkernel.provider.failover"
 """Counter: companies whose new batches moved to a provider other than their first (labels

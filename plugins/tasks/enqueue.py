@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, func, insert, literal, select
 
 from kernel.api import KernelAPI
-from kernel.types import RequestStatus
 from plugins.common.schema.models import AIProcessingRequest, ChatSession, Message
+from plugins.common.schema.statuses import RequestStatus
 from plugins.common.timeutil import utcnow
 
 REQUEST_COLUMNS = (

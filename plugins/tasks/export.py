@@ -10,9 +10,10 @@ import orjson
 from sqlalchemy import select
 
 from kernel.api import KernelAPI
-from kernel.types import ConfigError, RequestStatus
+from kernel.types import ConfigError
 from plugins.common.csvcells import SafeWriter
 from plugins.common.schema.models import AIProcessingRequest, ChatSession
+from plugins.common.schema.statuses import RequestStatus
 
 FIELDS = ("request_id", "session_id", "company", "task", "model", "completed_at", "result")
 FORMATS = ("jsonl", "csv")

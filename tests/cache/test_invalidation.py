@@ -8,9 +8,9 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from kernel.types import CompanyStatus
 from plugins.cli.main import build_app
 from plugins.common.importing.importer import import_file
+from plugins.common.schema.statuses import CompanyStatus
 from plugins.companies.queries import set_company_status
 from tests.cache.support import add_companies, ids, set_status_behind_its_back
 

@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from kernel.scheduler import Scheduler
-from kernel.types import BatchStatus, RequestStatus
+from kernel.types import BatchStatus
 from plugins.common.importing.importer import import_file
 from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest
+from plugins.common.schema.statuses import RequestStatus
 from plugins.common.synthetic import write_jsonl
 from plugins.emulator_gemini import GeminiEmulatorConfig, GeminiEmulatorServer
 

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from kernel.types import BatchStatus, RequestStatus
+from kernel.types import BatchStatus
 from plugins.common.lines import transcript
 from plugins.common.pricing import PriceBook
+from plugins.common.schema.statuses import RequestStatus
 from plugins.emulator import EmulatorConfig
 from plugins.emulator.model import analyze
 

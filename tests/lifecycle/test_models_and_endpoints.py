@@ -11,8 +11,8 @@ import openai
 import orjson
 import pytest
 
-from kernel.types import RequestStatus
 from plugins.common.pricing import PriceBook
+from plugins.common.schema.statuses import RequestStatus
 from plugins.common.text import transcript
 from plugins.common.truncation import TRUNCATED
 from plugins.emulator import EmulatorConfig

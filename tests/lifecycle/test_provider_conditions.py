@@ -10,10 +10,11 @@ from typing import Any
 from rich.console import Console
 from sqlalchemy import select, update
 
-from kernel.types import BatchStatus, RequestStatus
+from kernel.types import BatchStatus
 from plugins.common.monitoring.queries import MonitorReader
 from plugins.common.monitoring.snapshot import build_snapshot
 from plugins.common.schema.models import AIProcessingRequest, Message
+from plugins.common.schema.statuses import RequestStatus
 from plugins.emulator import EmulatorConfig
 from plugins.serve.formats import snapshot_prometheus
 from plugins.status.view import print_status

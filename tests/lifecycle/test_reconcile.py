@@ -10,8 +10,9 @@ from sqlalchemy import update
 
 from kernel.db.models import SchedulerInstance
 from kernel.scheduler import Scheduler
-from kernel.types import BatchStatus, RequestStatus
+from kernel.types import BatchStatus
 from plugins.common.schema.models import AIBatchRequest
+from plugins.common.schema.statuses import RequestStatus
 from plugins.emulator import EmulatorConfig
 
 COMPLETE = RequestStatus.PROCESSING_COMPLETE.value

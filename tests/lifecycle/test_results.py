@@ -9,9 +9,10 @@ from typing import Any
 import orjson
 from sqlalchemy import update
 
-from kernel.types import BatchStatus, LocalBatch, RequestStatus, ResultFiles
+from kernel.types import BatchStatus, LocalBatch, ResultFiles
 from plugins.common.schema.models import AIBatchRequest
 from plugins.common.schema.rows import to_local_batch as to_local
+from plugins.common.schema.statuses import RequestStatus
 from plugins.emulator import EmulatorConfig
 
 COMPLETE = RequestStatus.PROCESSING_COMPLETE.value

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from kernel.types import RequestStatus
 from plugins.common.operations import actions
 from plugins.common.operations.actions import Actor
 from plugins.common.operations.filters import Filters
+from plugins.common.schema.statuses import RequestStatus
 from plugins.emulator import EmulatorConfig
 from tests.operations.support import FAILING, audit_rows, by_state
 from tests.serve.conftest import queue_more

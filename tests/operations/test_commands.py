@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from kernel.types import RequestStatus
 from plugins.cli.main import build_app
+from plugins.common.schema.statuses import RequestStatus
 from tests.operations.support import FAILING, audit_rows, by_state
 from tests.test_cli import batchkernel, cli_env
 

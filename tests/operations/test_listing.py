@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from kernel.types import RequestStatus
 from plugins.common.monitoring.samples import SampleWriter, series, write_sample
 from plugins.common.operations import details, filters, listing
 from plugins.common.operations.filters import FilterError, Filters
 from plugins.common.schema.models import MetricsSample
+from plugins.common.schema.statuses import RequestStatus
 from tests.operations.support import FAILING
 
 FAILED = RequestStatus.PROCESSING_FAILED.value

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from kernel.types import BatchStatus, RequestStatus
+from kernel.types import BatchStatus
 from plugins.common.operations import actions
 from plugins.common.operations.actions import Actor
+from plugins.common.schema.statuses import RequestStatus
 from tests.serve.conftest import queue_more
 
 OPERATOR = Actor("cli:tester@host")

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from kernel.types import BatchStatus, RequestStatus
+from kernel.types import BatchStatus
 from plugins.anthropic_provider.customids import split
 from plugins.common.lines import transcript
+from plugins.common.schema.statuses import RequestStatus
 from plugins.emulator.model import analyze
 from plugins.emulator_anthropic import AnthropicEmulatorConfig, AnthropicEmulatorServer
 from tests.support.pipelines import Pipeline, pipeline_factory, processor

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from kernel.types import BatchStatus, RequestStatus
+from kernel.types import BatchStatus
 from plugins.common.lines import transcript
+from plugins.common.schema.statuses import RequestStatus
 from plugins.emulator.model import analyze
 
 COMPLETE = RequestStatus.PROCESSING_COMPLETE.value

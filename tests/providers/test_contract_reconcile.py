@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlalchemy import update
 
-from kernel.types import BatchStatus, RequestStatus
+from kernel.types import BatchStatus
 from plugins.common.schema.models import AIBatchRequest
+from plugins.common.schema.statuses import RequestStatus
 from tests.providers.cases import ProviderCase
 from tests.providers.checks import COMPLETE, assert_each_request_sent_once, assert_settled
 

@@ -15,11 +15,12 @@ from rich.console import Console
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
-from kernel.types import BatchStatus, RequestStatus
+from kernel.types import BatchStatus
 from plugins.common.monitoring.queries import MonitorReader
 from plugins.common.monitoring.snapshot import build_snapshot
 from plugins.common.operations.actions import Actor, set_providers
 from plugins.common.operations.listing import list_companies
+from plugins.common.schema.statuses import RequestStatus
 from plugins.status.view import print_status
 from tests.operations.support import audit_rows
 from tests.routing.conftest import CLAUDE, Routed

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from kernel.types import RequestStatus
+from plugins.common.schema.statuses import RequestStatus
 from tests.operations.support import audit_rows
 from tests.serve.console_fixtures import OPERATOR, READER, Console, console
 from tests.serve.test_dashboard import ARGS, chromium_or_fail

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kernel.types import RequestStatus
+from plugins.common.schema.statuses import RequestStatus
 from tests.operations.support import audit_rows
 from tests.serve.conftest import get
 from tests.serve.console_fixtures import (

@@ -20,10 +20,11 @@ from sqlalchemy import select
 from kernel import hookimpl
 from kernel.api import KernelAPI
 from kernel.scheduler import Scheduler
-from kernel.types import ConfigError, LLMRequest, RequestStatus, TaskSpec
+from kernel.types import ConfigError, LLMRequest, TaskSpec
 from plugins.common import tokens
 from plugins.common.importing.importer import import_file
 from plugins.common.schema.models import CATEGORIES, SENTIMENTS, AIProcessingRequest
+from plugins.common.schema.statuses import RequestStatus
 from plugins.common.session_tasks import Sentiment, SessionCategory
 from plugins.common.synthetic import write_jsonl
 from plugins.emulator import EmulatorConfig, EmulatorServer
@@ -345,4 +346,43 @@ def test_a_plugin_adds_its_task_problems_to_the_kernels(tmp_path: Path) -> None:
         "  task 'topics': unknown params top_p; valid: temperature, max_output_tokens, "
         "reasoning_effort",
         "  task 'topics': params must set a temperature",
+    ]
+
+
+class ManyTasks:
+    """A plugin whose tasks break every rule: the kernel's, the schema's and a plugin's."""
+
+    @hookimpl
+    def register_tasks(self, kernel: KernelAPI) -> list[Any]:
+        schema = TOPICS_SCHEMA
+        return [
+            TaskSpec("Bad-Name", "", schema, params={"top_p": 1}),
+            "not a task",
+            TaskSpec("Bad-Name", "Again.", schema),
+        ]
+
+
+def test_every_task_problem_in_one_error_the_registrys_first(tmp_path: Path) -> None:
+    from kernel.manager import Kernel
+    from kernel.settings import load_settings
+
+    kernel = Kernel.create(
+        load_settings(
+            {"plugins.autoload": False, "plugins.disabled": ["session-tasks", "tasks"]},
+            settings_file=settings_file(tmp_path),
+        ),
+        extra=[("needs-temperature", NeedsTemperature()), ("many-tasks", ManyTasks())],
+    )
+    with pytest.raises(ConfigError) as caught:
+        kernel.tasks()
+    assert str(caught.value).splitlines() == [
+        "invalid tasks:",
+        "  register_tasks returned str, not a TaskSpec",
+        "  task 'Bad-Name' is defined twice; rename one of them",
+        "  task 'Bad-Name': the name must be lower-case letters, digits and _ (starting with a "
+        "letter, at most 64)",
+        "  task 'Bad-Name': instructions are empty",
+        "  task 'Bad-Name': unknown params top_p; valid: temperature, max_output_tokens, "
+        "reasoning_effort",
+        "  task 'Bad-Name': params must set a temperature",
     ]

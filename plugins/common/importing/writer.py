@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 from kernel.api import KernelAPI
 from kernel.db.models import utcnow
 from kernel.db.rowcount import rowcount
-from kernel.types import CompanyStatus, ConfigError, RequestStatus
+from kernel.types import ConfigError
 from plugins.common.importing.lines import MessageLine, SessionRecord
 from plugins.common.importing.report import ImportReport, Problem
 from plugins.common.rowsets import insert_rows, update_rows
 from plugins.common.schema.models import AIProcessingRequest, ChatSession, Company, Message, new_id
+from plugins.common.schema.statuses import CompanyStatus, RequestStatus
 
 ANALYSIS = (
     "sentiment",

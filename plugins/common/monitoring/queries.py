@@ -29,8 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL
 
 from kernel.db.models import SchedulerInstance
-from kernel.types import RequestStatus
 from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest, Company
+from plugins.common.schema.statuses import RequestStatus
 
 IN_FLIGHT = RequestStatus.BATCHING_IN_PROGRESS.value
 COMPANY_ID_LENGTH: int = cast(String, Company.__table__.c.id.type).length or 0

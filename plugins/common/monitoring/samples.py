@@ -18,9 +18,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from kernel.db.engine import Database
-from kernel.types import IN_FLIGHT_BATCH_STATUSES, RequestStatus
 from plugins.common.monitoring.queries import as_utc, batch_totals, request_totals
 from plugins.common.schema.models import MetricsSample
+from plugins.common.schema.statuses import IN_FLIGHT_BATCH_STATUSES, RequestStatus
 
 KEEP_DAYS = 35
 MAX_POINTS = 24 * 60

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kernel.api import KernelAPI
-from kernel.types import IN_FLIGHT_BATCH_STATUSES, BatchStatus, RequestStatus
+from kernel.types import BatchStatus
 from plugins.common.budgets import Budgets, budget_status, holds
 from plugins.common.monitoring.queries import (
     COMPANY_ID_LENGTH,
@@ -33,6 +33,7 @@ from plugins.common.monitoring.queries import (
     throughput,
 )
 from plugins.common.operations.audit import recent as recent_actions
+from plugins.common.schema.statuses import IN_FLIGHT_BATCH_STATUSES, RequestStatus
 
 log = logging.getLogger("batchkernel.status")
 

@@ -17,20 +17,17 @@ from sqlalchemy import select, update
 
 from kernel.api import KernelAPI
 from kernel.db.rowcount import rowcount
-from kernel.types import (
-    ENDED_BATCH_STATUSES,
-    IN_FLIGHT_BATCH_STATUSES,
-    BatchPlan,
-    BatchStatus,
-    KernelError,
-    LocalBatch,
-    RequestStatus,
-)
+from kernel.types import BatchPlan, BatchStatus, KernelError, LocalBatch
 from plugins.common.operations import audit
 from plugins.common.operations.filters import FilterError, Filters
 from plugins.common.operations.listing import filtered
 from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest, Company
 from plugins.common.schema.rows import to_local_batch
+from plugins.common.schema.statuses import (
+    ENDED_BATCH_STATUSES,
+    IN_FLIGHT_BATCH_STATUSES,
+    RequestStatus,
+)
 from plugins.common.timeutil import utcnow
 
 PENDING = RequestStatus.PENDING_BATCHING.value

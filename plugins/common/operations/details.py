@@ -10,7 +10,6 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, func, select
 
-from kernel.types import RequestStatus
 from plugins.common.operations.filters import Filters
 from plugins.common.operations.listing import (
     batch_columns,
@@ -19,6 +18,7 @@ from plugins.common.operations.listing import (
     list_requests,
 )
 from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest, ChatSession, Message
+from plugins.common.schema.statuses import RequestStatus
 from plugins.common.session_tasks import SESSION_FIELDS
 
 SESSION_RESULT_FIELDS = SESSION_FIELDS

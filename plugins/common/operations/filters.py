@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kernel.types import BatchStatus, RequestStatus
+from kernel.types import BatchStatus
+from plugins.common.schema.statuses import RequestStatus
 
 REQUEST_ALIASES = {
     "pending": RequestStatus.PENDING_BATCHING.value,

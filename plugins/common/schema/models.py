@@ -1,7 +1,7 @@
 """The product's tables as SQLAlchemy 2 models: tenants, chat sessions and their messages,
 requests, batches, prices, budget holds, the audit log and monitoring samples. Status columns are
-strings checked against the enums of :mod:`kernel.types` (a session's sentiment and category
-against the values below), the same on SQLite and PostgreSQL."""
+strings checked against the enums of :mod:`.statuses` and :class:`kernel.types.BatchStatus` (a
+session's sentiment and category against the values below), the same on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kernel.db.models import Base, utcnow
-from kernel.types import BatchStatus, CompanyStatus, RequestStatus
+from kernel.types import BatchStatus
+from plugins.common.schema.statuses import CompanyStatus, RequestStatus
 
 PENDING = RequestStatus.PENDING_BATCHING.value
 SENTIMENTS = ("POSITIVE", "NEUTRAL", "NEGATIVE")

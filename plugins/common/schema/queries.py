@@ -12,9 +12,10 @@ from sqlalchemy import func, select, update
 from kernel.db.engine import Database
 from kernel.db.models import utcnow
 from kernel.db.rowcount import rowcount
-from kernel.types import ENDED_BATCH_STATUSES, BatchStatus, LocalBatch, RequestStatus
+from kernel.types import BatchStatus, LocalBatch
 from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest, Company
 from plugins.common.schema.rows import to_local_batch
+from plugins.common.schema.statuses import ENDED_BATCH_STATUSES, RequestStatus
 
 
 def _by_status(db: Database, status: Any) -> dict[str, int]:

@@ -67,8 +67,8 @@ def check_heartbeat(max_age: float, host: str | None = None) -> tuple[bool, str]
 def check_schema() -> tuple[bool, str]:
     """Is the database at the heads of the migrations this installation ships (the built-in
     history's and each installed plugin's branch)? The same judgement as every command's."""
-    from kernel.db.migrate import current_heads
     from plugins.cli.readiness import named, schema_problem
+    from plugins.cli.revisions import current_heads
 
     db = _database(_settings())
     try:

@@ -14,8 +14,9 @@ from sqlalchemy import inspect, text
 
 import plugins.common.schema.models as schema
 from kernel.db.engine import Database
-from kernel.db.migrate import current_heads, shipped_heads, upgrade
+from kernel.db.migrate import upgrade
 from plugins.cli.readiness import schema_heads, schema_problem
+from plugins.cli.revisions import current_heads, shipped_heads
 from tests.cli.support import batchkernel, clean_env
 
 METADATA = schema.Base.metadata

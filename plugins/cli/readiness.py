@@ -119,7 +119,7 @@ def check_reachable(db: Any) -> None:
 def schema_heads(db: Any) -> frozenset[str]:
     """The schema revisions of a reachable database, the newest of each of its branches (empty:
     no schema yet)."""
-    from kernel.db.migrate import current_heads
+    from plugins.cli.revisions import current_heads
 
     try:
         return current_heads(db)
@@ -140,7 +140,7 @@ def named(revisions: Iterable[str]) -> str:
 def unknown_problem(heads: Collection[str]) -> str | None:
     """Why a database at ``heads`` is beyond this installation: it has revisions nobody here
     ships (a newer batchkernel, or a plugin not installed here, migrated it), or None."""
-    from kernel.db.migrate import known_revisions
+    from plugins.cli.revisions import known_revisions
 
     unknown = set(heads) - known_revisions()
     if not unknown:
@@ -156,7 +156,7 @@ def schema_problem(heads: Collection[str]) -> str | None:
     """Why a database at ``heads`` cannot be used by this installation, or None: it is up to date
     when its heads are the ones this installation ships (the built-in history's and each
     installed plugin's branch)."""
-    from kernel.db.migrate import shipped_heads
+    from plugins.cli.revisions import shipped_heads
 
     if not heads:
         return NO_SCHEMA

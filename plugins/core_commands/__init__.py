@@ -14,8 +14,9 @@ from plugins.core_commands.run import run
 def db_upgrade(settings: SettingsOption = None, database: DatabaseOption = None) -> None:
     """Create or migrate the schema to the newest revisions (the built-in history's and each
     installed plugin's)."""
-    from kernel.db.migrate import current_heads, upgrade
+    from kernel.db.migrate import upgrade
     from plugins.cli.readiness import DatabaseNotReadyError, named, unknown_problem
+    from plugins.cli.revisions import current_heads
 
     kernel = open_kernel(settings, database)
     kernel.db.allow_create()

@@ -23,7 +23,8 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from kernel.db.engine import Database
-from kernel.db.migrate import current_heads, shipped_heads, upgrade
+from kernel.db.migrate import upgrade
+from plugins.cli.revisions import current_heads, shipped_heads
 from plugins.common.importing.importer import import_file
 from plugins.common.schema.models import AIProcessingRequest, ChatSession, Company, Message
 from tests.importing.support import cli_env, count, session_line, session_record, write_lines
@@ -35,7 +36,7 @@ WAIT_SECONDS = 180
 # Start-up (the slow imports) happens before the barrier, then the real command runs.
 BARRIER = """
 import runpy, sys
-import plugins.cli.main, plugins.common.importing.importer, kernel.db.migrate
+import plugins.cli.main, plugins.common.importing.importer, plugins.cli.revisions
 print("ready", flush=True)
 sys.stdin.readline()
 sys.argv = ["kernel", *sys.argv[1:]]

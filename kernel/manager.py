@@ -2,8 +2,8 @@
 
 Registration sequence: specs; blocked names; the original processor as the ``trylast``
 default; the selected processor; fallback; ``plugins.provider`` and every provider of
-``routing.providers``; cache; exporters; enabled extras and
-autoloaded third-party plugins; ``check_pending()``. Which plugin answers never depends on
+``routing.providers``; cache; exporters; plugins their sections' values ask for (``otel``);
+enabled extras and autoloaded third-party plugins; ``check_pending()``. Which plugin answers never depends on
 registration order, only on the tiers (``tryfirst`` cache, plain selected processor, ``trylast``
 original).
 """
@@ -35,7 +35,7 @@ from kernel.catalog import (
 from kernel.crashpoints import crashpoint
 from kernel.hookspecs import HOOKSPEC_CLASSES
 from kernel.settings import load_settings
-from kernel.settingspec import collect_declarations
+from kernel.settingspec import Declarations, collect_declarations
 from kernel.types import (
     ApplySummary,
     BatchPlan,
@@ -110,8 +110,9 @@ def routed_providers(settings: Dynaconf) -> list[str]:
     return [str(name) for name in (routing.get("providers") or [])]
 
 
-def _selection(settings: Dynaconf) -> tuple[list[str], list[str]]:
-    """Names settings ask for, in registration order, and names they explicitly select."""
+def _selection(settings: Dynaconf, declarations: Declarations) -> tuple[list[str], list[str]]:
+    """Names settings ask for, in registration order (with the plugins whose sections' values
+    ask for them), and names they explicitly select."""
     plugins, processing = settings.plugins, settings.processing
     processor = str(plugins.processor) if processing.enable_batch_optimization else "original"
     providers = [str(plugins.provider), *routed_providers(settings)]
@@ -122,9 +123,10 @@ def _selection(settings: Dynaconf) -> tuple[list[str], list[str]]:
     if processor != "original" and processing.fallback_on_errors:
         wanted.append("fallback")
     wanted += [*providers, *cache, *exporters]
-    telemetry = settings.get("telemetry") or {}
-    if str(telemetry.get("exporter", "none")) != "none" or telemetry.get("prometheus_port"):
-        wanted.append("otel")
+    for name, section, asks in declarations.enablers:
+        values = settings.get(section)
+        if values is not None and asks(values):
+            wanted.append(name)
     wanted += [str(name) for name in plugins.get("enabled", [])]
     return list(dict.fromkeys([*wanted, *ALWAYS_REGISTERED])), selected
 
@@ -165,7 +167,8 @@ def build_plugin_manager(
 ) -> tuple[pluggy.PluginManager, PluginRegistry]:
     """Build a fresh plugin manager from settings; ``extra`` registers test plugins by name."""
     pm = pluggy.PluginManager(PROJECT)
-    for spec in dict.fromkeys([*HOOKSPEC_CLASSES, *collect_declarations().hookspecs]):
+    declarations = collect_declarations()
+    for spec in dict.fromkeys([*HOOKSPEC_CLASSES, *declarations.hookspecs]):
         pm.add_hookspecs(spec)
     registry = PluginRegistry()
     strict = bool(settings.plugins.strict)
@@ -176,7 +179,7 @@ def build_plugin_manager(
             raise ConfigError(
                 f"plugins.disabled names {name!r}, which is essential and cannot be disabled"
             )
-    wanted, selected = _selection(settings)
+    wanted, selected = _selection(settings, declarations)
     third_party = third_party_entry_points()
     valid = sorted({*BUILTIN_PLUGINS, *third_party})
     for name in wanted:

@@ -120,6 +120,9 @@ class Section:
     entries: Setting | None = None
     """For a section of entries the user names (``[default.tasks.topics]``): the rule every
     entry's value follows. Its keys are then free, and each is checked by this setting."""
+    enables: Callable[[Mapping[str, Any]], bool] | None = None
+    """Given the section's values, whether they ask for the declaring plugin to be registered
+    (``telemetry.exporter = "otlp"`` registers ``otel``)."""
 
     def __post_init__(self) -> None:
         keys = [setting.key for setting in self.settings]
@@ -208,6 +211,10 @@ class Declarations:
     """Folders of the plugins' Alembic revisions (``migration_locations``)."""
     hookspecs: list[type] = field(default_factory=list)
     """Specifications of the hooks plugins call of each other (``declare_hookspecs``)."""
+    enablers: list[tuple[str, str, Callable[[Mapping[str, Any]], bool]]] = field(
+        default_factory=list
+    )
+    """``(plugin, section, enables)``: sections whose values can ask for their plugin."""
 
     def find(self, section: str, key: str) -> Declared | None:
         """The declaration of ``section.key``, if any (names are case-insensitive)."""
@@ -241,6 +248,8 @@ class Declarations:
                 keys[setting.key.lower()] = Declared(name, setting, (*owners, owner))
         if section.entries is not None:
             self.entries[name] = Declared(name, section.entries, (owner,))
+        if section.enables is not None:
+            self.enablers.append((owner, name, section.enables))
         if section.validate is not None and all(
             section.validate is not fn for _, fn in self.validators
         ):

@@ -76,6 +76,7 @@ TELEMETRY = Section(
             non_empty=True,
         ),
     ),
+    enables=lambda values: values["exporter"] != "none" or values["prometheus_port"] > 0,
 )
 
 

@@ -90,6 +90,20 @@ def test_the_enabled_plugin_reads_its_section(sqlite_url: str) -> None:
         kernel.close()
 
 
+@pytest.mark.parametrize(("mode", "registered"), [("loud", True), ("quiet", False)])
+def test_a_section_s_values_can_ask_for_its_plugin(
+    sqlite_url: str, mode: str, registered: bool
+) -> None:
+    """``fake.mode = "loud"`` registers ``fake-configured`` though no ``plugins.*`` key names it
+    (as ``telemetry.exporter`` does ``otel``)."""
+    overrides = {"database.url": sqlite_url, "plugins.autoload": False}
+    kernel = Kernel.create(overrides=overrides | {"fake.mode": mode, "fake.level": 4})
+    try:
+        assert (kernel.pm.get_plugin("fake-configured") is not None) is registered
+    finally:
+        kernel.close()
+
+
 def test_a_plugin_whose_settings_cannot_be_read_is_named(tmp_path: Path) -> None:
     user = tmp_path / "mine.toml"
     user.write_text("[default.broken]\nanything = 1\n")

@@ -1,4 +1,5 @@
-"""A third-party plugin with its own settings section, ``[fake]``, declared through its entry point."""
+"""A third-party plugin with its own settings section, ``[fake]``, declared through its entry point
+(``mode = "loud"`` registers the plugin without naming it in ``plugins.*``)."""
 
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -24,6 +25,7 @@ FAKE = Section(
         Setting("license_key", str, "", "the plugin's licence key", secret=True),
     ),
     validate=_loud_needs_level,
+    enables=lambda values: values["mode"] == "loud",
 )
 
 

@@ -10,8 +10,8 @@ no schema) into such a line wherever they surface.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
-from typing import Any
+from collections.abc import Callable, Collection, Iterable
+from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL
@@ -21,6 +21,8 @@ from kernel.types import ConfigError
 
 UPGRADE = "run `batchkernel db upgrade`"
 NO_SCHEMA = f"the database has no schema: {UPGRADE}"
+LOST_CONNECTION_TRIES = 3
+"""How often a start-up read is tried when the server drops its connection mid-way."""
 _SERVER = re.compile(r'server at "([^"]+)"(?:\s*\([^)]*\))?, port (\d+)')
 
 
@@ -104,11 +106,32 @@ def explain_database_error(exc: BaseException, url: URL | None = None) -> str | 
     return None
 
 
+_T = TypeVar("_T")
+
+
+def on_fresh_connection(read: Callable[[], _T]) -> _T:
+    """``read()``, tried again when the server dropped the connection under it (a restart, a
+    terminated backend): the pool has discarded that connection, so the next try gets a new one.
+    Any other error, or a connection lost on every try, is raised."""
+    tries = 1
+    while True:
+        try:
+            return read()
+        except DBAPIError as exc:
+            if not exc.connection_invalidated or tries >= LOST_CONNECTION_TRIES:
+                raise
+            tries += 1
+
+
+def _select_one(db: Any) -> None:
+    with db.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
 def check_reachable(db: Any) -> None:
     """Connect once; a missing file or an unreachable server raises one clear line."""
     try:
-        with db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        on_fresh_connection(lambda: _select_one(db))
     except DBAPIError as exc:
         raise DatabaseNotReadyError(
             explain_database_error(exc, db.url)
@@ -122,7 +145,7 @@ def schema_heads(db: Any) -> frozenset[str]:
     from plugins.cli.revisions import current_heads
 
     try:
-        return current_heads(db)
+        return on_fresh_connection(lambda: current_heads(db))
     except DBAPIError as exc:
         raise DatabaseNotReadyError(
             explain_database_error(exc, db.url) or f"cannot read the schema: {_first_line(exc)}"

@@ -111,6 +111,16 @@ class Scheduler:
         )
         self.heartbeat.start()
 
+    def _start_or_defer(self) -> None:
+        """Register now; if the database drops the connection under it, the first task run
+        registers instead (a start must not fail on what the next query survives)."""
+        try:
+            self.start_instance()
+        except DBAPIError as exc:
+            self.kernel.log.warning(
+                "instance not registered yet, retried by the first task: %s", exc
+            )
+
     def stop_instance(self) -> None:
         """Stop the heartbeat and mark the instance stopped (its leases lapse or are released)."""
         if self.heartbeat is not None:
@@ -543,7 +553,7 @@ class Scheduler:
             timeout if timeout is not None else float(self.settings.scheduler.idle_timeout_seconds)
         )
         start = self.clock()
-        self.start_instance()
+        self._start_or_defer()
         try:
             return self._until_idle(on_pass, pause, limit, start)
         finally:
@@ -609,7 +619,7 @@ class Scheduler:
         """Each task on its interval until ``stop_event`` is set (the caller installs signal
         handlers that set it before this registers the instance, how other processes see it)."""
         due = dict.fromkeys(TASKS, self.clock())
-        self.start_instance()
+        self._start_or_defer()
         try:
             while not self.stop_event.is_set():
                 now = self.clock()

@@ -1,5 +1,6 @@
 """F5 and F14: database connections cut under a running scheduler (PostgreSQL), and several
-processes SIGKILLed at random on one SQLite file: the work still finishes, exactly once."""
+processes SIGKILLed at random on one SQLite file: the work still finishes, exactly once; a
+connection cut while a scheduler registers does not stop it."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from kernel.scheduler import Scheduler
 from plugins.chaos.audit import audit
 from plugins.chaos.harness import ChaosOptions, run_chaos
 from plugins.emulator import EmulatorConfig, EmulatorServer
+from tests.conftest import KernelFactory
 from tests.reliability.support import kernel_env, load
+from tests.support.connection_cuts import cut_connections
 
 APP = "bk-f5-victim"
 
@@ -71,8 +75,8 @@ def test_f5_scheduler_survives_its_connections_being_terminated(
         terminated = 0
         deadline = time.monotonic() + 300  # a bound for a broken run, not a timing window
         try:
-            # Cuts start once the scheduler runs (its instance row exists): a cut during the
-            # start-up checks is a failed start, which is not what this test is about.
+            # Cuts start once the scheduler runs (its instance row exists): cuts during the
+            # start-up are tested on their own (its checks, its registration).
             while process.poll() is None and not started(engine) and time.monotonic() < deadline:
                 time.sleep(0.05)
             while process.poll() is None and terminated < 3 and time.monotonic() < deadline:
@@ -112,3 +116,17 @@ def test_f14_three_processes_on_one_sqlite_file_under_sigkill(tmp_path: Path) ->
     assert "database is locked" not in logs
     assert result.kills >= 3
     assert result.ok, "\n".join(result.lines())
+
+
+@pytest.mark.postgres
+def test_a_scheduler_whose_registration_loses_its_connection_still_runs(
+    make_kernel: KernelFactory, postgres_url: str
+) -> None:
+    kernel = make_kernel(postgres_url)
+    cut = cut_connections(kernel.db.engine, 1, matching="INSERT INTO scheduler_instances")
+    outcome = Scheduler(kernel).run_until_idle()
+    assert outcome.idle, outcome.reason
+    assert len(cut) == 1
+    with kernel.db.engine.connect() as conn:
+        stopped = conn.execute(sa.text("SELECT stopped_at IS NOT NULL FROM scheduler_instances"))
+        assert stopped.all() == [(True,)], "registered by the first task, stopped at the end"

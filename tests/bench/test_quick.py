@@ -30,14 +30,14 @@ def bench(workdir: Path, companies: int, sessions: int, **options: Any) -> dict[
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """Both paths and the floor on 300 requests of 5 companies, both paths on 3,000 requests of
-    5 companies (where the original holds 600 sessions at once), the optimized path alone on 300
+    """Both paths and the floor on 300 requests of 5 companies, both paths on 1,500 requests of
+    5 companies (where the original holds 300 sessions at once), the optimized path alone on 300
     requests of 50 companies."""
 
     def build(root: Path) -> dict[str, dict[str, Any]]:
         return {
             "small": bench(root / "small", 5, 300),
-            "large": bench(root / "large", 5, 3000, floor=False),
+            "large": bench(root / "large", 5, 1500, floor=False),
             "companies": bench(
                 root / "companies", 50, 300, paths=("optimized",), floor=False, memory=""
             ),
@@ -50,7 +50,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
 def test_every_path_completes_every_request(runs: dict[str, dict[str, Any]]) -> None:
     for path, summary in runs["small"]["paths"].items():
         assert summary["completed"] == summary["requests"] == 300, path
-    assert runs["large"]["paths"]["optimized"]["completed"] == 3000
+    assert runs["large"]["paths"]["optimized"]["completed"] == 1500
 
 
 def test_optimized_needs_under_a_tenth_of_the_original_queries(
@@ -71,7 +71,7 @@ def test_optimized_queries_do_not_grow_with_companies_or_requests(
 def test_original_queries_grow_with_requests(runs: dict[str, dict[str, Any]]) -> None:
     small = runs["small"]["paths"]["original"]["total"]["queries"]
     large = runs["large"]["paths"]["original"]["total"]["queries"]
-    assert large > 8 * small, (small, large)
+    assert large > 4 * small, (small, large)  # five times the requests
 
 
 def peak(summary: dict[str, Any]) -> int:

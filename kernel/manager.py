@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 import pluggy
 from dynaconf import Dynaconf
 
-from kernel import PROJECT
+from kernel import PluginManager
 from kernel.api import KernelAPI
 from kernel.catalog import (
     ALWAYS_REGISTERED,
@@ -166,7 +166,7 @@ def build_plugin_manager(
     settings: Dynaconf, *, autoload: bool | None = None, extra: Sequence[tuple[str, Any]] = ()
 ) -> tuple[pluggy.PluginManager, PluginRegistry]:
     """Build a fresh plugin manager from settings; ``extra`` registers test plugins by name."""
-    pm = pluggy.PluginManager(PROJECT)
+    pm = PluginManager()
     declarations = collect_declarations()
     for spec in dict.fromkeys([*HOOKSPEC_CLASSES, *declarations.hookspecs]):
         pm.add_hookspecs(spec)

@@ -8,6 +8,7 @@ The one source of defaults, types, choices, bounds, secrecy and help (``batchker
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import Any
 
 import pluggy
 
-from kernel import PROJECT
+from kernel import PluginManager
 from kernel.catalog import BUILTIN_PLUGINS, import_target, instantiate, third_party_entry_points
 from kernel.hookspecs import DeclarationSpec
 from kernel.types import PluginLoadError
@@ -270,8 +271,18 @@ class Declarations:
 
 def collect_declarations(*, third_party: bool = True) -> Declarations:
     """Ask the kernel, every built-in and (unless ``third_party`` is false) every installed
-    third-party plugin for its settings sections, its migrations' folders and its hook specs."""
-    pm = pluggy.PluginManager(PROJECT)
+    third-party plugin for its settings sections, its migrations' folders and its hook specs.
+
+    Asked once per set of installed plugins and shared (every kernel asks twice as it starts):
+    treat the answer as read-only."""
+    installed = tuple(third_party_entry_points().items()) if third_party else ()
+    return _declarations(installed)
+
+
+@functools.lru_cache(maxsize=8)
+def _declarations(installed: tuple[tuple[str, Any], ...]) -> Declarations:
+    """The declarations of the kernel, the built-ins and the ``installed`` entry points."""
+    pm = PluginManager()
     pm.add_hookspecs(DeclarationSpec)
     names_of: dict[int, list[str]] = {}
     declarations = Declarations()
@@ -287,14 +298,13 @@ def collect_declarations(*, third_party: bool = True) -> Declarations:
     for name, entry in BUILTIN_PLUGINS.items():
         if entry.settings:
             register(name, import_target(entry.settings))
-    if third_party:
-        for name, ep in third_party_entry_points().items():
-            declarations.plugins.append(name)
-            try:
-                register(name, instantiate(ep.load()))
-            except Exception as exc:
-                declarations.failed[name] = f"{type(exc).__name__}: {exc}"
-                log.debug("settings of plugin %s are unknown", name, exc_info=True)
+    for name, ep in installed:
+        declarations.plugins.append(name)
+        try:
+            register(name, instantiate(ep.load()))
+        except Exception as exc:
+            declarations.failed[name] = f"{type(exc).__name__}: {exc}"
+            log.debug("settings of plugin %s are unknown", name, exc_info=True)
     for impl in pm.hook.declare_settings.get_hookimpls():
         builtin = impl.plugin_name == KERNEL or impl.plugin_name in BUILTIN_PLUGINS
         try:

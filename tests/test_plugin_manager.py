@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -289,3 +290,13 @@ def test_a_third_party_plugin_s_bad_declarations_leave_it_out(
     assert not [spec for spec in declarations.hookspecs if not isinstance(spec, type)]
     assert "one/folder" not in declarations.migrations
     assert build_plugin_manager(settings())[0].get_plugin("original") is not None
+
+
+def test_declarations_are_read_once_per_set_of_installed_plugins(fake_distribution: Path) -> None:
+    """Every kernel asks for the declarations as it starts: they are read once for the plugins
+    installed, and again when another plugin is installed."""
+    with_fake = collect_declarations()
+    assert collect_declarations() is with_fake
+    assert "fake-configured" in with_fake.plugins
+    builtin_only = collect_declarations(third_party=False)
+    assert builtin_only is not with_fake and "fake-configured" not in builtin_only.plugins

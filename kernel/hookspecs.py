@@ -136,6 +136,10 @@ class ProviderSpec:
     """Calls to the batch provider; each provider plugin answers only for its own name."""
 
     @hookspec(firstresult=True)
+    def configured_providers(self, kernel: KernelAPI) -> list[str] | None:
+        """The providers new batches may go to, primary first; unanswered: ``plugins.provider``."""
+
+    @hookspec(firstresult=True)
     def provider_limits(self, kernel: KernelAPI, provider: str) -> ProviderLimits | None:
         """What one batch may hold at ``provider``; processors never plan above it."""
 

@@ -1,8 +1,8 @@
 """The plugin manager, built per instance from settings, and the typed ``Kernel`` facade over its hooks.
 
 Registration sequence: specs; blocked names; the original processor as the ``trylast``
-default; the selected processor; fallback; ``plugins.provider`` and every provider of
-``routing.providers``; cache; exporters; plugins their sections' values ask for (``otel``);
+default; the selected processor; fallback; ``plugins.provider`` and the plugins sections' values
+name (``routing.providers``); cache; exporters; plugins their sections' values ask for (``otel``);
 enabled extras and autoloaded third-party plugins; ``check_pending()``. Which plugin answers never depends on
 registration order, only on the tiers (``tryfirst`` cache, plain selected processor, ``trylast``
 original).
@@ -104,25 +104,23 @@ class _Candidate:
         return PluginInfo(self.name, self.source, self.version, self.role, status, reason)
 
 
-def routed_providers(settings: Dynaconf) -> list[str]:
-    """The provider names ``routing.providers`` lists (primary first; empty when unset)."""
-    routing = settings.get("routing") or {}
-    return [str(name) for name in (routing.get("providers") or [])]
-
-
 def _selection(settings: Dynaconf, declarations: Declarations) -> tuple[list[str], list[str]]:
     """Names settings ask for, in registration order (with the plugins whose sections' values
     ask for them), and names they explicitly select."""
     plugins, processing = settings.plugins, settings.processing
     processor = str(plugins.processor) if processing.enable_batch_optimization else "original"
-    providers = [str(plugins.provider), *routed_providers(settings)]
+    named = [str(plugins.provider)]
+    for section, names_of in declarations.namers:
+        values = settings.get(section)
+        if values is not None:
+            named += [str(name) for name in names_of(values)]
     cache = [str(plugins.cache)] if str(plugins.cache) != "none" else []
     exporters = [str(name) for name in plugins.get("exporters", [])]
-    selected = [processor, *providers, *cache, *exporters]
+    selected = [processor, *named, *cache, *exporters]
     wanted = ["core", "original", processor]
     if processor != "original" and processing.fallback_on_errors:
         wanted.append("fallback")
-    wanted += [*providers, *cache, *exporters]
+    wanted += [*named, *cache, *exporters]
     for name, section, asks in declarations.enablers:
         values = settings.get(section)
         if values is not None and asks(values):
@@ -419,9 +417,11 @@ class Kernel:
             ) from None
 
     def providers(self) -> list[str]:
-        """The configured providers, primary first: ``routing.providers`` when set, else
-        ``[plugins.provider]``."""
-        return routed_providers(self.settings) or [str(self.settings.plugins.provider)]
+        """The configured providers, primary first (``configured_providers``; unanswered,
+        ``[plugins.provider]``)."""
+        return self._first(
+            "configured_providers", list, lambda: [str(self.settings.plugins.provider)]
+        )
 
     def request_encoder(self, provider: str, model: str) -> RequestEncoder:
         """The encoder of neutral requests for ``model`` at ``provider``."""

@@ -124,6 +124,9 @@ class Section:
     enables: Callable[[Mapping[str, Any]], bool] | None = None
     """Given the section's values, whether they ask for the declaring plugin to be registered
     (``telemetry.exporter = "otlp"`` registers ``otel``)."""
+    names_plugins: Callable[[Mapping[str, Any]], Sequence[str]] | None = None
+    """Given the section's values, the plugins they name, registered and selected as if a
+    ``plugins.*`` key named them (``routing.providers`` names providers)."""
 
     def __post_init__(self) -> None:
         keys = [setting.key for setting in self.settings]
@@ -216,6 +219,10 @@ class Declarations:
         default_factory=list
     )
     """``(plugin, section, enables)``: sections whose values can ask for their plugin."""
+    namers: list[tuple[str, Callable[[Mapping[str, Any]], Sequence[str]]]] = field(
+        default_factory=list
+    )
+    """``(section, names_plugins)``: sections whose values name plugins to select."""
 
     def find(self, section: str, key: str) -> Declared | None:
         """The declaration of ``section.key``, if any (names are case-insensitive)."""
@@ -251,6 +258,8 @@ class Declarations:
             self.entries[name] = Declared(name, section.entries, (owner,))
         if section.enables is not None:
             self.enablers.append((owner, name, section.enables))
+        if section.names_plugins is not None:
+            self.namers.append((name, section.names_plugins))
         if section.validate is not None and all(
             section.validate is not fn for _, fn in self.validators
         ):

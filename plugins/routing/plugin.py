@@ -121,13 +121,19 @@ def inflight_tokens(kernel: KernelAPI, providers: Sequence[str]) -> dict[str, in
 
 
 class RoutingPlugin:
-    """Plugin ``routing``: answers ``route_companies`` and reports failovers."""
+    """Plugin ``routing``: answers ``configured_providers`` and ``route_companies``, and reports
+    failovers."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._routes: dict[tuple[str, ...], Route] = {}
         self._company_routes: dict[str, str | None] = {}
         self._latest: set[tuple[str, ...]] = set()
+
+    @hookimpl
+    def configured_providers(self, kernel: KernelAPI) -> list[str] | None:
+        """``routing.providers`` when it lists any (unanswered: ``plugins.provider`` alone)."""
+        return [str(name) for name in kernel.settings.routing.providers] or None
 
     @hookimpl
     def route_companies(self, kernel: KernelAPI, companies: Sequence[Company]) -> dict[str, str]:

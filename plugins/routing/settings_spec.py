@@ -74,6 +74,7 @@ ROUTING = Section(
         ),
     ),
     validate=_problems,
+    names_plugins=lambda values: [str(name) for name in values["providers"] or []],
 )
 
 

@@ -1,11 +1,11 @@
 """The plugin manager, built per instance from settings, and the typed ``Kernel`` facade over its hooks.
 
 Registration sequence: specs; blocked names; the original processor as the ``trylast``
-default; the selected processor; fallback; ``plugins.provider`` and the plugins sections' values
-name (``routing.providers``); cache; exporters; plugins their sections' values ask for (``otel``);
-enabled extras and autoloaded third-party plugins; ``check_pending()``. Which plugin answers never depends on
-registration order, only on the tiers (``tryfirst`` cache, plain selected processor, ``trylast``
-original).
+default; the selected processor; fallback; ``plugins.provider`` and the plugins that sections'
+values name (``routing.providers``); cache; exporters; plugins their sections' values ask for
+(``otel``); enabled extras and autoloaded third-party plugins; ``check_pending()``. Which plugin
+answers never depends on registration order, only on the tiers (``tryfirst`` cache, plain
+selected processor, ``trylast`` original).
 """
 
 from __future__ import annotations

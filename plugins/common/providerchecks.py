@@ -13,9 +13,10 @@ from typing import Any, Literal
 
 from plugins.common.hookspecs import HealthCheck
 
-Kind = Literal["connection", "auth", "not_found", "other"]
+Kind = Literal["connection", "auth", "not_found", "busy", "other"]
 Explain = Callable[[Exception], tuple[Kind, str]]
-"""An SDK failure as (kind, short message); kinds pick the wording and the fix."""
+"""An SDK failure as (kind, short message); kinds pick the wording and the fix. ``busy``: the
+endpoint answered with a passing condition (rate limited, a server error, overloaded)."""
 
 KEY = "provider key"
 REACHABLE = "provider reachable"
@@ -54,6 +55,15 @@ def call_check(
         if kind == "auth":
             return HealthCheck(
                 name, False, f"{url} refused the API key ({message})", endpoint.key_fix
+            )
+        if kind == "busy":
+            # The URL and the key work; the provider is busy or failing for now. The scheduler
+            # retries what it sends, so ``run`` starts (with a warning) rather than stopping.
+            return HealthCheck(
+                name,
+                False,
+                f"{url} answered {message}; a passing condition, the scheduler retries",
+                blocking=False,
             )
         if kind == "not_found" and model:
             return HealthCheck(
@@ -107,6 +117,10 @@ def kind_of(kind: str, status: int | None) -> Kind:
         return "auth"
     if kind in ("connection", "timeout"):
         return "connection"
+    if kind in ("rate_limited", "server_error", "overloaded"):
+        return "busy"
+    if not kind and status is not None and (status == 429 or status >= 500):
+        return "busy"
     return "not_found" if status == 404 or kind == "not_found" else "other"
 
 

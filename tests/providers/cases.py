@@ -10,8 +10,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-ALIASES = ("create", "poll", "upload", "download")
-"""The operations a scenario names: create a batch, poll it, upload input, download results."""
+ALIASES = ("create", "poll", "upload", "download", "list")
+"""The operations a scenario names: create a batch, poll it, upload input, download results,
+list batches (the health check's call)."""
 
 NEUTRAL_STATUS = {
     "completed": "completed",
@@ -196,6 +197,7 @@ OPENAI = ProviderCase(
         "poll": "batches.retrieve",
         "upload": "files.create",
         "download": "files.content",
+        "list": "batches.list",
     },
     line_errors=_openai_line_errors,
     ledger_batch=_openai_batch,
@@ -231,6 +233,7 @@ GEMINI = ProviderCase(
         "poll": "batches.get",
         "upload": "files.upload",
         "download": "files.download",
+        "list": "batches.list",
     },
     line_errors=_openai_line_errors,
     ledger_batch=_gemini_batch,
@@ -250,6 +253,7 @@ ANTHROPIC = ProviderCase(
         "create": "batches.create",
         "poll": "batches.retrieve",
         "download": "batches.results",
+        "list": "batches.list",
     },
     line_errors=_anthropic_line_errors,
     ledger_batch=_anthropic_batch,

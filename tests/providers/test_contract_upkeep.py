@@ -1,5 +1,6 @@
 """Every provider's upkeep hooks, each through its real SDK against its emulator: the ``doctor``
-and ``run`` checks pass on a ready endpoint and name a refused key, the banner names the provider
+and ``run`` checks pass on a ready endpoint, name a refused key and only warn of a busy one
+(server errors), the banner names the provider
 and its endpoint, and the sweep deletes what cleanup was told to keep once the batches are over
 (SQLite and PostgreSQL answer which are)."""
 
@@ -40,6 +41,20 @@ def test_checks_name_a_refused_key(make_contract: Any, sqlite_url: str, case: Pr
     reachable = _checks(contract.kernel)["provider reachable"]
     assert not reachable.ok and "refused the API key" in reachable.detail, reachable
     assert case.section in reachable.fix or case.section.upper() in reachable.fix, reachable
+
+
+def test_a_busy_endpoint_warns_and_does_not_stop_run(
+    make_contract: Any, sqlite_url: str, case: ProviderCase
+) -> None:
+    """Server errors on the list call, past the SDK's retries: the URL and key may be right and
+    the scheduler retries what it sends, so ``run`` starts with a warning."""
+    contract = make_contract(
+        sqlite_url, sessions=2, companies=1, faults={"first_500": {"list": 50}}
+    )
+    reachable = _checks(contract.kernel)["provider reachable"]
+    assert not reachable.ok and not reachable.blocking, reachable
+    assert "a passing condition, the scheduler retries" in reachable.detail, reachable
+    assert contract.injected("500") >= 1
 
 
 def test_sweep_deletes_what_cleanup_kept_once_batches_are_over(

@@ -98,7 +98,8 @@ class Scheduler:
             )
 
     def start_instance(self) -> None:
-        """Register this instance and start its heartbeat (leases need a live owner)."""
+        """Register this instance and start its heartbeat (leases need a live owner): done by
+        the first task run, and again by the next one when the database failed the first."""
         if self.instance is None or self.heartbeat is not None:
             return
         self.instance.register()
@@ -110,16 +111,6 @@ class Scheduler:
             float(self.settings.scheduler.heartbeat_seconds),
         )
         self.heartbeat.start()
-
-    def _start_or_defer(self) -> None:
-        """Register now; if the database drops the connection under it, the first task run
-        registers instead (a start must not fail on what the next query survives)."""
-        try:
-            self.start_instance()
-        except DBAPIError as exc:
-            self.kernel.log.warning(
-                "instance not registered yet, retried by the first task: %s", exc
-            )
 
     def stop_instance(self) -> None:
         """Stop the heartbeat and mark the instance stopped (its leases lapse or are released)."""
@@ -553,7 +544,6 @@ class Scheduler:
             timeout if timeout is not None else float(self.settings.scheduler.idle_timeout_seconds)
         )
         start = self.clock()
-        self._start_or_defer()
         try:
             return self._until_idle(on_pass, pause, limit, start)
         finally:
@@ -617,9 +607,9 @@ class Scheduler:
 
     def run_forever(self) -> None:
         """Each task on its interval until ``stop_event`` is set (the caller installs signal
-        handlers that set it before this registers the instance, how other processes see it)."""
+        handlers that set it before the first task registers the instance, how other processes
+        see it)."""
         due = dict.fromkeys(TASKS, self.clock())
-        self._start_or_defer()
         try:
             while not self.stop_event.is_set():
                 now = self.clock()

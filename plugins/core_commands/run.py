@@ -177,7 +177,6 @@ def run(
 
 def _once(scheduler: Scheduler) -> list[str]:
     """Every task once; why it failed (empty: it did not)."""
-    scheduler.start_instance()
     try:
         reports = scheduler.run_once()
     finally:

@@ -8,7 +8,7 @@ from typing import Any
 
 from plugins.anthropic_provider.client import build_client
 from plugins.anthropic_provider.config import AnthropicConfig
-from plugins.anthropic_provider.errors import error_type
+from plugins.anthropic_provider.errors import error_type, is_quota
 from plugins.common.hookspecs import HealthCheck
 from plugins.common.providerchecks import Endpoint, Kind, kind_of, provider_checks, setup_line
 
@@ -50,4 +50,5 @@ def explain(exc: Exception) -> tuple[Kind, str]:
     if not isinstance(exc, anthropic.APIStatusError):
         return "other", f"{type(exc).__name__}: {exc}"
     status, kind, message = error_type(exc)
-    return kind_of("", status), f"HTTP {status} {kind or 'error'}: {message}"
+    billing = "quota" if is_quota(status, kind, message) else ""  # lasts: not a passing 429
+    return kind_of(billing, status), f"HTTP {status} {kind or 'error'}: {message}"

@@ -16,7 +16,7 @@ from plugins.common.hookspecs import HealthCheck
 Kind = Literal["connection", "auth", "not_found", "busy", "other"]
 Explain = Callable[[Exception], tuple[Kind, str]]
 """An SDK failure as (kind, short message); kinds pick the wording and the fix. ``busy``: the
-endpoint answered with a passing condition (rate limited, a server error, overloaded)."""
+endpoint answered with a passing condition (rate limited, a server error)."""
 
 KEY = "provider key"
 REACHABLE = "provider reachable"
@@ -117,10 +117,10 @@ def kind_of(kind: str, status: int | None) -> Kind:
         return "auth"
     if kind in ("connection", "timeout"):
         return "connection"
-    if kind in ("rate_limited", "server_error", "overloaded"):
+    if kind in ("rate_limited", "server_error"):
         return "busy"
     if not kind and status is not None and (status == 429 or status >= 500):
-        return "busy"
+        return "busy"  # a provider that passes only its status (a quota refusal passes a kind)
     return "not_found" if status == 404 or kind == "not_found" else "other"
 
 

@@ -175,3 +175,28 @@ def test_sweep_keeps_batches_with_keep_and_within_its_interval(
 def test_sweep_never_raises(make_kernel: Any, sqlite_url: str) -> None:
     kernel = _kernel(make_kernel, sqlite_url, f"http://127.0.0.1:{closed_port()}")
     assert AnthropicProvider().sweep_provider_files(kernel, _settled(kernel)) == 0
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "message", "kind"),
+    [
+        (429, "rate_limit_error", "Number of requests has exceeded your rate limit", "busy"),
+        (529, "overloaded_error", "Overloaded", "busy"),
+        (400, "billing_error", "Your credit balance is too low", "other"),
+        (429, "rate_limit_error", "Your credit balance is too low to access the API", "other"),
+    ],
+)
+def test_a_billing_refusal_stops_run_and_a_busy_answer_does_not(
+    status: int, error: str, message: str, kind: str
+) -> None:
+    """The SDK's own error for each answer: only a passing one (rate limit, overloaded) is
+    ``busy``; a billing refusal lasts until the account is topped up, even as a 429."""
+    import anthropic
+    import httpx2
+
+    from plugins.anthropic_provider.health import explain
+
+    body = {"type": "error", "error": {"type": error, "message": message}}
+    request = httpx2.Request("GET", "http://127.0.0.1/v1/messages/batches")
+    response = httpx2.Response(status, request=request, json=body)
+    assert explain(anthropic.APIStatusError(message, response=response, body=body))[0] == kind

@@ -20,7 +20,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto``: three workers per two cores, at most eight. Tests wait on subprocesses, HTTP
     and the database part of the time: with one worker per core 17 % of the CPU stayed idle (the
     default run on two cores: 398 s); three and four workers both kept the CPU busy and took the
-    same time within the machine's noise (342-391 s and 347-385 s), three with about 10 % less
+    same time within the machine's noise (342-391 s and 347-385 s), three with 8-14 % less
     CPU time (less switching), which also leaves more to a machine shared with other runs."""
     return min(8, max(1, 3 * (os.cpu_count() or 1) // 2))
 

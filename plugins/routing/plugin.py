@@ -25,6 +25,7 @@ from kernel.types import BatchStatus, Company
 from plugins.common.hookspecs import HealthCheck
 from plugins.common.schema.models import AIBatchRequest
 from plugins.common.schema.statuses import IN_FLIGHT_BATCH_STATUSES
+from plugins.routing.settings_spec import listed_providers
 
 FAILOVER = "batchkernel.provider.failover"
 """Counter: companies whose new batches moved to a provider other than their first (labels
@@ -133,7 +134,7 @@ class RoutingPlugin:
     @hookimpl
     def configured_providers(self, kernel: KernelAPI) -> list[str] | None:
         """``routing.providers`` when it lists any (unanswered: ``plugins.provider`` alone)."""
-        return [str(name) for name in kernel.settings.routing.providers] or None
+        return listed_providers(kernel.settings.routing) or None
 
     @hookimpl
     def route_companies(self, kernel: KernelAPI, companies: Sequence[Company]) -> dict[str, str]:

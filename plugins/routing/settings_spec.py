@@ -24,11 +24,16 @@ def _choices(builtin: list[str], installed: list[str]) -> str:
     return text + (f"; or an installed plugin: {', '.join(installed)}" if installed else "")
 
 
+def listed_providers(values: Mapping[str, Any]) -> list[str]:
+    """The providers ``routing.providers`` lists, primary first (empty when unset)."""
+    return [str(name) for name in values.get("providers") or []]
+
+
 def _problems(values: Mapping[str, Any]) -> Iterable[str]:
     """Every provider named must be a provider plugin, once."""
     builtin, installed = provider_names()
     valid = {*builtin, *installed}
-    names = [str(name) for name in values.get("providers") or []]
+    names = listed_providers(values)
     for name in names:
         if name not in valid:
             yield (
@@ -74,7 +79,7 @@ ROUTING = Section(
         ),
     ),
     validate=_problems,
-    names_plugins=lambda values: [str(name) for name in values["providers"] or []],
+    names_plugins=listed_providers,
 )
 
 

@@ -33,8 +33,9 @@ class BenchOptions:
     """One ``batchkernel bench`` run: data, database URL (None: a SQLite file), repetitions,
     which paths, and settings overrides applied to every path (e.g. ``processing.chunk_size``).
 
-    ``memory``: "build" traces the first create task of one extra run per path, "all" a whole
-    extra run (slow: tracemalloc on the original's per-line apply), "" none."""
+    ``memory``: "build" traces the first batch building (claim and files, no submission) of
+    one extra run per path, "all" a whole extra run (slow: tracemalloc on the original's
+    per-line apply), "" none."""
 
     data: DataSpec = field(default_factory=DataSpec)
     database: str | None = None

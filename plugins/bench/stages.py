@@ -107,7 +107,9 @@ class StageDriver:
         split.cpu_seconds += claim.cpu_seconds
         split.queries += claim.queries
         split.calls += claim.calls
-        if not plans:
+        if not plans or self.first_create:
+            # A traced building run ends here: submitting would trace the provider SDK's
+            # import and uploads, seconds of tracemalloc for figures the run does not report.
             return
         with self.stage("submit"):
             outcomes = self.scheduler.for_each_company(plans, kernel.submit_batch)
@@ -162,8 +164,8 @@ class StageDriver:
 
     def run(self) -> RunFigures:
         """Passes of create, poll, apply and retry until nothing is pending or in flight (or,
-        with ``first_create``, only the first create task: the batch building a traced run
-        measures, without tracing the original's slow per-line apply for many minutes)."""
+        with ``first_create``, only the first create task's claim and build: the batch building a
+        traced run measures, without tracing the original's slow per-line apply for minutes)."""
         figures = self.figures
         figures.requests = sum(requests_by_status(self.kernel.db).values())
         figures.rss_start = rss.current()

@@ -32,7 +32,7 @@ def bench_command(
     floor: Annotated[bool, typer.Option(help="Also run the raw SQL floor.")] = True,
     memory: Annotated[
         str,
-        typer.Option(help="Traced run per path: build (the first batch building), all (slow), none."),
+        typer.Option(help="Traced run per path: build (batch building), all (slow), none."),
     ] = "build",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     output: Annotated[Path | None, typer.Option(help="Also write the JSON to this file.")] = None,

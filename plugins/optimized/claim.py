@@ -133,16 +133,16 @@ def claim_page(
     nothing was left."""
     db = kernel.db
     with db.transaction() as session:
-        candidates = list(
-            candidates_of(
-                session.connection().execute(
-                    page_query(company_ids, now, limits.max_requests, page_size, db.is_postgres)
-                ),
-                sizer.model_at,
-            )
+        rows = (
+            session.connection()
+            .execute(page_query(company_ids, now, limits.max_requests, page_size, db.is_postgres))
+            .all()
         )
-        if not candidates:
+        if not rows:
             return None
+        full = len(rows) >= page_size
+        candidates = list(candidates_of(rows, sizer.model_at))
+        del rows
         measure_missing(session, candidates)
         drafts, empty, too_large, undefined = plan_page(candidates, limits, sizer)
         drafts = within_quota(drafts, remaining)
@@ -158,7 +158,6 @@ def claim_page(
                 f"tokens or {limits.max_bytes} bytes (batch.max_input_tokens_per_batch, "
                 "batch.max_file_bytes)",
             )
-        full = len(candidates) >= page_size
         if not drafts:
             return Page([], full)
         named = [(new_id(), new_submission_key(), draft) for draft in drafts]

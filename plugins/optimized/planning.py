@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from kernel.api import KernelAPI
@@ -157,7 +157,13 @@ def page_query(
     company_ids: Sequence[str], now: datetime, slot_size: int, page_size: int, lock: bool
 ) -> Select[Any]:
     """Pending requests ranked per company, in batch-sized slots: every company's first batch
-    comes before anyone's second, so one big tenant never holds back the others' first batch."""
+    comes before anyone's second, so one big tenant never holds back the others' first batch.
+
+    The last column, ``claimable``, says whether the row is still pending as locked (a claim
+    that committed since the page was ranked changed it). It is a column, not a condition: a
+    condition on the status lets PostgreSQL, whose statistics lag behind a burst of new
+    pending rows, join the page through the status index and compare every page row with
+    every pending row (12 s for a page of 10,000); joined by primary key only, it stays linear."""
     request = AIProcessingRequest
     ranked = (
         select(
@@ -194,10 +200,12 @@ def page_query(
             s.transcript_chars,
             s.transcript_bytes,
             page.c.slot,
+            and_(r.status == RequestStatus.PENDING_BATCHING, r.batch_id.is_(None)).label(
+                "claimable"
+            ),
         )
         .join(page, page.c.id == r.id)
         .join(s, s.id == r.session_id)
-        .where(r.status == RequestStatus.PENDING_BATCHING, r.batch_id.is_(None))
         .order_by(page.c.slot, r.company_id, r.model, r.processing_type, r.requested_at, r.id)
     )
     if lock:
@@ -282,10 +290,13 @@ def within_quota(drafts: list[Draft], remaining: dict[str, int]) -> list[Draft]:
 def candidates_of(
     rows: Iterable[Any], model_at: Callable[[str], str] = sys.intern
 ) -> Iterator[Candidate]:
-    """Rows of ``page_query`` as candidates, sharing one copy of each repeated string; each
-    request's model as ``model_at`` gives it (the model the batch's provider runs it on)."""
+    """The claimable rows of ``page_query`` as candidates, sharing one copy of each repeated
+    string; each request's model as ``model_at`` gives it (the model the batch's provider runs
+    it on)."""
     intern = sys.intern
-    for rid, company, model, ptype, count, chars, nbytes, slot in rows:
+    for rid, company, model, ptype, count, chars, nbytes, slot, claimable in rows:
+        if not claimable:
+            continue
         yield Candidate(
             rid, intern(company), model_at(model), intern(ptype), count, chars, nbytes, slot
         )

@@ -133,16 +133,15 @@ def claim_page(
     nothing was left."""
     db = kernel.db
     with db.transaction() as session:
-        rows = (
-            session.connection()
-            .execute(page_query(company_ids, now, limits.max_requests, page_size, db.is_postgres))
-            .all()
+        candidates, read = candidates_of(
+            session.connection().execute(
+                page_query(company_ids, now, limits.max_requests, page_size, db.is_postgres)
+            ),
+            sizer.model_at,
         )
-        if not rows:
+        if not read:
             return None
-        full = len(rows) >= page_size
-        candidates = list(candidates_of(rows, sizer.model_at))
-        del rows
+        full = read >= page_size
         measure_missing(session, candidates)
         drafts, empty, too_large, undefined = plan_page(candidates, limits, sizer)
         drafts = within_quota(drafts, remaining)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -289,14 +289,19 @@ def within_quota(drafts: list[Draft], remaining: dict[str, int]) -> list[Draft]:
 
 def candidates_of(
     rows: Iterable[Any], model_at: Callable[[str], str] = sys.intern
-) -> Iterator[Candidate]:
+) -> tuple[list[Candidate], int]:
     """The claimable rows of ``page_query`` as candidates, sharing one copy of each repeated
-    string; each request's model as ``model_at`` gives it (the model the batch's provider runs
-    it on)."""
+    string, each request's model as ``model_at`` gives it (the model the batch's provider runs
+    it on); and how many rows were read, claimable or not (whether the page was full)."""
     intern = sys.intern
+    candidates: list[Candidate] = []
+    read = 0
     for rid, company, model, ptype, count, chars, nbytes, slot, claimable in rows:
-        if not claimable:
-            continue
-        yield Candidate(
-            rid, intern(company), model_at(model), intern(ptype), count, chars, nbytes, slot
-        )
+        read += 1
+        if claimable:
+            candidates.append(
+                Candidate(
+                    rid, intern(company), model_at(model), intern(ptype), count, chars, nbytes, slot
+                )
+            )
+    return candidates, read

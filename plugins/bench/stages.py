@@ -107,9 +107,13 @@ class StageDriver:
         split.cpu_seconds += claim.cpu_seconds
         split.queries += claim.queries
         split.calls += claim.calls
-        if not plans or self.first_create:
+        if self.first_create:
             # A traced building run ends here: submitting would trace the provider SDK's
             # import and uploads, seconds of tracemalloc for figures the run does not report.
+            for plan in plans:
+                plan.input_path.unlink(missing_ok=True)
+            return
+        if not plans:
             return
         with self.stage("submit"):
             outcomes = self.scheduler.for_each_company(plans, kernel.submit_batch)

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 from plugins.common.importing.importer import import_file
 from plugins.common.synthetic import write_jsonl
-from plugins.optimized.planning import page_query
+from plugins.optimized.planning import candidates_of, page_query
 
 PENDING = 2_000
 
@@ -47,3 +47,14 @@ def test_the_page_query_stays_linear_on_stale_statistics(
     # Joined through the status index instead of the primary key, every page row met every
     # pending row: about PENDING * PENDING / 2 rows (two million here).
     assert rows_handled(top) < 20 * PENDING, rows_handled(top)
+
+
+def test_rows_no_longer_claimable_are_skipped_but_count_toward_a_full_page() -> None:
+    """A row a concurrent claim took between the ranking and the lock comes back not claimable."""
+    rows = [
+        (rid, "acme", "gpt-4o-mini", "analysis", 3, 120, 130, 0, claimable)
+        for rid, claimable in (("r-1", True), ("r-2", False), ("r-3", True))
+    ]
+    candidates, read = candidates_of(rows)
+    assert [candidate.id for candidate in candidates] == ["r-1", "r-3"]
+    assert read == 3

@@ -64,7 +64,7 @@ def test_optimized_queries_are_the_same_for_10_and_200_companies(
 @pytest.mark.parametrize(
     "lines",
     [
-        # Past the importer's 2,000-line chunks; the full 10,000 in the slow run.
+        # 30 times the small run's lines; the full 10,000 in the slow run.
         3_000,
         pytest.param(10_000, marks=pytest.mark.slow),
     ],

@@ -6,7 +6,7 @@ and tests can pass any object with these members; the hooks are in ``docs/hooks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -21,17 +21,13 @@ if TYPE_CHECKING:
         ApplySummary,
         BatchPlan,
         Company,
-        LLMResult,
         LocalBatch,
         MetricKind,
         ProviderBatch,
         ProviderHealth,
-        ProviderLimits,
-        RequestEncoder,
         ResultFiles,
         RetrySummary,
         SubmittedBatch,
-        TaskSpec,
     )
 
 Step = Callable[[], dict[str, float]]
@@ -84,35 +80,14 @@ class KernelAPI(Reporting, Protocol):
     def closed(self) -> bool:
         """Whether :meth:`close` was called: threads working for this kernel stop."""
 
-    def tasks(self) -> Mapping[str, TaskSpec]:
-        """Every defined task by name (built-in, from settings, from plugins)."""
-
-    def task(self, name: str) -> TaskSpec:
-        """The task called ``name``; a ``ConfigError`` listing the valid names otherwise."""
-
     def providers(self) -> list[str]:
         """The configured providers, primary first."""
-
-    def provider_limits(self, provider: str) -> ProviderLimits:
-        """What one batch may hold at ``provider``."""
-
-    def request_encoder(self, provider: str, model: str) -> RequestEncoder:
-        """The encoder of neutral requests for ``model`` at ``provider``."""
-
-    def read_results(self, batch: LocalBatch, files: ResultFiles) -> Iterable[LLMResult]:
-        """The neutral results of a batch's downloaded files, streamed by its provider."""
 
     def provider_health(self, provider: str) -> ProviderHealth:
         """Whether ``provider`` takes new batches now."""
 
-    def route_companies(self, companies: Sequence[Company]) -> dict[str, str]:
-        """The provider each company's new batches go to now (a company left out gets none)."""
-
     def get_companies(self) -> list[Company]:
         """The active companies."""
-
-    def companies_changed(self, company_ids: Sequence[str]) -> None:
-        """Tell every plugin that these companies were added or changed status."""
 
     def select_companies(self, companies: Sequence[Company]) -> list[Company]:
         """The companies to claim work for this cycle."""

@@ -7,7 +7,7 @@ broadcast to every plugin. What each hook is for, who calls it and its rules: ``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,17 +20,13 @@ if TYPE_CHECKING:
         ApplySummary,
         BatchPlan,
         Company,
-        LLMResult,
         LocalBatch,
         Metric,
         ProviderBatch,
         ProviderHealth,
-        ProviderLimits,
-        RequestEncoder,
         ResultFiles,
         RetrySummary,
         SubmittedBatch,
-        TaskSpec,
     )
 
 
@@ -40,10 +36,6 @@ class ProcessorSpec:
     @hookspec(firstresult=True)
     def get_companies(self, kernel: KernelAPI) -> list[Company] | None:
         """The ACTIVE companies in a stable order; caches answer first, ``None`` on a miss."""
-
-    @hookspec
-    def companies_changed(self, kernel: KernelAPI, company_ids: Sequence[str]) -> None:
-        """Companies were added or changed status: drop what depends on them. Must not raise."""
 
     @hookspec(firstresult=True)
     def select_companies(
@@ -140,30 +132,8 @@ class ProviderSpec:
         """The providers new batches may go to, primary first; unanswered: ``plugins.provider``."""
 
     @hookspec(firstresult=True)
-    def provider_limits(self, kernel: KernelAPI, provider: str) -> ProviderLimits | None:
-        """What one batch may hold at ``provider``; processors never plan above it."""
-
-    @hookspec(firstresult=True)
-    def request_encoder(
-        self, kernel: KernelAPI, provider: str, model: str
-    ) -> RequestEncoder | None:
-        """The encoder of neutral requests for ``model`` at ``provider``; ``None``: not mine."""
-
-    @hookspec(firstresult=True)
-    def read_results(
-        self, kernel: KernelAPI, batch: LocalBatch, files: ResultFiles
-    ) -> Iterable[LLMResult] | None:
-        """Stream the neutral results of a batch's downloaded files; ``None``: not its batch."""
-
-    @hookspec(firstresult=True)
     def provider_health(self, kernel: KernelAPI, provider: str) -> ProviderHealth | None:
         """Whether ``provider`` takes new batches now; ``None`` is taken as healthy."""
-
-    @hookspec(firstresult=True)
-    def route_companies(
-        self, kernel: KernelAPI, companies: Sequence[Company]
-    ) -> dict[str, str] | None:
-        """The provider for each company's new batches, ``{company id: name}``; left out: none."""
 
     @hookspec(firstresult=True)
     def submit_batch(self, kernel: KernelAPI, plan: BatchPlan) -> SubmittedBatch | None:
@@ -230,19 +200,6 @@ class TelemetrySpec:
         """This plugin's JSON-ready status sections, ``{section: data}``. Must not raise."""
 
 
-class TaskHookSpec:
-    """Tasks: what the model is asked about a session, and the schema of its answer."""
-
-    @hookspec
-    def register_tasks(self, kernel: KernelAPI) -> Sequence[TaskSpec] | None:
-        """The tasks this plugin defines; a name defined twice is an error."""
-
-    @hookspec
-    def task_problems(self, kernel: KernelAPI, task: TaskSpec) -> list[str] | None:
-        """What this plugin cannot take in ``task`` (the processors: its name, instructions and
-        params; a provider: its schema rules), each a phrase the kernel puts after its name."""
-
-
 class DeclarationSpec:
     """What every known plugin declares, enabled or not: its settings and its tables' history."""
 
@@ -270,6 +227,5 @@ HOOKSPEC_CLASSES = (
     ProcessorSpec,
     ProviderSpec,
     TelemetrySpec,
-    TaskHookSpec,
     DeclarationSpec,
 )

@@ -41,20 +41,15 @@ from kernel.types import (
     BatchPlan,
     Company,
     ConfigError,
-    LLMResult,
-    LocalBatch,
     Metric,
     MetricKind,
     NoProviderError,
     PluginLoadError,
     ProviderBatch,
     ProviderHealth,
-    ProviderLimits,
-    RequestEncoder,
     ResultFiles,
     RetrySummary,
     SubmittedBatch,
-    TaskSpec,
 )
 
 if TYPE_CHECKING:
@@ -376,92 +371,12 @@ class Kernel:
             raise TypeError(f"{hook!r} must return {expected}, got {type(result).__name__}")
         return result
 
-    @cached_property
-    def _tasks(self) -> dict[str, TaskSpec]:
-        """Every plugin's tasks (``register_tasks``) by name, checked once: a :class:`ConfigError`
-        lists every problem, answers that are not tasks and names defined twice, then what each
-        task's ``task_problems`` answers find (the same one from two plugins once)."""
-        tasks: dict[str, TaskSpec] = {}
-        problems: list[str] = []
-        for answer in self.pm.hook.register_tasks(kernel=self):
-            for task in answer or ():
-                if not isinstance(task, TaskSpec):
-                    problems.append(
-                        f"register_tasks returned {type(task).__name__}, not a TaskSpec"
-                    )
-                elif task.name in tasks:
-                    problems.append(f"task {task.name!r} is defined twice; rename one of them")
-                else:
-                    tasks[task.name] = task
-        for task in tasks.values():
-            answers = self.pm.hook.task_problems(kernel=self, task=task)
-            found = dict.fromkeys(str(problem) for answer in answers for problem in answer or ())
-            problems += [f"task {task.name!r}: {problem}" for problem in found]
-        ConfigError.raise_for(problems, "invalid task", "invalid tasks")
-        return tasks
-
-    def tasks(self) -> Mapping[str, TaskSpec]:
-        """Every defined task by name (built-in, from settings, from plugins); raises
-        :class:`ConfigError` when one is invalid (a name defined twice, or a plugin's
-        ``task_problems``: the processors' rules, a provider that cannot take its schema)."""
-        return self._tasks
-
-    def task(self, name: str) -> TaskSpec:
-        """The task called ``name``; a :class:`ConfigError` listing the valid names otherwise."""
-        try:
-            return self._tasks[name]
-        except KeyError:
-            raise ConfigError(
-                f"unknown task {name!r}; defined tasks: {', '.join(sorted(self._tasks))} (define "
-                "more in [default.tasks.NAME] of settings.toml)"
-            ) from None
-
     def providers(self) -> list[str]:
         """The configured providers, primary first (``configured_providers``; unanswered,
         ``[plugins.provider]``)."""
         return self._first(
             "configured_providers", list, lambda: [str(self.settings.plugins.provider)]
         )
-
-    def request_encoder(self, provider: str, model: str) -> RequestEncoder:
-        """The encoder of neutral requests for ``model`` at ``provider``."""
-        encoder: RequestEncoder | None = self.pm.hook.request_encoder(
-            kernel=self, provider=provider, model=model
-        )
-        if encoder is None:
-            raise NoProviderError(
-                f"no enabled plugin encodes requests for provider {provider!r}; enabled: "
-                f"{', '.join(p for p, _ in self.pm.list_name_plugin())}"
-            )
-        return encoder
-
-    def read_results(self, batch: LocalBatch, files: ResultFiles) -> Iterable[LLMResult]:
-        """The neutral results of a batch's downloaded files, streamed by its provider's plugin."""
-        results: Iterable[LLMResult] | None = self.pm.hook.read_results(
-            kernel=self, batch=batch, files=files
-        )
-        if results is None:
-            raise NoProviderError(
-                f"no enabled plugin reads results of provider {batch.provider!r} (batch "
-                f"{batch.batch_id})"
-            )
-        return results
-
-    def route_companies(self, companies: Sequence[Company]) -> dict[str, str]:
-        """The provider each company's new batches go to now (a company left out gets none);
-        unanswered, the first configured provider for all."""
-        routes = self.pm.hook.route_companies(kernel=self, companies=companies)
-        if routes is None:
-            primary = self.providers()[0]
-            return {company.id: primary for company in companies}
-        if not isinstance(routes, dict):
-            raise TypeError(f"'route_companies' must return a dict, got {type(routes).__name__}")
-        return routes
-
-    def companies_changed(self, company_ids: Sequence[str]) -> None:
-        """Tell every plugin that these companies were added or changed status."""
-        if company_ids:
-            self.pm.hook.companies_changed(kernel=self, company_ids=list(company_ids))
 
     def select_companies(self, companies: Sequence[Company]) -> list[Company]:
         """The companies to claim work for this cycle, with their shares (all when unanswered)."""
@@ -510,7 +425,6 @@ class Kernel:
         return merged
 
     # The hooks whose first answer is checked against its type, with the protocol's signature.
-    provider_limits = _first_result(KernelAPI.provider_limits, ProviderLimits)
     get_companies = _first_result(KernelAPI.get_companies, list)
     fetch_pending = _first_result(KernelAPI.fetch_pending, list)
     submit_batch = _first_result(KernelAPI.submit_batch, SubmittedBatch)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
 import pluggy
 import pytest
 
+import kernel
 from kernel import hookimpl
 from kernel.api import KernelAPI
 from kernel.hookspecs import HOOKSPEC_CLASSES
@@ -212,17 +215,45 @@ def test_describe_plugins_lists_loaded_and_available(sqlite_url: str) -> None:
 
 
 def test_the_kernel_s_contract_is_the_pipeline_s_and_plugins_add_the_rest() -> None:
-    """The command, health, status-merge and benchmark hooks are specified by the libraries that
-    call them, yet every plugin manager checks their implementations."""
+    """The task, exchange, routing, command, health, status-merge and benchmark hooks are
+    specified by the libraries that call them, yet every plugin manager checks their
+    implementations."""
     kernel_hooks = {name for spec in HOOKSPEC_CLASSES for name in vars(spec) if name[0] != "_"}
     added = {"register_commands", "explain_error", "health_checks", "describe_setup"}
-    added |= {"merge_status", "benchmark_probes"}
+    added |= {"merge_status", "benchmark_probes", "register_tasks", "task_problems"}
+    added |= {"provider_limits", "request_encoder", "read_results", "route_companies"}
+    added |= {"companies_changed"}
     assert not added & kernel_hooks
     pm, _ = build_plugin_manager(settings())
     for name in added:
         assert getattr(pm.hook, name).spec is not None, name
     with pytest.raises(pluggy.PluginValidationError, match="health_checks"):
         build_plugin_manager(settings(), extra=[("typo", MisnamedHealthCheck())])
+
+
+def test_every_hook_the_kernel_specifies_the_kernel_calls() -> None:
+    """A hook only plugins call belongs to the plugins' library that calls it (declared through
+    ``declare_hookspecs``), not to the kernel's contract: each of the kernel's hooks is called by
+    kernel code other than the facade method that passes it through under its own name."""
+    hooks = {name for spec in HOOKSPEC_CLASSES for name in vars(spec) if name[0] != "_"}
+    callers = []
+    for path in Path(kernel.__file__).parent.rglob("*.py"):
+        if path.name in ("hookspecs.py", "api.py"):
+            continue
+        text = path.read_text()
+        passes = [  # the facade's pass-throughs and the core plugin's answers are no calls
+            ast.get_source_segment(text, method) or ""
+            for node in ast.walk(ast.parse(text))
+            if isinstance(node, ast.ClassDef) and node.name in ("Kernel", "CorePlugin")
+            for method in node.body
+            if isinstance(method, ast.FunctionDef) and method.name in hooks
+        ]
+        for segment in passes:
+            text = text.replace(segment, "")
+        callers += [line for line in text.splitlines() if "_first_result(" not in line]
+    code = "\n".join(callers)
+    uncalled = sorted(n for n in hooks if not re.search(rf"\.{n}\b|[\"']{n}[\"']", code))
+    assert uncalled == []
 
 
 class KeepsOne:

@@ -9,8 +9,8 @@ from typing import Any
 
 import orjson
 
-from kernel.types import LLMRequest
 from plugins.anthropic_provider.config import AnthropicConfig
+from plugins.common.exchange import LLMRequest
 
 TOOL_DESCRIPTION = "Record the answer. Its input is the complete answer, matching the schema."
 EFFORTS = {"minimal": "low", "low": "low", "medium": "medium", "high": "high"}

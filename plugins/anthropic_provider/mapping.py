@@ -9,8 +9,9 @@ from typing import Any
 
 import orjson
 
-from kernel.types import LLMResult, ProviderBatch, TokenUsage
+from kernel.types import ProviderBatch
 from plugins.anthropic_provider.errors import RETRYABLE_TYPES
+from plugins.common.exchange import LLMResult, TokenUsage
 
 FINISH_REASONS = {
     "end_turn": "stop",

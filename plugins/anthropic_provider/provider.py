@@ -21,12 +21,10 @@ import orjson
 from kernel import hookimpl
 from kernel.types import (
     BatchPlan,
-    LLMResult,
     LocalBatch,
     ProviderBatch,
     ProviderError,
     ProviderHealth,
-    ProviderLimits,
     ResultFiles,
     SubmittedBatch,
 )
@@ -38,6 +36,7 @@ from plugins.anthropic_provider.errors import error_type, is_quota, retry_after,
 from plugins.anthropic_provider.lookup import Lookup, find_tagged, first_tag_of_lines
 from plugins.anthropic_provider.mapping import status_of, to_provider_batch, to_result
 from plugins.anthropic_provider.submission import batch_requests
+from plugins.common.exchange import LLMResult, ProviderLimits
 from plugins.common.hookspecs import HealthCheck
 from plugins.common.sweeps import SweepSchedule, report_sweep
 

@@ -31,6 +31,7 @@ from kernel.types import BatchStatus, LocalBatch, ResultFiles
 from plugins.bench import rss
 from plugins.bench.rawdb import RawDB
 from plugins.bench.warmup import warm_up
+from plugins.common import calls
 from plugins.common.schema.statuses import RequestStatus
 
 PENDING = RequestStatus.PENDING_BATCHING.value
@@ -151,8 +152,10 @@ class Floor:
                 current = [str(uuid.uuid4()), company, model, ptype, [], 0, 0]
                 self.batches.append(current)
             if (model, ptype) not in sizes:
-                encoder = kernel.request_encoder(self.provider, model)
-                empty = neutral_request("0" * 36, kernel.task(ptype), model, [], self.settings)
+                encoder = calls.request_encoder(kernel, self.provider, model)
+                empty = neutral_request(
+                    "0" * 36, calls.task(kernel, ptype), model, [], self.settings
+                )
                 sizes[(model, ptype)] = (len(encoder.encode(empty)), encoder.count_tokens(empty))
             overhead, prompt = sizes[(model, ptype)]
             current[4].append(rid)
@@ -213,9 +216,9 @@ class Floor:
             if request is not None:
                 model, ptype = kinds[batch]
                 neutral = neutral_request(
-                    request, kernel.task(ptype), model, messages, self.settings
+                    request, calls.task(kernel, ptype), model, messages, self.settings
                 )
-                handle.write(kernel.request_encoder(self.provider, model).encode(neutral))
+                handle.write(calls.request_encoder(kernel, self.provider, model).encode(neutral))
 
         rows = self.db.stream(
             "SELECT r.batch_id, r.id, m.role, m.content FROM ai_processing_requests r "
@@ -250,7 +253,7 @@ class Floor:
 
         db = self.db
         prices = PriceBook.from_settings(self.settings)
-        judge = AnswerJudge(self.kernel.tasks())
+        judge = AnswerJudge(calls.tasks(self.kernel))
         kinds = {batch[0]: (batch[1], batch[2], batch[3]) for batch in self.batches}
         rows = []
         for batch_id, path in outputs.items():
@@ -259,7 +262,7 @@ class Floor:
             batch = LocalBatch(
                 batch_id, company, BatchStatus.COMPLETED, "", None, provider=self.provider
             )
-            for result in self.kernel.read_results(batch, ResultFiles(path, None)):
+            for result in calls.read_results(self.kernel, batch, ResultFiles(path, None)):
                 if not result.custom_id:
                     continue
                 outcome = judge.judge(result, ptype)

@@ -4,7 +4,8 @@ whichever process-wide cache it happened to fill first (ORM mappers, the tokeniz
 from __future__ import annotations
 
 from kernel.api import KernelAPI
-from kernel.types import LLMRequest
+from plugins.common import calls
+from plugins.common.exchange import LLMRequest
 
 
 def warm_up(kernel: KernelAPI) -> None:
@@ -13,7 +14,7 @@ def warm_up(kernel: KernelAPI) -> None:
 
     configure_mappers()
     model = str(kernel.settings.model.name)
-    encoder = kernel.request_encoder(kernel.providers()[0], model)
+    encoder = calls.request_encoder(kernel, kernel.providers()[0], model)
     sample = LLMRequest(
         custom_id="warm-up",
         task="warm-up",

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from plugins.cli.main import SETTINGS_FLAG
+from plugins.common import calls
 
 if TYPE_CHECKING:
     from kernel.manager import Kernel
@@ -60,7 +61,7 @@ def open_kernel(
     kernel = Kernel.create(settings)
     kernel.create_database = False
     try:
-        kernel.tasks()  # an invalid task (for the kernel or a provider) stops the command here
+        calls.tasks(kernel)  # an invalid task (for the kernel or a provider) stops the command here
         if need_schema:
             from plugins.cli.readiness import require_schema
 

@@ -16,7 +16,7 @@ import orjson
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from kernel.types import LLMResult, ResultKind, TaskSpec, TokenUsage
+from plugins.common.exchange import LLMResult, ResultKind, TaskSpec, TokenUsage
 from plugins.common.session_tasks import SESSION_FIELDS
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
@@ -86,7 +86,7 @@ def describe(error: Any) -> str:
 
 
 class AnswerJudge:
-    """Judges results against the kernel's tasks, one compiled validator per task."""
+    """Judges results against the defined tasks, one compiled validator per task."""
 
     def __init__(self, tasks: Mapping[str, TaskSpec]) -> None:
         self.tasks = tasks

@@ -1,10 +1,12 @@
-"""Hooks that plugins call of each other, not the kernel: health checks and the banner's facts
-(``run``, ``doctor``), the merge of status sections (the monitoring snapshot) and the benchmark's
-probes (``bench``), with the data they exchange; declared by the processors' settings module."""
+"""Hooks that plugins call of each other, not the kernel: tasks, the providers' encoding and
+reading of requests and results, routing, cache invalidation, health checks and the banner's
+facts (``run``, ``doctor``), the merge of status sections (the monitoring snapshot) and the
+benchmark's probes (``bench``), with the data they exchange; declared by the processors'
+settings module. Typed calls of the first ones: :mod:`plugins.common.calls`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +14,8 @@ from kernel import hookspec
 
 if TYPE_CHECKING:
     from kernel.api import KernelAPI
+    from kernel.types import Company, LocalBatch, ResultFiles
+    from plugins.common.exchange import LLMResult, ProviderLimits, RequestEncoder, TaskSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,54 @@ class Probe:
     owner: Any
     attribute: str
     sign: int = 1
+
+
+class TaskHookSpec:
+    """Tasks: what the model is asked about a session, and the schema of its answer."""
+
+    @hookspec
+    def register_tasks(self, kernel: KernelAPI) -> Sequence[TaskSpec] | None:
+        """The tasks this plugin defines; a name defined twice is an error."""
+
+    @hookspec
+    def task_problems(self, kernel: KernelAPI, task: TaskSpec) -> list[str] | None:
+        """What this plugin cannot take in ``task`` (the processors: its name, instructions and
+        params; a provider: its schema rules), each a phrase put after the task's name."""
+
+
+class ExchangeSpec:
+    """How a processor's neutral requests reach a provider and its answers come back; each
+    provider plugin answers only for its own name."""
+
+    @hookspec(firstresult=True)
+    def provider_limits(self, kernel: KernelAPI, provider: str) -> ProviderLimits | None:
+        """What one batch may hold at ``provider``; processors never plan above it."""
+
+    @hookspec(firstresult=True)
+    def request_encoder(
+        self, kernel: KernelAPI, provider: str, model: str
+    ) -> RequestEncoder | None:
+        """The encoder of neutral requests for ``model`` at ``provider``; ``None``: not mine."""
+
+    @hookspec(firstresult=True)
+    def read_results(
+        self, kernel: KernelAPI, batch: LocalBatch, files: ResultFiles
+    ) -> Iterable[LLMResult] | None:
+        """Stream the neutral results of a batch's downloaded files; ``None``: not its batch."""
+
+    @hookspec(firstresult=True)
+    def route_companies(
+        self, kernel: KernelAPI, companies: Sequence[Company]
+    ) -> dict[str, str] | None:
+        """The provider for each company's new batches, ``{company id: name}``; left out: none."""
+
+
+class CompanyEventSpec:
+    """Told when companies change, so what is kept about them (a cache) is dropped."""
+
+    @hookspec
+    def companies_changed(self, kernel: KernelAPI, company_ids: Sequence[str]) -> None:
+        """Companies were added or changed status: drop what depends on them. Must not raise."""
 
 
 class HealthSpec:
@@ -64,4 +116,11 @@ class BenchmarkSpec:
         """The functions of this plugin whose cost belongs to benchmark ``stage``."""
 
 
-HOOKSPECS = (HealthSpec, StatusMergeSpec, BenchmarkSpec)
+HOOKSPECS = (
+    TaskHookSpec,
+    ExchangeSpec,
+    CompanyEventSpec,
+    HealthSpec,
+    StatusMergeSpec,
+    BenchmarkSpec,
+)

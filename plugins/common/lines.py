@@ -1,9 +1,9 @@
 """Neutral requests for a batch, their encoded records, and the limits that split a backlog.
 
-Processors describe each request provider-neutrally (:class:`kernel.types.LLMRequest`); the
-provider's encoder (``kernel.request_encoder``) turns it into one record of the input file and
-counts its input tokens. Batch limits are the ``batch.*`` settings, never above the provider's own
-(``kernel.provider_limits``).
+Processors describe each request provider-neutrally (:class:`plugins.common.exchange.LLMRequest`);
+the provider's encoder (``calls.request_encoder``) turns it into one record of the input file
+and counts its input tokens. Batch limits are the ``batch.*`` settings, never above the provider's own
+(``calls.provider_limits``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from kernel.api import KernelAPI
-from kernel.types import LLMRequest, RequestEncoder, TaskSpec
+from plugins.common import calls
+from plugins.common.exchange import LLMRequest, RequestEncoder, TaskSpec
 from plugins.common.text import transcript
 from plugins.common.truncation import output_limit
 
@@ -92,7 +93,7 @@ class BatchLimits:
     def for_provider(cls, kernel: KernelAPI, provider: str) -> BatchLimits:
         """Read ``batch.*`` settings, never above ``provider``'s own limits."""
         batch = kernel.settings.batch
-        own = kernel.provider_limits(provider)
+        own = calls.provider_limits(kernel, provider)
         enqueued = batch.get("enqueued_token_limits") or {}
         return cls(
             min(int(batch.max_requests_per_batch), own.max_requests),

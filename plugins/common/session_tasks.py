@@ -12,7 +12,7 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-from kernel.types import TaskSpec
+from plugins.common.exchange import TaskSpec
 
 
 class Sentiment(enum.StrEnum):

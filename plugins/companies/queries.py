@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from kernel.api import KernelAPI
+from plugins.common import calls
 from plugins.common.schema.models import Company as CompanyRow
 from plugins.common.schema.statuses import CompanyStatus
 
@@ -50,5 +51,5 @@ def set_company_status(kernel: KernelAPI, company_id: str, status: CompanyStatus
         session.execute(
             update(CompanyRow).where(CompanyRow.id == company_id).values(status=status.value)
         )
-    kernel.companies_changed([company_id])
+    calls.companies_changed(kernel, [company_id])
     return str(old)

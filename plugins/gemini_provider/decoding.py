@@ -16,7 +16,8 @@ from typing import Any
 
 import orjson
 
-from kernel.types import LLMResult, ResultFiles, ResultKind, TokenUsage
+from kernel.types import ResultFiles
+from plugins.common.exchange import LLMResult, ResultKind, TokenUsage
 
 RETRYABLE_CODES = frozenset({1, 4, 8, 10, 13, 14})
 """google.rpc codes worth another attempt: CANCELLED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED,

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from kernel.types import LLMRequest
+from plugins.common.exchange import LLMRequest
 
 from .schema import to_gemini
 

@@ -21,15 +21,14 @@ import orjson
 from kernel import hookimpl
 from kernel.types import (
     BatchPlan,
-    LLMResult,
     LocalBatch,
     ProviderBatch,
     ProviderError,
     ProviderHealth,
-    ProviderLimits,
     ResultFiles,
     SubmittedBatch,
 )
+from plugins.common.exchange import LLMResult, ProviderLimits
 from plugins.common.hookspecs import HealthCheck
 from plugins.common.sweeps import SweepSchedule, report_sweep
 

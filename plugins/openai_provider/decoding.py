@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 import orjson
 
-from kernel.types import LLMResult, ResultFiles, TokenUsage
+from kernel.types import ResultFiles
+from plugins.common.exchange import LLMResult, TokenUsage
 from plugins.common.truncation import TRUNCATED
 
 NOT_RUN_CODES = frozenset({"batch_expired", "batch_cancelled"})

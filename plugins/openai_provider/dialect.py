@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kernel.types import ProviderLimits
+from plugins.common.exchange import ProviderLimits
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from typing import Any, Final, Literal
 
 import orjson
 
-from kernel.types import LLMRequest
+from plugins.common.exchange import LLMRequest
 from plugins.common.tokens import count_chat
 
 Endpoint = Literal["/v1/chat/completions", "/v1/responses"]

@@ -16,16 +16,14 @@ from kernel.api import KernelAPI, Reporting
 from kernel.types import (
     BatchPlan,
     BatchStatus,
-    LLMResult,
     LocalBatch,
     ProviderBatch,
     ProviderError,
     ProviderHealth,
-    ProviderLimits,
     ResultFiles,
     SubmittedBatch,
-    TaskSpec,
 )
+from plugins.common.exchange import LLMResult, ProviderLimits, TaskSpec
 from plugins.common.hookspecs import HealthCheck
 from plugins.common.sweeps import SweepSchedule, report_sweep
 from plugins.openai_provider.breaker import (

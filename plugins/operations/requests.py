@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from plugins.cli.options import DatabaseOption, SettingsOption, open_kernel
+from plugins.common import calls
 from plugins.operations.common import (
     CompanyOption,
     JsonOption,
@@ -170,7 +171,7 @@ def show_command(
     from plugins.common.operations.details import request_detail
 
     kernel = open_kernel(settings, database)
-    instructions = {name: task.instructions for name, task in kernel.tasks().items()}
+    instructions = {name: task.instructions for name, task in calls.tasks(kernel).items()}
     with reading(kernel) as conn:
         detail = request_detail(conn, request_id, instructions)
     if detail is None:

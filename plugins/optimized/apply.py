@@ -31,6 +31,7 @@ from sqlalchemy import (
 from kernel.api import KernelAPI
 from kernel.db.rowcount import rowcount
 from kernel.types import ApplySummary, BatchStatus, LocalBatch, ResultFiles
+from plugins.common import calls
 from plugins.common.answers import AnswerJudge, Outcome
 from plugins.common.lifecycle import retry_at
 from plugins.common.outcomes import failed_batch_rule
@@ -166,12 +167,12 @@ class ResultApplier:
         self.kernel = kernel
         self.settings = kernel.settings
         self.prices = load_prices(kernel)
-        self.judge = AnswerJudge(kernel.tasks())
+        self.judge = AnswerJudge(calls.tasks(kernel))
         self.summary = ApplySummary()
         self.actual: dict[str, list[float]] = {}
         self.chunk_size = int(kernel.settings.processing.chunk_size)
         self.session_tasks = [
-            name for name, task in kernel.tasks().items() if task.applies == "session"
+            name for name, task in calls.tasks(kernel).items() if task.applies == "session"
         ]
 
     def apply(self, results: Sequence[tuple[LocalBatch, ResultFiles]]) -> ApplySummary:
@@ -239,7 +240,7 @@ class ResultApplier:
                     yield stage_row(Outcome(request_id, "fail", error=message), batch, self.prices)
                 continue
             seen: set[str] = set()
-            for result in self.kernel.read_results(batch, files):
+            for result in calls.read_results(self.kernel, batch, files):
                 request_id = result.custom_id
                 if not request_id:
                     self.kernel.log.warning("batch %s: %s", batch.batch_id, result.error)

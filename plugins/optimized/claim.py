@@ -15,7 +15,9 @@ from sqlalchemy import Column, String, select, update
 
 from kernel.api import KernelAPI
 from kernel.db.rowcount import rowcount
-from kernel.types import BatchPlan, BatchStatus, RequestEncoder, TaskSpec
+from kernel.types import BatchPlan, BatchStatus
+from plugins.common import calls
+from plugins.common.exchange import RequestEncoder, TaskSpec
 from plugins.common.lifecycle import new_submission_key
 from plugins.common.lines import BatchLimits, neutral_request
 from plugins.common.rowsets import insert_rows, update_rows
@@ -224,7 +226,7 @@ def write_files(kernel: KernelAPI, provider: str, named: Named) -> list[BatchPla
     carries its file's size and its exact input token count (stored on its batch row)."""
     if not named:
         return []
-    tasks = kernel.tasks()
+    tasks = calls.tasks(kernel)
     drafts = {batch_id: draft for batch_id, _, draft in named}
     request = AIProcessingRequest
     query = (
@@ -244,7 +246,7 @@ def write_files(kernel: KernelAPI, provider: str, named: Named) -> list[BatchPla
             draft = drafts[batch_id]
             written[batch_id] = write_batch(
                 kernel.workdir / f"{batch_id}.input.jsonl",
-                kernel.request_encoder(provider, draft.model),
+                calls.request_encoder(kernel, provider, draft.model),
                 tasks[draft.processing_type],
                 draft.model,
                 batch_rows,

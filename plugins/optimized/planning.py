@@ -18,6 +18,7 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from kernel.api import KernelAPI
+from plugins.common import calls
 from plugins.common.lines import BatchLimits, neutral_request
 from plugins.common.schema.models import AIProcessingRequest, ChatSession, Company, Message
 from plugins.common.schema.statuses import RequestStatus
@@ -76,7 +77,7 @@ class LineSizer:
     def __init__(self, kernel: KernelAPI, provider: str) -> None:
         self.kernel = kernel
         self.provider = provider
-        self.tasks = kernel.tasks()
+        self.tasks = calls.tasks(kernel)
         self._overheads: dict[tuple[str, str], tuple[int, int]] = {}
         self._models: dict[str, str] = {}
 
@@ -86,7 +87,7 @@ class LineSizer:
         found = self._models.get(model)
         if found is None:
             found = self._models[model] = sys.intern(
-                self.kernel.request_encoder(self.provider, model).model
+                calls.request_encoder(self.kernel, self.provider, model).model
             )
         return found
 
@@ -106,7 +107,7 @@ class LineSizer:
         key = (model, task)
         found = self._overheads.get(key)
         if found is None:
-            encoder = self.kernel.request_encoder(self.provider, model)
+            encoder = calls.request_encoder(self.kernel, self.provider, model)
             empty = neutral_request("0" * 36, self.tasks[task], model, [], self.kernel.settings)
             found = self._overheads[key] = (
                 len(encoder.encode(empty)),

@@ -33,7 +33,7 @@ from kernel.types import (
     RetrySummary,
     SubmittedBatch,
 )
-from plugins.common import batchrows
+from plugins.common import batchrows, calls
 from plugins.common.answers import AnswerJudge, Outcome
 from plugins.common.hookspecs import Probe
 from plugins.common.lifecycle import (
@@ -144,7 +144,7 @@ class OriginalProcessor(SchemaHooks):
         ``flush``."""
         settings = kernel.settings
         limits = BatchLimits.for_provider(kernel, provider)
-        tasks = kernel.tasks()
+        tasks = calls.tasks(kernel)
         now = utcnow()
         with kernel.db.transaction() as session:
             requests = session.scalars(
@@ -181,7 +181,7 @@ class OriginalProcessor(SchemaHooks):
                     continue
                 if not request.session.messages:
                     continue
-                encoder = kernel.request_encoder(provider, request.model)
+                encoder = calls.request_encoder(kernel, provider, request.model)
                 line = encode_line(
                     encoder,
                     neutral_request(
@@ -413,13 +413,13 @@ class OriginalProcessor(SchemaHooks):
                 )
             }
         prices = load_prices(kernel)
-        judge = AnswerJudge(kernel.tasks())
+        judge = AnswerJudge(calls.tasks(kernel))
         tally: dict[str, float] = defaultdict(float)
         if batch.status == BatchStatus.FAILED:
             self._apply_failed(kernel, batch, files, members, prices, tally)
         else:
             seen: set[str] = set()
-            for result in kernel.read_results(batch, files):
+            for result in calls.read_results(kernel, batch, files):
                 request_id = result.custom_id
                 if not request_id:
                     kernel.log.warning("batch %s: %s", batch.batch_id, result.error)

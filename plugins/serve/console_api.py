@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from kernel.api import KernelAPI
+from plugins.common import calls
 from plugins.common.monitoring.queries import MonitorReader
 from plugins.common.monitoring.samples import series
 from plugins.common.operations import actions, audit, details, listing
@@ -151,7 +152,7 @@ class ConsoleApi:
 
     def _instructions(self) -> dict[str, str]:
         """Each task's system instructions, shown as a request's input."""
-        return {name: task.instructions for name, task in self.kernel.tasks().items()}
+        return {name: task.instructions for name, task in calls.tasks(self.kernel).items()}
 
     def _detail(self, kind: str, target: str, params: dict[str, str], grant: Grant) -> Response:
         """One batch (with a page of its requests) or one request."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
-from kernel.types import TaskSpec
+from plugins.common.exchange import TaskSpec
 from plugins.common.session_tasks import session_tasks
 
 

@@ -11,8 +11,9 @@ import typer
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
-from kernel.types import TaskSpec
 from plugins.cli.options import DatabaseOption, SettingsOption, console, open_kernel
+from plugins.common import calls
+from plugins.common.exchange import TaskSpec
 
 TaskOption = Annotated[
     str, typer.Option("--task", help="The task's name (see `batchkernel tasks`).")
@@ -24,7 +25,7 @@ def tasks_command(settings: SettingsOption = None) -> None:
     """The defined tasks: built-in, from settings and from plugins, with their models."""
     kernel = open_kernel(settings)
     default_model = str(kernel.settings.model.name)
-    tasks = sorted(kernel.tasks().items())
+    tasks = sorted(calls.tasks(kernel).items())
     for name, task in tasks:
         fields = ", ".join(task.schema.get("properties", {}))
         console().print(f"{name}: model {task.model or default_model}; answer fields: {fields}")

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, func, insert, literal, select
 
 from kernel.api import KernelAPI
+from plugins.common import calls
 from plugins.common.schema.models import AIProcessingRequest, ChatSession, Message
 from plugins.common.schema.statuses import RequestStatus
 from plugins.common.timeutil import utcnow
@@ -43,7 +44,7 @@ def new_uuid(dialect: str) -> Any:
 def enqueue_task(kernel: KernelAPI, task_name: str, company_id: str | None = None) -> int:
     """Enqueue ``task_name`` for every session (of ``company_id``) that has messages and no
     request of that task yet; returns how many requests were created."""
-    task = kernel.task(task_name)
+    task = calls.task(kernel, task_name)
     model = task.model or str(kernel.settings.model.name)
     s, r = ChatSession, AIProcessingRequest
     now = utcnow()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from kernel.api import KernelAPI
 from kernel.types import ConfigError
+from plugins.common import calls
 from plugins.common.csvcells import SafeWriter
 from plugins.common.schema.models import AIProcessingRequest, ChatSession
 from plugins.common.schema.statuses import RequestStatus
@@ -47,7 +48,7 @@ def finished_results(
 ) -> Iterator[dict[str, Any]]:
     """Every completed request matching the filters as one export record, streamed."""
     if task is not None:
-        kernel.task(task)
+        calls.task(kernel, task)
     r, s = AIProcessingRequest, ChatSession
     query = (
         select(

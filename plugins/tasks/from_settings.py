@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from kernel.types import ConfigError, TaskSpec
+from kernel.types import ConfigError
+from plugins.common.exchange import TaskSpec
 from plugins.tasks.settings_spec import TASK_KEYS
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from plugins.cli.main import build_app
+from plugins.common import calls
 from plugins.common.importing.importer import import_file
 from plugins.common.schema.statuses import CompanyStatus
 from plugins.companies.queries import set_company_status
@@ -111,7 +112,7 @@ def test_an_invalidation_during_a_read_does_not_store_the_old_list(cached_kernel
     assert companies is None and not ticket.hit
     stale = kernel.pm.subset_hook_caller("get_companies", remove_plugins=[plugin])(kernel=kernel)
     set_status_behind_its_back(kernel, "a", "SUSPENDED")
-    kernel.companies_changed(["a"])
+    calls.companies_changed(kernel, ["a"])
     assert cache.fill(ticket, stale) is False
     cache.release(ticket)
     assert ids(kernel.get_companies()) == ["b"]

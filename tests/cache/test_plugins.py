@@ -16,6 +16,7 @@ from kernel.settings import load_settings
 from kernel.types import PluginLoadError
 from plugins.cache_common import database_namespace
 from plugins.cache_disk import DiskCache, cache_directory
+from plugins.common import calls
 from plugins.emulator import EmulatorConfig, EmulatorServer
 from tests.cache.support import add_companies, ids
 from tests.support.forkserver import run_cli
@@ -78,7 +79,7 @@ def test_an_unreachable_redis_only_costs_misses(make_kernel: Any, sqlite_url: st
     )
     add_companies(kernel, "a")
     assert ids(kernel.get_companies()) == ["a"]
-    kernel.companies_changed(["a"])
+    calls.companies_changed(kernel, ["a"])
     section = kernel.collect_status()["cache"]
     assert section["misses"] == 1 and section["hits"] == 0 and section["errors"] >= 2
 

@@ -11,6 +11,7 @@ import pytest
 
 from kernel.api import KernelAPI
 from kernel.manager import Kernel
+from plugins.common import calls
 from plugins.common.importing.importer import import_file
 from plugins.common.lines import neutral_request
 from plugins.emulator import EmulatorConfig, EmulatorServer
@@ -22,10 +23,10 @@ ANSWER = "You have twelve days left; up to five of them carry over to next year.
 def line_tokens(kernel: KernelAPI | None = None, model: str = "gpt-4o-mini") -> int:
     """Input tokens of one tenant session's request, as the provider's encoder counts them."""
     kernel = kernel or Kernel.create(overrides={"plugins.autoload": False})
-    task = kernel.task(str(kernel.settings.processing.default_tasks[0]))
+    task = calls.task(kernel, str(kernel.settings.processing.default_tasks[0]))
     messages = [("user", QUESTION), ("assistant", ANSWER)]
     request = neutral_request("x" * 36, task, model, messages, kernel.settings)
-    return kernel.request_encoder("openai", model).count_tokens(request)
+    return calls.request_encoder(kernel, "openai", model).count_tokens(request)
 
 
 def write_tenants(path: Path, backlog: dict[str, int]) -> Path:

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from kernel.types import BatchPlan, LLMRequest
+from kernel.types import BatchPlan
+from plugins.common.exchange import LLMRequest
 from plugins.emulator_gemini import GeminiEmulatorConfig, GeminiEmulatorServer
 
 SCHEMA: dict[str, Any] = {

@@ -6,8 +6,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from kernel.types import BatchPlan, LLMRequest
+from kernel.types import BatchPlan
 from plugins.anthropic_provider import AnthropicProvider
+from plugins.common.exchange import LLMRequest
 
 SCHEMA = {
     "type": "object",

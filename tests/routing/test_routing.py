@@ -17,6 +17,7 @@ from kernel.manager import Kernel
 from kernel.types import Company, ConfigError
 from plugins.cache_common.store import Entry
 from plugins.cli.main import build_app
+from plugins.common import calls
 from plugins.common.healthchecks import health_checks
 from plugins.common.importing.importer import import_file
 from plugins.common.synthetic import write_jsonl
@@ -64,7 +65,7 @@ def test_a_company_whose_providers_all_are_unavailable_waits(
     )
     caplog.set_level(logging.WARNING, logger="batchkernel")
     companies = [Company("a", "A"), Company("b", "B", providers=("anthropic",))]
-    assert kernel.route_companies(companies) == {"a": "openai"}
+    assert calls.route_companies(kernel, companies) == {"a": "openai"}
     status = kernel.collect_status()["routing"]
     assert status == {
         "openai, anthropic": "openai",
@@ -72,9 +73,9 @@ def test_a_company_whose_providers_all_are_unavailable_waits(
     }
     assert "routing [anthropic]: new batches go to no provider" in caplog.text
     caplog.clear()
-    assert kernel.route_companies(companies) == {"a": "openai"}
+    assert calls.route_companies(kernel, companies) == {"a": "openai"}
     assert "routing [" not in caplog.text, "one warning per change, not per cycle"
-    kernel.route_companies([Company("a", "A")])
+    calls.route_companies(kernel, [Company("a", "A")])
     assert kernel.collect_status()["routing"] == {"openai, anthropic": "openai"}, (
         "a list no company has any more is not shown"
     )
@@ -83,7 +84,7 @@ def test_a_company_whose_providers_all_are_unavailable_waits(
 def test_a_provider_a_company_names_that_is_not_configured_is_passed_over(tmp_path: Path) -> None:
     kernel = kernel_with(tmp_path, routing__providers=["openai"])
     company = Company("a", "A", providers=("gemini", "openai"))
-    assert kernel.route_companies([company]) == {"a": "openai"}
+    assert calls.route_companies(kernel, [company]) == {"a": "openai"}
     assert kernel.collect_status()["routing"]["gemini, openai"] == "gemini not_configured -> openai"
 
 
@@ -163,11 +164,11 @@ def test_a_request_queued_for_another_providers_model_runs_on_the_providers_own(
     tmp_path: Path,
 ) -> None:
     kernel = kernel_with(tmp_path, routing__providers=["openai", "anthropic", "gemini"])
-    assert kernel.request_encoder("openai", "claude-haiku-4-5").model == "gpt-4o-mini"
-    assert kernel.request_encoder("openai", "gemini-2.5-flash").model == "gpt-4o-mini"
-    assert kernel.request_encoder("openai", "gpt-4.1").model == "gpt-4.1"
-    assert kernel.request_encoder("anthropic", "gpt-4o-mini").model == "claude-haiku-4-5"
-    assert kernel.request_encoder("gemini", "gpt-4o-mini").model == "gemini-2.5-flash"
+    assert calls.request_encoder(kernel, "openai", "claude-haiku-4-5").model == "gpt-4o-mini"
+    assert calls.request_encoder(kernel, "openai", "gemini-2.5-flash").model == "gpt-4o-mini"
+    assert calls.request_encoder(kernel, "openai", "gpt-4.1").model == "gpt-4.1"
+    assert calls.request_encoder(kernel, "anthropic", "gpt-4o-mini").model == "claude-haiku-4-5"
+    assert calls.request_encoder(kernel, "gemini", "gpt-4o-mini").model == "gemini-2.5-flash"
 
 
 def test_set_provider_has_help() -> None:

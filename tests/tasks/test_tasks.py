@@ -20,8 +20,9 @@ from sqlalchemy import select
 from kernel import hookimpl
 from kernel.api import KernelAPI
 from kernel.scheduler import Scheduler
-from kernel.types import ConfigError, LLMRequest, TaskSpec
-from plugins.common import tokens
+from kernel.types import ConfigError
+from plugins.common import calls, tokens
+from plugins.common.exchange import LLMRequest, TaskSpec
 from plugins.common.importing.importer import import_file
 from plugins.common.schema.models import CATEGORIES, SENTIMENTS, AIProcessingRequest
 from plugins.common.schema.statuses import RequestStatus
@@ -279,16 +280,16 @@ def test_tasks_come_from_plugins_not_the_kernel(tmp_path: Path) -> None:
 
     settings = settings_file(tmp_path)
     kernel = Kernel.create(load_settings({"plugins.autoload": False}, settings_file=settings))
-    assert {"session_analysis", "summary", "topics"} <= set(kernel.tasks())
+    assert {"session_analysis", "summary", "topics"} <= set(calls.tasks(kernel))
     alone = Kernel.create(
         load_settings(
             {"plugins.autoload": False, "plugins.disabled": ["session-tasks", "tasks"]},
             settings_file=settings,
         )
     )
-    assert dict(alone.tasks()) == {}
+    assert dict(calls.tasks(alone)) == {}
     with pytest.raises(ConfigError, match="unknown task 'session_analysis'"):
-        alone.task("session_analysis")
+        calls.task(alone, "session_analysis")
 
 
 OPEN_OBJECT = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}
@@ -305,7 +306,7 @@ def test_schema_rules_are_the_registered_providers(tmp_path: Path) -> None:
     anthropic = Kernel.create(
         load_settings({**base, "plugins.provider": "anthropic"}, settings_file=settings)
     )
-    assert "topics" in anthropic.tasks()
+    assert "topics" in calls.tasks(anthropic)
     routed = {
         "routing.providers": ["openai", "azure-openai"],
         "azure_openai.endpoint": "https://example.openai.azure.com",
@@ -313,7 +314,7 @@ def test_schema_rules_are_the_registered_providers(tmp_path: Path) -> None:
     }
     both = Kernel.create(load_settings({**base, **routed}, settings_file=settings))
     with pytest.raises(ConfigError) as caught:
-        both.tasks()
+        calls.tasks(both)
     assert str(caught.value) == (
         """invalid task: task 'topics': schema $: must set "additionalProperties": false"""
     )
@@ -341,7 +342,7 @@ def test_a_plugin_adds_its_task_problems_to_the_kernels(tmp_path: Path) -> None:
         extra=[("needs-temperature", NeedsTemperature())],
     )
     with pytest.raises(ConfigError) as caught:
-        kernel.tasks()
+        calls.tasks(kernel)
     assert str(caught.value).splitlines()[1:] == [
         "  task 'topics': unknown params top_p; valid: temperature, max_output_tokens, "
         "reasoning_effort",
@@ -374,7 +375,7 @@ def test_every_task_problem_in_one_error_the_registrys_first(tmp_path: Path) -> 
         extra=[("needs-temperature", NeedsTemperature()), ("many-tasks", ManyTasks())],
     )
     with pytest.raises(ConfigError) as caught:
-        kernel.tasks()
+        calls.tasks(kernel)
     assert str(caught.value).splitlines() == [
         "invalid tasks:",
         "  register_tasks returned str, not a TaskSpec",

@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 
 from kernel.api import KernelAPI
 from kernel.types import KernelError
+from plugins.common import calls
 from plugins.common.importing.isolate import write_isolating
 from plugins.common.importing.lines import SessionRecord, parse_line
 from plugins.common.importing.report import ImportReport, Problem
@@ -113,7 +114,7 @@ def import_file(kernel: KernelAPI, path: Path, *, update: bool = False) -> Impor
     writer = ChunkWriter(kernel, update=update)
     seen: dict[tuple[str, str], int] = {}
     try:
-        for chunk in _chunks(path, report, set(kernel.tasks())):
+        for chunk in _chunks(path, report, set(calls.tasks(kernel))):
             records = _distinct(chunk, report, seen)
             try:
                 report.add(write_isolating(writer.write, records))
@@ -121,7 +122,7 @@ def import_file(kernel: KernelAPI, path: Path, *, update: bool = False) -> Impor
                 raise ImportStopped(records[0].line, error, report) from error
     finally:
         if report.companies_created:
-            kernel.companies_changed(sorted({company for company, _ in seen}))
+            calls.companies_changed(kernel, sorted({company for company, _ in seen}))
         report.problems.sort(key=lambda p: p.line)
         report.notes.sort(key=lambda p: p.line)
     return report

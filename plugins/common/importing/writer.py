@@ -21,6 +21,7 @@ from kernel.api import KernelAPI
 from kernel.db.models import utcnow
 from kernel.db.rowcount import rowcount
 from kernel.types import ConfigError
+from plugins.common import calls
 from plugins.common.importing.lines import MessageLine, SessionRecord
 from plugins.common.importing.report import ImportReport, Problem
 from plugins.common.rowsets import insert_rows, update_rows
@@ -99,7 +100,7 @@ class ChunkWriter:
 
     def __init__(self, kernel: KernelAPI, *, update: bool) -> None:
         self.db = kernel.db
-        tasks = kernel.tasks()
+        tasks = calls.tasks(kernel)
         default_model = str(kernel.settings.model.name)
         self.models = {name: task.model or default_model for name, task in tasks.items()}
         self.default_tasks = tuple(str(n) for n in kernel.settings.processing.default_tasks)

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from kernel.api import KernelAPI
 from kernel.db.rowcount import rowcount
 from kernel.types import BatchPlan, BatchStatus, KernelError, LocalBatch
+from plugins.common import calls
 from plugins.common.operations import audit
 from plugins.common.operations.filters import FilterError, Filters
 from plugins.common.operations.listing import filtered
@@ -375,7 +376,7 @@ def set_paused(kernel: KernelAPI, actor: Actor, company_id: str, paused: bool) -
                 refusal = Outcome(False, 409, f"company {company_id} is {state} already")
     if refusal is not None:
         return _refuse(kernel, actor, action, company_id, company, refusal)
-    kernel.companies_changed([company_id])
+    calls.companies_changed(kernel, [company_id])
     return Outcome(True, 200, message, 1)
 
 
@@ -424,7 +425,7 @@ def set_providers(
     if not changed:
         refusal = Outcome(False, 404, f"no company with id {company_id!r}")
         return _refuse(kernel, actor, action, company_id, None, refusal)
-    kernel.companies_changed([company_id])
+    calls.companies_changed(kernel, [company_id])
     return Outcome(True, 200, message, 1)
 
 

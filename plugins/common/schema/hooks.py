@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 from kernel import hookimpl
 from kernel.api import KernelAPI
-from kernel.types import LocalBatch, TaskSpec
+from kernel.types import LocalBatch
+from plugins.common.exchange import TaskSpec
 from plugins.common.schema import queries
 
 TASK_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")

@@ -1,0 +1,109 @@
+"""Typed calls of the hooks plugins call of each other (:mod:`plugins.common.hookspecs`): each
+names the hook, checks the answer and says what is missing when no plugin answers."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+
+from kernel.api import KernelAPI
+from kernel.types import Company, ConfigError, LocalBatch, NoProviderError, ResultFiles
+from plugins.common.exchange import LLMResult, ProviderLimits, RequestEncoder, TaskSpec
+
+_TASKS: weakref.WeakKeyDictionary[KernelAPI, dict[str, TaskSpec]] = weakref.WeakKeyDictionary()
+_TASKS_LOCK = threading.Lock()
+
+
+def tasks(kernel: KernelAPI) -> Mapping[str, TaskSpec]:
+    """Every defined task by name (built-in, from settings, from plugins), checked once per
+    kernel; a :class:`ConfigError` lists every problem (an answer that is no task, a name
+    defined twice, what each task's ``task_problems`` answers find, the same one once)."""
+    with _TASKS_LOCK:
+        known = _TASKS.get(kernel)
+    if known is not None:
+        return known
+    found: dict[str, TaskSpec] = {}
+    problems: list[str] = []
+    for answer in kernel.pm.hook.register_tasks(kernel=kernel):
+        for task in answer or ():
+            if not isinstance(task, TaskSpec):
+                problems.append(f"register_tasks returned {type(task).__name__}, not a TaskSpec")
+            elif task.name in found:
+                problems.append(f"task {task.name!r} is defined twice; rename one of them")
+            else:
+                found[task.name] = task
+    for task in found.values():
+        answers = kernel.pm.hook.task_problems(kernel=kernel, task=task)
+        listed = dict.fromkeys(str(problem) for answer in answers for problem in answer or ())
+        problems += [f"task {task.name!r}: {problem}" for problem in listed]
+    ConfigError.raise_for(problems, "invalid task", "invalid tasks")
+    with _TASKS_LOCK:
+        return _TASKS.setdefault(kernel, found)
+
+
+def task(kernel: KernelAPI, name: str) -> TaskSpec:
+    """The task called ``name``; a :class:`ConfigError` listing the valid names otherwise."""
+    defined = tasks(kernel)
+    try:
+        return defined[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown task {name!r}; defined tasks: {', '.join(sorted(defined))} (define more in "
+            "[default.tasks.NAME] of settings.toml)"
+        ) from None
+
+
+def provider_limits(kernel: KernelAPI, provider: str) -> ProviderLimits:
+    """What one batch may hold at ``provider``."""
+    limits = kernel.pm.hook.provider_limits(kernel=kernel, provider=provider)
+    if not isinstance(limits, ProviderLimits):
+        raise _unanswered(kernel, "provider_limits", f"provider {provider!r}", limits)
+    return limits
+
+
+def request_encoder(kernel: KernelAPI, provider: str, model: str) -> RequestEncoder:
+    """The encoder of neutral requests for ``model`` at ``provider``."""
+    encoder: RequestEncoder | None = kernel.pm.hook.request_encoder(
+        kernel=kernel, provider=provider, model=model
+    )
+    if encoder is None:
+        raise _unanswered(kernel, "request_encoder", f"provider {provider!r}", encoder)
+    return encoder
+
+
+def read_results(kernel: KernelAPI, batch: LocalBatch, files: ResultFiles) -> Iterable[LLMResult]:
+    """The neutral results of a batch's downloaded files, streamed by its provider's plugin."""
+    results: Iterable[LLMResult] | None = kernel.pm.hook.read_results(
+        kernel=kernel, batch=batch, files=files
+    )
+    if results is None:
+        what = f"provider {batch.provider!r} (batch {batch.batch_id})"
+        raise _unanswered(kernel, "read_results", what, results)
+    return results
+
+
+def route_companies(kernel: KernelAPI, companies: Sequence[Company]) -> dict[str, str]:
+    """The provider each company's new batches go to now (a company left out gets none);
+    unanswered, the first configured provider for all."""
+    routes = kernel.pm.hook.route_companies(kernel=kernel, companies=companies)
+    if routes is None:
+        primary = kernel.providers()[0]
+        return {company.id: primary for company in companies}
+    if not isinstance(routes, dict):
+        raise TypeError(f"'route_companies' must return a dict, got {type(routes).__name__}")
+    return routes
+
+
+def companies_changed(kernel: KernelAPI, company_ids: Sequence[str]) -> None:
+    """Tell every plugin that these companies were added or changed status."""
+    if company_ids:
+        kernel.pm.hook.companies_changed(kernel=kernel, company_ids=list(company_ids))
+
+
+def _unanswered(kernel: KernelAPI, hook: str, what: str, answer: object) -> Exception:
+    """The error for a hook no enabled plugin answered for ``what`` (or answered wrongly)."""
+    if answer is not None:
+        return TypeError(f"{hook!r} answered {type(answer).__name__} for {what}")
+    enabled = ", ".join(name for name, _ in kernel.pm.list_name_plugin())
+    return NoProviderError(f"no enabled plugin answers {hook!r} for {what}; enabled: {enabled}")

@@ -154,9 +154,6 @@ class KernelAPI(Reporting, Protocol):
     def retry_failed(self, companies: Sequence[Company]) -> RetrySummary:
         """Close exhausted requests and re-queue stranded ones."""
 
-    def work_left(self) -> dict[str, int]:
-        """What is still to do, counted by kind; all zero: idle."""
-
     def uncleaned_batches(self, limit: int, after: str | None) -> list[LocalBatch]:
         """Applied batches whose provider files may remain, by id after ``after``."""
 

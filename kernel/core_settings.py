@@ -149,8 +149,6 @@ SCHEDULER = Section(
         Setting(
             "reconcile_interval_seconds", float, 600, "repair stale plans and lost batches", gt=0
         ),
-        Setting("idle_pause_seconds", float, 0.05, "--until-idle: pause between passes", ge=0),
-        Setting("idle_timeout_seconds", float, 3600, "--until-idle gives up after this", gt=0),
         Setting(
             "lease_seconds",
             float,

@@ -105,11 +105,6 @@ class ProcessorSpec:
         """Close requests out of attempts and re-queue members stranded by ended batches."""
 
     @hookspec(firstresult=True)
-    def work_left(self, kernel: KernelAPI) -> dict[str, int] | None:
-        """What is still to do, counted by kind (pending, in flight, batches not settled or not
-        cleaned); all zero: ``run --until-idle`` is done."""
-
-    @hookspec(firstresult=True)
     def uncleaned_batches(
         self, kernel: KernelAPI, limit: int, after: str | None
     ) -> list[LocalBatch] | None:

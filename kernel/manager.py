@@ -439,7 +439,6 @@ class Kernel:
     apply_results = _first_result(KernelAPI.apply_results, ApplySummary)
     cancel_batch = _first_result(KernelAPI.cancel_batch, ProviderBatch)
     retry_failed = _first_result(KernelAPI.retry_failed, RetrySummary)
-    work_left = _first_result(KernelAPI.work_left, dict)
     uncleaned_batches = _first_result(KernelAPI.uncleaned_batches, list)
     record_cleaned = _first_result(KernelAPI.record_cleaned, int)
     settled_submissions = _first_result(KernelAPI.settled_submissions, set)

@@ -32,8 +32,6 @@ from kernel.types import (
 
 TASKS = ("create", "poll", "apply", "retry", "reconcile")
 COMPLETION_WINDOW = timedelta(hours=24)
-LASTING_CONDITIONS = frozenset({"quota", "config"})
-"""Provider conditions that waiting a few passes cannot end: ``run --until-idle`` stops on them."""
 LEFTOVERS_PER_PASS = 100
 """Applied batches whose files are not yet known to be gone, cleaned per apply pass at most."""
 
@@ -52,18 +50,6 @@ class StepReport:
 
 CycleObserver = Callable[[Sequence[StepReport], float], None]
 """Told of every cycle: its task reports and its seconds (``run`` logs a progress line from it)."""
-
-
-@dataclass(slots=True)
-class IdleOutcome:
-    """Result of ``run_until_idle``: whether it got there, why not, and what it did."""
-
-    idle: bool
-    reason: str = ""
-    passes: int = 0
-    seconds: float = 0.0
-    stopped: bool = False
-    """Stopped on request (a signal): not idle, but not a failure either."""
 
 
 class Scheduler:
@@ -530,80 +516,6 @@ class Scheduler:
     def run_once(self) -> list[StepReport]:
         """Run every task once, in pipeline order, as one cycle."""
         return self.run_cycle(TASKS)
-
-    def run_until_idle(
-        self,
-        *,
-        on_pass: Callable[[int, dict[str, int]], None] | None = None,
-        timeout: float | None = None,
-    ) -> IdleOutcome:
-        """Run the tasks back to back, flushing small batches, until nothing is pending or in flight."""
-        self.flush = True
-        pause = float(self.settings.scheduler.idle_pause_seconds)
-        limit = (
-            timeout if timeout is not None else float(self.settings.scheduler.idle_timeout_seconds)
-        )
-        start = self.clock()
-        try:
-            return self._until_idle(on_pass, pause, limit, start)
-        finally:
-            self.stop_instance()
-
-    def _until_idle(
-        self,
-        on_pass: Callable[[int, dict[str, int]], None] | None,
-        pause: float,
-        limit: float,
-        start: float,
-    ) -> IdleOutcome:
-        """The loop of ``run_until_idle``."""
-        passes = 0
-        while not self.stop_event.is_set():
-            passes += 1
-            reports = self.run_once()
-            if self.fatal:
-                break
-            try:
-                left = self.kernel.work_left()
-            except DBAPIError as exc:
-                self.kernel.log.warning("could not count the work left: %s", exc)
-                left = {"unknown": 1}
-            if on_pass is not None:
-                on_pass(passes, left)
-            if not any(left.values()):
-                return IdleOutcome(True, passes=passes, seconds=self.clock() - start)
-            blocked = self._blocked(left)
-            if blocked:
-                return IdleOutcome(False, blocked, passes, self.clock() - start)
-            if self.clock() - start > limit:
-                errors = "; ".join(r.error for r in reports if r.error)
-                return IdleOutcome(
-                    False,
-                    f"still {left} after {limit:.0f}s"
-                    + (f"; last errors: {errors}" if errors else ""),
-                    passes,
-                    self.clock() - start,
-                )
-            self.stop_event.wait(pause)
-        if self.fatal:
-            return IdleOutcome(False, self.fatal, passes, self.clock() - start)
-        return IdleOutcome(False, "stopped on request", passes, self.clock() - start, stopped=True)
-
-    def _blocked(self, left: dict[str, int]) -> str:
-        """Why pending work cannot go on (every provider paused for long, nothing running), or
-        "": ``--until-idle`` stops with it instead of waiting for its timeout."""
-        if left.get("in_flight") or left.get("batches_unsettled"):
-            return ""
-        paused = self.paused_providers()
-        lasting = [h for h in paused if h.condition in LASTING_CONDITIONS]
-        if not lasting or len(paused) < len(self.kernel.providers()):
-            return ""
-        reasons = "; ".join(
-            f"provider {h.provider} paused ({h.condition}) until "
-            f"{h.until.isoformat() if h.until else '?'}: {h.reason}"
-            for h in lasting
-        )
-        return f"{left.get('pending', 0)} requests pending, no batch can be created: {reasons}"
 
     def run_forever(self) -> None:
         """Each task on its interval until ``stop_event`` is set (the caller installs signal

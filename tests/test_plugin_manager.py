@@ -222,7 +222,7 @@ def test_the_kernel_s_contract_is_the_pipeline_s_and_plugins_add_the_rest() -> N
     added = {"register_commands", "explain_error", "health_checks", "describe_setup"}
     added |= {"merge_status", "benchmark_probes", "register_tasks", "task_problems"}
     added |= {"provider_limits", "request_encoder", "read_results", "route_companies"}
-    added |= {"companies_changed"}
+    added |= {"companies_changed", "work_left"}
     assert not added & kernel_hooks
     pm, _ = build_plugin_manager(settings())
     for name in added:

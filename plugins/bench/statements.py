@@ -39,6 +39,7 @@ from kernel.settings import load_settings
 from plugins.common.importing.importer import import_file
 from plugins.common.schema.queries import batches_by_status
 from plugins.common.synthetic import write_jsonl
+from plugins.common.until_idle import run_until_idle
 from plugins.emulator import EmulatorConfig, EmulatorServer
 
 LOGGED = re.compile(r"^.*?@(?P<db>\S+) LOG:  (?:statement|execute [^:]*): (?P<sql>.*)$", re.M)
@@ -136,7 +137,7 @@ def run_one(
                 start = log.stat().st_size
             began = time.perf_counter()
             with kernel.db.queries.measure() as measured:
-                outcome = Scheduler(kernel).run_until_idle()
+                outcome = run_until_idle(Scheduler(kernel))
             seconds = time.perf_counter() - began
             logged: list[str] | None = None
             if log is not None and database is not None:

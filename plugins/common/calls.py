@@ -101,6 +101,14 @@ def companies_changed(kernel: KernelAPI, company_ids: Sequence[str]) -> None:
         kernel.pm.hook.companies_changed(kernel=kernel, company_ids=list(company_ids))
 
 
+def work_left(kernel: KernelAPI) -> dict[str, int]:
+    """What is still to do, counted by kind; all zero: idle."""
+    left = kernel.pm.hook.work_left(kernel=kernel)
+    if not isinstance(left, dict):
+        raise _unanswered(kernel, "work_left", "the work left", left)
+    return left
+
+
 def _unanswered(kernel: KernelAPI, hook: str, what: str, answer: object) -> Exception:
     """The error for a hook no enabled plugin answered for ``what`` (or answered wrongly)."""
     if answer is not None:

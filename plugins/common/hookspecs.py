@@ -80,6 +80,16 @@ class ExchangeSpec:
         """The provider for each company's new batches, ``{company id: name}``; left out: none."""
 
 
+class WorkLeftSpec:
+    """What is still to do: ``run --until-idle`` (:mod:`plugins.common.until_idle`) asks after
+    each pass."""
+
+    @hookspec(firstresult=True)
+    def work_left(self, kernel: KernelAPI) -> dict[str, int] | None:
+        """What is still to do, counted by kind (pending, in flight, batches not settled or not
+        cleaned); all zero: the drain is done."""
+
+
 class CompanyEventSpec:
     """Told when companies change, so what is kept about them (a cache) is dropped."""
 
@@ -119,6 +129,7 @@ class BenchmarkSpec:
 HOOKSPECS = (
     TaskHookSpec,
     ExchangeSpec,
+    WorkLeftSpec,
     CompanyEventSpec,
     HealthSpec,
     StatusMergeSpec,

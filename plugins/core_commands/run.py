@@ -21,6 +21,7 @@ import typer
 from kernel.types import KernelError
 from plugins.cli.options import DatabaseOption, SettingsOption, open_kernel
 from plugins.common.healthchecks import health_checks
+from plugins.common.until_idle import run_until_idle
 from plugins.core_commands.progress import CycleProgress, describe_progress, plural
 
 if TYPE_CHECKING:
@@ -189,7 +190,7 @@ def _once(scheduler: Scheduler) -> list[str]:
 
 def _until_idle(scheduler: Scheduler) -> list[str]:
     """Until nothing is pending or in flight; why not (empty: idle, or stopped on request)."""
-    outcome = scheduler.run_until_idle()
+    outcome = run_until_idle(scheduler)
     if outcome.idle:
         return []
     if outcome.stopped:

@@ -18,13 +18,15 @@ SCHEDULER = Section(
             True,
             "`run` calls the provider once before claiming work (false: like --no-provider-check)",
         ),
+        Setting("idle_pause_seconds", float, 0.05, "--until-idle: pause between passes", ge=0),
+        Setting("idle_timeout_seconds", float, 3600, "--until-idle gives up after this", gt=0),
     ),
 )
 
 
 @hookimpl
 def declare_settings() -> list[Section]:
-    """``scheduler.check_provider_on_start`` and ``[log]``."""
+    """``run``'s keys of ``[scheduler]`` (the provider check, ``--until-idle``) and ``[log]``."""
     return [SCHEDULER, LOG]
 
 

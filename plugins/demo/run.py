@@ -28,6 +28,7 @@ from plugins.common.schema.models import AIProcessingRequest
 from plugins.common.schema.queries import batches_by_status, requests_by_status
 from plugins.common.schema.statuses import RequestStatus
 from plugins.common.synthetic import write_jsonl
+from plugins.common.until_idle import run_until_idle
 from plugins.emulator import EmulatorServer
 
 DEMO_DIR = Path(".batchkernel/demo")
@@ -150,7 +151,7 @@ def run_demo(
                     detail=f"pass {passes}: {left['pending']} pending, {left['in_flight']} in flight",
                 )
 
-            outcome = scheduler.run_until_idle(on_pass=on_pass)
+            outcome = run_until_idle(scheduler, on_pass=on_pass)
         queries = kernel.db.queries.total - queries_before
         elapsed = time.perf_counter() - started
         print_summary(console, kernel, outcome.passes, queries, elapsed)

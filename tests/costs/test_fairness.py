@@ -14,6 +14,7 @@ from sqlalchemy import select
 from kernel.api import KernelAPI
 from kernel.scheduler import Scheduler
 from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest
+from plugins.common.until_idle import run_until_idle
 from tests.costs.conftest import line_tokens, load_tenants
 
 SMALL = {f"small-{i:02d}": 5 for i in range(10)}
@@ -127,7 +128,7 @@ def test_enqueued_token_limit_is_never_exceeded(
         batch__enqueued_token_limits={"gpt-4o-mini": limit},
     )
     load_tenants(kernel, tmp_path, {"a": 30, "b": 12, "c": 7})
-    outcome = Scheduler(kernel, record=False).run_until_idle(timeout=120)
+    outcome = run_until_idle(Scheduler(kernel, record=False), timeout=120)
     assert outcome.idle, outcome.reason
     batches = server.ledger()["batches"]
     assert [b for b in batches if b["status"] == "failed"] == []

@@ -15,6 +15,7 @@ from kernel.scheduler import Scheduler
 from plugins.cli.main import build_app
 from plugins.common.pricing import load_prices
 from plugins.common.schema.models import AIBatchRequest, AIModel, AIModelPrice, AIProcessingRequest
+from plugins.common.until_idle import run_until_idle
 from tests.costs.conftest import load_tenants
 
 app = build_app([])
@@ -58,12 +59,12 @@ def test_costs_follow_the_price_version_in_force(
     options = {"plugins__processor": processor, "batch__max_requests_per_batch": 7}
     old = costs_kernel(db_url, server, **options, **{"prices.models.gpt-4o-mini": V1})
     load_tenants(old, tmp_path, {"acme": 12, "beta": 5}, "first")
-    assert Scheduler(old, record=False).run_until_idle(timeout=240).idle
+    assert run_until_idle(Scheduler(old, record=False), timeout=240).idle
     new = costs_kernel(
         db_url, server, **options, **{"prices.models.gpt-4o-mini": V2, "prices.batch_discount": 0.4}
     )
     load_tenants(new, tmp_path, {"acme": 4, "gamma": 6}, "second")
-    assert Scheduler(new, record=False).run_until_idle(timeout=240).idle
+    assert run_until_idle(Scheduler(new, record=False), timeout=240).idle
     versions = {v.id: v for v in prices(new)}
     assert len(versions) == 2
     with new.db.transaction() as session:

@@ -17,6 +17,7 @@ from plugins.common.importing.importer import import_file
 from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest
 from plugins.common.schema.statuses import RequestStatus
 from plugins.common.synthetic import write_jsonl
+from plugins.common.until_idle import run_until_idle
 from plugins.emulator_gemini import GeminiEmulatorConfig, GeminiEmulatorServer
 
 COMPLETE = RequestStatus.PROCESSING_COMPLETE.value
@@ -57,7 +58,7 @@ def run_gemini(make_kernel: Any, tmp_path: Path, processor: str) -> Iterator[Any
         kernel = make_kernel(db_url, **options)
         source = write_jsonl(tmp_path / "sessions.jsonl", 3, sessions, seed=3)
         assert import_file(kernel, source).requests_created == sessions
-        outcome = Scheduler(kernel).run_until_idle(timeout=120)
+        outcome = run_until_idle(Scheduler(kernel), timeout=120)
         assert outcome.idle, outcome.reason
         return kernel, server
 

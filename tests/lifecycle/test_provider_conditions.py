@@ -15,6 +15,7 @@ from plugins.common.monitoring.queries import MonitorReader
 from plugins.common.monitoring.snapshot import build_snapshot
 from plugins.common.schema.models import AIProcessingRequest, Message
 from plugins.common.schema.statuses import RequestStatus
+from plugins.common.until_idle import run_until_idle
 from plugins.emulator import EmulatorConfig
 from plugins.serve.formats import snapshot_prometheus
 from plugins.status.view import print_status
@@ -90,7 +91,7 @@ def test_insufficient_quota_pauses_creation_and_until_idle_stops_with_the_reason
         config=EmulatorConfig(insufficient_quota=True),
         batch__max_requests_per_batch=5,
     )
-    outcome = pipeline.scheduler.run_until_idle(timeout=120)
+    outcome = run_until_idle(pipeline.scheduler, timeout=120)
     assert not outcome.idle
     assert outcome.passes == 1, "creation stops within one cycle"
     assert "paused (quota)" in outcome.reason and "exceeded your current quota" in outcome.reason

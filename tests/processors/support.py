@@ -13,6 +13,7 @@ from kernel.scheduler import Scheduler
 from plugins.common.importing.importer import import_file
 from plugins.common.schema.models import AIProcessingRequest, ChatSession
 from plugins.common.synthetic import write_jsonl
+from plugins.common.until_idle import run_until_idle
 
 FULL_CYCLE = ("create", "poll", "apply", "retry")
 
@@ -84,7 +85,7 @@ def idle_run_counts(kernel: KernelAPI) -> dict[str, Any]:
         mark[0] = counter.statements
 
     with counter.measure() as measured:
-        outcome = Scheduler(kernel).run_until_idle(on_pass=on_pass, timeout=600)
+        outcome = run_until_idle(Scheduler(kernel), on_pass=on_pass, timeout=600)
     assert outcome.idle, outcome.reason
     return {
         "statements": measured["statements"],

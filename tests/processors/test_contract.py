@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from kernel.api import KernelAPI
 from kernel.scheduler import Scheduler
+from plugins.common.until_idle import run_until_idle
 from plugins.emulator import EmulatorConfig, EmulatorServer
 from tests.processors.support import final_state, loaded_kernel
 
@@ -65,7 +66,7 @@ def test_both_processors_reach_the_same_final_state(
                 url, plugins__processor=processor, openai__base_url=server.base_url, **settings
             )
             kernel.settings.set("batch.min_batch_size", 1)
-            outcome = Scheduler(kernel, record=False).run_until_idle(timeout=240)
+            outcome = run_until_idle(Scheduler(kernel, record=False), timeout=240)
             assert outcome.idle, outcome.reason
             states[processor] = final_state(kernel)
             kernel.close()

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from kernel.api import KernelAPI
 from kernel.scheduler import Scheduler
 from plugins.common.schema.models import AIBatchRequest
+from plugins.common.until_idle import run_until_idle
 from plugins.emulator import EmulatorConfig, EmulatorServer
 from tests.reliability.support import load
 
@@ -79,7 +80,7 @@ def test_the_reconcile_sweep_deletes_files_of_finished_batches_left_behind(
     """Batches recorded as cleaned while their files stayed (what a failed delete used to leave)."""
     load(db_url, tmp_path, sessions=12, companies=2)
     kept = _kernel(make_kernel, db_url, server, openai__file_retention="keep")
-    outcome = Scheduler(kept).run_until_idle(timeout=120)
+    outcome = run_until_idle(Scheduler(kept), timeout=120)
     assert outcome.idle, outcome.reason
     assert all(b.files_deleted_at is not None for b in _batches(kept))
     strays = _live(server)
@@ -100,7 +101,7 @@ def test_no_provider_file_is_left_after_a_lifecycle_run_with_failing_deletes(
     config = EmulatorConfig(seed=11, rate_500=0.5, chaos_operations=("files.delete",))
     with EmulatorServer(config) as server:
         kernel = _kernel(make_kernel, db_url, server)
-        outcome = Scheduler(kernel).run_until_idle(timeout=180)
+        outcome = run_until_idle(Scheduler(kernel), timeout=180)
         assert outcome.idle, outcome.reason
         failed_deletes = sum(
             1 for f in server.ledger()["faults"] if f["operation"] == "files.delete"

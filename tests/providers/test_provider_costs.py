@@ -21,6 +21,7 @@ from plugins.common.monitoring.snapshot import build_snapshot
 from plugins.common.schema.models import AIModel, AIModelPrice, AIProcessingRequest
 from plugins.common.settings_spec import stored_model_name
 from plugins.common.synthetic import sessions, write_jsonl
+from plugins.common.until_idle import run_until_idle
 from plugins.serve.formats import snapshot_prometheus
 from tests.providers.cases import CASES
 from tests.providers.checks import COMPLETE, assert_settled
@@ -121,7 +122,7 @@ def test_spend_splits_by_provider_on_one_database(
                     record["session_id"] = f"{name}-{record['session_id']}"
                     handle.write(orjson.dumps(record) + b"\n")
             assert import_file(kernel, source).requests_created == 10
-            assert Scheduler(kernel).run_until_idle(timeout=120).idle
+            assert run_until_idle(Scheduler(kernel), timeout=120).idle
         finally:
             server.stop()
         with kernel.db.transaction() as session:
@@ -181,7 +182,7 @@ def test_a_foreign_model_is_charged_as_the_model_the_provider_sent(
         kernel = make_kernel(db_url, **case.kernel_settings(server), batch__min_batch_size=1)
         source = write_jsonl(tmp_path / "s.jsonl", 2, 6, seed=5)
         assert import_file(kernel, source).requests_created == 6
-        assert Scheduler(kernel).run_until_idle(timeout=120).idle
+        assert run_until_idle(Scheduler(kernel), timeout=120).idle
     finally:
         server.stop()
     with kernel.db.transaction() as session:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from kernel.scheduler import Scheduler
 from plugins.chaos.audit import audit
 from plugins.chaos.harness import ChaosOptions, run_chaos
+from plugins.common.until_idle import run_until_idle
 from plugins.emulator import EmulatorConfig, EmulatorServer
 from tests.conftest import KernelFactory
 from tests.reliability.support import kernel_env, load
@@ -124,7 +125,7 @@ def test_a_scheduler_whose_registration_loses_its_connection_still_runs(
 ) -> None:
     kernel = make_kernel(postgres_url)
     cut = cut_connections(kernel.db.engine, 1, matching="INSERT INTO scheduler_instances")
-    outcome = Scheduler(kernel).run_until_idle()
+    outcome = run_until_idle(Scheduler(kernel))
     assert outcome.idle, outcome.reason
     assert len(cut) == 1
     with kernel.db.engine.connect() as conn:

@@ -15,6 +15,7 @@ from kernel.scheduler import Scheduler
 from plugins.chaos.audit import audit
 from plugins.common.importing.importer import import_file
 from plugins.common.schema.models import AIBatchRequest, ChatSession, Message
+from plugins.common.until_idle import run_until_idle
 from plugins.emulator import EmulatorConfig, EmulatorServer
 from plugins.emulator import store as emulator_store
 from tests.reliability.support import load
@@ -69,7 +70,7 @@ def test_unknown_status_and_extra_fields_are_kept_with_a_note_and_nothing_is_los
             assert rows and all(r.status == "VALIDATING" for r in rows), [r.status for r in rows]
             assert all("unknown provider status 'paused'" in (r.note or "") for r in rows)
             assert all(r.output_file_id is None for r in rows)
-        outcome = scheduler.run_until_idle(timeout=240)
+        outcome = run_until_idle(scheduler, timeout=240)
         assert outcome.idle, outcome.reason
         report = audit(db_url, server.ledger(), ambiguous=False)
     assert report.ok, "\n".join(report.lines())
@@ -105,7 +106,7 @@ def test_unicode_and_control_characters_survive_end_to_end(
         )
         report = import_file(kernel, source)
         assert report.requests_created == len(HOSTILE_TEXTS), report.problems
-        outcome = Scheduler(kernel, record=False).run_until_idle(timeout=240)
+        outcome = run_until_idle(Scheduler(kernel, record=False), timeout=240)
         assert outcome.idle, outcome.reason
         checked = audit(db_url, server.ledger(), ambiguous=False)
         with kernel.db.transaction() as session:

@@ -18,6 +18,7 @@ from kernel import hookimpl
 from kernel.api import KernelAPI
 from kernel.scheduler import Scheduler
 from plugins.common.schema.models import AIBatchRequest
+from plugins.common.until_idle import run_until_idle
 from plugins.emulator import EmulatorConfig, EmulatorServer
 from tests.reliability.support import load
 
@@ -154,7 +155,7 @@ def test_no_transaction_is_open_during_any_provider_call(
             )
         scheduler.run_task("reconcile")
         server.configure(in_progress_seconds=0)
-        outcome = scheduler.run_until_idle(timeout=240)
+        outcome = run_until_idle(scheduler, timeout=240)
         assert outcome.idle, outcome.reason
         assert not probe.violations, probe.violations
         assert set(PROVIDER_HOOKS) <= set(probe.calls), probe.calls

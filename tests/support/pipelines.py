@@ -17,10 +17,11 @@ import pytest
 from sqlalchemy import select
 
 from kernel.manager import Kernel
-from kernel.scheduler import IdleOutcome, Scheduler
+from kernel.scheduler import Scheduler
 from plugins.common.importing.importer import import_file
 from plugins.common.schema.models import AIBatchRequest, AIProcessingRequest, ChatSession, Message
 from plugins.common.synthetic import write_jsonl
+from plugins.common.until_idle import IdleOutcome, run_until_idle
 
 Launch = Callable[[Any], tuple[Any, dict[str, Any]]]
 """``launch(config)``: a started emulator for ``config`` (``None``: the suite's default) and
@@ -37,7 +38,7 @@ class KernelRun:
 
     def run(self, timeout: float | None = None) -> IdleOutcome:
         """Run until idle and fail the test with the reason if it does not get there."""
-        outcome = self.scheduler.run_until_idle(timeout=timeout or self.RUN_TIMEOUT)
+        outcome = run_until_idle(self.scheduler, timeout=timeout or self.RUN_TIMEOUT)
         assert outcome.idle, outcome.reason
         return outcome
 

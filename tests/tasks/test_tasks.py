@@ -28,6 +28,7 @@ from plugins.common.schema.models import CATEGORIES, SENTIMENTS, AIProcessingReq
 from plugins.common.schema.statuses import RequestStatus
 from plugins.common.session_tasks import Sentiment, SessionCategory
 from plugins.common.synthetic import write_jsonl
+from plugins.common.until_idle import run_until_idle
 from plugins.emulator import EmulatorConfig, EmulatorServer
 from plugins.openai_provider.encoding import OpenAIEncoder
 from plugins.tasks.enqueue import enqueue_task
@@ -92,7 +93,7 @@ def test_user_task_end_to_end(
     assert enqueue_task(kernel, "topics") == sessions
     assert enqueue_task(kernel, "topics") == 0, "a session never gets a task twice"
 
-    outcome = Scheduler(kernel).run_until_idle(timeout=120)
+    outcome = run_until_idle(Scheduler(kernel), timeout=120)
     assert outcome.idle, outcome.reason
 
     with kernel.db.transaction() as session:
@@ -138,7 +139,7 @@ def test_results_command_writes_jsonl(
     kernel = make_kernel(sqlite_url, openai__base_url=emulator.base_url, batch__min_batch_size=1)
     source = write_jsonl(tmp_path / "sessions.jsonl", 1, 5, seed=3)
     import_file(kernel, source)
-    assert Scheduler(kernel).run_until_idle(timeout=60).idle
+    assert run_until_idle(Scheduler(kernel), timeout=60).idle
     target = tmp_path / "out.jsonl"
     args = ["results", "--database", sqlite_url, "--task", "session_analysis"]
     result = CliRunner().invoke(build_app(args), [*args, "--output", str(target)])

@@ -17,12 +17,23 @@ _TASKS_LOCK = threading.Lock()
 
 def tasks(kernel: KernelAPI) -> Mapping[str, TaskSpec]:
     """Every defined task by name (built-in, from settings, from plugins), checked once per
-    kernel; a :class:`ConfigError` lists every problem (an answer that is no task, a name
-    defined twice, what each task's ``task_problems`` answers find, the same one once)."""
-    with _TASKS_LOCK:
-        known = _TASKS.get(kernel)
+    kernel (a kernel that cannot be weakly referenced, such as a test's stand-in, is asked each
+    time); a :class:`ConfigError` lists every problem (an answer that is no task, a name defined
+    twice, what each task's ``task_problems`` answers find, the same one once)."""
+    try:
+        with _TASKS_LOCK:
+            known = _TASKS.get(kernel)
+    except TypeError:
+        return _collect_tasks(kernel)
     if known is not None:
         return known
+    found = _collect_tasks(kernel)
+    with _TASKS_LOCK:
+        return _TASKS.setdefault(kernel, found)
+
+
+def _collect_tasks(kernel: KernelAPI) -> dict[str, TaskSpec]:
+    """Every plugin's tasks, checked (see :func:`tasks`)."""
     found: dict[str, TaskSpec] = {}
     problems: list[str] = []
     for answer in kernel.pm.hook.register_tasks(kernel=kernel):
@@ -38,8 +49,7 @@ def tasks(kernel: KernelAPI) -> Mapping[str, TaskSpec]:
         listed = dict.fromkeys(str(problem) for answer in answers for problem in answer or ())
         problems += [f"task {task.name!r}: {problem}" for problem in listed]
     ConfigError.raise_for(problems, "invalid task", "invalid tasks")
-    with _TASKS_LOCK:
-        return _TASKS.setdefault(kernel, found)
+    return found
 
 
 def task(kernel: KernelAPI, name: str) -> TaskSpec:

@@ -4,6 +4,7 @@ emulator with strict json_schema lines, exported and validated against their sch
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import subprocess
@@ -291,6 +292,27 @@ def test_tasks_come_from_plugins_not_the_kernel(tmp_path: Path) -> None:
     assert dict(calls.tasks(alone)) == {}
     with pytest.raises(ConfigError, match="unknown task 'session_analysis'"):
         calls.task(alone, "session_analysis")
+
+
+def test_tasks_are_read_once_per_kernel_and_each_time_for_a_stand_in(tmp_path: Path) -> None:
+    """A kernel's tasks are collected once; a stand-in that cannot be weakly referenced (a
+    dataclass with the kernel's members) still gets them, asked each time."""
+    from kernel.manager import Kernel
+    from kernel.settings import load_settings
+
+    kernel = Kernel.create(
+        load_settings({"plugins.autoload": False}, settings_file=settings_file(tmp_path))
+    )
+    assert calls.tasks(kernel) is calls.tasks(kernel)
+
+    @dataclasses.dataclass(slots=True)
+    class StandIn:
+        pm: Any
+        settings: Any
+
+    stand_in = StandIn(kernel.pm, kernel.settings)
+    first, second = calls.tasks(stand_in), calls.tasks(stand_in)  # type: ignore[arg-type]
+    assert first == second == calls.tasks(kernel) and first is not second
 
 
 OPEN_OBJECT = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}

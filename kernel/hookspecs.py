@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from kernel import hookspec
 
 if TYPE_CHECKING:
-    from kernel.api import KernelAPI
+    from kernel.api import KernelAPI, Step
     from kernel.settingspec import Section
     from kernel.types import (
         ApplySummary,
@@ -175,15 +175,11 @@ class TelemetrySpec:
         """Receive one measurement; no return value, must never raise."""
 
     @hookspec(firstresult=True)
-    def run_task(
-        self, kernel: KernelAPI, task: str, step: Callable[[], dict[str, float]]
-    ) -> dict[str, float] | None:
+    def run_task(self, kernel: KernelAPI, task: str, step: Step) -> dict[str, float] | None:
         """Run one scheduler task's ``step``; ``core`` answers last, exporters wrap it."""
 
     @hookspec(firstresult=True)
-    def run_cycle(
-        self, kernel: KernelAPI, step: Callable[[], dict[str, float]]
-    ) -> dict[str, float] | None:
+    def run_cycle(self, kernel: KernelAPI, step: Step) -> dict[str, float] | None:
         """Run one scheduler cycle; ``core`` answers last, exporters wrap it."""
 
     @hookspec

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import inspect
 import logging
 import re
 from pathlib import Path
@@ -254,6 +255,28 @@ def test_every_hook_the_kernel_specifies_the_kernel_calls() -> None:
     code = "\n".join(callers)
     uncalled = sorted(n for n in hooks if not re.search(rf"\.{n}\b|[\"']{n}[\"']", code))
     assert uncalled == []
+
+
+def test_the_facade_keeps_the_hooks_signatures() -> None:
+    """``KernelAPI`` repeats each kernel hook as a typed method: the same parameters in the same
+    order with the same types (less ``kernel``), answering the hook's type less its ``None``."""
+    renamed = {"configured_providers": "providers", "record_metric": "metric", "shutdown": "close"}
+    declarations = {"declare_settings", "migration_locations", "declare_hookspecs"}
+    for spec in HOOKSPEC_CLASSES:
+        for name, hook in vars(spec).items():
+            if name.startswith("_") or name in declarations:
+                continue
+            if name in renamed:
+                assert hasattr(KernelAPI, renamed[name]), name
+                continue
+            method = getattr(KernelAPI, name, None)
+            assert method is not None, f"no KernelAPI method for the hook {name}"
+            specified = inspect.signature(hook).parameters
+            offered = inspect.signature(method).parameters
+            expected = [(p.name, p.annotation) for p in specified.values() if p.name != "kernel"]
+            assert [(p.name, p.annotation) for p in offered.values()] == expected, name
+            answer = inspect.signature(method).return_annotation
+            assert inspect.signature(hook).return_annotation in (answer, f"{answer} | None"), name
 
 
 class KeepsOne:

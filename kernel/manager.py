@@ -238,6 +238,31 @@ def build_plugin_manager(
     return pm, registry
 
 
+def first_answer(
+    kernel: KernelAPI,
+    hook: str,
+    expected: type[T],
+    arguments: Mapping[str, Any],
+    *,
+    default: Callable[..., T] | None = None,
+    about: str = "",
+) -> T:
+    """Call the first-result ``hook`` with ``kernel`` and ``arguments`` and check the answer's
+    type: unanswered, ``default(**arguments)`` if given, else a ``NoProviderError`` naming the
+    hook, what it was asked ``about`` and the enabled plugins (the facade's calls and the typed
+    calls of the hooks plugins call of each other)."""
+    result = getattr(kernel.pm.hook, hook)(kernel=kernel, **arguments)
+    if result is None and default is not None:
+        return default(**arguments)
+    if result is None:
+        enabled = ", ".join(name for name, _ in kernel.pm.list_name_plugin())
+        asked = f" for {about}" if about else ""
+        raise NoProviderError(f"no enabled plugin answered {hook!r}{asked}; enabled: {enabled}")
+    if not isinstance(result, expected):
+        raise TypeError(f"{hook!r} must return {expected}, got {type(result).__name__}")
+    return result
+
+
 def _first_result(
     method: Callable[Concatenate[Any, P], R],
     expected: type,
@@ -359,17 +384,7 @@ class Kernel:
         self, hook: str, expected: type[T], default: Callable[..., T] | None = None, /, **kw: Any
     ) -> T:
         """Call a first-result hook and check its answer's type (unanswered: ``default(**kw)``)."""
-        result = getattr(self.pm.hook, hook)(kernel=self, **kw)
-        if result is None and default is not None:
-            return default(**kw)
-        if result is None:
-            raise NoProviderError(
-                f"no enabled plugin answered {hook!r}; enabled: "
-                f"{', '.join(p for p, _ in self.pm.list_name_plugin())}"
-            )
-        if not isinstance(result, expected):
-            raise TypeError(f"{hook!r} must return {expected}, got {type(result).__name__}")
-        return result
+        return first_answer(self, hook, expected, kw, default=default)
 
     def providers(self) -> list[str]:
         """The configured providers, primary first (``configured_providers``; unanswered,

@@ -26,7 +26,9 @@ from kernel.types import (
     LocalBatch,
     NoProviderError,
     PluginLoadError,
+    ResultFiles,
 )
+from plugins.common import calls
 from plugins.core_commands.listing import describe_plugins
 
 BASE = {"database.url": "sqlite:///unused.db", "plugins.autoload": False}
@@ -75,6 +77,14 @@ class WrongType:
     @hookimpl
     def get_companies(self, kernel: KernelAPI) -> str:
         return "not a list"
+
+
+class WrongRoutes:
+    """Answers ``route_companies`` first, with the wrong type."""
+
+    @hookimpl(tryfirst=True)
+    def route_companies(self, kernel: KernelAPI, companies: Any) -> list[str]:
+        return ["openai"]
 
 
 class ExplodingExporter:
@@ -134,6 +144,20 @@ def test_no_provider_is_a_clear_error(sqlite_url: str) -> None:
     batch = LocalBatch("b1", "c1", BatchStatus.IN_PROGRESS, "key", "batch_1")
     with pytest.raises(NoProviderError, match="poll_batch"):
         kernel.poll_batch(batch)
+
+
+def test_the_calls_between_plugins_name_what_nobody_answered(sqlite_url: str) -> None:
+    """The typed calls of the hooks plugins call of each other check answers as the facade does."""
+    kernel = Kernel.create(load_settings(BASE | {"database.url": sqlite_url}))
+    with pytest.raises(NoProviderError, match="'request_encoder' for provider 'nobody'"):
+        calls.request_encoder(kernel, "nobody", "gpt-4o-mini")
+    batch = LocalBatch("b1", "c1", BatchStatus.COMPLETED, "key", "batch_1", provider="nobody")
+    with pytest.raises(NoProviderError, match=r"'read_results' for provider 'nobody' \(batch b1\)"):
+        calls.read_results(kernel, batch, ResultFiles(None, None))
+    assert calls.provider_limits(kernel, "openai").max_requests > 0
+    kernel.pm.register(WrongRoutes(), name="wrong")
+    with pytest.raises(TypeError, match="'route_companies' must return <class 'dict'>"):
+        calls.route_companies(kernel, [Company("a", "A")])
 
 
 @pytest.mark.usefixtures("fake_distribution")

@@ -6,9 +6,11 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
+from typing import cast
 
 from kernel.api import KernelAPI
-from kernel.types import Company, ConfigError, LocalBatch, NoProviderError, ResultFiles
+from kernel.manager import first_answer
+from kernel.types import Company, ConfigError, LocalBatch, ResultFiles
 from plugins.common.exchange import LLMResult, ProviderLimits, RequestEncoder, TaskSpec
 
 _TASKS: weakref.WeakKeyDictionary[KernelAPI, dict[str, TaskSpec]] = weakref.WeakKeyDictionary()
@@ -66,43 +68,39 @@ def task(kernel: KernelAPI, name: str) -> TaskSpec:
 
 def provider_limits(kernel: KernelAPI, provider: str) -> ProviderLimits:
     """What one batch may hold at ``provider``."""
-    limits = kernel.pm.hook.provider_limits(kernel=kernel, provider=provider)
-    if not isinstance(limits, ProviderLimits):
-        raise _unanswered(kernel, "provider_limits", f"provider {provider!r}", limits)
-    return limits
+    arguments = {"provider": provider}
+    return first_answer(
+        kernel, "provider_limits", ProviderLimits, arguments, about=f"provider {provider!r}"
+    )
 
 
 def request_encoder(kernel: KernelAPI, provider: str, model: str) -> RequestEncoder:
     """The encoder of neutral requests for ``model`` at ``provider``."""
-    encoder: RequestEncoder | None = kernel.pm.hook.request_encoder(
-        kernel=kernel, provider=provider, model=model
+    arguments = {"provider": provider, "model": model}
+    encoder = first_answer(
+        kernel, "request_encoder", object, arguments, about=f"provider {provider!r}"
     )
-    if encoder is None:
-        raise _unanswered(kernel, "request_encoder", f"provider {provider!r}", encoder)
-    return encoder
+    return cast("RequestEncoder", encoder)
 
 
 def read_results(kernel: KernelAPI, batch: LocalBatch, files: ResultFiles) -> Iterable[LLMResult]:
     """The neutral results of a batch's downloaded files, streamed by its provider's plugin."""
-    results: Iterable[LLMResult] | None = kernel.pm.hook.read_results(
-        kernel=kernel, batch=batch, files=files
+    arguments = {"batch": batch, "files": files}
+    about = f"provider {batch.provider!r} (batch {batch.batch_id})"
+    return cast(
+        "Iterable[LLMResult]", first_answer(kernel, "read_results", object, arguments, about=about)
     )
-    if results is None:
-        what = f"provider {batch.provider!r} (batch {batch.batch_id})"
-        raise _unanswered(kernel, "read_results", what, results)
-    return results
 
 
 def route_companies(kernel: KernelAPI, companies: Sequence[Company]) -> dict[str, str]:
     """The provider each company's new batches go to now (a company left out gets none);
     unanswered, the first configured provider for all."""
-    routes = kernel.pm.hook.route_companies(kernel=kernel, companies=companies)
-    if routes is None:
-        primary = kernel.providers()[0]
-        return {company.id: primary for company in companies}
-    if not isinstance(routes, dict):
-        raise TypeError(f"'route_companies' must return a dict, got {type(routes).__name__}")
-    return routes
+
+    def primary(companies: Sequence[Company]) -> dict[str, str]:
+        return dict.fromkeys((company.id for company in companies), kernel.providers()[0])
+
+    arguments = {"companies": companies}
+    return first_answer(kernel, "route_companies", dict, arguments, default=primary)
 
 
 def companies_changed(kernel: KernelAPI, company_ids: Sequence[str]) -> None:
@@ -113,15 +111,4 @@ def companies_changed(kernel: KernelAPI, company_ids: Sequence[str]) -> None:
 
 def work_left(kernel: KernelAPI) -> dict[str, int]:
     """What is still to do, counted by kind; all zero: idle."""
-    left = kernel.pm.hook.work_left(kernel=kernel)
-    if not isinstance(left, dict):
-        raise _unanswered(kernel, "work_left", "the work left", left)
-    return left
-
-
-def _unanswered(kernel: KernelAPI, hook: str, what: str, answer: object) -> Exception:
-    """The error for a hook no enabled plugin answered for ``what`` (or answered wrongly)."""
-    if answer is not None:
-        return TypeError(f"{hook!r} answered {type(answer).__name__} for {what}")
-    enabled = ", ".join(name for name, _ in kernel.pm.list_name_plugin())
-    return NoProviderError(f"no enabled plugin answers {hook!r} for {what}; enabled: {enabled}")
+    return first_answer(kernel, "work_left", dict, {})

@@ -205,7 +205,15 @@ class Floor:
         from plugins.common.lines import neutral_request
 
         kernel = self.kernel
-        kinds = {batch[0]: (batch[2], batch[3]) for batch in self.batches}
+        # Each kind's task and encoder once, not a hook call for every request.
+        encoders = {
+            (model, ptype): (
+                calls.task(kernel, ptype),
+                calls.request_encoder(kernel, self.provider, model),
+            )
+            for model, ptype in {(batch[2], batch[3]) for batch in self.batches}
+        }
+        kinds = {batch[0]: (batch[2], *encoders[(batch[2], batch[3])]) for batch in self.batches}
         paths: dict[str, Path] = {}
         handle: Any = None
         batch: str | None = None
@@ -214,11 +222,9 @@ class Floor:
 
         def flush() -> None:
             if request is not None:
-                model, ptype = kinds[batch]
-                neutral = neutral_request(
-                    request, calls.task(kernel, ptype), model, messages, self.settings
-                )
-                handle.write(calls.request_encoder(kernel, self.provider, model).encode(neutral))
+                model, task, encoder = kinds[batch]
+                neutral = neutral_request(request, task, model, messages, self.settings)
+                handle.write(encoder.encode(neutral))
 
         rows = self.db.stream(
             "SELECT r.batch_id, r.id, m.role, m.content FROM ai_processing_requests r "

@@ -35,6 +35,7 @@ from kernel.types import (
 )
 from plugins.common import batchrows, calls
 from plugins.common.answers import AnswerJudge, Outcome
+from plugins.common.exchange import RequestEncoder
 from plugins.common.hookspecs import Probe
 from plugins.common.lifecycle import (
     new_submission_key,
@@ -174,6 +175,7 @@ class OriginalProcessor(SchemaHooks):
             groups: dict[tuple[str, str], list[RequestLine]] = defaultdict(list)
             too_large: list[str] = []
             unknown: list[str] = []
+            encoders: dict[str, RequestEncoder] = {}
             for request in requests:
                 task = tasks.get(request.processing_type)
                 if task is None:
@@ -181,7 +183,11 @@ class OriginalProcessor(SchemaHooks):
                     continue
                 if not request.session.messages:
                     continue
-                encoder = calls.request_encoder(kernel, provider, request.model)
+                encoder = encoders.get(request.model)
+                if encoder is None:
+                    encoder = encoders[request.model] = calls.request_encoder(
+                        kernel, provider, request.model
+                    )
                 line = encode_line(
                     encoder,
                     neutral_request(
